@@ -1,0 +1,6 @@
+// Every command group of the `hakit` CLI, registered in this order. Each group lives in its
+// own file and adds its sub-commands to the program it is given.
+import type { Command } from 'commander';
+import { registerVersionCommands } from './version';
+
+export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands];

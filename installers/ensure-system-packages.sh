@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hakit's lab, daemon and tests need, when any is missing.
+# Idempotent and quiet when everything is there. Used by `npm test`, `npm run demo` and .ci/run.
+set -euo pipefail
+
+# command-or-file to look for -> Debian package that provides it
+declare -A NEEDS=(
+  [nft]=nftables
+  [ip]=iproute2
+  [tc]=iproute2
+  [arping]=iputils-arping
+  [ping]=iputils-ping
+  [fusermount]=fuse3
+  [/usr/lib/x86_64-linux-gnu/libfuse.so.2]=libfuse2
+  [nsenter]=util-linux
+  [unshare]=util-linux
+  [cc]=gcc
+  [pgrep]=procps
+)
+
+missing=()
+for need in "${!NEEDS[@]}"; do
+  if [[ "$need" == /* ]]; then
+    # A library: accept it under any multiarch directory.
+    base=$(basename "$need")
+    ls /usr/lib/*/"$base" /lib/*/"$base" >/dev/null 2>&1 || missing+=("${NEEDS[$need]}")
+  else
+    command -v "$need" >/dev/null 2>&1 || missing+=("${NEEDS[$need]}")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+mapfile -t unique < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ]; then
+  echo "hakit: missing system packages: ${unique[*]}; run as root or: apt-get install ${unique[*]}" >&2
+  exit 1
+fi
+echo "hakit: installing system packages: ${unique[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${unique[@]}" >/dev/null
