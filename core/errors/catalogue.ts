@@ -1,11 +1,11 @@
 // One catalogue of coded errors (STYLE.md rule 9). Callers and tests match on `code`.
-// Each subsystem adds its codes here so that `hakit` can list them all in one place.
+// Each subsystem keeps its codes in codes/<subsystem>.ts; they are merged here so that one
+// type names every code and `hakit` can list them all in one place.
+import { GENERAL_CODES } from './codes/general';
 
 export const ERROR_CODES = {
-  HAKIT_E_USAGE: 'the command line is wrong',
-  HAKIT_E_NOT_ROOT: 'this command needs root',
-  HAKIT_E_INTERNAL: 'an internal invariant was broken',
-} as const satisfies Record<string, string>;
+  ...GENERAL_CODES,
+} as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
