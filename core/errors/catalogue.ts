@@ -2,9 +2,23 @@
 // Each subsystem keeps its codes in codes/<subsystem>.ts; they are merged here so that one
 // type names every code and `hakit` can list them all in one place.
 import { GENERAL_CODES } from './codes/general';
+import { MODULE_STATE_CODES } from './codes/module-state';
+import { CONFIG_CODES } from './codes/config';
+import { MODULE_CODES } from './codes/module';
+import { LAB_CODES } from './codes/lab';
+import { MIRROR_CODES } from './codes/mirror';
+import { DAEMON_CODES } from './codes/daemon';
+import { FILTER_CODES } from './codes/filter';
 
 export const ERROR_CODES = {
+  ...FILTER_CODES,
   ...GENERAL_CODES,
+  ...MODULE_STATE_CODES,
+  ...CONFIG_CODES,
+  ...MODULE_CODES,
+  ...LAB_CODES,
+  ...MIRROR_CODES,
+  ...DAEMON_CODES,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

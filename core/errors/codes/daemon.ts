@@ -1,0 +1,21 @@
+// Codes of hakitd's adapters and control plane: wire, transport, scripts, VIP, logs,
+// control socket, module runner and the daemon itself.
+export const DAEMON_CODES = {
+  HAKIT_E_DAEMON_UNREACHABLE: 'the hakitd control socket does not answer',
+  HAKIT_E_DAEMON_ALREADY_RUNNING: 'another hakitd already serves this control socket',
+  HAKIT_E_DAEMON_STATE_DIR: 'the daemon state directory cannot be used',
+  HAKIT_E_CONTROL_BAD_REQUEST: 'a control request is not valid JSON of the expected shape',
+  HAKIT_E_CONTROL_REQUEST_TOO_BIG: 'a control request is larger than the allowed size',
+  HAKIT_E_CONTROL_UNKNOWN_COMMAND: 'the control socket does not know this command',
+  HAKIT_E_CONTROL_TIMEOUT: 'the daemon did not answer a control request in time',
+  HAKIT_E_UNKNOWN_MODULE: 'no module of that name is installed on this node',
+  HAKIT_E_WAITSTATE_TIMEOUT: 'the module did not reach the awaited state in time',
+  HAKIT_E_BAD_LOG_LEVEL: 'the log level is not one of fatal, error, warn, info, debug, trace',
+  HAKIT_E_WIRE_BAD_KEY: 'the cluster key for heartbeats is missing or too short',
+  HAKIT_E_WIRE_PAYLOAD_TOO_BIG: 'a heartbeat payload does not fit in one packet',
+  HAKIT_E_TRANSPORT_BIND: 'a heartbeat socket cannot bind to its LAN address',
+  HAKIT_E_SCRIPT_SPAWN: 'a module script cannot be started',
+  HAKIT_E_VIP_COMMAND: 'an ip/arping command for a virtual IP failed',
+  HAKIT_E_VIP_BAD_ADDRESS: 'a virtual IP, prefix or interface name is not valid',
+  HAKIT_E_PERSIST: 'the module state record cannot be written durably',
+} as const satisfies Record<string, string>;

@@ -1,0 +1,15 @@
+// Codes of the mirror replication engine (core/mirror). Messages name the module, the path
+// inside the replicated directory and the peer where it matters.
+export const MIRROR_CODES = {
+  HAKIT_E_MIRROR_BAD_PATH: 'a replicated path is absolute-escaping, contains "..", or is not inside the replicated directory',
+  HAKIT_E_MIRROR_BAD_OP: 'a replication operation is malformed',
+  HAKIT_E_MIRROR_BAD_FRAME: 'a replication frame is malformed, too large or out of order',
+  HAKIT_E_MIRROR_AUTH: 'the replication peer failed authentication (wrong cluster key or forged frame)',
+  HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT: 'the replication handshake did not finish in time',
+  HAKIT_E_MIRROR_PEER_LOST: 'the replication peer closed the connection or stopped answering',
+  HAKIT_E_MIRROR_APPLY: 'the SECOND could not apply an operation to its copy (disk full, permissions, ...)',
+  HAKIT_E_MIRROR_JOURNAL: 'the dirty-region journal is corrupt or could not be written',
+  HAKIT_E_MIRROR_BAD_PATTERN: 'a notreplicated regular expression does not compile',
+  HAKIT_E_MIRROR_MOUNT: 'the bind mount or the FUSE mount of a replicated directory failed',
+  HAKIT_E_MIRROR_STOPPED: 'the mirror engine was stopped while an operation was pending',
+} as const satisfies Record<string, string>;

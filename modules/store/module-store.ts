@@ -1,0 +1,170 @@
+// The installed modules of this node. `<state>/modules/NAME` is a symbolic link to the
+// applied release `<state>/releases/NAME/<seq>/`; installing stages and validates a new
+// release, then swaps the link with one rename, so a failed install leaves the previous
+// module untouched and a reader never sees half a module. Earlier releases are the history
+// that `rollback` returns to.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigIssuesError, loadClusterConfig, loadUserConfig } from '../../core/config/load';
+import { backupDir, clusterXmlPath, confDir, HISTORY_KEEP, moduleDir, modulesDir, releasesDir, stagingDir } from '../../core/config/paths';
+import type { InstalledModule } from '../../core/config/pure/cross-check';
+import type { DeepReadonlyClusterConfig, DeepReadonlyUserConfig } from '../../core/config/pure/types-frozen';
+import { HakitError } from '../../core/errors/catalogue';
+import { checkModuleDir } from '../safe/check-module';
+import { MODULE_NAME_PATTERN } from '../safe/limits';
+import { packModule } from '../safe/pack';
+import { unpackSafe } from '../safe/unpack';
+
+type Env = NodeJS.ProcessEnv;
+
+export function checkModuleName(name: string): string {
+  if (!MODULE_NAME_PATTERN.test(name)) {
+    throw new HakitError('HAKIT_E_MOD_NAME', `"${name}" is not a module name (a letter, then letters, digits or _; at most 32)`, 'module');
+  }
+  return name;
+}
+
+/** cluster.xml of this node, or null when none is installed yet. Invalid: throws every issue. */
+export function installedCluster(env: Env = process.env): DeepReadonlyClusterConfig | null {
+  const file = clusterXmlPath(env);
+  if (!fs.existsSync(file)) return null;
+  const r = loadClusterConfig(file, 'cluster.xml', confDir(env));
+  if (!r.ok) throw new ConfigIssuesError(r.errors);
+  return r.value;
+}
+
+export function listInstalled(env: Env = process.env): { name: string; release: number; config: DeepReadonlyUserConfig | null }[] {
+  const dir = modulesDir(env);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((n) => MODULE_NAME_PATTERN.test(n))
+    .sort()
+    .map((name) => {
+      const r = loadUserConfig(path.join(moduleDir(name, env), 'conf', 'userconfig.xml'), `${name}/conf/userconfig.xml`);
+      return { name, release: currentRelease(name, env) ?? 0, config: r.ok ? r.value : null };
+    });
+}
+
+function others(name: string, env: Env): InstalledModule[] {
+  return listInstalled(env).flatMap((m) => (m.name !== name && m.config ? [{ name: m.name, config: m.config }] : []));
+}
+
+function currentRelease(name: string, env: Env): number | null {
+  try {
+    const target = fs.readlinkSync(moduleDir(name, env));
+    const seq = Number(path.basename(target));
+    return Number.isInteger(seq) ? seq : null;
+  } catch {
+    return null;
+  }
+}
+
+function releases(name: string, env: Env): number[] {
+  const dir = releasesDir(name, env);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((n) => /^[0-9]+$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+/** Validates a .safe file or a module directory without installing it. */
+export async function validateModule(source: string, name: string | undefined, env: Env = process.env): Promise<{ name: string; config: DeepReadonlyUserConfig }> {
+  const isDir = fs.existsSync(source) && fs.statSync(source).isDirectory();
+  const modName = checkModuleName(name ?? path.basename(source.replace(/\/+$/, ''), '.safe'));
+  const cluster = installedCluster(env);
+  if (isDir) return { name: modName, config: checkOrThrow(source, modName, cluster, env) };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-safe-'));
+  try {
+    await unpackSafe(source, tmp);
+    return { name: modName, config: checkOrThrow(tmp, modName, cluster, env) };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function checkOrThrow(dir: string, name: string, cluster: DeepReadonlyClusterConfig | null, env: Env): DeepReadonlyUserConfig {
+  const r = checkModuleDir(dir, { name, cluster, others: others(name, env) });
+  if (!r.ok) throw new ConfigIssuesError(r.errors);
+  return r.config;
+}
+
+export async function installModule(file: string, name: string | undefined, env: Env = process.env): Promise<{ name: string; release: number }> {
+  const modName = checkModuleName(name ?? path.basename(file, '.safe'));
+  const cluster = installedCluster(env);
+  if (!cluster) throw new HakitError('HAKIT_E_CONF_NO_CLUSTER', `install cluster.xml first (hakit cluster config FILE); looked for ${clusterXmlPath(env)}`, 'module install');
+  fs.mkdirSync(stagingDir(env), { recursive: true, mode: 0o700 });
+  const tmp = fs.mkdtempSync(path.join(stagingDir(env), `${modName}-`));
+  try {
+    await unpackSafe(file, tmp);
+    checkOrThrow(tmp, modName, cluster, env);
+    fs.chmodSync(tmp, 0o755);
+    fs.mkdirSync(releasesDir(modName, env), { recursive: true, mode: 0o755 });
+    const seq = Math.max(0, ...releases(modName, env)) + 1;
+    io(() => fs.renameSync(tmp, path.join(releasesDir(modName, env), String(seq))), 'cannot move the staged release');
+    pointAt(modName, seq, env);
+    prune(modName, env);
+    return { name: modName, release: seq };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Atomically makes modules/NAME point at release `seq`. */
+function pointAt(name: string, seq: number, env: Env): void {
+  fs.mkdirSync(modulesDir(env), { recursive: true, mode: 0o755 });
+  const link = moduleDir(name, env);
+  const tmpLink = path.join(modulesDir(env), `.${name}.${process.pid}.link`);
+  const target = path.relative(modulesDir(env), path.join(releasesDir(name, env), String(seq)));
+  io(() => {
+    fs.rmSync(tmpLink, { force: true });
+    fs.symlinkSync(target, tmpLink);
+    fs.renameSync(tmpLink, link);
+  }, 'cannot switch the module link');
+}
+
+/** Keeps the applied release and the HISTORY_KEEP newest earlier ones. */
+function prune(name: string, env: Env): void {
+  const current = currentRelease(name, env);
+  const earlier = releases(name, env).filter((s) => s !== current);
+  for (const seq of earlier.slice(0, Math.max(0, earlier.length - HISTORY_KEEP))) {
+    fs.rmSync(path.join(releasesDir(name, env), String(seq)), { recursive: true, force: true });
+  }
+}
+
+export function uninstallModule(name: string, env: Env = process.env): { backup: string } {
+  checkModuleName(name);
+  if (currentRelease(name, env) === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module uninstall');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const backup = path.join(backupDir(env), `${name}-${stamp}`);
+  io(() => {
+    fs.mkdirSync(backupDir(env), { recursive: true, mode: 0o700 });
+    fs.unlinkSync(moduleDir(name, env));
+    fs.renameSync(releasesDir(name, env), backup);
+  }, 'cannot move the module to its backup');
+  return { backup };
+}
+
+export function rollbackModule(name: string, env: Env = process.env): { release: number } {
+  checkModuleName(name);
+  const current = currentRelease(name, env);
+  if (current === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module rollback');
+  const previous = releases(name, env).filter((s) => s < current).pop();
+  if (previous === undefined) throw new HakitError('HAKIT_E_MOD_NO_HISTORY', `module ${name} has no earlier applied config`, 'module rollback');
+  checkOrThrow(path.join(releasesDir(name, env), String(previous)), name, installedCluster(env), env);
+  pointAt(name, previous, env);
+  return { release: previous };
+}
+
+export async function packageInstalled(name: string, outFile: string, env: Env = process.env): Promise<void> {
+  checkModuleName(name);
+  if (currentRelease(name, env) === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module package');
+  await packModule(fs.realpathSync(moduleDir(name, env)), outFile);
+}
+
+function io(fn: () => void, what: string): void {
+  try {
+    fn();
+  } catch (e) {
+    throw new HakitError('HAKIT_E_MOD_IO', `${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'module store');
+  }
+}
