@@ -7,7 +7,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 /** Folders whose files import nothing of hakit outside their own folder (leaf libraries). */
 export const LEAF_FOLDERS = ['filters/buckets', 'core/mirror/blocksig'];
 /** What pure code may import besides other pure code. */
-const PURE_ALLOWED_FOLDERS = ['core/errors'];
+const PURE_ALLOWED_FOLDERS = ['core/errors', 'filters/buckets'];
 /** The only hakit folder the web console may import. */
 const CONSOLE_ALLOWED_FOLDERS = ['core/api/contract'];
 /** npm packages pure code may import: they do no I/O. */
