@@ -27,7 +27,7 @@ export function mirrorXml(inner = '', serviceAttrs = 'nodes="node1 node2"'): str
   return `<safe>\n<service mode="mirror" ${serviceAttrs}>\n<heart><heartbeat name="default"/></heart>\n${inner}\n</service>\n</safe>\n`;
 }
 
-export function farmXml(inner = '<vip><interface_list><interface><virtual_interface><virtual_addr addr="198.18.0.51"/></virtual_interface></interface></interface_list><rule port="80"/></vip>'): string {
+export function farmXml(inner = '<vip><interface_list><interface><virtual_interface><virtual_addr addr="198.18.0.151"/></virtual_interface></interface></interface_list><rule port="80"/></vip>'): string {
   return `<safe>\n<service mode="farm">\n${inner}\n</service>\n</safe>\n`;
 }
 

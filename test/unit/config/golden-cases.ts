@@ -84,7 +84,7 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_CONF_MISSING_ELEMENT: () => uc('<safe>\n<service mode="mirror">\n<heart></heart>\n</service>\n</safe>'),
   HAKIT_E_CONF_TOO_MANY: () => uc(mirrorXml('<user/>\n<user/>')),
   HAKIT_E_CONF_TEXT: () => uc(mirrorXml('<user>hello</user>')),
-  HAKIT_E_CONF_BAD_VALUE: () => uc(farmXml('<vip><interface_list><interface><virtual_interface vmac="01:00:5e:zz"><virtual_addr addr="198.18.0.51"/></virtual_interface></interface></interface_list><rule port="80"/></vip>')),
+  HAKIT_E_CONF_BAD_VALUE: () => uc(farmXml('<vip><interface_list><interface><virtual_interface vmac="01:00:5e:zz"><virtual_addr addr="198.18.0.151"/></virtual_interface></interface></interface_list><rule port="80"/></vip>')),
   HAKIT_E_CONF_BAD_NAME: () => uc('<safe>\n<service mode="mirror">\n<heart><heartbeat name="my lan"/></heart>\n</service>\n</safe>'),
   HAKIT_E_CONF_BAD_ENUM: () => uc('<safe>\n<service mode="cluster"/>\n</safe>'),
   HAKIT_E_CONF_BAD_NUMBER: () => uc(mirrorXml('', 'maxloop="many"')),
@@ -92,7 +92,7 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_CONF_BAD_SIZE: () => uc(mirrorXml('<rfs bandwidth="fast"><replicated dir="/srv/a"/></rfs>')),
   HAKIT_E_CONF_BAD_ADDR: (tmp) => {
     const src = path.resolve(__dirname, '../../../modules/examples/mirror_http/conf/userconfig.xml');
-    fs.writeFileSync(path.join(tmp, 'userconfig.xml'), fs.readFileSync(src, 'utf8').replace('198.18.0.50', '10.0.0.300'));
+    fs.writeFileSync(path.join(tmp, 'userconfig.xml'), fs.readFileSync(src, 'utf8').replace('198.18.0.150', '10.0.0.300'));
     return first(issuesOfChecked(loadUserConfig(path.join(tmp, 'userconfig.xml'))));
   },
   HAKIT_E_CONF_BAD_PORT: () => uc(mirrorXml('<check><tcp ident="web"><to addr="127.0.0.1" port="0"/></tcp></check>')),
@@ -106,7 +106,7 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_CONF_UNKNOWN_REF: () => uc(mirrorXml('<failover><rule name="r1" when="web" action="stopstart"/></failover>')),
   HAKIT_E_CONF_MIRROR_NODES: () => first(crossCheckCluster(okConfig(mirrorXml('', '')), cluster(), 'userconfig.xml')),
   HAKIT_E_CONF_FARM_NODES: () => uc('<safe>\n<service mode="farm">\n<farm><lan name="default"><node name="node1"/></lan></farm>\n</service>\n</safe>'),
-  HAKIT_E_CONF_FARM_NO_RULE: () => uc(farmXml('<vip><interface_list><interface><virtual_interface><virtual_addr addr="198.18.0.51"/></virtual_interface></interface></interface_list></vip>')),
+  HAKIT_E_CONF_FARM_NO_RULE: () => uc(farmXml('<vip><interface_list><interface><virtual_interface><virtual_addr addr="198.18.0.151"/></virtual_interface></interface></interface_list></vip>')),
   HAKIT_E_CONF_NO_HEARTBEAT: () => uc('<safe>\n<service mode="mirror" nodes="node1 node2"/>\n</safe>'),
   HAKIT_E_CONF_MODE_MISMATCH: () => uc(farmXml('<rfs><replicated dir="/srv/a"/></rfs>')),
   HAKIT_E_CONF_DIR_NESTED: () => uc(mirrorXml('<rfs>\n<replicated dir="/srv/a"/>\n<replicated dir="/srv/a/b"/>\n</rfs>')),

@@ -49,14 +49,14 @@ test('rfs options and notreplicated with a leading ! (replicate only those)', ()
 
 test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual MAC', () => {
   const c = okConfig(farmXml(`<farm><lan name="default"><node name="node1" power="2"/><node name="node2"/></lan></farm>
-    <vip><interface_list><interface name="eth0"><virtual_interface><virtual_addr addr="198.18.0.51"/></virtual_interface></interface></interface_list>
+    <vip><interface_list><interface name="eth0"><virtual_interface><virtual_addr addr="198.18.0.151"/></virtual_interface></interface></interface_list>
     <rule proto="udp" port="9082" filter="on_port"/>
-    <loadbalancing_list><group name="web"><cluster><host name="198.18.0.51"/></cluster><rule port="8000-8010"/></group></loadbalancing_list></vip>`));
+    <loadbalancing_list><group name="web"><cluster><host name="198.18.0.151"/></cluster><rule port="8000-8010"/></group></loadbalancing_list></vip>`));
   expect(c.farm).toEqual({ lans: ['default'], nodes: [{ name: 'node1', power: 2 }, { name: 'node2', power: 1 }] });
   expect(c.service.nodes).toEqual(['node1', 'node2']);
   expect(c.vip?.rules).toEqual([
-    { proto: 'udp', port: { first: 9082, last: 9082 }, filter: 'on_port', vips: ['198.18.0.51'] },
-    { proto: 'tcp', port: { first: 8000, last: 8010 }, filter: 'on_addr', vips: ['198.18.0.51'] },
+    { proto: 'udp', port: { first: 9082, last: 9082 }, filter: 'on_port', vips: ['198.18.0.151'] },
+    { proto: 'tcp', port: { first: 8000, last: 8010 }, filter: 'on_addr', vips: ['198.18.0.151'] },
   ]);
   expect(c.vip?.interfaces[0]?.vmac).toEqual({ type: 'vmac_directed', mac: '01:00:5e:12:00:33' });
   expect(crossCheckCluster(c, cluster(), 'u')).toEqual([]);
@@ -64,12 +64,12 @@ test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual M
 
 test('checkers, splitbrain, failover rules and errd', () => {
   const c = okConfig(mirrorXml(`<errd><proc name="node" atleast="1" atmost="2" class="prim"/></errd>
-    <check><tcp ident="web"><to addr="198.18.0.50" port="80" rise="2"/></tcp><ping ident="gw" when="both"><to addr="198.18.0.1"/></ping>
+    <check><tcp ident="web"><to addr="198.18.0.150" port="80" rise="2"/></tcp><ping ident="gw" when="both"><to addr="198.18.0.1"/></ping>
     <custom ident="c1" exec="check_app" arg="-q  --fast"/><module name="db"/>
     <splitbrain exec="tcp" arg="198.18.0.200:22"/></check>
     <failover handle_time="5s"><rule name="r" when="gw" action="stopstart"/></failover>`));
   expect(c.checkers.map((k) => `${k.kind}:${k.ident}`)).toEqual(['tcp:web', 'ping:gw', 'custom:c1', 'module:module_db']);
-  expect(c.checkers[0]).toMatchObject({ action: 'restart', targets: [{ addr: '198.18.0.50', port: 80, interval_ms: 10_000, timeout_ms: 5_000, rise: 2, fall: 3 }] });
+  expect(c.checkers[0]).toMatchObject({ action: 'restart', targets: [{ addr: '198.18.0.150', port: 80, interval_ms: 10_000, timeout_ms: 5_000, rise: 2, fall: 3 }] });
   expect(c.checkers[2]).toMatchObject({ exec: 'check_app', args: ['-q', '--fast'] });
   expect(c.splitbrain).toEqual({ ident: 'witness', exec: 'tcp', addr: '198.18.0.200', port: 22, interval_ms: 10_000, timeout_ms: 5_000 });
   expect(c.failover).toEqual({ handle_time_ms: 5000, rules: [{ name: 'r', when: 'gw', action: 'stopstart' }] });

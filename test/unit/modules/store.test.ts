@@ -75,7 +75,7 @@ test('a failed install leaves the previous module untouched', async () => {
   const before = tree(moduleDir('mirror_http'));
   const broken = await pack('mirror_http', (dir) => {
     const uc = path.join(dir, 'conf/userconfig.xml');
-    fs.writeFileSync(uc, fs.readFileSync(uc, 'utf8').replace('198.18.0.50', '10.0.0.300'));
+    fs.writeFileSync(uc, fs.readFileSync(uc, 'utf8').replace('198.18.0.150', '10.0.0.300'));
     fs.writeFileSync(path.join(dir, 'bin/start_prim'), 'changed');
   });
   await expect(installModule(broken, undefined)).rejects.toMatchObject({ code: 'HAKIT_E_CONF_BAD_ADDR' });

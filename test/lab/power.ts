@@ -1,0 +1,69 @@
+// Power cut of a host: every process dies at once, its FUSE connections are aborted and the
+// mounts its processes made are lazily unmounted (as after a reboot), so a dead FUSE mount
+// can never hang the machine. The namespaces stay: spawning a process powers the host on.
+import fs from 'node:fs';
+import { fuseConnection, isFuse, mountsSince, parseMountinfo, type MountEntry } from './pure/mountinfo';
+import type { HostPlan, LabPlan } from './pure/types';
+import { shq } from './pure/scripts';
+import { mountViewArgv, nsSetOf } from './namespaces';
+import { killAllIn, waitGone, type NsSet } from './procs';
+import { run } from './sh';
+
+export const FUSECTL_DIR = '/sys/fs/fuse/connections';
+/** Processes stuck in the kernel need the FUSE abort to die; this bounds the wait after it. */
+export const KILL_WAIT_MS = 5_000;
+/** Unmount passes: a mount may be stacked on another that only shows once the top one goes. */
+const UNMOUNT_PASSES = 3;
+
+export interface PowerCutReport {
+  killed: number[];
+  fuseAborted: string[];
+  unmounted: string[];
+  stillAlive: number[];
+}
+
+async function readMounts(plan: LabPlan, host: HostPlan): Promise<MountEntry[]> {
+  const r = await run([...mountViewArgv(plan, host), 'cat', '/proc/self/mountinfo']);
+  return r.code === 0 ? parseMountinfo(r.stdout) : [];
+}
+
+function abortFuse(entries: readonly MountEntry[]): string[] {
+  const aborted: string[] = [];
+  for (const e of entries.filter(isFuse)) {
+    const conn = fuseConnection(e);
+    if (conn === undefined) continue;
+    try {
+      fs.writeFileSync(`${FUSECTL_DIR}/${conn}/abort`, '1');
+      aborted.push(`${conn} (${e.mountPoint})`);
+    } catch {
+      /* connection already gone */
+    }
+  }
+  return aborted;
+}
+
+async function unmountSince(plan: LabPlan, host: HostPlan, baseline: readonly number[]): Promise<string[]> {
+  const done: string[] = [];
+  for (let pass = 0; pass < UNMOUNT_PASSES; pass++) {
+    const extra = mountsSince(await readMounts(plan, host), baseline);
+    if (extra.length === 0) break;
+    const script = extra.map((e) => `umount -l ${shq(e.mountPoint)} 2>/dev/null || true`).join('\n');
+    await run([...mountViewArgv(plan, host), 'sh', '-c', script]);
+    done.push(...extra.map((e) => e.mountPoint));
+  }
+  return done;
+}
+
+/** Kills every process of the namespaces, then aborts FUSE and unmounts per host. */
+export async function powerCut(plan: LabPlan, hosts: readonly HostPlan[], baselines: Readonly<Record<string, readonly number[]>>, ns?: NsSet): Promise<PowerCutReport> {
+  const killed = killAllIn(ns ?? nsSetOf(plan, hosts, false));
+  const fuseAborted: string[] = [];
+  const unmounted: string[] = [];
+  for (const host of hosts) {
+    fuseAborted.push(...abortFuse(await readMounts(plan, host)));
+    const baseline = baselines[host.name];
+    if (baseline !== undefined) unmounted.push(...(await unmountSince(plan, host, baseline)));
+  }
+  const stillAlive = await waitGone(killed, KILL_WAIT_MS);
+  return { killed, fuseAborted, unmounted, stillAlive };
+}

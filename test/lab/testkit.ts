@@ -1,0 +1,96 @@
+// Helpers shared by the lab's own tests: leak snapshots and small UDP/ping probes.
+import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { Lab } from './index';
+
+/** Resolves when the child has exited (also if it already had), or after wait_ms. */
+export function closed(child: ChildProcess, wait_ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, wait_ms);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** True once `from` gets a ping reply from `to` (one ping per try, bounded in tries and time). */
+export async function reachable(lab: Lab, from: string, to: string, lan: number, tries = 5): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    const r = await lab.exec(from, ['ping', '-n', '-c', '1', '-W', '1', lab.addr(to, lan)], { timeout_ms: 5000 });
+    if (r.code === 0) return true;
+  }
+  return false;
+}
+
+/** Interface names the lab makes in its switch; none may ever appear in the root namespace. */
+export const LAB_LINK_PATTERN = /^((node\d+|client|witness)-\d+[xy]?|br\d+)(@|$)/;
+
+export interface Leaks {
+  netns: string[];
+  mounts: string[];
+  rootLinks: string[];
+}
+
+/** What a lab named `name` leaves on the machine: its namespaces, its mounts, lab links in root. */
+export function leaksOf(name: string, rootLinks: string): Leaks {
+  const netns = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`)) : [];
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`/hakit-lab/${name}`));
+  const links = rootLinks
+    .split('\n')
+    .map((l) => l.split(': ')[1] ?? '')
+    .filter((n) => LAB_LINK_PATTERN.test(n));
+  return { netns, mounts, rootLinks: links };
+}
+
+/** Median RTT (ms) of `count` pings, undefined when fewer than half were answered. */
+export async function pingMedian_ms(lab: Lab, from: string, to: string, lan: number, count: number): Promise<number | undefined> {
+  const r = await lab.exec(from, ['ping', '-n', '-c', String(count), '-i', '0.05', '-W', '1', lab.addr(to, lan)], { timeout_ms: count * 1000 + 5000 });
+  const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  if (rtts.length < count / 2) return undefined;
+  return rtts[Math.floor(rtts.length / 2)];
+}
+
+/** Replies received for `count` pings (each waits up to 2 s: ARP may need a retry after a heal). */
+export async function pings(lab: Lab, from: string, to: string, lan: number, count: number): Promise<number> {
+  const r = await lab.exec(from, ['ping', '-n', '-q', '-c', String(count), '-i', '0.02', '-W', '2', lab.addr(to, lan)], { timeout_ms: count * 1000 + 5000 });
+  const m = /(\d+) received/.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Sends `count` UDP datagrams from `from` to `to` and returns how many arrived. Used to test
+ * one-way cuts, which ping cannot show (a cut reply path fails a ping either way).
+ */
+export async function udpDelivered(lab: Lab, from: string, to: string, lan: number, count: number): Promise<number> {
+  const port = 40000 + Math.floor(Math.random() * 20000);
+  const receiver = lab.spawn(to, [process.execPath, '-e', `
+    const s = require('dgram').createSocket('udp4'); let n = 0;
+    s.on('message', () => n++);
+    s.bind(${port}, () => console.log('ready'));
+    setTimeout(() => { console.log('got ' + n); process.exit(0); }, 1500);`]);
+  let out = '';
+  receiver.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 5000;
+  while (!out.includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await lab.exec(from, [process.execPath, '-e', `
+    const s = require('dgram').createSocket('udp4'); let i = 0;
+    const t = setInterval(() => { s.send('x', ${port}, '${lab.addr(to, lan)}'); if (++i === ${count}) { clearInterval(t); setTimeout(() => s.close(), 50); } }, 5);`]);
+  await closed(receiver, 5000);
+  const m = /got (\d+)/.exec(out);
+  return m ? Number(m[1]) : -1;
+}
+
+/** Polls `check` until it returns true or the bounded wait ends; returns the last result. */
+export async function waitFor(check: () => boolean, wait_ms: number): Promise<boolean> {
+  const deadline = Date.now() + wait_ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
