@@ -58,7 +58,7 @@ test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual M
     { proto: 'udp', port: { first: 9082, last: 9082 }, filter: 'on_port', vips: ['198.18.0.151'] },
     { proto: 'tcp', port: { first: 8000, last: 8010 }, filter: 'on_addr', vips: ['198.18.0.151'] },
   ]);
-  expect(c.vip?.interfaces[0]?.vmac).toEqual({ type: 'vmac_directed', mac: '01:00:5e:12:00:33' });
+  expect(c.vip?.interfaces[0]?.vmac).toEqual({ type: 'vmac_directed', mac: '01:00:5e:12:00:97' });
   expect(crossCheckCluster(c, cluster(), 'u')).toEqual([]);
 });
 
