@@ -1,0 +1,4 @@
+// Every benchmark by name. Each entry takes the remaining command-line arguments.
+export type Bench = (args: readonly string[]) => Promise<void>;
+
+export const BENCHES: Record<string, Bench> = {};
