@@ -1,0 +1,118 @@
+// Capture mode "sync": bind-mount the replicated directory to a private place, then mount
+// the FUSE passthrough over the original path so that applications keep their paths while
+// every mutating call is replicated before it returns.
+//
+// Mount options: fuse-native builds its `-o` string in Fuse#_fuseOptions from a fixed list
+// that lacks big_writes, max_write and nonempty. We subclass Fuse and extend that one
+// method: the options reach libfuse's own parser exactly as if given on a command line,
+// nothing is smuggled through another option's value (the old `fsname=x,big_writes` trick),
+// and node_modules stays untouched. FUSE 2 needs big_writes + max_write=131072 or the
+// kernel splits writes into 4 KiB requests, and nonempty to mount over a directory that
+// has files in it.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import Fuse from 'fuse-native';
+import { HakitError } from '../../errors/catalogue';
+import { passthroughOps, type Replicator } from './fuse-passthrough';
+
+export const FUSE_MAX_WRITE_BYTES = 131072;
+export const UNMOUNT_TIMEOUT_MS = 5000;
+export const FUSECTL_DIR = '/sys/fs/fuse/connections';
+
+class HakitFuse extends Fuse {
+  override _fuseOptions(): string {
+    const extra = `big_writes,max_write=${FUSE_MAX_WRITE_BYTES},nonempty`;
+    const base = super._fuseOptions();
+    return base ? `${base},${extra}` : `-o${extra}`;
+  }
+}
+
+function run(cmd: string, args: string[], timeout_ms = UNMOUNT_TIMEOUT_MS): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeout_ms }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve()));
+  });
+}
+
+/** Kernel FUSE connection number of the FUSE mount at `mountpoint`, from mountinfo (no stat:
+ *  a stat of a stuck FUSE mount would hang us too). */
+export async function fuseConnectionOf(mountpoint: string): Promise<number | undefined> {
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  let found: number | undefined;
+  for (const line of info.split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (f[4] === mountpoint && sep > 0 && (f[sep + 1] ?? '').startsWith('fuse')) {
+      found = Number((f[2] ?? '').split(':')[1]);
+    }
+  }
+  return found;
+}
+
+/** Aborts a stuck FUSE connection (every pending request fails with ENOTCONN). */
+export async function abortFuseMount(mountpoint: string): Promise<boolean> {
+  const conn = await fuseConnectionOf(mountpoint);
+  if (conn === undefined) return false;
+  try {
+    await fs.access(`${FUSECTL_DIR}/${conn}`);
+  } catch {
+    await run('mount', ['-t', 'fusectl', 'fusectl', FUSECTL_DIR]).catch(() => undefined);
+  }
+  await fs.writeFile(`${FUSECTL_DIR}/${conn}/abort`, '1');
+  return true;
+}
+
+export interface SyncCaptureOptions {
+  /** The directory applications use (the FUSE mount goes here). */
+  readonly dir: string;
+  /** Where the real directory is bind-mounted (PRIM's private access path). */
+  readonly private_dir: string;
+  readonly replicator: Replicator;
+}
+
+export class SyncCapture {
+  private fuse: HakitFuse | undefined;
+  private bound = false;
+
+  constructor(readonly opts: SyncCaptureOptions) {}
+
+  async start(): Promise<void> {
+    const { dir, private_dir } = this.opts;
+    try {
+      await fs.mkdir(private_dir, { recursive: true });
+      await run('mount', ['--bind', dir, private_dir]);
+      this.bound = true;
+      await run('mount', ['--make-private', private_dir]).catch(() => undefined);
+      const fuse = new HakitFuse(dir, passthroughOps(private_dir, this.opts.replicator), {
+        timeout: false, // the sender bounds every wait; a FUSE-level timeout would lie to the app
+        allowOther: true,
+        defaultPermissions: true,
+        fsname: 'hakit-mirror',
+      });
+      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+      this.fuse = fuse;
+    } catch (e) {
+      await this.stop().catch(() => undefined);
+      throw new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, dir);
+    }
+  }
+
+  /** Unmounts FUSE (lazily, aborting the connection if it hangs) and the bind mount. */
+  async stop(): Promise<void> {
+    const { dir, private_dir } = this.opts;
+    const fuse = this.fuse;
+    this.fuse = undefined;
+    if (fuse) {
+      const done = new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), UNMOUNT_TIMEOUT_MS).unref());
+      const r = await Promise.race([done.then(() => 'ok' as const, () => 'error' as const), timer]);
+      if (r !== 'ok') {
+        await abortFuseMount(dir).catch(() => undefined);
+        await run('umount', ['-l', dir]).catch(() => undefined);
+      }
+    }
+    if (this.bound) {
+      this.bound = false;
+      await run('umount', ['-l', private_dir]).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// The mirror engine as the daemon runner sees it: one object per module and role.
+//
+//   PRIM:   const e = await startMirrorPrim(spec, { peer });   // mounts capture, ships
+//   SECOND: const e = await startMirrorSecond(spec, { listen }); // applies, persists
+//   e.on('status', (s) => …)  // connected | syncing(progress) | in_sync | lost | alone
+//   await e.stop();
+//
+// Layout under spec.work_dir (e.g. /var/lib/hakit/mirror/<module>):
+//   real/<n>        bind mount of the n-th replicated directory (both roles): the engine
+//                   reads and writes only here, never through the FUSE mount
+//   journal.log     PRIM's dirty-region journal;   receiver.json  SECOND's copy record
+// Ops carry paths '/<n>/relative/path', so one connection serves every directory.
+import { EventEmitter } from 'node:events';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { HakitError } from '../errors/catalogue';
+import { compileExcludes, type ExcludeRules } from './pure/exclude';
+import { type TreeDifference, diffTrees, type ManifestEntry } from './pure/tree-diff';
+import { MirrorSender, type SenderStatus } from './sender';
+import { MirrorReceiver, type AsyncMode } from './receiver';
+import { SyncCapture } from './capture/sync-capture';
+import { listTree } from './tree-walk';
+import type { Replicator } from './capture/fuse-passthrough';
+
+export interface MirrorModuleSpec {
+  readonly module: string;
+  /** `<rfs><replicated dir="…"/>` directories, identical paths on both nodes. */
+  readonly dirs: readonly string[];
+  readonly work_dir: string;
+  /** The cluster key (HMAC). */
+  readonly key: Buffer;
+  /** `notreplicated` regexpath patterns, `!re` for replicate-only. */
+  readonly notreplicated?: readonly string[];
+  readonly async: AsyncMode;
+  /** 0 = no cap. */
+  readonly bandwidth_bytes_per_s?: number;
+}
+
+export type MirrorStatus = SenderStatus
+  | { readonly state: 'second_connected' }
+  | { readonly state: 'second_complete'; readonly complete: boolean }
+  | { readonly state: 'refused'; readonly code: string; readonly message: string };
+
+function sh(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile(cmd, args, (e, _o, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve())));
+}
+
+function realRoot(spec: MirrorModuleSpec): string { return path.join(spec.work_dir, 'real'); }
+
+function rulesOf(spec: MirrorModuleSpec): ExcludeRules {
+  return compileExcludes(spec.notreplicated ?? [], `module ${spec.module} notreplicated`, true);
+}
+
+/** Routes '/<n>/…' paths of a FUSE mount of directory n into the sender. */
+function prefixed(rep: Replicator, n: number): Replicator {
+  const pre = `/${n}`;
+  const fix = (p: string): string => (p === '/' ? pre : pre + p);
+  return {
+    perform(op, local) {
+      const o = op as unknown as Record<string, unknown>;
+      const copy: Record<string, unknown> = { ...o };
+      for (const k of ['path', 'from', 'to']) if (typeof o[k] === 'string') copy[k] = fix(o[k] as string);
+      return rep.perform(copy as unknown as typeof op, local);
+    },
+  };
+}
+
+export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
+  private captures: SyncCapture[] = [];
+  private binds: string[] = [];
+
+  constructor(readonly spec: MirrorModuleSpec, readonly sender: MirrorSender) {
+    super();
+    sender.on('status', (s) => this.emit('status', s));
+  }
+
+  get phase() { return this.sender.phase; }
+
+  async mount(): Promise<void> {
+    for (const [n, dir] of this.spec.dirs.entries()) {
+      const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n) });
+      await cap.start();
+      this.captures.push(cap);
+    }
+  }
+
+  /** rfsverify: compares both copies by content hash; [] means identical. */
+  async verify(): Promise<TreeDifference[]> {
+    const frames = await this.sender.request({ kind: 'manifest', hashes: true });
+    const remote: ManifestEntry[] = [];
+    for (const f of frames) remote.push(...((JSON.parse(f.payload.toString('utf8')) as { entries?: ManifestEntry[] }).entries ?? []));
+    const local = await listTree(realRoot(this.spec), this.sender.rules, { hashes: true });
+    return diffTrees(local, remote, this.sender.rules);
+  }
+
+  fullsync(): Promise<void> { return this.sender.fullsync(); }
+
+  async stop(): Promise<void> {
+    for (const c of this.captures.reverse()) await c.stop();
+    this.captures = [];
+    await this.sender.stop();
+    for (const b of this.binds) await sh('umount', ['-l', b]).catch(() => undefined);
+  }
+}
+
+/** Starts PRIM: sender first (so the journal is ready), then the FUSE captures. */
+export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
+  await fs.mkdir(realRoot(spec), { recursive: true });
+  const sender = new MirrorSender({
+    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, peer,
+    rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
+  });
+  const prim = new MirrorPrim(spec, sender);
+  await sender.start();
+  try {
+    await prim.mount();
+  } catch (e) {
+    await prim.stop().catch(() => undefined);
+    throw e;
+  }
+  return prim;
+}
+
+export class MirrorSecond extends EventEmitter<{ status: [MirrorStatus] }> {
+  constructor(readonly spec: MirrorModuleSpec, readonly receiver: MirrorReceiver, private readonly binds: string[]) {
+    super();
+    receiver.on('connected', () => this.emit('status', { state: 'second_connected' }));
+    receiver.on('complete', (complete) => this.emit('status', { state: 'second_complete', complete }));
+    receiver.on('refused', (e) => this.emit('status', { state: 'refused', code: e.code, message: e.message }));
+    receiver.on('lost', (e) => this.emit('status', { state: 'lost', code: e?.code ?? 'HAKIT_E_MIRROR_PEER_LOST', message: e?.message ?? 'closed' }));
+  }
+
+  /** Persisted: true only when the copy holds every acknowledged write. */
+  get complete(): boolean { return this.receiver.complete; }
+
+  async stop(): Promise<void> {
+    await this.receiver.stop();
+    for (const b of this.binds.reverse()) await sh('umount', ['-l', b]).catch(() => undefined);
+  }
+}
+
+/**
+ * Starts SECOND: binds each directory to real/<n> (writable, for the receiver) and, with
+ * `readonly_copy`, remounts the application path read-only so nothing but the receiver
+ * changes the copy.
+ */
+export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: string; port: number }, opts: { readonly_copy?: boolean } = {}): Promise<MirrorSecond> {
+  const binds: string[] = [];
+  try {
+    for (const [n, dir] of spec.dirs.entries()) {
+      const priv = path.join(realRoot(spec), String(n));
+      await fs.mkdir(priv, { recursive: true });
+      await fs.mkdir(dir, { recursive: true });
+      await sh('mount', ['--bind', dir, priv]);
+      binds.push(priv);
+      if (opts.readonly_copy) {
+        await sh('mount', ['--bind', dir, dir]);
+        binds.push(dir);
+        await sh('mount', ['-o', 'remount,bind,ro', dir]);
+      }
+    }
+  } catch (e) {
+    for (const b of binds.reverse()) await sh('umount', ['-l', b]).catch(() => undefined);
+    throw new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, spec.module);
+  }
+  const receiver = new MirrorReceiver({
+    module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key,
+    host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec),
+  });
+  const second = new MirrorSecond(spec, receiver, binds);
+  await receiver.start();
+  return second;
+}

@@ -1,0 +1,208 @@
+// The dirty-region journal of one module on PRIM: what SECOND is missing while it is absent.
+// Records are [u32 length][u32 crc32][JSON], appended in order. While ALONE every captured
+// operation is appended (write(2), not fsync) BEFORE it is performed locally, so:
+//  - a crash of the daemon keeps every record (the page cache survives), and the journal is
+//    trusted on restart when the boot id is unchanged;
+//  - after a reboot or power cut the tail may be lost, so a journal without a clean 'close'
+//    record from another boot is not trusted: the next re-integration compares every file.
+// Whenever the phase changes, the journal is rewritten compactly (temporary file + rename).
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { HakitError } from '../errors/catalogue';
+import { type MirrorOp, validateOp } from './pure/ops';
+import { PendingSet } from './pure/pending';
+import { type LinkPhase } from './pure/route';
+
+export const MAX_RECORD_BYTES = 1024 * 1024;
+/** The journal is fsync'ed at least this often while ALONE. */
+export const JOURNAL_SYNC_INTERVAL_MS = 1000;
+
+export type JournalEvent =
+  | { t: 'open'; copy_id: string; boot_id: string }
+  | { t: 'phase'; phase: LinkPhase }
+  | { t: 'op'; op: MirrorOp; id?: number }
+  /** Written before a non-write op is performed; its 'op' (or 'failed') record follows. */
+  | { t: 'intent'; id: number }
+  | { t: 'failed'; id: number }
+  | { t: 'dirty'; path: string; start: number; end: number }
+  | { t: 'compare'; path: string }
+  | { t: 'overflow' }
+  | { t: 'close' };
+
+export interface JournalLoad {
+  /** False: the journal cannot say what SECOND misses; compare every file. */
+  readonly trusted: boolean;
+  readonly reason: string;
+  /** Copy of SECOND the journal tracks (its receiver.json copy_id). */
+  readonly copy_id: string;
+  readonly pending: PendingSet;
+}
+
+export async function currentBootId(): Promise<string> {
+  try {
+    return (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function encodeRecord(ev: JournalEvent): Buffer {
+  const body = Buffer.from(JSON.stringify(ev), 'utf8');
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(body.length, 0);
+  head.writeUInt32BE(zlib.crc32(body), 4);
+  return Buffer.concat([head, body]);
+}
+
+/** Decodes records up to the first torn or corrupt one. */
+export function decodeRecords(buf: Buffer): { events: JournalEvent[]; torn: boolean } {
+  const events: JournalEvent[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    if (buf.length - at < 8) return { events, torn: true };
+    const len = buf.readUInt32BE(at);
+    const crc = buf.readUInt32BE(at + 4);
+    if (len > MAX_RECORD_BYTES || buf.length - at - 8 < len) return { events, torn: true };
+    const body = buf.subarray(at + 8, at + 8 + len);
+    if (zlib.crc32(body) !== crc) return { events, torn: true };
+    try {
+      events.push(JSON.parse(body.toString('utf8')) as JournalEvent);
+    } catch {
+      return { events, torn: true };
+    }
+    at += 8 + len;
+  }
+  return { events, torn: false };
+}
+
+function replay(events: readonly JournalEvent[], where: string): PendingSet {
+  const p = new PendingSet();
+  for (const ev of events) {
+    switch (ev.t) {
+      case 'op': {
+        const op = validateOp(ev.op, where);
+        p.recordUnshipped(op);
+        break;
+      }
+      case 'dirty': p.markDirty(ev.path, ev.start, ev.end); break;
+      case 'compare': p.markCompare(ev.path); break;
+      case 'overflow': p.overflowed = true; break;
+      default: break;
+    }
+  }
+  return p;
+}
+
+function snapshotEvents(p: PendingSet): JournalEvent[] {
+  const s = p.snapshot();
+  const out: JournalEvent[] = [];
+  if (s.overflowed) out.push({ t: 'overflow' });
+  for (const op of s.ops) out.push({ t: 'op', op });
+  for (const d of s.dirty) for (const r of d.ranges) out.push({ t: 'dirty', path: d.path, start: r.start, end: r.end });
+  for (const c of s.compare) out.push({ t: 'compare', path: c });
+  return out;
+}
+
+export class DirtyJournal {
+  private fh: FileHandle | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private bootId = 'unknown';
+  private syncTimer: NodeJS.Timeout | undefined;
+  private unsynced = false;
+
+  constructor(readonly file: string) {}
+
+  async load(): Promise<JournalLoad> {
+    this.bootId = await currentBootId();
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { trusted: false, reason: 'no journal (first sync)', copy_id: '', pending: new PendingSet() };
+      throw new HakitError('HAKIT_E_MIRROR_JOURNAL', `cannot read: ${(e as Error).message}`, this.file);
+    }
+    const { events, torn } = decodeRecords(buf);
+    const head = events[0];
+    if (!head || head.t !== 'open') return { trusted: false, reason: 'journal has no header', copy_id: '', pending: new PendingSet() };
+    const closed = events[events.length - 1]?.t === 'close';
+    const open = new Set<number>();
+    for (const e of events) {
+      if (e.t === 'intent') open.add(e.id);
+      else if ((e.t === 'op' || e.t === 'failed') && e.id !== undefined) open.delete(e.id);
+    }
+    if (open.size > 0) return { trusted: false, reason: 'an operation was cut between its intent and its outcome', copy_id: head.copy_id, pending: new PendingSet() };
+    const lastPhase = [...events].reverse().find((e): e is Extract<JournalEvent, { t: 'phase' }> => e.t === 'phase')?.phase;
+    let pending: PendingSet;
+    try {
+      pending = replay(events, this.file);
+    } catch {
+      return { trusted: false, reason: 'journal holds an invalid operation', copy_id: head.copy_id, pending: new PendingSet() };
+    }
+    if (pending.overflowed) return { trusted: false, reason: 'journal overflowed', copy_id: head.copy_id, pending: new PendingSet() };
+    if (closed && !torn) return { trusted: true, reason: 'cleanly closed', copy_id: head.copy_id, pending };
+    if (!torn && head.boot_id === this.bootId && lastPhase === 'alone') {
+      return { trusted: true, reason: 'daemon crash while ALONE, same boot', copy_id: head.copy_id, pending };
+    }
+    return { trusted: false, reason: torn ? 'journal tail is torn' : `not closed (last phase ${lastPhase ?? 'none'}, boot ${head.boot_id === this.bootId ? 'same' : 'changed'})`, copy_id: head.copy_id, pending: new PendingSet() };
+  }
+
+  /** Atomically replaces the journal with a compact image of `pending` in `phase`. */
+  async rewrite(copy_id: string, pending: PendingSet, phase: LinkPhase, closing = false): Promise<void> {
+    await this.enqueue(async () => {
+      await this.closeHandle();
+      const events: JournalEvent[] = [{ t: 'open', copy_id, boot_id: this.bootId }, ...snapshotEvents(pending), { t: 'phase', phase }];
+      if (closing) events.push({ t: 'close' });
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.tmp`;
+      const fh = await fs.open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(Buffer.concat(events.map(encodeRecord)));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, this.file);
+      const dir = await fs.open(path.dirname(this.file), 'r');
+      await dir.sync().finally(() => dir.close());
+      if (!closing) this.fh = await fs.open(this.file, 'a');
+    });
+  }
+
+  /** Appends events (written, not yet fsync'ed) in call order. */
+  append(events: readonly JournalEvent[]): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.fh) throw new HakitError('HAKIT_E_MIRROR_JOURNAL', 'journal is not open', this.file);
+      await this.fh.write(Buffer.concat(events.map(encodeRecord)));
+      this.unsynced = true;
+      this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.fh && this.unsynced) {
+        this.unsynced = false;
+        await this.fh.datasync();
+      }
+    });
+  }
+
+  async close(copy_id: string, pending: PendingSet, phase: LinkPhase): Promise<void> {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    await this.rewrite(copy_id, pending, phase, true);
+  }
+
+  private async closeHandle(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    if (fh) await fh.close();
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(job);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,598 @@
+// PRIM side of one mirror module: routes every captured operation (live, recorded as
+// dirty, or held), ships live ops over one authenticated, pipelined connection, keeps the
+// dirty journal while SECOND is absent, resumes a broken connection by sequence number,
+// and runs re-integration when SECOND comes back.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { HakitError } from '../errors/catalogue';
+import { type MirrorOp, isNamespaceOp, opPaths, opWeightBytes } from './pure/ops';
+import { encodeOpParts } from './pure/op-codec';
+import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
+import { PendingSet } from './pure/pending';
+import { routeOp, type LinkPhase, type RouteView } from './pure/route';
+import { connectChannel, type Channel } from './stream/channel';
+import { FrameType, type Frame } from './stream/frame';
+import { DirtyJournal, type JournalEvent } from './journal';
+import { PathGate } from './path-gate';
+import { realPathOf } from './tree-walk';
+import { Reintegrator, type ReintegrationMode } from './reintegrator';
+
+/** Defaults; each is a named bound (STYLE.md rule 8). */
+export const SENDER_DEFAULTS = {
+  max_inflight_bytes: 32 * 1024 * 1024,
+  ack_timeout_ms: 5000,
+  idle_ping_ms: 1000,
+  reconnect_ms: 1000,
+  resume_window_ms: 1000,
+  resume_retry_ms: 50,
+  welcome_timeout_ms: 5000,
+  block_size_bytes: 64 * 1024,
+  reint_chunk_bytes: 1024 * 1024,
+} as const;
+
+export interface SenderOptions {
+  readonly module: string;
+  /** PRIM's real directory (the private bind mount, never the FUSE mount). */
+  readonly real_dir: string;
+  /** Where the sender keeps its journal. */
+  readonly state_dir: string;
+  readonly key: Buffer;
+  readonly peer: { readonly host: string; readonly port: number };
+  readonly rules?: ExcludeRules;
+  /** Optional bandwidth cap for the replication stream. */
+  readonly bandwidth_bytes_per_s?: number;
+  readonly max_inflight_bytes?: number;
+  readonly ack_timeout_ms?: number;
+  readonly reconnect_ms?: number;
+  readonly resume_window_ms?: number;
+  readonly block_size_bytes?: number;
+  readonly reint_chunk_bytes?: number;
+}
+
+export type SenderStatus =
+  | { readonly state: 'alone'; readonly reason: string }
+  | { readonly state: 'connected'; readonly peer: string }
+  | { readonly state: 'syncing'; readonly mode: ReintegrationMode; readonly shipped_bytes: number; readonly pending_bytes: number; readonly pending_files: number }
+  | { readonly state: 'in_sync' }
+  | { readonly state: 'lost'; readonly code: string; readonly message: string };
+
+export interface SenderEvents {
+  status: [SenderStatus];
+}
+
+interface OutOp { kind: 'op'; seq: number; op: MirrorOp; bytes: number; done: () => void }
+interface OutFrame { kind: 'frame'; type: typeof FrameType.REQ | typeof FrameType.STATE; id: number; payload: Buffer }
+type OutItem = OutOp | OutFrame;
+
+interface PendingRequest { frames: Frame[]; resolve: (f: Frame[]) => void; reject: (e: Error) => void }
+
+export class MirrorSender extends EventEmitter<SenderEvents> {
+  readonly pending = new PendingSet();
+  readonly gate = new PathGate();
+  readonly rules: ExcludeRules;
+  private readonly journal: DirtyJournal;
+  private phaseValue: LinkPhase = 'alone';
+  private channel: Channel | undefined;
+  private stopped = false;
+  private session = '';
+  private nextSeq = 1;
+  private nextReq = 1;
+  private nextIntent = 1;
+  private readonly outbox: OutItem[] = [];
+  private readonly inflight: OutOp[] = [];
+  private inflightBytes = 0;
+  private readonly requests = new Map<number, PendingRequest>();
+  /** True between losing a connection and either resuming it or going ALONE. */
+  private linkDown = false;
+  private copyId = '';
+  private needFull = false;
+  private lastRx_ms = 0;
+  private lastAckProgress_ms = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private bucketTokens = 0;
+  private bucketAt_ms = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private reint: Reintegrator | undefined;
+  private connecting = false;
+  /** Incremented at every connection change; stale async work compares it. */
+  linkGen = 0;
+  shippedBytes = 0;
+  shippedOps = 0;
+
+  constructor(readonly opts: SenderOptions) {
+    super();
+    this.rules = opts.rules ?? NO_EXCLUDES;
+    this.journal = new DirtyJournal(path.join(opts.state_dir, 'journal.log'));
+  }
+
+  get phase(): LinkPhase { return this.phaseValue; }
+  private get cfg() { return { ...SENDER_DEFAULTS, ...stripUndefined(this.opts) }; }
+
+  view(): RouteView {
+    return { phase: this.phaseValue, rules: this.rules, pending: this.pending, busy: this.gate.busy };
+  }
+
+  setPhase(phase: LinkPhase): void {
+    this.phaseValue = phase;
+    this.gate.wake();
+  }
+
+  emitStatus(s: SenderStatus): void {
+    this.emit('status', s);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const load = await this.journal.load();
+    this.copyId = load.copy_id;
+    this.needFull = !load.trusted;
+    for (const ev of load.pending.snapshot().ops) this.pending.recordUnshipped(ev);
+    for (const d of load.pending.snapshot().dirty) for (const r of d.ranges) this.pending.markDirty(d.path, r.start, r.end);
+    await this.journal.rewrite(this.copyId, this.pending, 'alone');
+    this.setPhase('alone');
+    this.emitStatus({ state: 'alone', reason: load.trusted ? `journal trusted (${load.reason})` : `journal not trusted: ${load.reason}` });
+    this.timers.push(setInterval(() => void this.tryConnect(), this.cfg.reconnect_ms));
+    this.timers.push(setInterval(() => this.watchdog(), Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4))));
+    void this.tryConnect();
+  }
+
+  /** Stops replication: unacknowledged ops become dirty, the journal is closed cleanly. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    const ch = this.channel;
+    this.channel = undefined;
+    ch?.close(new HakitError('HAKIT_E_MIRROR_STOPPED', 'sender stopped', this.opts.module));
+    await this.goAlone('stopped');
+    await this.reint?.finished;
+    await this.journal.close(this.copyId, this.pending, 'alone');
+  }
+
+  /** Forces a full block-hash comparison at the next (or a new) re-integration. */
+  async fullsync(): Promise<void> {
+    this.needFull = true;
+    if (this.channel && !this.linkDown) this.channel.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'full sync requested', this.opts.module));
+  }
+
+  // ---- capture entry point ----------------------------------------------------------
+
+  /**
+   * Performs `local` (the operation on PRIM's real directory) and replicates `op` as the
+   * current phase requires. Resolves with the local result once SECOND acknowledged it,
+   * or once it is recorded as dirty (ALONE). A local failure is returned unreplicated.
+   */
+  async perform<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const route = routeOp(this.view(), op);
+      switch (route.to) {
+        case 'wait':
+          await this.gate.changed();
+          continue;
+        case 'skip':
+        case 'local':
+          return local();
+        case 'record':
+          return this.performRecorded(op, local);
+        case 'live':
+          return this.performLive(op, local);
+        case 'import':
+        case 'drop':
+          return this.performCrossing(op, route.to, route.path, local);
+      }
+    }
+  }
+
+  private async performRecorded<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+    const paths = opPaths(op);
+    const ns = isNamespaceOp(op);
+    this.gate.enterShared(paths, ns);
+    try {
+      const alone = this.phaseValue === 'alone';
+      if (op.kind === 'write') {
+        if (alone && !this.pending.isDirtyOverlap(op.path, op.offset, op.offset + op.data.length)) {
+          await this.journal.append([{ t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length }]);
+        }
+        const r = await local();
+        this.pending.recordUnshipped(op);
+        return r;
+      }
+      const id = this.nextIntent++;
+      if (alone) await this.journal.append([{ t: 'intent', id }]);
+      let r: T;
+      try {
+        r = await local();
+      } catch (e) {
+        if (alone) await this.journal.append([{ t: 'failed', id }]);
+        throw e;
+      }
+      if (alone) await this.journal.append([{ t: 'op', op, id }]);
+      this.pending.recordUnshipped(op);
+      return r;
+    } finally {
+      this.gate.leaveShared(paths, ns);
+    }
+  }
+
+  private async performLive<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+    const paths = opPaths(op);
+    const ns = isNamespaceOp(op);
+    this.gate.enterShared(paths, ns);
+    let acked: Promise<void>;
+    let r: T;
+    try {
+      r = await local();
+      this.pending.noteLiveOp(op);
+      acked = this.ship(op);
+    } finally {
+      this.gate.leaveShared(paths, ns);
+    }
+    await acked;
+    return r;
+  }
+
+  /** A rename/link across the notreplicated boundary. */
+  private async performCrossing<T>(op: MirrorOp, dir: 'import' | 'drop', p: string, local: () => Promise<T>): Promise<T> {
+    const r = await local();
+    if (dir === 'drop') {
+      await this.shipOrRecord({ kind: 'remove', path: p });
+      return r;
+    }
+    let st;
+    try {
+      st = await fs.lstat(realPathOf(this.opts.real_dir, p));
+    } catch {
+      return r; // gone again already
+    }
+    if (!st.isFile()) {
+      this.needFull = true; // a whole excluded tree moved in: compare everything once
+      this.kickReintegration();
+      return r;
+    }
+    await this.shipOrRecord({ kind: 'create', path: p, mode: st.mode & 0o7777 });
+    await this.shipOrRecord({ kind: 'truncate', path: p, size: st.size });
+    if (st.size > 0) {
+      this.pending.markDirty(p, 0, st.size);
+      if (this.phaseValue === 'alone') await this.journal.append([{ t: 'dirty', path: p, start: 0, end: st.size }]);
+      this.kickReintegration();
+      // The rename returns once its content is on SECOND, like any replicated write.
+      while (this.phaseValue !== 'alone' && this.pending.hasDirty(p)) await this.gate.changed();
+      if (this.phaseValue !== 'alone') await this.drained();
+    }
+    return r;
+  }
+
+  private async shipOrRecord(op: MirrorOp): Promise<void> {
+    if (this.phaseValue === 'alone') {
+      await this.journal.append([{ t: 'op', op }]);
+      this.pending.recordUnshipped(op);
+      return;
+    }
+    this.pending.noteLiveOp(op);
+    await this.ship(op);
+  }
+
+  /** In sync but something became pending (an import): run another pass. */
+  private kickReintegration(): void {
+    if (this.phaseValue === 'in_sync' && this.channel && !this.linkDown) this.startReintegration(this.needFull ? 'full' : 'journal');
+  }
+
+  // ---- shipping ---------------------------------------------------------------------
+
+  /** Queues an op with the next sequence number; resolves on ack or when made dirty. */
+  ship(op: MirrorOp): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.phaseValue === 'alone' && !this.linkDown) {
+        void this.journal.append([op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op }]).catch(() => undefined);
+        this.pending.recordUnshipped(op);
+        resolve();
+        return;
+      }
+      this.outbox.push({ kind: 'op', seq: this.nextSeq++, op, bytes: opWeightBytes(op), done: resolve });
+      this.pump();
+    });
+  }
+
+  /** Sends a request after every op queued before it; resolves with its response frames. */
+  request(body: Record<string, unknown>): Promise<Frame[]> {
+    return new Promise<Frame[]>((resolve, reject) => {
+      if (!this.channel || this.linkDown) {
+        reject(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'no connection for request', this.opts.module));
+        return;
+      }
+      const id = this.nextReq++;
+      this.requests.set(id, { frames: [], resolve, reject });
+      this.outbox.push({ kind: 'frame', type: FrameType.REQ, id, payload: Buffer.from(JSON.stringify(body)) });
+      this.pump();
+    });
+  }
+
+  private sendState(body: Record<string, unknown>): Promise<Frame[]> {
+    return new Promise<Frame[]>((resolve, reject) => {
+      const id = this.nextReq++;
+      this.requests.set(id, { frames: [], resolve, reject });
+      this.outbox.push({ kind: 'frame', type: FrameType.STATE, id, payload: Buffer.from(JSON.stringify(body)) });
+      this.pump();
+    });
+  }
+
+  /** Resolves when every op queued so far is acknowledged (or made dirty). */
+  async drained(): Promise<void> {
+    const all = [...this.outbox, ...this.inflight].filter((i): i is OutOp => i.kind === 'op');
+    const last = all[all.length - 1];
+    if (!last) return;
+    await new Promise<void>((resolve) => {
+      const prev = last.done;
+      last.done = () => { prev(); resolve(); };
+    });
+  }
+
+  private pump(): void {
+    const ch = this.channel;
+    if (!ch || this.linkDown || ch.isClosed) return;
+    const cap = this.opts.bandwidth_bytes_per_s;
+    while (this.outbox.length > 0) {
+      const item = this.outbox[0]!;
+      if (item.kind === 'op') {
+        if (this.inflightBytes > 0 && this.inflightBytes + item.bytes > this.cfg.max_inflight_bytes) return;
+        if (cap && !this.takeTokens(item.bytes, cap)) return;
+      }
+      if (ch.bufferedBytes > this.cfg.max_inflight_bytes) {
+        ch.once('drain', () => this.pump());
+        return;
+      }
+      this.outbox.shift();
+      if (item.kind === 'op') {
+        if (this.inflight.length === 0) this.lastAckProgress_ms = Date.now();
+        this.inflight.push(item);
+        this.inflightBytes += item.bytes;
+        ch.send(FrameType.OP, item.seq, encodeOpParts(item.op));
+        this.shippedOps++;
+        if (item.op.kind === 'write') this.shippedBytes += item.op.data.length;
+      } else {
+        ch.send(item.type, item.id, item.payload);
+      }
+    }
+  }
+
+  /** Token bucket for the bandwidth cap (refilled continuously, burst of 100 ms). */
+  private takeTokens(bytes: number, cap_bytes_per_s: number): boolean {
+    const now = Date.now();
+    this.bucketTokens = Math.min(cap_bytes_per_s / 10, this.bucketTokens + ((now - this.bucketAt_ms) * cap_bytes_per_s) / 1000);
+    this.bucketAt_ms = now;
+    if (this.bucketTokens >= Math.min(bytes, cap_bytes_per_s / 10)) {
+      this.bucketTokens -= bytes;
+      return true;
+    }
+    if (!this.pumpTimer) {
+      const wait_ms = Math.ceil(((bytes - this.bucketTokens) * 1000) / cap_bytes_per_s);
+      this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, Math.max(1, Math.min(wait_ms, 100)));
+    }
+    return false;
+  }
+
+  private onAck(seq: number): void {
+    let progressed = false;
+    while (this.inflight.length > 0 && this.inflight[0]!.seq <= seq) {
+      const it = this.inflight.shift()!;
+      this.inflightBytes -= it.bytes;
+      it.done();
+      progressed = true;
+    }
+    if (progressed) this.lastAckProgress_ms = Date.now();
+    this.pump();
+  }
+
+  private onFrame(ch: Channel, f: Frame): void {
+    this.lastRx_ms = Date.now();
+    switch (f.type) {
+      case FrameType.ACK:
+        this.onAck(f.seq);
+        return;
+      case FrameType.PONG:
+        return;
+      case FrameType.RESP: {
+        const r = this.requests.get(f.seq);
+        if (!r) return;
+        r.frames.push(f);
+        let more = false;
+        if (f.payload[0] === 0x7b /* '{' */) {
+          try { more = (JSON.parse(f.payload.toString('utf8')) as { more?: boolean }).more === true; } catch { more = false; }
+        }
+        if (!more) {
+          this.requests.delete(f.seq);
+          r.resolve(r.frames);
+        }
+        return;
+      }
+      case FrameType.ERROR: {
+        let msg = 'SECOND reported an error';
+        try { msg = (JSON.parse(f.payload.toString('utf8')) as { message?: string }).message ?? msg; } catch { /* keep default */ }
+        ch.close(new HakitError('HAKIT_E_MIRROR_APPLY', msg, ch.where));
+        return;
+      }
+      default:
+        ch.close(new HakitError('HAKIT_E_MIRROR_BAD_FRAME', `unexpected frame type ${f.type} from SECOND`, ch.where));
+    }
+  }
+
+  private watchdog(): void {
+    const ch = this.channel;
+    if (!ch || this.linkDown) return;
+    const now = Date.now();
+    if (this.inflight.length > 0 && now - this.lastAckProgress_ms > this.cfg.ack_timeout_ms) {
+      ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `no acknowledgement for ${this.cfg.ack_timeout_ms} ms (stream stalled)`, ch.where));
+      return;
+    }
+    if (now - this.lastRx_ms > this.cfg.ack_timeout_ms) {
+      ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `SECOND silent for ${this.cfg.ack_timeout_ms} ms`, ch.where));
+      return;
+    }
+    if (now - this.lastRx_ms > SENDER_DEFAULTS.idle_ping_ms) ch.send(FrameType.PING, 0, Buffer.alloc(0));
+  }
+
+  // ---- connection management --------------------------------------------------------
+
+  private async openChannel(timeout_ms: number = SENDER_DEFAULTS.welcome_timeout_ms): Promise<{ ch: Channel; welcome: Record<string, unknown> }> {
+    // A stopped peer's kernel still accepts TCP connections: only the deadline ends the wait.
+    const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms });
+    const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const t = setTimeout(() => { ch.close(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', 'no WELCOME', ch.where)); }, timeout_ms);
+      ch.once('frame', (f) => {
+        clearTimeout(t);
+        if (f.type !== FrameType.WELCOME) { ch.close(new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'expected WELCOME', ch.where)); return; }
+        try { resolve(JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>); } catch { ch.close(new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'WELCOME is not JSON', ch.where)); }
+      });
+      ch.once('close', (err) => { clearTimeout(t); reject(err ?? new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'closed before WELCOME', ch.where)); });
+    });
+    return { ch, welcome };
+  }
+
+  private attach(ch: Channel): void {
+    this.channel = ch;
+    this.linkGen++;
+    this.lastRx_ms = Date.now();
+    this.lastAckProgress_ms = Date.now();
+    ch.removeAllListeners('frame');
+    ch.removeAllListeners('close');
+    ch.on('frame', (f) => this.onFrame(ch, f));
+    ch.on('close', (err) => void this.onClose(ch, err));
+  }
+
+  private async tryConnect(): Promise<void> {
+    if (this.stopped || this.connecting || this.channel || this.phaseValue !== 'alone' || this.linkDown) return;
+    this.connecting = true;
+    try {
+      const { ch, welcome } = await this.openChannel();
+      if (this.stopped) { ch.close(); return; }
+      this.attach(ch);
+      this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
+      this.beginSession(welcome);
+    } catch {
+      // SECOND not there yet: the interval retries.
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private beginSession(welcome: Record<string, unknown>): void {
+    const copy = typeof welcome.copy_id === 'string' ? welcome.copy_id : '';
+    const full = this.needFull || welcome.trusted !== true || copy !== this.copyId || this.pending.overflowed;
+    this.copyId = copy;
+    this.session = randomUUID();
+    void this.sendState({ session: this.session, first_seq: this.nextSeq, state: 'syncing' }).catch(() => undefined);
+    this.startReintegration(full ? 'full' : 'journal');
+  }
+
+  private startReintegration(mode: ReintegrationMode): void {
+    const gen = this.linkGen;
+    this.setPhase(mode === 'full' ? 'walking' : 'syncing');
+    const r = new Reintegrator(this, mode, gen);
+    this.reint = r;
+    void r.run().then(async (ok) => {
+      if (!ok && gen === this.linkGen && !this.stopped) {
+        // The pass failed with the link up (SECOND could not answer): start over cleanly.
+        this.channel?.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 're-integration pass failed', this.opts.module));
+        return;
+      }
+      if (!ok || gen !== this.linkGen || this.stopped) return;
+      if (mode === 'full') this.needFull = false;
+      try {
+        await this.sendState({ session: this.session, state: 'in_sync' });
+      } catch {
+        return;
+      }
+      if (gen !== this.linkGen || !this.pending.isEmpty) {
+        if (gen === this.linkGen) this.startReintegration('journal');
+        return;
+      }
+      await this.journal.rewrite(this.copyId, this.pending, 'in_sync');
+      if (gen !== this.linkGen || !this.pending.isEmpty || this.phaseValue === 'alone') return;
+      this.setPhase('in_sync');
+      this.emitStatus({ state: 'in_sync' });
+    });
+  }
+
+  /** Called by the re-integrator when its pass is done and everything it shipped is acked;
+   *  switching to in_sync must happen with nothing pending, atomically w.r.t. routing. */
+  isLinkCurrent(gen: number): boolean {
+    return gen === this.linkGen && !!this.channel && !this.linkDown && !this.stopped;
+  }
+
+  private async onClose(ch: Channel, err: HakitError | undefined): Promise<void> {
+    if (this.channel !== ch) return;
+    this.channel = undefined;
+    this.linkGen++;
+    for (const [, r] of this.requests) r.reject(err ?? new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'connection closed', ch.where));
+    this.requests.clear();
+    // Requests in the outbox die with the connection; ops stay for a resume.
+    for (let i = this.outbox.length - 1; i >= 0; i--) if (this.outbox[i]!.kind === 'frame') this.outbox.splice(i, 1);
+    this.emitStatus({ state: 'lost', code: err?.code ?? 'HAKIT_E_MIRROR_PEER_LOST', message: err?.message ?? 'connection closed' });
+    if (this.stopped || this.phaseValue === 'alone') return;
+    const canResume = err?.code !== 'HAKIT_E_MIRROR_APPLY' && this.phaseValue === 'in_sync' && !this.needFull;
+    if (canResume) {
+      this.linkDown = true;
+      if (await this.resume()) return;
+    }
+    await this.goAlone(err?.message ?? 'connection lost');
+  }
+
+  /** Reconnects within the resume window and resends what SECOND did not receive. */
+  private async resume(): Promise<boolean> {
+    const deadline = Date.now() + this.cfg.resume_window_ms;
+    while (!this.stopped && Date.now() < deadline) {
+      try {
+        const { ch, welcome } = await this.openChannel(Math.max(50, deadline - Date.now()));
+        const last = typeof welcome.last_seq === 'number' ? welcome.last_seq : -1;
+        const first = this.inflight[0]?.seq ?? this.outbox.find((i): i is OutOp => i.kind === 'op')?.seq ?? this.nextSeq;
+        if (welcome.session !== this.session || last < first - 1) {
+          ch.close();
+          return false;
+        }
+        this.attach(ch);
+        this.onAck(last);
+        // Everything still in flight was lost with the old socket: send it again.
+        const again = this.inflight.splice(0);
+        this.inflightBytes = 0;
+        this.outbox.unshift(...again);
+        this.linkDown = false;
+        this.pump();
+        this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
+        this.emitStatus({ state: 'in_sync' });
+        return true;
+      } catch {
+        await new Promise((r) => setTimeout(r, SENDER_DEFAULTS.resume_retry_ms));
+      }
+    }
+    return false;
+  }
+
+  /** SECOND is gone: every unacknowledged op becomes pending, the journal takes over. */
+  private async goAlone(reason: string): Promise<void> {
+    const wasAlone = this.phaseValue === 'alone' && !this.linkDown;
+    this.linkGen++;
+    this.setPhase('alone');
+    this.linkDown = false;
+    const unacked = [...this.inflight, ...this.outbox.filter((i): i is OutOp => i.kind === 'op')].sort((a, b) => a.seq - b.seq);
+    this.inflight.length = 0;
+    this.outbox.length = 0;
+    this.inflightBytes = 0;
+    for (const it of unacked) this.pending.recordUnshipped(it.op);
+    await this.journal.rewrite(this.copyId, this.pending, 'alone');
+    for (const it of unacked) it.done();
+    if (!wasAlone || unacked.length > 0) this.emitStatus({ state: 'alone', reason });
+  }
+
+  /** Events recorded for ops made dirty (exposed for tests of the journal). */
+  static journalEventFor(op: MirrorOp): JournalEvent {
+    return op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op };
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,197 @@
+// One authenticated replication connection. The handshake is a mutual HMAC challenge-
+// response over the cluster key (nobody sends the key or a reusable proof); afterwards
+// every frame carries a MAC under a per-session key. Any failure closes the socket with
+// a coded error: garbage and unauthenticated peers never reach the engine.
+import { EventEmitter } from 'node:events';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import { HakitError } from '../../errors/catalogue';
+import { encodeFrame, FrameDecoder, FrameType, MacState, type Frame, type FrameTypeCode } from './frame';
+
+export const HANDSHAKE_TIMEOUT_MS = 5000;
+const NONCE_BYTES = 32;
+const PROTOCOL_VERSION = 1;
+
+export interface ChannelEvents {
+  frame: [Frame];
+  close: [HakitError | undefined];
+  drain: [];
+}
+
+export class Channel extends EventEmitter<ChannelEvents> {
+  private closed = false;
+
+  constructor(readonly socket: net.Socket, private readonly decoder: FrameDecoder, private readonly tx: MacState, readonly where: string) {
+    super();
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('error', (e) => this.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `socket error: ${e.message}`, where)));
+    socket.on('close', () => this.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'connection closed by peer', where)));
+  }
+
+  get isClosed(): boolean { return this.closed; }
+
+  /** Queues one frame; false means the socket buffer is full (wait for 'drain'). */
+  send(type: FrameTypeCode, seq: number, payload: Buffer | readonly Buffer[]): boolean {
+    if (this.closed) return false;
+    const parts = encodeFrame(type, seq, payload, this.tx);
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    return ok;
+  }
+
+  sendJson(type: FrameTypeCode, seq: number, body: unknown): boolean {
+    return this.send(type, seq, Buffer.from(JSON.stringify(body)));
+  }
+
+  get bufferedBytes(): number { return this.socket.writableLength; }
+
+  close(err?: HakitError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.emit('close', err);
+  }
+
+  private onData(d: Buffer): void {
+    if (this.closed) return;
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(d);
+    } catch (e) {
+      this.close(e as HakitError);
+      return;
+    }
+    for (const f of frames) {
+      if (this.closed) return;
+      this.emit('frame', f);
+    }
+  }
+}
+
+function proof(key: Buffer, label: string, module: string, nc: Buffer, ns: Buffer): Buffer {
+  return createHmac('sha256', key).update(label).update(module).update(nc).update(ns).digest();
+}
+
+function parseJson(f: Frame, want: FrameTypeCode, where: string): Record<string, unknown> {
+  if (f.type !== want) throw new HakitError('HAKIT_E_MIRROR_AUTH', `expected handshake frame ${want}, got ${f.type}`, where);
+  try {
+    const v: unknown = JSON.parse(f.payload.toString('utf8'));
+    if (typeof v === 'object' && v !== null) return v as Record<string, unknown>;
+  } catch { /* fall through */ }
+  throw new HakitError('HAKIT_E_MIRROR_AUTH', 'handshake frame is not a JSON object', where);
+}
+
+function hexField(o: Record<string, unknown>, k: string, bytes: number, where: string): Buffer {
+  const v = o[k];
+  if (typeof v !== 'string' || v.length !== bytes * 2 || !/^[0-9a-f]+$/.test(v)) {
+    throw new HakitError('HAKIT_E_MIRROR_AUTH', `handshake field ${k} is malformed`, where);
+  }
+  return Buffer.from(v, 'hex');
+}
+
+function sameMac(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Reads handshake frames one at a time from a raw socket, with a deadline. */
+function handshakeReader(socket: net.Socket, decoder: FrameDecoder, where: string, timeout_ms: number) {
+  const queue: Frame[] = [];
+  let waiter: ((f: Frame) => void) | undefined;
+  let failer: ((e: Error) => void) | undefined;
+  let failure: Error | undefined;
+  const fail = (e: Error): void => { failure ??= e; failer?.(e); };
+  const onData = (d: Buffer): void => {
+    try {
+      for (const f of decoder.push(d)) queue.push(f);
+    } catch (e) { fail(e as Error); return; }
+    if (waiter && queue.length > 0) waiter(queue.shift()!);
+  };
+  const onClose = (): void => fail(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'connection closed during handshake', where));
+  const timer = setTimeout(() => fail(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', `no handshake within ${timeout_ms} ms`, where)), timeout_ms);
+  socket.on('data', onData);
+  socket.on('close', onClose);
+  socket.on('error', onClose);
+  return {
+    next(): Promise<Frame> {
+      return new Promise((resolve, reject) => {
+        if (failure) return reject(failure);
+        if (queue.length > 0) return resolve(queue.shift()!);
+        waiter = (f) => { waiter = undefined; failer = undefined; resolve(f); };
+        failer = (e) => { waiter = undefined; failer = undefined; reject(e); };
+      });
+    },
+    done(): void {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onClose);
+    },
+  };
+}
+
+export interface HandshakeOptions {
+  readonly key: Buffer;
+  readonly module: string;
+  readonly timeout_ms?: number;
+}
+
+/** PRIM side: connect, prove knowledge of the key, check the receiver's proof. */
+export async function connectChannel(host: string, port: number, opts: HandshakeOptions): Promise<Channel> {
+  const where = `mirror ${opts.module} -> ${host}:${port}`;
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  const decoder = new FrameDecoder(where);
+  const reader = handshakeReader(socket, decoder, where, opts.timeout_ms ?? HANDSHAKE_TIMEOUT_MS);
+  try {
+    const nc = randomBytes(NONCE_BYTES);
+    socket.write(Buffer.concat(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, module: opts.module, nonce: nc.toString('hex') })), null)));
+    const ch = parseJson(await reader.next(), FrameType.CHALLENGE, where);
+    const ns = hexField(ch, 'nonce', NONCE_BYTES, where);
+    const ps = hexField(ch, 'proof', 32, where);
+    if (!sameMac(ps, proof(opts.key, 'hakit-mirror-s', opts.module, nc, ns))) {
+      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'receiver does not know the cluster key', where);
+    }
+    const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
+    socket.write(Buffer.concat(encodeFrame(FrameType.AUTH, 0, Buffer.from(JSON.stringify({ proof: proof(opts.key, 'hakit-mirror-c', opts.module, nc, ns).toString('hex') })), null)));
+    decoder.authenticate(new MacState(sessionKey, 1));
+    reader.done();
+    return new Channel(socket, decoder, new MacState(sessionKey, 0), where);
+  } catch (e) {
+    reader.done();
+    socket.destroy();
+    throw e;
+  }
+}
+
+/** SECOND side: answer a connection; resolves with an authenticated channel or rejects. */
+export async function acceptChannel(socket: net.Socket, opts: HandshakeOptions): Promise<Channel> {
+  const where = `mirror ${opts.module} <- ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  socket.setNoDelay(true);
+  const decoder = new FrameDecoder(where);
+  const reader = handshakeReader(socket, decoder, where, opts.timeout_ms ?? HANDSHAKE_TIMEOUT_MS);
+  try {
+    const hello = parseJson(await reader.next(), FrameType.HELLO, where);
+    if (hello.v !== PROTOCOL_VERSION) throw new HakitError('HAKIT_E_MIRROR_AUTH', `protocol version ${String(hello.v)} not supported`, where);
+    if (hello.module !== opts.module) throw new HakitError('HAKIT_E_MIRROR_AUTH', `peer asks for module ${JSON.stringify(hello.module)}`, where);
+    const nc = hexField(hello, 'nonce', NONCE_BYTES, where);
+    const ns = randomBytes(NONCE_BYTES);
+    socket.write(Buffer.concat(encodeFrame(FrameType.CHALLENGE, 0, Buffer.from(JSON.stringify({
+      nonce: ns.toString('hex'), proof: proof(opts.key, 'hakit-mirror-s', opts.module, nc, ns).toString('hex'),
+    })), null)));
+    const auth = parseJson(await reader.next(), FrameType.AUTH, where);
+    if (!sameMac(hexField(auth, 'proof', 32, where), proof(opts.key, 'hakit-mirror-c', opts.module, nc, ns))) {
+      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'sender does not know the cluster key', where);
+    }
+    const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
+    decoder.authenticate(new MacState(sessionKey, 0));
+    reader.done();
+    return new Channel(socket, decoder, new MacState(sessionKey, 1), where);
+  } catch (e) {
+    reader.done();
+    socket.destroy();
+    throw e;
+  }
+}
