@@ -16,7 +16,7 @@ afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function inNetns(script: string, env: Record<string, string>): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync('unshare', ['-n', 'bash', '-c', `set -e; ip link set lo up; ${script}`], {
-    env: { ...process.env, HAKIT_NODE: process.execPath, HAKIT_RUN_DIR: path.join(tmp, 'run'), ...env },
+    env: { ...process.env, HAKIT_NODE_BIN: process.execPath, HAKIT_RUN_DIR: path.join(tmp, 'run'), ...env },
     timeout: RUN_TIMEOUT_MS,
     encoding: 'utf8',
   });
@@ -49,7 +49,7 @@ test('farm_http: answers HTTP and UDP with its node name', () => {
      curl -sf http://127.0.0.1:9081/;
      ${process.execPath} -e "const s=require('dgram').createSocket('udp4');s.on('message',(m)=>{process.stdout.write('udp '+m);s.close()});s.send('hi',9082,'127.0.0.1');setTimeout(()=>process.exit(3),3000).unref()";
      ${bin}/stop_both`,
-    { HAKIT_MODULE: 'farm_http', HAKIT_NODE_NAME: 'node7' },
+    { HAKIT_MODULE: 'farm_http', HAKIT_NODE: 'node7' },
   );
   expect(r.stdout).toContain('node7\nudp node7\n');
   expect(r.code).toBe(0);

@@ -7,7 +7,7 @@ const os = require('node:os');
 
 const HTTP_PORT = Number(process.env.FARM_HTTP_PORT || 9081);
 const UDP_PORT = Number(process.env.FARM_UDP_PORT || 9082);
-const NODE_NAME = process.env.HAKIT_NODE_NAME || os.hostname();
+const NODE_NAME = process.env.HAKIT_NODE || os.hostname();
 
 const server = http.createServer((req, res) => {
   req.resume();
