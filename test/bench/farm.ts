@@ -7,12 +7,12 @@
 //  - power cut of a node -> every new connection succeeds, WITHOUT hakitd: detection is
 //    emulated by a fixed delay after which the survivors' appliers take the lost buckets.
 //   npm run bench -- farm [--cycles N] [--detect-ms MS] [--rounds N] [--round-ms MS]
+// HAKIT_BENCH_FARM_TRACE=1 prints every watch attempt near each detection to stderr.
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { bucketOwners, bucketsOf, measureChurn, type BucketMember, type ChurnFigures } from '../../filters/buckets';
 import { NftFilterBackend, type FilterApplyReport } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
-import { farmLabUp, jsonLineDriver, PORT_HTTP, PORT_SHORT, type ClientDriver, type FarmLab } from '../filters/netns-fixture';
+import { farmLabUp, jsonLineDriver, PORT_HTTP, PORT_ON_PORT, PORT_SHORT, type ClientDriver, type FarmLab } from '../filters/netns-fixture';
 import { median, printFigures, quantile, type Figure } from './figures';
 
 const LAB_NAME = 'tfb1';
@@ -29,6 +29,14 @@ const WATCH_INTERVAL_MS = 5;
 const WATCH_OK_MS = 300;
 const WATCH_BEFORE_MS = 300;
 const WATCH_AFTER_MS = 1_500;
+/**
+ * Client source ports below the ephemeral range (20000..60999 in the fixture) whose owner is
+ * learned before the cuts, so that every watch attempt lands in the cut node's buckets: the
+ * last failure then marks when the survivors' update took effect, to one interval.
+ */
+const MAPPED_PORT_FIRST = 1_024;
+const MAPPED_PORT_LAST = 19_999;
+const MAP_CONCURRENCY = 16;
 /** Time a restored node gets before the next cycle. */
 const SETTLE_MS = 300;
 /** Bounds of every command to the client and the agents. */
@@ -41,8 +49,8 @@ interface Options {
   round_ms: number;
 }
 
-const DEFAULTS: Options = { cycles: 11, detect_ms: 500, rounds: 3, round_ms: 2_000 };
-const LIMITS: Record<keyof Options, [number, number]> = { cycles: [1, 100], detect_ms: [0, 10_000], rounds: [1, 20], round_ms: [200, 30_000] };
+const DEFAULTS: Options = { cycles: 11, detect_ms: 500, rounds: 5, round_ms: 1_500 };
+const LIMITS: Record<keyof Options, [number, number]> = { cycles: [1, 30], detect_ms: [0, 2_000], rounds: [1, 20], round_ms: [200, 30_000] };
 
 function parseOptions(args: readonly string[]): Options {
   const opts = { ...DEFAULTS };
@@ -51,7 +59,7 @@ function parseOptions(args: readonly string[]): Options {
     const value = Number(args[i + 1]);
     const limit = LIMITS[key];
     if (!limit || !Number.isInteger(value) || value < limit[0] || value > limit[1]) {
-      throw new Error(`farm bench: bad option ${args[i]} ${args[i + 1]}; use --cycles 1..100 --detect-ms 0..10000 --rounds 1..20 --round-ms 200..30000`);
+      throw new Error(`farm bench: bad option ${args[i]} ${args[i + 1]}; use --cycles 1..30 --detect-ms 0..2000 --rounds 1..20 --round-ms 200..30000`);
     }
     opts[key] = value;
   }
@@ -59,7 +67,8 @@ function parseOptions(args: readonly string[]): Options {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const now = (): number => performance.timeOrigin + performance.now();
+/** CLOCK_MONOTONIC in ms, the clock the client's watch stamps its attempts with. */
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 // Runs the real NftFilterBackend inside a node's namespaces, as hakitd will (no nsenter per
 // nft call). argv[1]: the compiled filters/nft folder.
@@ -93,7 +102,7 @@ function farmFilter(vip: string): ValidFarmFilter {
   const r = validateFarmFilter({
     module: 'tfbweb',
     interface: 'eth0',
-    groups: [{ vips: [vip], rules: [{ proto: 'tcp', ports: [PORT_HTTP, PORT_SHORT], balance: 'on_port' }] }],
+    groups: [{ vips: [vip], rules: [{ proto: 'tcp', ports: [PORT_ON_PORT, PORT_HTTP, PORT_SHORT], balance: 'on_port' }] }],
   });
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
   return r.filter;
@@ -136,44 +145,67 @@ interface LoadResult {
   elapsed_ms: number;
 }
 
-async function loadRate(client: ClientDriver, op: 'httpLoad' | 'connLoad', host: string, round_ms: number): Promise<{ rate: number; errors: number }> {
+async function loadRate(client: ClientDriver, op: LoadOp, host: string, round_ms: number): Promise<{ rate: number; errors: number }> {
   const port = op === 'httpLoad' ? PORT_HTTP : PORT_SHORT;
   const r = await client.request<LoadResult>({ op, host, port, connections: HTTP_CONNECTIONS, concurrency: CONN_CONCURRENCY, duration_ms: round_ms }, round_ms + AGENT_TIMEOUT_MS);
   return { rate: (r.ok * 1000) / r.elapsed_ms, errors: r.errors };
 }
 
+type Path = 'direct' | 'vip1' | 'vip1_alone' | 'vip3';
+type LoadOp = 'httpLoad' | 'connLoad';
+const LOAD_OPS: readonly LoadOp[] = ['httpLoad', 'connLoad'];
+
 async function throughputFigures(farm: FarmLab, client: ClientDriver, agents: Map<string, Agent>, filter: ValidFarmFilter, opts: Options): Promise<Figure[]> {
-  const [first] = farm.nodes;
+  const [first, ...others] = farm.nodes;
   const direct = farm.nodeAddr(first!);
   const oneOwner = new Map(farm.nodes.map((n) => [n, n === first ? ALL_BUCKETS : []]));
   const shared = ownedBy(farm.nodes.map((id) => ({ id, power: 1 })), farm.nodes);
-  const rates: Record<string, number[]> = {};
+  const rates = new Map<string, number[]>();
   let errors = 0;
-  const record = (key: string, r: { rate: number; errors: number }): void => {
-    (rates[key] ??= []).push(r.rate);
+  const measure = async (op: LoadOp, path: Path): Promise<void> => {
+    const r = await loadRate(client, op, path === 'direct' ? direct : farm.vip, opts.round_ms);
+    rates.set(`${op}_${path}`, [...(rates.get(`${op}_${path}`) ?? []), r.rate]);
     errors += r.errors;
   };
-  // Rounds interleave the three paths so that load from other work on the machine hits all alike.
+  // Each round measures every path once, close together in time, so that load from other work
+  // on this shared machine hits all paths alike; ratios are taken per round (paired).
   for (let round = 0; round < opts.rounds; round++) {
     await applyAll(agents, filter, oneOwner);
-    for (const op of ['httpLoad', 'connLoad'] as const) {
-      record(`${op}_direct`, await loadRate(client, op, direct, opts.round_ms));
-      record(`${op}_vip1`, await loadRate(client, op, farm.vip, opts.round_ms));
+    for (const op of LOAD_OPS) {
+      await measure(op, 'direct');
+      await measure(op, 'vip1');
+    }
+    // The other nodes cut off from the client: the filter's own cost on the owner, without the
+    // flooded copies that node2/node3 receive and drop on the same two cores.
+    for (const n of others) await farm.lab.cut('client', n);
+    try {
+      for (const op of LOAD_OPS) await measure(op, 'vip1_alone');
+    } finally {
+      await farm.lab.heal();
     }
     await applyAll(agents, filter, shared);
-    for (const op of ['httpLoad', 'connLoad'] as const) record(`${op}_vip3`, await loadRate(client, op, farm.vip, opts.round_ms));
+    for (const op of LOAD_OPS) await measure(op, 'vip3');
   }
-  const m = (key: string): number => median(rates[key] ?? [NaN]);
+  const list = (op: LoadOp, path: Path): number[] => rates.get(`${op}_${path}`) ?? [];
+  const m = (op: LoadOp, path: Path): number => median(list(op, path));
+  const ratio = (op: LoadOp, path: Path): Figure => {
+    const per = list(op, path).map((v, i) => v / list(op, 'direct')[i]!);
+    const what = op === 'httpLoad' ? 'http_rps' : 'conn_s';
+    return { figure: `${what}_${path}_vs_direct`, value: median(per), unit: 'x', note: `per-round ratios ${Math.min(...per).toFixed(2)}..${Math.max(...per).toFixed(2)}` };
+  };
   const note = `median of ${opts.rounds} rounds of ${opts.round_ms} ms`;
+  const rows = (op: LoadOp, what: string, unit: string, load: string): Figure[] => [
+    { figure: `${what}_direct_node1`, value: m(op, 'direct'), unit, note: `${load}, ${note}` },
+    { figure: `${what}_vip_one_owner`, value: m(op, 'vip1'), unit, note: 'VIP, node1 owns all buckets; node2/3 get every frame flooded and drop it' },
+    ratio(op, 'vip1'),
+    { figure: `${what}_vip_one_owner_alone`, value: m(op, 'vip1_alone'), unit, note: 'as above with node2/3 cut off: the filter path alone' },
+    ratio(op, 'vip1_alone'),
+    { figure: `${what}_vip_three_owners`, value: m(op, 'vip3'), unit, note: '3 servers sharing the buckets, all on one 2-core machine' },
+    ratio(op, 'vip3'),
+  ];
   return [
-    { figure: 'http_rps_direct_node1', value: m('httpLoad_direct'), unit: 'req/s', note: `${HTTP_CONNECTIONS} keep-alive sockets, ${note}` },
-    { figure: 'http_rps_vip_one_owner', value: m('httpLoad_vip1'), unit: 'req/s', note: 'VIP, node1 owns all buckets, node2/3 see and drop every frame' },
-    { figure: 'http_rps_vip_vs_direct', value: m('httpLoad_vip1') / m('httpLoad_direct'), unit: 'x', note: 'same server, filter path vs direct' },
-    { figure: 'http_rps_vip_three_owners', value: m('httpLoad_vip3'), unit: 'req/s', note: '3 servers, one 2-core machine' },
-    { figure: 'conn_s_direct_node1', value: m('connLoad_direct'), unit: 'conn/s', note: `${CONN_CONCURRENCY} parallel connect loops, ${note}` },
-    { figure: 'conn_s_vip_one_owner', value: m('connLoad_vip1'), unit: 'conn/s' },
-    { figure: 'conn_s_vip_vs_direct', value: m('connLoad_vip1') / m('connLoad_direct'), unit: 'x', note: 'same server, filter path vs direct' },
-    { figure: 'conn_s_vip_three_owners', value: m('connLoad_vip3'), unit: 'conn/s' },
+    ...rows('httpLoad', 'http_rps', 'req/s', `${HTTP_CONNECTIONS} keep-alive sockets`),
+    ...rows('connLoad', 'conn_s', 'conn/s', `${CONN_CONCURRENCY} parallel connect loops`),
     { figure: 'load_errors', value: errors, unit: 'requests', note: 'failed requests/connections over all rounds' },
   ];
 }
@@ -205,7 +237,7 @@ async function nftFigures(farm: FarmLab, agents: Map<string, Agent>, filter: Val
 // --- power cut -> every new connection succeeds ---
 
 interface WatchResult {
-  attempts: Array<[number, number]>;
+  attempts: Array<[number, number, number]>;
 }
 
 interface CycleResult {
@@ -217,7 +249,7 @@ interface CycleResult {
 }
 
 /** Start time of the first attempt after which every attempt succeeded (undefined if the last failed). */
-function recoveredAt(attempts: ReadonlyArray<[number, number]>): number | undefined {
+function recoveredAt(attempts: ReadonlyArray<[number, number, number]>): number | undefined {
   let lastFail = -1;
   attempts.forEach(([, ok], i) => {
     if (!ok) lastFail = i;
@@ -225,12 +257,32 @@ function recoveredAt(attempts: ReadonlyArray<[number, number]>): number | undefi
   return attempts[lastFail + 1]?.[0];
 }
 
-async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<string, Agent>, filter: ValidFarmFilter, victim: string, opts: Options): Promise<CycleResult | undefined> {
+function watchDuration_ms(opts: Options): number {
+  return WATCH_BEFORE_MS + opts.detect_ms + WATCH_AFTER_MS;
+}
+
+/** Source ports per node, enough for every cycle in which that node is cut. */
+async function mapPorts(farm: FarmLab, client: ClientDriver, opts: Options): Promise<Map<string, number[]>> {
+  const perCycle = Math.ceil(watchDuration_ms(opts) / WATCH_INTERVAL_MS) + 1;
+  const cutsPerNode = Math.ceil(opts.cycles / farm.nodes.length);
+  const wanted = Math.ceil(perCycle * cutsPerNode * farm.nodes.length * 1.25);
+  const count = Math.min(MAPPED_PORT_LAST - MAPPED_PORT_FIRST + 1, wanted);
+  const r = await client.request<{ byNode: Record<string, number[]>; errors: Record<string, number> }>({ op: 'mapPorts', port: PORT_ON_PORT, from: MAPPED_PORT_FIRST, count, concurrency: MAP_CONCURRENCY });
+  if (Object.keys(r.errors).length > 0) throw new Error(`farm bench: mapping client ports failed: ${JSON.stringify(r.errors)}`);
+  const map = new Map(farm.nodes.map((n) => [n, r.byNode[n] ?? []]));
+  for (const [n, ports] of map) {
+    if (ports.length < perCycle * cutsPerNode) throw new Error(`farm bench: only ${ports.length} mapped ports for ${n}, ${perCycle * cutsPerNode} needed; use fewer --cycles or a smaller --detect-ms`);
+  }
+  return map;
+}
+
+async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<string, Agent>, filter: ValidFarmFilter, victim: string, ports: number[], opts: Options): Promise<CycleResult | undefined> {
   const everyone = farm.nodes.map((id) => ({ id, power: 1 }));
   const survivors = farm.nodes.filter((n) => n !== victim);
   const after = ownedBy(everyone.filter((m) => m.id !== victim), farm.nodes);
-  const duration_ms = WATCH_BEFORE_MS + opts.detect_ms + WATCH_AFTER_MS;
-  const watching = client.request<WatchResult>({ op: 'watch', port: PORT_SHORT, interval_ms: WATCH_INTERVAL_MS, duration_ms, ok_ms: WATCH_OK_MS }, duration_ms + AGENT_TIMEOUT_MS);
+  const duration_ms = watchDuration_ms(opts);
+  const use = ports.splice(0, Math.ceil(duration_ms / WATCH_INTERVAL_MS) + 1);
+  const watching = client.request<WatchResult>({ op: 'watch', port: PORT_SHORT, interval_ms: WATCH_INTERVAL_MS, duration_ms, ok_ms: WATCH_OK_MS, ports: use }, duration_ms + AGENT_TIMEOUT_MS);
   await sleep(WATCH_BEFORE_MS);
   // A powered-off machine answers nothing; a lab kill leaves the namespace's kernel (and its
   // nft tables) running, so the link goes down first, then every process dies.
@@ -255,6 +307,10 @@ async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<st
   await sleep(SETTLE_MS);
 
   const ok_at = recoveredAt(attempts);
+  if (process.env.HAKIT_BENCH_FARM_TRACE) {
+    const rel = attempts.filter(([t]) => t > t_detect - 60 && t < t_detect + 60).map(([t, ok, l]) => `${(t - t_detect).toFixed(1)}${ok ? '+' : '-'}${l.toFixed(0)}`);
+    process.stderr.write(`cut ${victim}: apply ${apply_ms.toFixed(1)} ms; attempts around detection: ${rel.join(' ')}\n`);
+  }
   if (ok_at === undefined) return undefined;
   return {
     kill_to_ok_ms: ok_at - t_kill,
@@ -266,21 +322,23 @@ async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<st
 }
 
 async function powerCutFigures(farm: FarmLab, client: ClientDriver, agents: Map<string, Agent>, filter: ValidFarmFilter, opts: Options): Promise<Figure[]> {
+  const ports = await mapPorts(farm, client, opts);
   const results: CycleResult[] = [];
   let unrecovered = 0;
   for (let c = 0; c < opts.cycles; c++) {
-    const r = await powerCutCycle(farm, client, agents, filter, farm.nodes[c % farm.nodes.length]!, opts);
+    const victim = farm.nodes[c % farm.nodes.length]!;
+    const r = await powerCutCycle(farm, client, agents, filter, victim, ports.get(victim)!, opts);
     if (r) results.push(r);
     else unrecovered++;
   }
   const col = (k: keyof CycleResult): number[] => results.map((r) => Number(r[k]));
   const safeMedian = (xs: number[]): number => (xs.length > 0 ? median(xs) : NaN);
   return [
-    { figure: 'powercut_detect_to_all_new_ok_ms', value: safeMedian(col('detect_to_ok_ms')), unit: 'ms', note: `median of ${results.length} cuts: the part hakit controls (survivors' nft update + first good connection)` },
+    { figure: 'powercut_detect_to_all_new_ok_ms', value: safeMedian(col('detect_to_ok_ms')), unit: 'ms', note: `median of ${results.length} cuts, resolution ${WATCH_INTERVAL_MS} ms: the part hakit controls (survivors' nft update until new connections to the lost share succeed)` },
     { figure: 'powercut_detect_to_all_new_ok_max_ms', value: results.length ? Math.max(...col('detect_to_ok_ms')) : NaN, unit: 'ms' },
     { figure: 'powercut_kill_to_all_new_ok_ms', value: safeMedian(col('kill_to_ok_ms')), unit: 'ms', note: `includes the emulated detection of ${opts.detect_ms} ms; NOT end to end: hakitd's detection comes later` },
     { figure: 'powercut_survivor_update_ms', value: safeMedian(col('apply_ms')), unit: 'ms', note: 'both survivors in parallel, in their namespaces' },
-    { figure: 'powercut_failed_new_connections', value: safeMedian(col('failed')), unit: 'conn', note: `median per cut, one attempt per ${WATCH_INTERVAL_MS} ms, failure = no answer in ${WATCH_OK_MS} ms` },
+    { figure: 'powercut_failed_new_connections', value: safeMedian(col('failed')), unit: 'conn', note: `median per cut; one attempt per ${WATCH_INTERVAL_MS} ms, all from source ports in the cut node's buckets; failure = no answer in ${WATCH_OK_MS} ms` },
     { figure: 'powercut_cycles_unrecovered', value: unrecovered, unit: 'cycles', note: `still failing ${WATCH_AFTER_MS} ms after detection` },
     { figure: 'powercut_cycles_unclean_before', value: results.filter((r) => !r.clean_before).length, unit: 'cycles', note: 'a failure before the cut (measurement noise)' },
   ];

@@ -1,8 +1,10 @@
 // Every benchmark by name. Each entry takes the remaining command-line arguments.
+import { farmBench } from './farm';
 import { mirrorBench } from './mirror';
 
 export type Bench = (args: readonly string[]) => Promise<void>;
 
 export const BENCHES: Record<string, Bench> = {
+  farm: farmBench,
   mirror: mirrorBench,
 };

@@ -1,20 +1,10 @@
-// The farm filter with real nftables in namespaces (prefix hf): 3 nodes and a client on a
-// bridge, the VIP on every node, one tiny server per node answering its name.
+// The farm filter with real nftables on the lab (test/lab, lab `tfbf`): 3 nodes and a client
+// on one LAN, the VIP on every node, one tiny server per node answering its name.
 import { bucketOwners, bucketsOf, type BucketMember } from '../../filters/buckets';
-import { NftFilterBackend, spawnRunner, type FilterBackend } from '../../filters/nft';
+import { NftFilterBackend, type FilterBackend } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
-import {
-  CLIENT_ADDR,
-  CLIENT_EXTRA_ADDRS,
-  farmNetUp,
-  PORT_ON_ADDR,
-  PORT_ON_PORT,
-  PORT_UDP,
-  PORT_UNLISTED,
-  VIP,
-  type ClientDriver,
-  type FarmNet,
-} from './netns-fixture';
+import { farmLabUp, PORT_ON_ADDR, PORT_ON_PORT, PORT_UDP, PORT_UNLISTED, type ClientDriver, type FarmLab } from './netns-fixture';
+import { spreadFalseFailureBound } from './spread-stats';
 
 interface BurstResult {
   counts: Record<string, number>;
@@ -26,24 +16,38 @@ interface ProbeResult {
   [other: string]: unknown;
 }
 
-const SPREAD_CONNECTIONS = 3000;
-const SPREAD_TOLERANCE = 0.05; // ±5 percentage points of the total around each node's share
+const LAB_NAME = 'tfbf';
+/**
+ * The issue asks for every node's fraction of on_port connections within ±5 % (relative) of
+ * its share. Each connection lands in a bucket given by jhash of (client IP, kernel-chosen
+ * source port), so a node's count is binomial(N, share): with 3 equal members (86/85/85
+ * buckets) the standard deviation is 0.86 points at N = 3000 and the ±5 % bound (±1.66
+ * points) is only 1.9 sigma: about one run in ten would fail. At N = 20 000 the bound is 5.0
+ * sigma; the normal tail (Mills ratio, an upper bound; the binomial's skew changes it by < 10 %
+ * here) summed over both sides of every node gives a false-failure probability below 3e-6,
+ * checked by the first assertion of the test. Connections come from 8 client addresses so
+ * that no single (address, port range) hash pattern dominates.
+ */
+const SPREAD_CONNECTIONS = 20_000;
+const SPREAD_TOLERANCE = 0.05; // relative to each node's share
+const SPREAD_FALSE_FAILURE_MAX = 1e-4;
+const SPREAD_CONCURRENCY_PER_ADDR = 8;
 const LONG_LIVED_CONNECTIONS = 90;
 const MEMBERS: BucketMember[] = [1, 2, 3].map((i) => ({ id: `node${i}`, power: 1 }));
 
-let net: FarmNet;
+let farm: FarmLab;
 let client: ClientDriver;
 let filter: ValidFarmFilter;
 const backends: FilterBackend[] = [];
 const timings: { transaction_ms: number; elapsed_ms: number }[] = [];
 
-function config(): ValidFarmFilter {
+function config(vip: string): ValidFarmFilter {
   const r = validateFarmFilter({
     module: 'hfweb',
     interface: 'eth0',
     groups: [
       {
-        vips: [VIP],
+        vips: [vip],
         rules: [
           { proto: 'tcp', ports: [PORT_ON_PORT], balance: 'on_port' },
           { proto: 'tcp', ports: [PORT_ON_ADDR], balance: 'on_addr' },
@@ -72,17 +76,27 @@ function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((s, n) => s + n, 0);
 }
 
+function addCounts(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [k, n] of Object.entries(more)) into[k] = (into[k] ?? 0) + n;
+}
+
+/** Conntrack entries on a node from client address `src` to port `dport`. */
+async function conntrackCount(node: string, src: string, dport: number): Promise<number> {
+  const out = await farm.sh(node, ['sh', '-c', `grep -F 'src=${src} ' /proc/net/nf_conntrack | grep -F -c 'dport=${dport} ' || true`]);
+  return Number(out.trim());
+}
+
 beforeAll(async () => {
-  net = farmNetUp('hf', 3);
-  await net.startServers();
-  filter = config();
+  farm = await farmLabUp(LAB_NAME, 3);
+  await farm.startServers();
+  filter = config(farm.vip);
   const table = bucketOwners(MEMBERS);
-  for (const [i, ns] of net.nodes.entries()) {
-    const b = new NftFilterBackend({ run: spawnRunner(net.inNs(ns)) });
+  for (const node of farm.nodes) {
+    const b = new NftFilterBackend({ run: farm.runner(node) });
     backends.push(b);
-    await b.load(filter, bucketsOf(table, `node${i + 1}`));
+    await b.load(filter, bucketsOf(table, node));
   }
-  client = await net.startClient();
+  client = await farm.startClient();
 }, 60_000);
 
 afterAll(async () => {
@@ -90,38 +104,53 @@ afterAll(async () => {
     await client?.request({ op: 'closeAll' });
     await Promise.all(backends.map((b) => b.remove(filter.module)));
   } finally {
-    net?.down();
+    await farm?.down();
   }
   if (timings.length > 0) {
     const median = (xs: number[]): string => [...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1);
     const tx = timings.map((t) => t.transaction_ms);
     const all = timings.map((t) => t.elapsed_ms);
-    console.log(`nft ownership update over ${timings.length} node updates (via ip netns exec): transaction median ${median(tx)} ms, with read-back median ${median(all)} ms, max ${Math.max(...all).toFixed(1)} ms`);
+    console.log(`nft ownership update over ${timings.length} node updates (via nsenter): transaction median ${median(tx)} ms, with read-back median ${median(all)} ms, max ${Math.max(...all).toFixed(1)} ms`);
   }
 }, 30_000);
 
-test('the client learns the virtual multicast MAC for the VIP (ARP passes the filter)', () => {
-  net.sh(net.client, ['ping', '-c', '1', '-W', '1', VIP]);
-  expect(net.sh(net.client, ['ip', 'neigh', 'show', VIP])).toContain(filter.virtual_mac);
+test('the client learns the virtual multicast MAC for the VIP (ARP passes the filter)', async () => {
+  await farm.sh(farm.client, ['ping', '-c', '1', '-W', '1', farm.vip]);
+  expect(await farm.sh(farm.client, ['ip', 'neigh', 'show', farm.vip])).toContain(filter.virtual_mac);
 });
 
-test(`on_port: ${SPREAD_CONNECTIONS} connections spread within ±5 % of the shares, none fails`, async () => {
-  const r = await client.request<BurstResult>({ op: 'burst', port: PORT_ON_PORT, count: SPREAD_CONNECTIONS, concurrency: 40 });
-  expect(r.errors).toEqual({});
-  expect(sum(r.counts)).toBe(SPREAD_CONNECTIONS);
+test(`on_port: ${SPREAD_CONNECTIONS} connections spread within ±5 % (relative) of the shares, none fails`, async () => {
   const table = bucketOwners(MEMBERS);
-  const lines = MEMBERS.map((m) => {
-    const share = bucketsOf(table, m.id).length / 256;
-    const got = (r.counts[m.id] ?? 0) / SPREAD_CONNECTIONS;
-    expect(Math.abs(got - share)).toBeLessThanOrEqual(SPREAD_TOLERANCE);
-    return `${m.id} ${(got * 100).toFixed(1)} % (share ${(share * 100).toFixed(1)} %)`;
+  const shares = MEMBERS.map((m) => bucketsOf(table, m.id).length / 256);
+  expect(spreadFalseFailureBound(SPREAD_CONNECTIONS, shares, SPREAD_TOLERANCE)).toBeLessThan(SPREAD_FALSE_FAILURE_MAX);
+
+  const per = Math.ceil(SPREAD_CONNECTIONS / farm.spreadAddrs.length);
+  const parts = farm.spreadAddrs.map((addr, i) => Math.min(per, SPREAD_CONNECTIONS - i * per));
+  const results = await Promise.all(
+    farm.spreadAddrs.map((addr, i) =>
+      client.request<BurstResult>({ op: 'burst', port: PORT_ON_PORT, count: parts[i], concurrency: SPREAD_CONCURRENCY_PER_ADDR, localAddress: addr }),
+    ),
+  );
+  const counts: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const r of results) {
+    addCounts(counts, r.counts);
+    addCounts(errors, r.errors);
+  }
+  expect(errors).toEqual({});
+  expect(sum(counts)).toBe(SPREAD_CONNECTIONS);
+  const lines = MEMBERS.map((m, i) => {
+    const share = shares[i]!;
+    const got = (counts[m.id] ?? 0) / SPREAD_CONNECTIONS;
+    return { ok: Math.abs(got - share) <= SPREAD_TOLERANCE * share, text: `${m.id} ${(got * 100).toFixed(2)} % (share ${(share * 100).toFixed(2)} %, ${(((got - share) / share) * 100).toFixed(2)} % off)` };
   });
-  console.log(`on_port spread over ${SPREAD_CONNECTIONS}: ${lines.join(', ')}`);
+  console.log(`on_port spread over ${SPREAD_CONNECTIONS}: ${lines.map((l) => l.text).join(', ')}`);
+  expect(lines.filter((l) => !l.ok).map((l) => l.text)).toEqual([]);
 }, 120_000);
 
 test('on_addr: all connections from one client IP land on one node; different IPs spread', async () => {
   const nodeOf = new Map<string, string>();
-  for (const addr of CLIENT_EXTRA_ADDRS) {
+  for (const addr of farm.perIpAddrs) {
     const r = await client.request<BurstResult>({ op: 'burst', port: PORT_ON_ADDR, count: 30, concurrency: 10, localAddress: addr });
     expect(r.errors).toEqual({});
     expect(Object.keys(r.counts)).toHaveLength(1);
@@ -145,16 +174,11 @@ test('traffic matching no rule is served by the owner of bucket 0 only', async (
 }, 60_000);
 
 test('non-owners keep no conntrack entry for flows they dropped', async () => {
-  const src = CLIENT_EXTRA_ADDRS[0]!;
+  const src = farm.conntrackAddr;
   const r = await client.request<BurstResult>({ op: 'burst', port: PORT_ON_PORT, count: 200, concurrency: 20, localAddress: src });
   expect(r.errors).toEqual({});
-  net.nodes.forEach((ns, i) => {
-    const entries = net
-      .sh(ns, ['cat', '/proc/net/nf_conntrack'])
-      .split('\n')
-      .filter((l) => l.includes(`src=${src} `) && l.includes(`dport=${PORT_ON_PORT} `));
-    expect(entries.length).toBe(r.counts[`node${i + 1}`] ?? 0);
-  });
+  const entries = await Promise.all(farm.nodes.map((node) => conntrackCount(node, src, PORT_ON_PORT)));
+  expect(entries).toEqual(farm.nodes.map((node) => r.counts[node] ?? 0));
 }, 60_000);
 
 test('moving buckets breaks no established connection; new connections go to the new owners', async () => {
@@ -193,6 +217,40 @@ test('moving buckets breaks no established connection; new connections go to the
   );
 }, 120_000);
 
-test('client base address is untouched by the per-IP tests', () => {
-  expect(net.sh(net.client, ['ip', '-4', 'addr', 'show', 'dev', 'eth0'])).toContain(CLIENT_ADDR);
+test('power cut of node3 (detection emulated): new connections all succeed once the survivors take its buckets; on its return it gets its share back and no connection on node1/node2 breaks', async () => {
+  const opened = await client.request<BurstResult>({ op: 'open', port: PORT_ON_PORT, count: LONG_LIVED_CONNECTIONS });
+  expect(opened.errors).toEqual({});
+  const onSurvivors = (opened.counts.node1 ?? 0) + (opened.counts.node2 ?? 0);
+  expect(opened.counts.node3 ?? 0).toBeGreaterThan(0);
+
+  // Power cut: node3 goes silent (a lab kill alone leaves its kernel answering), its processes die.
+  await farm.sh('node3', ['ip', 'link', 'set', 'eth0', 'down']);
+  await farm.lab.kill('node3');
+  const survivors = bucketOwners(MEMBERS.slice(0, 2));
+  await Promise.all([0, 1].map((i) => backends[i]!.setOwned(filter, bucketsOf(survivors, `node${i + 1}`))));
+  const during = await client.request<BurstResult>({ op: 'burst', port: PORT_ON_PORT, count: 300, concurrency: 20 });
+  expect(during.errors).toEqual({});
+  expect(Object.keys(during.counts).sort()).toEqual(['node1', 'node2']);
+
+  // node3 powers on: link up, server up, load() replaces the tables left in its namespace.
+  await farm.sh('node3', ['ip', 'link', 'set', 'eth0', 'up']);
+  await farm.startServer('node3');
+  const full = bucketOwners(MEMBERS);
+  await backends[2]!.load(filter, bucketsOf(full, 'node3'));
+  await Promise.all([0, 1].map((i) => backends[i]!.setOwned(filter, bucketsOf(full, `node${i + 1}`))));
+  const probe = await client.request<ProbeResult>({ op: 'probe' });
+  // Only node3's own connections died with it.
+  expect(probe.same).toBe(onSurvivors);
+  const back = await client.request<BurstResult>({ op: 'burst', port: PORT_ON_PORT, count: 300, concurrency: 20 });
+  expect(back.errors).toEqual({});
+  expect(back.counts.node3 ?? 0).toBeGreaterThan(0);
+  await client.request({ op: 'closeAll' });
+  console.log(
+    `power cut: long-lived ${JSON.stringify(opened.counts)}, ${onSurvivors - (probe.same ?? 0)} broken on node1/node2 after node3's return; ` +
+      `new connections during the cut ${JSON.stringify(during.counts)}, after the return ${JSON.stringify(back.counts)}`,
+  );
+}, 60_000);
+
+test('client base address is untouched by the per-IP tests', async () => {
+  expect(await farm.sh(farm.client, ['ip', '-4', 'addr', 'show', 'dev', 'eth0'])).toContain(`${farm.clientAddr}/`);
 });

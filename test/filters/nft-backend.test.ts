@@ -1,26 +1,27 @@
-// NftFilterBackend against real nft in one namespace of its own (hf-b1, eth0 a veth whose peer stays inside).
-import { execFileSync } from 'node:child_process';
+// NftFilterBackend against real nft on one lab node (lab `tfbn`, test/lab): node1's eth0.
 import { isHakitError } from '../../core/errors/catalogue';
 import { NftFilterBackend, spawnRunner, TCP_LOOSE_SYSCTL, type CommandRunner } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
+import { Lab } from '../lab';
 
-const NS = 'hf-b1';
+const LAB_NAME = 'tfbn';
+const NODE = 'node1';
 const SH_TIMEOUT_MS = 10_000;
 
-function sh(argv: string[], okFail = false): string {
-  try {
-    return execFileSync('ip', ['netns', 'exec', NS, ...argv], { timeout: SH_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  } catch (e) {
-    if (okFail) return '';
-    throw e;
-  }
+let lab: Lab;
+let run: CommandRunner;
+
+async function sh(argv: string[]): Promise<string> {
+  const r = await lab.exec(NODE, argv, { timeout_ms: SH_TIMEOUT_MS });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 function filter(iface = 'eth0'): ValidFarmFilter {
   const r = validateFarmFilter({
     module: 'hfb',
     interface: iface,
-    groups: [{ vips: ['198.18.71.100'], rules: [{ proto: 'tcp', ports: [80, { from: 8000, to: 8099 }], balance: 'on_port' }] }],
+    groups: [{ vips: [lab.spareAddr(0, 0)], rules: [{ proto: 'tcp', ports: [80, { from: 8000, to: 8099 }], balance: 'on_port' }] }],
   });
   if (!r.ok) throw new Error('bad test config');
   return r.filter;
@@ -35,48 +36,42 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
-const run = spawnRunner(['ip', 'netns', 'exec', NS]);
+beforeAll(async () => {
+  await Lab.destroy(LAB_NAME);
+  lab = await Lab.up({ name: LAB_NAME, nodes: 1 });
+  run = spawnRunner(lab.joinArgv(NODE));
+}, 30_000);
 
-
-beforeEach(() => {
-  try {
-    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore', timeout: SH_TIMEOUT_MS });
-  } catch {
-    // not there: fine
-  }
-  execFileSync('ip', ['netns', 'add', NS], { timeout: SH_TIMEOUT_MS });
-  sh(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'hf-b1p']);
-  sh(['ip', 'link', 'set', 'eth0', 'up']);
+// Each test starts from an empty ruleset and the kernel's default tcp_loose (1), as on a fresh node.
+beforeEach(async () => {
+  await await sh(['nft', 'flush', 'ruleset']);
+  await await sh(['sh', '-c', `sysctl -qw ${TCP_LOOSE_SYSCTL}=1 2>/dev/null || true`]);
 });
 
-afterAll(() => {
-  try {
-    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore', timeout: SH_TIMEOUT_MS });
-  } catch {
-    // already gone
-  }
-});
+afterAll(async () => {
+  await lab?.down();
+}, 30_000);
 
 test('load replaces a leftover table of a crashed daemon in the same transaction', async () => {
-  sh(['nft', 'add table ip hakit_hfb; add set ip hakit_hfb owned { typeof numgen inc mod 256; elements = { 200 }; }; add chain ip hakit_hfb junk']);
+  await sh(['nft', 'add table ip hakit_hfb; add set ip hakit_hfb owned { typeof numgen inc mod 256; elements = { 200 }; }; add chain ip hakit_hfb junk']);
   const b = new NftFilterBackend({ run });
   const report = await b.load(filter(), [1, 2, 3]);
   expect(report.owned).toEqual([1, 2, 3]);
-  const listing = sh(['nft', 'list', 'table', 'ip', 'hakit_hfb']);
+  const listing = await sh(['nft', 'list', 'table', 'ip', 'hakit_hfb']);
   expect(listing).not.toContain('junk');
-  expect(sh(['nft', 'list', 'tables'])).toMatch(/table netdev hakit_hfb[\s\S]*table arp hakit_hfb|table arp hakit_hfb[\s\S]*table netdev hakit_hfb/);
+  expect(await sh(['nft', 'list', 'tables'])).toMatch(/table netdev hakit_hfb[\s\S]*table arp hakit_hfb|table arp hakit_hfb[\s\S]*table netdev hakit_hfb/);
   await b.remove('hfb');
 });
 
 test('setOwned changes only the set, reads it back, and reports its time', async () => {
   const b = new NftFilterBackend({ run });
   await b.load(filter(), [0]);
-  const handleBefore = sh(['nft', '-a', 'list', 'chain', 'ip', 'hakit_hfb', 'prerouting']);
+  const handleBefore = await sh(['nft', '-a', 'list', 'chain', 'ip', 'hakit_hfb', 'prerouting']);
   const all = Array.from({ length: 256 }, (_, i) => i);
   const report = await b.setOwned(filter(), all.filter((x) => x % 2 === 1));
   expect(report.owned).toHaveLength(128);
   expect(report.transaction_ms).toBeGreaterThan(0);
-  expect(sh(['nft', '-a', 'list', 'chain', 'ip', 'hakit_hfb', 'prerouting'])).toBe(handleBefore);
+  expect(await sh(['nft', '-a', 'list', 'chain', 'ip', 'hakit_hfb', 'prerouting'])).toBe(handleBefore);
   expect(await b.readOwned(filter())).toEqual(all.filter((x) => x % 2 === 1));
   expect((await b.setOwned(filter(), [])).owned).toEqual([]);
   await b.remove('hfb');
@@ -85,13 +80,13 @@ test('setOwned changes only the set, reads it back, and reports its time', async
 test('an nft failure leaves the previous ruleset intact and is a coded error', async () => {
   const good = new NftFilterBackend({ run });
   await good.load(filter(), [5, 6]);
-  const before = sh(['nft', 'list', 'ruleset']);
+  const before = await sh(['nft', 'list', 'ruleset']);
   // A runner that spoils the script after its first line: nft refuses the whole transaction.
   const spoiling: CommandRunner = (argv, stdin) => run(argv, stdin === undefined ? undefined : stdin + 'this is not nft\n');
   const bad = new NftFilterBackend({ run: spoiling });
   expect(await codeOf(bad.setOwned(filter(), [7]))).toBe('HAKIT_E_FILTER_NFT_FAILED');
   expect(await codeOf(bad.load(filter(), [7]))).toBe('HAKIT_E_FILTER_NFT_FAILED');
-  expect(sh(['nft', 'list', 'ruleset'])).toBe(before);
+  expect(await sh(['nft', 'list', 'ruleset'])).toBe(before);
   await good.remove('hfb');
 });
 
@@ -99,15 +94,15 @@ test('missing interface, update before load: coded errors, nothing loaded', asyn
   const b = new NftFilterBackend({ run });
   expect(await codeOf(b.load(filter('eth7'), [1]))).toBe('HAKIT_E_FILTER_NO_INTERFACE');
   expect(await codeOf(b.setOwned(filter(), [1]))).toBe('HAKIT_E_FILTER_NOT_LOADED');
-  expect(sh(['nft', 'list', 'ruleset']).trim()).toBe('');
+  expect((await sh(['nft', 'list', 'ruleset'])).trim()).toBe('');
 });
 
 test('tcp_loose is 0 while loaded and restored by remove; remove is idempotent', async () => {
   const b = new NftFilterBackend({ run });
   await b.load(filter(), [1]);
-  expect(sh(['sysctl', '-n', TCP_LOOSE_SYSCTL]).trim()).toBe('0');
+  expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('0');
   await b.remove('hfb');
   await b.remove('hfb');
-  expect(sh(['sysctl', '-n', TCP_LOOSE_SYSCTL]).trim()).toBe('1');
-  expect(sh(['nft', 'list', 'ruleset']).trim()).toBe('');
+  expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('1');
+  expect((await sh(['nft', 'list', 'ruleset'])).trim()).toBe('');
 });
