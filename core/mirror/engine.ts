@@ -20,6 +20,7 @@ import { type TreeDifference, diffTrees, type ManifestEntry } from './pure/tree-
 import { MirrorSender, type SenderStatus } from './sender';
 import { MirrorReceiver, type AsyncMode } from './receiver';
 import { SyncCapture } from './capture/sync-capture';
+import { WatchCapture } from './capture/watch-capture';
 import { listTree } from './tree-walk';
 import type { Replicator } from './capture/fuse-passthrough';
 
@@ -35,12 +36,22 @@ export interface MirrorModuleSpec {
   readonly async: AsyncMode;
   /** 0 = no cap. */
   readonly bandwidth_bytes_per_s?: number;
+  /** 'sync' (FUSE, default) or 'watch' (asynchronous, non-zero recovery point). */
+  readonly mode?: CaptureMode;
+  /** Watch mode: queued hints before one full rescan (default MAX_WATCH_HINTS). */
+  readonly watch_max_hints?: number;
 }
+
+export type CaptureMode = 'sync' | 'watch';
 
 export type MirrorStatus = SenderStatus
   | { readonly state: 'second_connected' }
   | { readonly state: 'second_complete'; readonly complete: boolean }
-  | { readonly state: 'refused'; readonly code: string; readonly message: string };
+  | { readonly state: 'refused'; readonly code: string; readonly message: string }
+  | { readonly state: 'watch_error'; readonly code: string; readonly message: string }
+  /** SECOND could not apply an op (disk full...): its copy is incomplete until PRIM's next
+   *  re-integration succeeds (PRIM retries with back-off, or at once on fullsync). */
+  | { readonly state: 'apply_error'; readonly code: string; readonly message: string };
 
 function sh(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => execFile(cmd, args, (e, _o, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve())));
@@ -67,7 +78,7 @@ function prefixed(rep: Replicator, n: number): Replicator {
 }
 
 export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
-  private captures: SyncCapture[] = [];
+  private captures: Array<SyncCapture | WatchCapture> = [];
   private binds: string[] = [];
 
   constructor(readonly spec: MirrorModuleSpec, readonly sender: MirrorSender) {
@@ -78,11 +89,42 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
   get phase() { return this.sender.phase; }
 
   async mount(): Promise<void> {
+    if (this.spec.mode === 'watch') {
+      await this.watch();
+      return;
+    }
     for (const [n, dir] of this.spec.dirs.entries()) {
       const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n) });
       await cap.start();
       this.captures.push(cap);
     }
+  }
+
+  /** Watch mode: real/<n> is a plain bind mount of the directory (the application keeps
+   *  using the directory itself) and a watcher over it feeds the sender. */
+  private async watch(): Promise<void> {
+    for (const [n, dir] of this.spec.dirs.entries()) {
+      const priv = path.join(realRoot(this.spec), String(n));
+      await fs.mkdir(priv, { recursive: true });
+      await sh('mount', ['--bind', dir, priv]).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', e.message, dir); });
+      this.binds.push(priv);
+      const cap = new WatchCapture({ dir: priv, replicator: prefixed(this.sender, n), max_hints: this.spec.watch_max_hints, onError: (e) => this.emit('status', { state: 'watch_error', code: e.code, message: e.message }) });
+      this.captures.push(cap);
+      await cap.start();
+    }
+  }
+
+  /** Watch mode: resolves once every change seen so far is handed to the sender. */
+  async settled(): Promise<void> {
+    for (const c of this.captures) if (c instanceof WatchCapture) await c.settled();
+  }
+
+  /** Watch mode: full rescans done and paths shipped so far (0 in sync mode). */
+  watchStats(): { rescans: number; shipped_paths: number } {
+    let rescans = 0;
+    let shipped_paths = 0;
+    for (const c of this.captures) if (c instanceof WatchCapture) { rescans += c.rescans; shipped_paths += c.shippedPaths; }
+    return { rescans, shipped_paths };
   }
 
   /** rfsverify: compares both copies by content hash; [] means identical. */
@@ -100,7 +142,8 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
     for (const c of this.captures.reverse()) await c.stop();
     this.captures = [];
     await this.sender.stop();
-    for (const b of this.binds) await sh('umount', ['-l', b]).catch(() => undefined);
+    for (const b of this.binds.reverse()) await sh('umount', ['-l', b]).catch(() => undefined);
+    this.binds = [];
   }
 }
 
@@ -112,9 +155,10 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
   });
   const prim = new MirrorPrim(spec, sender);
-  await sender.start();
+  await sender.start({ link: false });
   try {
     await prim.mount();
+    sender.link();
   } catch (e) {
     await prim.stop().catch(() => undefined);
     throw e;
@@ -127,6 +171,7 @@ export class MirrorSecond extends EventEmitter<{ status: [MirrorStatus] }> {
     super();
     receiver.on('connected', () => this.emit('status', { state: 'second_connected' }));
     receiver.on('complete', (complete) => this.emit('status', { state: 'second_complete', complete }));
+    receiver.on('applyError', (e) => this.emit('status', { state: 'apply_error', code: e.code, message: e.message }));
     receiver.on('refused', (e) => this.emit('status', { state: 'refused', code: e.code, message: e.message }));
     receiver.on('lost', (e) => this.emit('status', { state: 'lost', code: e?.code ?? 'HAKIT_E_MIRROR_PEER_LOST', message: e?.message ?? 'closed' }));
   }

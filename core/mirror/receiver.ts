@@ -254,7 +254,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     await this.setComplete(false, true).catch(() => undefined);
     this.emit('applyError', err);
     ch.sendJson(FrameType.ERROR, seq, { code: err.code, message: err.message });
-    ch.close(err);
+    ch.finish(err);
   }
 
   private async setComplete(complete: boolean, force = false): Promise<void> {

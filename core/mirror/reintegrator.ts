@@ -113,19 +113,27 @@ export class Reintegrator {
     let size: number;
     try {
       size = (await fh.stat()).size;
+      // A dirty range past PRIM's end (a write that failed here after SECOND applied it):
+      // SECOND's file may be longer. We hold the file, so PRIM's size is the truth now.
+      if (ranges.some((r) => r.end > size)) void s.ship({ kind: 'truncate', path, size });
+      // One write op per chunk: frames stay far below MAX_PAYLOAD_BYTES and memory is bounded
+      // by the sender's outbox (room()), whatever the size of a differing range.
+      const chunk = s.opts.reint_chunk_bytes ?? 1024 * 1024;
       for (const r of ranges) {
         const end = Math.min(r.end, size);
-        if (end <= r.start) continue;
-        const buf = Buffer.allocUnsafe(end - r.start);
-        let got = 0;
-        while (got < buf.length) {
-          const { bytesRead } = await fh.read(buf, got, buf.length - got, r.start + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got > 0) {
-          void s.ship({ kind: 'write', path, offset: r.start, data: buf.subarray(0, got) });
+        for (let at = r.start; at < end; at += chunk) {
+          const buf = Buffer.allocUnsafe(Math.min(chunk, end - at));
+          let got = 0;
+          while (got < buf.length) {
+            const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          if (got === 0) break;
+          void s.ship({ kind: 'write', path, offset: at, data: buf.subarray(0, got) });
           this.shipped_bytes += got;
+          await s.room();
+          if (got < buf.length) break;
         }
       }
     } finally {

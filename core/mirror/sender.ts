@@ -30,6 +30,10 @@ export const SENDER_DEFAULTS = {
   welcome_timeout_ms: 5000,
   block_size_bytes: 64 * 1024,
   reint_chunk_bytes: 1024 * 1024,
+  /** After SECOND failed to apply an op (disk full...), reconnecting waits this long,
+   *  doubling per failure up to apply_retry_max_ms; `fullsync()` retries at once. */
+  apply_retry_ms: 1000,
+  apply_retry_max_ms: 60_000,
 } as const;
 
 export interface SenderOptions {
@@ -52,7 +56,7 @@ export interface SenderOptions {
 }
 
 export type SenderStatus =
-  | { readonly state: 'alone'; readonly reason: string }
+  | { readonly state: 'alone'; readonly reason: string; readonly code?: string }
   | { readonly state: 'connected'; readonly peer: string }
   | { readonly state: 'syncing'; readonly mode: ReintegrationMode; readonly shipped_bytes: number; readonly pending_bytes: number; readonly pending_files: number }
   | { readonly state: 'in_sync' }
@@ -84,6 +88,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private readonly inflight: OutOp[] = [];
   private inflightBytes = 0;
   private readonly requests = new Map<number, PendingRequest>();
+  private roomWaiters: Array<() => void> = [];
   /** True between losing a connection and either resuming it or going ALONE. */
   private linkDown = false;
   private copyId = '';
@@ -96,6 +101,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private pumpTimer: NodeJS.Timeout | undefined;
   private reint: Reintegrator | undefined;
   private connecting = false;
+  /** No reconnect before this time (set after SECOND failed to apply an op). */
+  private retryAt_ms = 0;
+  private applyBackoff_ms = 0;
   /** Incremented at every connection change; stale async work compares it. */
   linkGen = 0;
   shippedBytes = 0;
@@ -125,15 +133,27 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   // ---- lifecycle -------------------------------------------------------------------
 
-  async start(): Promise<void> {
+  /** Loads the journal (so that captured ops can be recorded) and, unless `link` is false,
+   *  starts connecting to SECOND; with false, call `link()` once the real directories are
+   *  in place (a full comparison must never list an empty mount point). */
+  async start(opts: { link?: boolean } = {}): Promise<void> {
     const load = await this.journal.load();
     this.copyId = load.copy_id;
     this.needFull = !load.trusted;
-    for (const ev of load.pending.snapshot().ops) this.pending.recordUnshipped(ev);
-    for (const d of load.pending.snapshot().dirty) for (const r of d.ranges) this.pending.markDirty(d.path, r.start, r.end);
+    const snap = load.pending.snapshot();
+    for (const ev of snap.ops) this.pending.recordUnshipped(ev);
+    for (const d of snap.dirty) for (const r of d.ranges) this.pending.markDirty(d.path, r.start, r.end);
+    // Files a full comparison had not reached when the module stopped: compare them next.
+    for (const c of snap.compare) this.pending.markCompare(c);
     await this.journal.rewrite(this.copyId, this.pending, 'alone');
     this.setPhase('alone');
     this.emitStatus({ state: 'alone', reason: load.trusted ? `journal trusted (${load.reason})` : `journal not trusted: ${load.reason}` });
+    if (opts.link !== false) this.link();
+  }
+
+  /** Starts the connect loop and the watchdog. */
+  link(): void {
+    if (this.stopped || this.timers.length > 0) return;
     this.timers.push(setInterval(() => void this.tryConnect(), this.cfg.reconnect_ms));
     this.timers.push(setInterval(() => this.watchdog(), Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4))));
     void this.tryConnect();
@@ -156,6 +176,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   /** Forces a full block-hash comparison at the next (or a new) re-integration. */
   async fullsync(): Promise<void> {
     this.needFull = true;
+    this.retryAt_ms = 0;
+    if (!this.channel) void this.tryConnect();
     if (this.channel && !this.linkDown) this.channel.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'full sync requested', this.opts.module));
   }
 
@@ -219,6 +241,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   }
 
   private async performLive<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+    if (op.kind === 'write') return this.performLiveWrite(op, local);
     const paths = opPaths(op);
     const ns = isNamespaceOp(op);
     this.gate.enterShared(paths, ns);
@@ -233,6 +256,47 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     }
     await acked;
     return r;
+  }
+
+  /**
+   * A write is shipped and performed locally at the same time (as DRBD does with its
+   * local and remote writes): the application hears back when both are done, so a
+   * sequential writer pays max(local, round trip) per request instead of their sum.
+   * Only data writes overlap: a namespace op whose local call may fail (ENOTEMPTY, ENOENT)
+   * must not reach SECOND before we know it happened here.
+   * If the local write fails, SECOND may hold bytes PRIM does not: the call fails to the
+   * application and the range is marked dirty, so the next re-integration pass (started at
+   * once) ships PRIM's content of it, and its size (see Reintegrator.shipRanges).
+   */
+  private async performLiveWrite<T>(op: Extract<MirrorOp, { kind: 'write' }>, local: () => Promise<T>): Promise<T> {
+    const paths = [op.path];
+    this.gate.enterShared(paths, false);
+    let acked: Promise<void>;
+    let done: PromiseSettledResult<T>;
+    try {
+      acked = this.ship(op); // takes the sequence number now: capture order is kept
+      done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
+    } finally {
+      this.gate.leaveShared(paths, false);
+    }
+    // Wait for the ack even when the local write failed: until then the socket may still
+    // read op.data, which is the application's buffer (no copy is made).
+    await acked;
+    if (done.status === 'rejected') {
+      await this.markDivergent(op.path, op.offset, op.offset + op.data.length);
+      throw done.reason;
+    }
+    return done.value;
+  }
+
+  /** SECOND may differ from PRIM in [start, end) of `p`: make it pending and re-integrate. */
+  private async markDivergent(p: string, start: number, end: number): Promise<void> {
+    this.pending.markDirty(p, start, end);
+    if (this.phaseValue === 'alone') {
+      await this.journal.append([{ t: 'dirty', path: p, start, end }]).catch(() => undefined);
+      return;
+    }
+    this.kickReintegration();
   }
 
   /** A rename/link across the notreplicated boundary. */
@@ -320,6 +384,26 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     });
   }
 
+  /** Resolves when the ops waiting to be sent weigh at most max_inflight_bytes (or the link
+   *  is gone): bulk producers (re-integration) wait here so the outbox stays bounded. */
+  async room(): Promise<void> {
+    while (this.phaseValue !== 'alone' && this.outboxOpBytes() > this.cfg.max_inflight_bytes) {
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+    }
+  }
+
+  private outboxOpBytes(): number {
+    let n = 0;
+    for (const i of this.outbox) if (i.kind === 'op') n += i.bytes;
+    return n;
+  }
+
+  private wakeRoom(): void {
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of w) r();
+  }
+
   /** Resolves when every op queued so far is acknowledged (or made dirty). */
   async drained(): Promise<void> {
     const all = [...this.outbox, ...this.inflight].filter((i): i is OutOp => i.kind === 'op');
@@ -332,6 +416,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   }
 
   private pump(): void {
+    this.pumpOnce();
+    if (this.roomWaiters.length > 0) this.wakeRoom();
+  }
+
+  private pumpOnce(): void {
     const ch = this.channel;
     if (!ch || this.linkDown || ch.isClosed) return;
     const cap = this.opts.bandwidth_bytes_per_s;
@@ -465,6 +554,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   private async tryConnect(): Promise<void> {
     if (this.stopped || this.connecting || this.channel || this.phaseValue !== 'alone' || this.linkDown) return;
+    if (Date.now() < this.retryAt_ms) return;
     this.connecting = true;
     try {
       const { ch, welcome } = await this.openChannel();
@@ -513,6 +603,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       await this.journal.rewrite(this.copyId, this.pending, 'in_sync');
       if (gen !== this.linkGen || !this.pending.isEmpty || this.phaseValue === 'alone') return;
       this.setPhase('in_sync');
+      this.applyBackoff_ms = 0;
       this.emitStatus({ state: 'in_sync' });
     });
   }
@@ -532,13 +623,19 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     // Requests in the outbox die with the connection; ops stay for a resume.
     for (let i = this.outbox.length - 1; i >= 0; i--) if (this.outbox[i]!.kind === 'frame') this.outbox.splice(i, 1);
     this.emitStatus({ state: 'lost', code: err?.code ?? 'HAKIT_E_MIRROR_PEER_LOST', message: err?.message ?? 'connection closed' });
+    if (err?.code === 'HAKIT_E_MIRROR_APPLY') {
+      // SECOND cannot take our data (disk full, permissions): retrying at once would ship
+      // the same bytes into the same wall. Back off; space freed is found within a minute.
+      this.applyBackoff_ms = Math.min(SENDER_DEFAULTS.apply_retry_max_ms, this.applyBackoff_ms ? this.applyBackoff_ms * 2 : SENDER_DEFAULTS.apply_retry_ms);
+      this.retryAt_ms = Date.now() + this.applyBackoff_ms;
+    }
     if (this.stopped || this.phaseValue === 'alone') return;
     const canResume = err?.code !== 'HAKIT_E_MIRROR_APPLY' && this.phaseValue === 'in_sync' && !this.needFull;
     if (canResume) {
       this.linkDown = true;
       if (await this.resume()) return;
     }
-    await this.goAlone(err?.message ?? 'connection lost');
+    await this.goAlone(err?.message ?? 'connection lost', err?.code);
   }
 
   /** Reconnects within the resume window and resends what SECOND did not receive. */
@@ -563,6 +660,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         this.pump();
         this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
         this.emitStatus({ state: 'in_sync' });
+        // A write that failed locally during the outage left a range to correct.
+        if (!this.pending.isEmpty) this.kickReintegration();
         return true;
       } catch {
         await new Promise((r) => setTimeout(r, SENDER_DEFAULTS.resume_retry_ms));
@@ -572,7 +671,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   }
 
   /** SECOND is gone: every unacknowledged op becomes pending, the journal takes over. */
-  private async goAlone(reason: string): Promise<void> {
+  private async goAlone(reason: string, code?: string): Promise<void> {
     const wasAlone = this.phaseValue === 'alone' && !this.linkDown;
     this.linkGen++;
     this.setPhase('alone');
@@ -584,7 +683,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     for (const it of unacked) this.pending.recordUnshipped(it.op);
     await this.journal.rewrite(this.copyId, this.pending, 'alone');
     for (const it of unacked) it.done();
-    if (!wasAlone || unacked.length > 0) this.emitStatus({ state: 'alone', reason });
+    this.wakeRoom();
+    if (!wasAlone || unacked.length > 0) this.emitStatus(code ? { state: 'alone', reason, code } : { state: 'alone', reason });
   }
 
   /** Events recorded for ops made dirty (exposed for tests of the journal). */

@@ -11,5 +11,6 @@ export const MIRROR_CODES = {
   HAKIT_E_MIRROR_JOURNAL: 'the dirty-region journal is corrupt or could not be written',
   HAKIT_E_MIRROR_BAD_PATTERN: 'a notreplicated regular expression does not compile',
   HAKIT_E_MIRROR_MOUNT: 'the bind mount or the FUSE mount of a replicated directory failed',
+  HAKIT_E_MIRROR_WATCH: 'the watch-mode capture hit a watcher error or overflow and rescans the tree',
   HAKIT_E_MIRROR_STOPPED: 'the mirror engine was stopped while an operation was pending',
 } as const satisfies Record<string, string>;

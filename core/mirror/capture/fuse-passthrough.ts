@@ -74,8 +74,10 @@ export function passthroughOps(real_dir: string, rep: Replicator): Record<string
       fs.read(fd, buf, 0, len, pos, (err, n) => cb(err ? errnoOf(err) : n));
     },
     write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      // The native buffer is reused after we answer: keep our own copy for shipping.
-      const data = Buffer.from(buf.subarray(0, len));
+      // No copy: the native buffer stays valid until we answer, and the sender answers
+      // only after SECOND acknowledged the frame (so the socket is done with the bytes)
+      // or the op was turned into a dirty range (which keeps no bytes).
+      const data = buf.length === len ? buf : buf.subarray(0, len);
       rep.perform({ kind: 'write', path, offset: pos, data }, () => writeAll(fd, data, pos)).then(
         (n) => cb(n), (e: unknown) => cb(errnoOf(e)));
     },

@@ -9,6 +9,8 @@ import { HakitError } from '../../errors/catalogue';
 import { encodeFrame, FrameDecoder, FrameType, MacState, type Frame, type FrameTypeCode } from './frame';
 
 export const HANDSHAKE_TIMEOUT_MS = 5000;
+/** How long a finished channel drains the peer's bytes before it is destroyed. */
+export const FINISH_LINGER_MS = 2000;
 const NONCE_BYTES = 32;
 const PROTOCOL_VERSION = 1;
 
@@ -52,6 +54,22 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    this.emit('close', err);
+  }
+
+  /**
+   * Sends what is queued, then half-closes: used after an ERROR frame, which the peer must
+   * be able to read. Destroying at once would reset the connection while the peer is still
+   * sending, and the peer would see ECONNRESET instead of the coded error. Incoming bytes
+   * are read and dropped until the peer closes (or FINISH_LINGER_MS passes).
+   */
+  finish(err?: HakitError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.removeAllListeners('data');
+    this.socket.on('data', () => undefined);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), FINISH_LINGER_MS).unref();
     this.emit('close', err);
   }
 

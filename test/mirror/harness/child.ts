@@ -19,6 +19,9 @@ function spec(a: Record<string, unknown>): MirrorModuleSpec {
     module: String(a.module), dirs: a.dirs as string[], work_dir: String(a.work_dir),
     key: Buffer.from(String(a.key), 'hex'), notreplicated: (a.notreplicated as string[] | undefined) ?? [],
     async: (a.async as 'second' | 'none' | undefined) ?? 'second',
+    mode: (a.mode as 'sync' | 'watch' | undefined) ?? 'sync',
+    watch_max_hints: a.watch_max_hints as number | undefined,
+    bandwidth_bytes_per_s: a.bandwidth_bytes_per_s as number | undefined,
   };
 }
 
@@ -56,7 +59,10 @@ async function handle(c: Cmd): Promise<unknown> {
       await receiver.start();
       return { copy_id: receiver.copyId, complete: receiver.complete };
     case 'phase':
-      return { phase: prim?.phase ?? sender?.phase, shipped_bytes: (prim?.sender ?? sender)?.shippedBytes, pending_bytes: (prim?.sender ?? sender)?.pending.dirtyBytes() };
+      return { phase: prim?.phase ?? sender?.phase, shipped_bytes: (prim?.sender ?? sender)?.shippedBytes, pending_bytes: (prim?.sender ?? sender)?.pending.dirtyBytes(), ...prim?.watchStats() };
+    case 'settled':
+      await prim?.settled();
+      return {};
     case 'verify':
       return { diff: await prim!.verify() };
     case 'fullsync':
