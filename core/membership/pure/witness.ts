@@ -1,0 +1,91 @@
+// The witness (split-brain arbitrator) decision: per module, at most one node holds a lease.
+// A node runs a mirror module's application only while its lease is valid, so two sides of a
+// cut never both serve. The witness also hands out epochs (`bump`: newest + 1, so two nodes
+// never serve under the same epoch) and remembers the newest CONFIRMED epoch (one a serving
+// node renewed with, so writes may exist under it): a node whose copy is older never gets
+// the lease (it would serve stale data) unless the operator forces.
+import type { NodeId } from './types';
+
+export interface WitnessLease {
+  readonly holder: NodeId;
+  /** Witness-clock time when the lease ends unless renewed. */
+  readonly until_ms: number;
+}
+
+export interface WitnessModuleRecord {
+  readonly lease: WitnessLease | null;
+  /** Newest epoch assigned. */
+  readonly epoch: number;
+  /** Newest epoch a node renewed with while serving: writes may exist under it. */
+  readonly confirmed: number;
+}
+
+export interface WitnessState {
+  readonly lease_ms: number;
+  readonly modules: Readonly<Record<string, WitnessModuleRecord>>;
+}
+
+export interface WitnessRequestMsg {
+  readonly type: 'Request';
+  readonly module: string;
+  readonly node: NodeId;
+  readonly request_id: number;
+  readonly epoch: number;
+  readonly force: boolean;
+  /** Assign a new epoch (newest + 1) with the grant. */
+  readonly bump: boolean;
+}
+export interface WitnessReleaseMsg {
+  readonly type: 'Release';
+  readonly module: string;
+  readonly node: NodeId;
+}
+export type WitnessInput = WitnessRequestMsg | WitnessReleaseMsg;
+
+export interface WitnessReply {
+  readonly module: string;
+  readonly node: NodeId;
+  readonly request_id: number;
+  readonly granted: boolean;
+  readonly lease_ms: number;
+  readonly epoch: number;
+  readonly reason: 'granted' | 'held-by-other' | 'stale-epoch';
+}
+
+export function initWitness(lease_ms: number): WitnessState {
+  return { lease_ms, modules: {} };
+}
+
+export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: number): { state: WitnessState; reply: WitnessReply | null } {
+  const rec: WitnessModuleRecord = state.modules[input.module] ?? { lease: null, epoch: 0, confirmed: 0 };
+  if (input.type === 'Release') {
+    if (rec.lease?.holder !== input.node) return { state, reply: null };
+    return { state: withRecord(state, input.module, { ...rec, lease: null }), reply: null };
+  }
+  const reply = (granted: boolean, reason: WitnessReply['reason'], epoch: number): WitnessReply => ({
+    module: input.module,
+    node: input.node,
+    request_id: input.request_id,
+    granted,
+    lease_ms: state.lease_ms,
+    epoch,
+    reason,
+  });
+  const live = rec.lease !== null && rec.lease.until_ms > now_ms;
+  if (live && rec.lease?.holder !== input.node) return { state, reply: reply(false, 'held-by-other', rec.epoch) };
+  // A copy older than the newest confirmed epoch misses writes. An epoch assigned but never
+  // confirmed (the node crashed or missed the reply) holds no writes and blocks nobody.
+  if (!input.force && input.epoch < rec.confirmed) return { state, reply: reply(false, 'stale-epoch', rec.confirmed) };
+  const newest = Math.max(rec.epoch, input.epoch);
+  const epoch = input.bump ? newest + 1 : input.epoch;
+  const next: WitnessModuleRecord = {
+    lease: { holder: input.node, until_ms: now_ms + state.lease_ms },
+    epoch: Math.max(newest, epoch),
+    confirmed: input.bump ? rec.confirmed : Math.max(rec.confirmed, input.epoch),
+  };
+  return { state: withRecord(state, input.module, next), reply: reply(true, 'granted', epoch) };
+}
+
+function withRecord(state: WitnessState, module: string, rec: WitnessModuleRecord): WitnessState {
+  return { ...state, modules: { ...state.modules, [module]: rec } };
+}

@@ -1,0 +1,35 @@
+// The Transport port (STYLE.md rule 5): sends this node's heartbeat on every LAN to every
+// peer, delivers the authenticated heartbeats of peers. Contract:
+//  - `announce(payload)` records the payload to send from now on and sends it at once on
+//    every LAN (so a state change is heard without waiting for the next period);
+//  - every `period_ms` the last payload is sent again on every LAN;
+//  - handlers get only authenticated, fresh heartbeats; a bad packet is counted, never thrown;
+//  - `close()` releases every socket and timer; afterwards nothing is sent or delivered.
+import type { DropCounters, Heartbeat } from '../wire/codec';
+
+export interface LanPeer {
+  readonly node_id: string;
+  readonly address: string;
+  /** The peer's heartbeat port on this LAN (cluster.xml gives one per node per LAN). */
+  readonly port: number;
+}
+
+export interface LanConfig {
+  /** Index of the LAN in cluster.xml order; carried in (and checked against) every packet. */
+  readonly index: number;
+  /** This node's own address on the LAN; the socket binds to it. */
+  readonly local_address: string;
+  /** The port this node's socket binds to on this LAN. */
+  readonly port: number;
+  readonly peers: readonly LanPeer[];
+}
+
+export type HeartbeatHandler<P> = (heartbeat: Heartbeat<P>, received_at_ms: number) => void;
+
+export interface Transport<P> {
+  start(): Promise<void>;
+  announce(payload: P): void;
+  onHeartbeat(handler: HeartbeatHandler<P>): void;
+  dropCounters(): DropCounters;
+  close(): Promise<void>;
+}

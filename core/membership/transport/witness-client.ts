@@ -1,0 +1,97 @@
+// The node side of the split-brain witness: lease requests and releases over UDP, answered
+// by `hakit-witness` (core/daemon/witness-server.ts). An unanswered request rejects after
+// `reply_timeout_ms`; the module machine counts it as a refusal.
+import dgram from 'node:dgram';
+import { HakitError } from '../../errors/catalogue';
+import type { LogSink } from '../../log/sink';
+import type { WitnessAsk, WitnessGrant, WitnessPort } from '../../module/runner/ports';
+import type { WitnessReply } from '../pure/witness';
+import { HeartbeatDecoder, HeartbeatEncoder } from '../wire/codec';
+import { parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './witness-protocol';
+
+/** Requests waiting for an answer at once; more are refused at once. */
+export const MAX_PENDING_WITNESS_REQUESTS = 256;
+export const DEFAULT_WITNESS_REPLY_TIMEOUT_MS = 1000;
+
+export interface WitnessClientOptions {
+  readonly node_id: string;
+  readonly incarnation: number;
+  readonly key: Buffer;
+  readonly address: string;
+  readonly port: number;
+  readonly reply_timeout_ms?: number;
+  readonly log: LogSink;
+}
+
+interface Pending {
+  resolve: (g: WitnessGrant) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class UdpWitnessClient implements WitnessPort {
+  private readonly encoder: HeartbeatEncoder;
+  private readonly decoder: HeartbeatDecoder<WitnessReply>;
+  private readonly pending = new Map<string, Pending>();
+  private socket: dgram.Socket | undefined;
+
+  constructor(private readonly o: WitnessClientOptions) {
+    this.encoder = new HeartbeatEncoder(o.key, o.node_id, o.incarnation);
+    this.decoder = new HeartbeatDecoder(o.key, o.node_id, parseWitnessReply);
+  }
+
+  async start(): Promise<void> {
+    const s = dgram.createSocket('udp4');
+    s.on('message', (buf) => this.receive(buf));
+    s.on('error', (e) => this.o.log.warn({ err: e.message }, 'witness socket error'));
+    await new Promise<void>((resolve) => s.bind(0, () => resolve()));
+    this.socket = s;
+  }
+
+  private receive(buf: Buffer): void {
+    const r = this.decoder.decode(buf, WITNESS_CHANNEL);
+    if (!r.ok || r.heartbeat.node_id !== WITNESS_NODE_ID) return;
+    const reply = r.heartbeat.payload;
+    const key = `${reply.module}/${reply.request_id}`;
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    clearTimeout(p.timer);
+    p.resolve({ granted: reply.granted, lease_ms: reply.lease_ms, epoch: reply.epoch });
+  }
+
+  private send(payload: unknown): void {
+    this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, payload), this.o.port, this.o.address);
+  }
+
+  request(module: string, ask: WitnessAsk): Promise<WitnessGrant> {
+    const where = `witness ${this.o.address}:${this.o.port}`;
+    if (!this.socket) return Promise.reject(new HakitError('HAKIT_E_INTERNAL', 'witness client not started', where));
+    if (this.pending.size >= MAX_PENDING_WITNESS_REQUESTS) return Promise.reject(new HakitError('HAKIT_E_INTERNAL', 'too many witness requests pending', where));
+    const key = `${module}/${ask.request_id}`;
+    const timeout_ms = this.o.reply_timeout_ms ?? DEFAULT_WITNESS_REPLY_TIMEOUT_MS;
+    return new Promise<WitnessGrant>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        reject(new HakitError('HAKIT_E_CONTROL_TIMEOUT', `no witness answer within ${timeout_ms} ms`, where));
+      }, timeout_ms);
+      this.pending.set(key, { resolve, reject, timer });
+      this.send({ type: 'Request', module, node: this.o.node_id, ...ask });
+    });
+  }
+
+  release(module: string): void {
+    this.send({ type: 'Release', module, node: this.o.node_id });
+  }
+
+  async close(): Promise<void> {
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'witness client closed'));
+    }
+    this.pending.clear();
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}

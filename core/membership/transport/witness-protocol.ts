@@ -1,0 +1,31 @@
+// Witness messages travel in the heartbeat wire format (HMAC with the cluster key, replay
+// window per sender) on a reserved channel number, so a witness packet can never be taken
+// for a heartbeat (the heartbeat decoder checks the channel against its LAN index).
+import type { WitnessInput, WitnessReply } from '../pure/witness';
+
+/** The wire `lan` byte of witness traffic; heartbeat LAN indexes stay below it. */
+export const WITNESS_CHANNEL = 255;
+/** The witness's sender id on the wire; a node may not use this name. */
+export const WITNESS_NODE_ID = 'hakit-witness';
+export const DEFAULT_WITNESS_PORT = 9010;
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStr = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 64;
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+export function parseWitnessInput(j: unknown): WitnessInput | undefined {
+  if (!isObj(j) || !isStr(j['module']) || !isStr(j['node'])) return undefined;
+  if (j['type'] === 'Release') return { type: 'Release', module: j['module'], node: j['node'] };
+  if (j['type'] !== 'Request' || !isCount(j['request_id']) || !isCount(j['epoch'])) return undefined;
+  if (typeof j['force'] !== 'boolean' || typeof j['bump'] !== 'boolean') return undefined;
+  return { type: 'Request', module: j['module'], node: j['node'], request_id: j['request_id'], epoch: j['epoch'], force: j['force'], bump: j['bump'] };
+}
+
+const REASONS = new Set(['granted', 'held-by-other', 'stale-epoch']);
+
+export function parseWitnessReply(j: unknown): WitnessReply | undefined {
+  if (!isObj(j) || !isStr(j['module']) || !isStr(j['node']) || !isCount(j['request_id'])) return undefined;
+  if (typeof j['granted'] !== 'boolean' || !isCount(j['lease_ms']) || !isCount(j['epoch'])) return undefined;
+  if (typeof j['reason'] !== 'string' || !REASONS.has(j['reason'])) return undefined;
+  return j as unknown as WitnessReply;
+}

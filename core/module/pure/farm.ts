@@ -1,0 +1,47 @@
+// The farm (and light) module machine: STOP | WAIT | UP. Every node runs the application;
+// WAIT while a resource named in waitOnResources is down. The set of UP members goes to
+// the farm filter as a FarmMembers effect whenever it changes.
+import { become, countRestart, type ScriptFailure } from './jobs';
+import type { Fx, ModuleMachine } from './machine-state';
+import type { OperatorCommand } from './types';
+import type { CommandOutcome } from './mirror';
+
+export function farmStart(m: ModuleMachine, fx: Fx, action: string, now_ms: number): ModuleMachine {
+  const cur: ModuleMachine = { ...m, pendingStart: false };
+  if (cur.resourcesDown.length > 0) return become(cur, fx, 'WAIT', `${action} while ${cur.resourcesDown.join(',')} down`, ['prestart'], now_ms);
+  return become(cur, fx, 'UP', action, ['prestart', 'start_both'], now_ms);
+}
+
+export function farmStop(m: ModuleMachine, fx: Fx, action: string, then: 'start' | null, now_ms: number): ModuleMachine {
+  const cur: ModuleMachine = { ...m, pendingStop: false, pendingStart: then === 'start' };
+  if (cur.state === 'UP') return become(cur, fx, 'STOP', action, ['stop_both', 'poststop'], now_ms);
+  if (cur.state === 'WAIT') return become(cur, fx, 'STOP', action, ['poststop'], now_ms);
+  return cur;
+}
+
+export function farmCommand(m: ModuleMachine, fx: Fx, cmd: OperatorCommand, now_ms: number): CommandOutcome {
+  if (cmd.kind === 'restart') {
+    if (m.state === 'UP') return { m: become(m, fx, 'UP', 'restart', ['stop_both', 'start_both'], now_ms), refused: null };
+    return { m, refused: { code: 'HAKIT_E_MODULE_NOT_RUNNING', message: `restart needs UP, the module is ${m.state}` } };
+  }
+  return { m, refused: { code: 'HAKIT_E_NOT_MIRROR', message: `${cmd.kind} applies to mirror modules; this module is ${m.policy.mode}` } };
+}
+
+export function settleFarm(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
+  const down = m.resourcesDown.filter((r) => m.policy.waitOnResources.includes(r));
+  if (m.state === 'STOP') return m.pendingStart ? farmStart(m, fx, 'stopstart', now_ms) : m;
+  if (m.state === 'UP' && down.length > 0) return become(m, fx, 'WAIT', `resource down: ${down.join(',')}`, ['stop_both'], now_ms);
+  if (m.state === 'WAIT' && down.length === 0) return become(m, fx, 'UP', 'resources up', ['start_both'], now_ms);
+  return m;
+}
+
+export function onFarmFailure(m: ModuleMachine, fx: Fx, failure: ScriptFailure, now_ms: number): ModuleMachine {
+  if (failure.kind === 'prestart') return become(m, fx, 'STOP', 'prestart failed', ['poststop'], now_ms);
+  const counted = countRestart(m, now_ms);
+  if (counted.exceeded) {
+    fx.push({ type: 'Log', level: 'error', code: 'HAKIT_E_MAXLOOP', msg: `${m.policy.module}: more than ${m.policy.maxloop} restarts within ${m.policy.loop_interval_ms} ms: stopping` });
+    return become(counted.m, fx, 'STOP', 'maxloop', ['stop_both', 'poststop'], now_ms);
+  }
+  // WAIT then straight back to UP on the next settle: the restart the operator expects.
+  return become(counted.m, fx, 'WAIT', 'start_both failed', ['stop_both'], now_ms);
+}

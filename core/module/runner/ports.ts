@@ -1,0 +1,51 @@
+// Ports the module runner needs besides scripts and VIPs, with the stand-ins used until the
+// real subsystems exist (STYLE.md rule 5).
+
+/** The mirror engine, as the runner drives it. Results come back through `report`. */
+export interface ReplicationPort {
+  start(role: 'sender' | 'receiver', report: (e: ReplicationReport) => void): void;
+  stop(): void;
+}
+export type ReplicationReport = { readonly type: 'ReplicationConnected' } | { readonly type: 'ReplicationSynced' } | { readonly type: 'ReplicationLost'; readonly reason: string };
+
+/**
+ * A module without replicated directories (or before the mirror engine is wired): there is
+ * nothing to copy, so the session is up and in sync as soon as it starts.
+ */
+export class NothingToReplicate implements ReplicationPort {
+  start(_role: 'sender' | 'receiver', report: (e: ReplicationReport) => void): void {
+    setImmediate(() => {
+      report({ type: 'ReplicationConnected' });
+      report({ type: 'ReplicationSynced' });
+    });
+  }
+  stop(): void {}
+}
+
+export interface WitnessGrant {
+  readonly granted: boolean;
+  readonly lease_ms: number;
+  /** The epoch the witness holds for the module after the request (the new one for a bump). */
+  readonly epoch: number;
+}
+
+export interface WitnessAsk {
+  readonly request_id: number;
+  readonly epoch: number;
+  readonly force: boolean;
+  readonly bump: boolean;
+}
+
+/** The split-brain witness client. `request` rejects when the witness does not answer in time. */
+export interface WitnessPort {
+  request(module: string, ask: WitnessAsk): Promise<WitnessGrant>;
+  release(module: string): void;
+}
+
+/** No witness configured or reachable: every request is refused (the safe answer). */
+export class NoWitness implements WitnessPort {
+  async request(_module: string, ask: WitnessAsk): Promise<WitnessGrant> {
+    return { granted: false, lease_ms: 0, epoch: ask.epoch };
+  }
+  release(): void {}
+}

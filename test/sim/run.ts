@@ -1,0 +1,128 @@
+// One seeded schedule: set up a healthy cluster, inject random faults (safety phase: the
+// invariants are checked after every event), then stop the faults and require convergence
+// within LIVENESS_BOUND_MS (liveness phase).
+import type { NodeId } from '../../core/membership/pure/types';
+import type { ModuleMode, OperatorCommand } from '../../core/module/pure/types';
+import { CALM, ROUGH, WITNESS, World, type Violation } from './world';
+
+/** After faults stop (network healed, nodes restarted, stopped modules started) the cluster must converge within this. */
+export const LIVENESS_BOUND_MS = 30_000;
+export const SETUP_BOUND_MS = 30_000;
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly mode: ModuleMode;
+  readonly witness: boolean;
+  readonly faults_ms: number;
+  readonly profile: 'default' | 'fast';
+  /** 'crash': only crashes, restarts and operator commands (no cuts): lost writes are checked without a witness too. */
+  readonly faults: 'all' | 'crash';
+  readonly verbose?: boolean;
+}
+
+export interface RunResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly violations: readonly Violation[];
+  /** Time from the end of faults to convergence; null when it did not converge. */
+  readonly converge_ms: number | null;
+  readonly faults: number;
+  readonly trace: readonly string[];
+  readonly codes: ReadonlyMap<string, number>;
+}
+
+export function replayCommand(o: RunOptions): string {
+  return `npm run sim -- --seed ${o.seed} --mode ${o.mode} --witness ${o.witness ? 'on' : 'off'} --faults-ms ${o.faults_ms} --faults ${o.faults} --profile ${o.profile} --verbose`;
+}
+
+export function runSeed(o: RunOptions): RunResult {
+  const w = new World({ seed: o.seed, mode: o.mode, nodes: o.mode === 'mirror' ? 2 : 3, witness: o.witness, lans: 2, profile: o.profile, maxDrift: 0.005 });
+  w.verbose = o.verbose ?? false;
+  const violations = (): Violation[] => [...w.violations];
+  setup(w, o.mode);
+  let faults = 0;
+  if (w.violations.length === 0) {
+    w.rates = ROUGH;
+    const end = w.now + o.faults_ms;
+    while (w.now < end && w.violations.length === 0) {
+      injectFault(w, o);
+      faults += 1;
+      w.runFor(w.rng.int(300, 6000));
+    }
+  }
+  let converge_ms: number | null = null;
+  if (w.violations.length === 0) converge_ms = recover(w);
+  if (converge_ms === null && w.violations.length === 0) w.violations.push({ t: w.now, what: `no convergence within ${LIVENESS_BOUND_MS} ms after faults stopped: ${w.ids.map((id) => `${id}=${w.stateOf(id)}`).join(' ')}` });
+  return { seed: o.seed, ok: w.violations.length === 0, violations: violations(), converge_ms, faults, trace: w.trace, codes: w.codes };
+}
+
+function setup(w: World, mode: ModuleMode): void {
+  w.runFor(1000);
+  for (const id of w.ids) {
+    w.command(id, { kind: 'boot', on: true }); // a crashed node starts its module again when it comes back
+    w.command(id, { kind: 'start' });
+  }
+  if (mode === 'mirror') {
+    const [n1, n2] = w.ids as [NodeId, NodeId];
+    w.runUntil(w.now + SETUP_BOUND_MS, () => w.stateOf(n1) === 'WAIT/NotReady' && w.stateOf(n2) === 'WAIT/NotReady');
+    w.runFor(3000); // let both see each other
+    w.command(n1, { kind: 'prim' });
+    w.runUntil(w.now + SETUP_BOUND_MS, () => w.stateOf(n1).startsWith('ALONE/Ready'));
+    w.runFor(1000);
+    w.command(n2, { kind: 'second' });
+  }
+  if (!w.runUntil(w.now + SETUP_BOUND_MS, () => w.converged())) {
+    w.violations.push({ t: w.now, what: `setup did not converge: ${w.ids.map((id) => `${id}=${w.stateOf(id)}`).join(' ')}` });
+  }
+}
+
+const COMMANDS: readonly OperatorCommand[] = [
+  { kind: 'stop' },
+  { kind: 'start' },
+  { kind: 'swap' },
+  { kind: 'restart' },
+  { kind: 'stopstart' },
+  { kind: 'failover', on: false },
+  { kind: 'failover', on: true },
+];
+
+function injectFault(w: World, o: RunOptions): void {
+  const r = w.rng;
+  const id = r.pick(w.ids);
+  const other = r.pick(w.ids.filter((x) => x !== id));
+  const k = o.faults === 'crash' ? r.pick([0, 1, 9, 10, 11]) : r.int(0, 11);
+  if (k <= 2) {
+    w.crash(id);
+    w.scheduleRestart(id, r.int(500, 8000));
+  } else if (k === 3) w.cut(id, other);
+  else if (k === 4) w.cut(id, other, { lan: r.int(0, 1) });
+  else if (k === 5) w.cut(id, other, { oneway: true });
+  else if (k === 6 && o.witness) w.cut(id, WITNESS, { oneway: r.chance(0.5) });
+  else if (k <= 8) w.heal();
+  else {
+    const c = r.pick(COMMANDS);
+    w.log(`operator: ${c.kind}${'on' in c ? (c.on ? ' on' : ' off') : ''} on ${id}`);
+    w.command(id, c);
+  }
+}
+
+/** Faults stop: heal, restart, turn failover back on, start stopped modules. Returns ms to converge or null. */
+function recover(w: World): number | null {
+  const t0 = w.now;
+  w.log('--- faults stop ---');
+  w.rates = CALM;
+  w.heal();
+  for (const id of w.ids) w.restart(id);
+  w.runFor(500);
+  for (const id of w.ids) {
+    w.command(id, { kind: 'failover', on: true });
+    if (w.stateOf(id).startsWith('STOP')) w.command(id, { kind: 'start' });
+  }
+  // A stop issued just before the faults ended may still be running: start those when they land.
+  const deadline = t0 + LIVENESS_BOUND_MS;
+  while (w.now < deadline) {
+    if (w.runUntil(Math.min(deadline, w.now + 2000), () => w.converged())) return w.now - t0;
+    for (const id of w.ids) if (w.stateOf(id) === 'STOP/NotReady') w.command(id, { kind: 'start' });
+  }
+  return null;
+}

@@ -1,0 +1,556 @@
+// The simulated cluster: N nodes running the real pure membership and module machines, a
+// witness running the real pure witness step, a fake network (delay, loss, duplication,
+// reordering by random delay, one-way and two-way cuts per LAN), per-node clock drift, fake
+// scripts, a fake mirror engine and crash/restart. Everything random comes from one Prng.
+import { initMembership, membershipStep, type MembershipState } from '../../core/membership/pure/membership';
+import type { MembershipEffect, NodeId, ReceivedHeartbeat } from '../../core/membership/pure/types';
+import { initWitness, witnessStep, type WitnessInput, type WitnessReply, type WitnessState } from '../../core/membership/pure/witness';
+import { createMachine, step, type ModuleMachine } from '../../core/module/pure/machine';
+import { defaultPolicy, HEARTBEAT_PROFILES, type ModulePolicy } from '../../core/module/pure/policy';
+import { INITIAL_PERSISTED, type ModuleEffect, type ModuleEvent, type ModuleMode, type OperatorCommand, type PersistedModuleState, type ScriptName, type TimerId } from '../../core/module/pure/types';
+import { Prng } from './prng';
+import { EventQueue } from './queue';
+
+export const MODULE = 'app';
+export const WITNESS: NodeId = 'w';
+
+export interface FaultRates {
+  loss: number;
+  dup: number;
+  /** Extra delay spikes (reordering) happen with this probability. */
+  spike: number;
+  maxDelay_ms: number;
+  /** Probability that a start script (or a first stop attempt) fails. */
+  scriptFail: number;
+  maxScript_ms: number;
+}
+
+export const CALM: FaultRates = { loss: 0, dup: 0, spike: 0, maxDelay_ms: 5, scriptFail: 0, maxScript_ms: 400 };
+export const ROUGH: FaultRates = { loss: 0.05, dup: 0.03, spike: 0.05, maxDelay_ms: 20, scriptFail: 0.03, maxScript_ms: 800 };
+
+export interface WorldOptions {
+  readonly seed: number;
+  readonly mode: ModuleMode;
+  readonly nodes: number;
+  readonly witness: boolean;
+  readonly lans: number;
+  readonly profile: 'default' | 'fast';
+  /** Largest clock-rate error of a node (e.g. 0.005 = 0.5 %). */
+  readonly maxDrift: number;
+  readonly policy?: Partial<ModulePolicy>;
+}
+
+interface SimNode {
+  readonly id: NodeId;
+  alive: boolean;
+  incarnation: number;
+  readonly drift: number;
+  readonly offset: number;
+  persisted: PersistedModuleState;
+  machine: ModuleMachine | null;
+  membership: MembershipState;
+  hbVersion: number;
+  seq: number;
+  timers: Map<TimerId, number>;
+  nextToken: number;
+  scriptRun: number | null;
+  announced: string;
+  vip: boolean;
+  app: boolean;
+  replRole: 'off' | 'sender' | 'receiver';
+  /** Ground truth: how many acknowledged writes this node's copy holds. */
+  version: number;
+}
+
+type SimEvent =
+  | { k: 'tick'; node: NodeId; inc: number }
+  | { k: 'hb'; to: NodeId; hb: ReceivedHeartbeat }
+  | { k: 'timer'; node: NodeId; inc: number; id: TimerId; token: number }
+  | { k: 'script'; node: NodeId; inc: number; run_id: number; script: ScriptName; code: number | null; timedOut: boolean }
+  | { k: 'witness-in'; input: WitnessInput }
+  | { k: 'witness-out'; to: NodeId; reply: WitnessReply }
+  | { k: 'synced'; session: number }
+  | { k: 'restart'; node: NodeId }
+  | { k: 'write' }
+  | { k: 'repl' };
+
+interface Session {
+  readonly id: number;
+  readonly sender: NodeId;
+  readonly receiver: NodeId;
+  synced: boolean;
+}
+
+export interface Violation {
+  readonly t: number;
+  readonly what: string;
+}
+
+const WRITE_PERIOD_MS = 100;
+const REPL_CHECK_MS = 50;
+const SYNC_MIN_MS = 100;
+const SYNC_MAX_MS = 1500;
+
+export class World {
+  readonly rng: Prng;
+  readonly opts: WorldOptions;
+  readonly policy: ModulePolicy;
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly ids: NodeId[];
+  now = 0;
+  rates: FaultRates = CALM;
+  readonly trace: string[] = [];
+  readonly violations: Violation[] = [];
+  readonly codes = new Map<string, number>();
+  /** Cut directed links: `${from}>${to}@${lan}` (lan 'w' for the witness link). */
+  readonly cuts = new Set<string>();
+  private q = new EventQueue<SimEvent>();
+  private witness: WitnessState;
+  private readonly witnessDrift: number;
+  private session: Session | null = null;
+  private nextSession = 1;
+  private globalMax = 0;
+  verbose = false;
+
+  constructor(opts: WorldOptions) {
+    this.opts = opts;
+    this.rng = new Prng(opts.seed);
+    this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
+    const profile = HEARTBEAT_PROFILES[opts.profile];
+    this.policy = defaultPolicy(MODULE, opts.mode, this.ids, {
+      hasWitness: opts.witness,
+      heartbeat: profile,
+      max_clock_drift_ratio: Math.max(opts.maxDrift, 0.001),
+      ...opts.policy,
+    });
+    this.witness = initWitness(this.policy.witness_lease_ms);
+    this.witnessDrift = this.drift();
+    for (const id of this.ids) {
+      const node: SimNode = {
+        id,
+        alive: false,
+        incarnation: 0,
+        drift: this.drift(),
+        offset: this.rng.int(0, 1_000_000),
+        persisted: INITIAL_PERSISTED,
+        machine: null,
+        membership: this.freshMembership(id),
+        hbVersion: 0,
+        seq: 0,
+        timers: new Map(),
+        nextToken: 1,
+        scriptRun: null,
+        announced: '',
+        vip: false,
+        app: false,
+        replRole: 'off',
+        version: 0,
+      };
+      this.nodes.set(id, node);
+    }
+    this.q.push(WRITE_PERIOD_MS, { k: 'write' });
+    this.q.push(REPL_CHECK_MS, { k: 'repl' });
+    for (const id of this.ids) this.boot(id);
+  }
+
+  private drift(): number {
+    return (this.rng.next() * 2 - 1) * this.opts.maxDrift;
+  }
+
+  private freshMembership(self: NodeId): MembershipState {
+    const lans = Array.from({ length: this.opts.lans }, (_, i) => i);
+    return initMembership({
+      self,
+      profile: HEARTBEAT_PROFILES[this.opts.profile],
+      peers: this.ids.filter((p) => p !== self).map((node) => ({ node, lans })),
+      modules: [{ module: MODULE, nodes: this.ids }],
+    });
+  }
+
+  node(id: NodeId): SimNode {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  local(n: SimNode): number {
+    return n.offset + Math.floor(this.now * (1 + n.drift));
+  }
+
+  private toGlobal(n: SimNode, at_local: number): number {
+    return Math.max(this.now, Math.ceil((at_local - n.offset) / (1 + n.drift)));
+  }
+
+  log(line: string): void {
+    this.trace.push(`${(this.now / 1000).toFixed(3).padStart(8)} ${line}`);
+    if (this.verbose) console.log(this.trace[this.trace.length - 1]);
+  }
+
+  // ------------------------------------------------------------------ node lifecycle
+
+  private boot(id: NodeId): void {
+    const n = this.node(id);
+    n.alive = true;
+    n.incarnation += 1;
+    n.membership = this.freshMembership(id);
+    n.machine = createMachine(id, this.policy, n.persisted);
+    n.timers.clear();
+    n.scriptRun = null;
+    n.announced = '';
+    this.q.push(this.now + this.rng.int(0, this.policy.heartbeat.period_ms), { k: 'tick', node: id, inc: n.incarnation });
+    this.feed(n, { type: 'Booted' });
+  }
+
+  crash(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.alive) return;
+    this.log(`${id} CRASH`);
+    n.alive = false;
+    n.machine = null;
+    n.app = false;
+    n.vip = false;
+    n.replRole = 'off';
+    n.scriptRun = null;
+    n.timers.clear();
+  }
+
+  restart(id: NodeId): void {
+    if (this.node(id).alive) return;
+    this.log(`${id} RESTART`);
+    this.boot(id);
+  }
+
+  command(id: NodeId, command: OperatorCommand): ModuleEffect[] {
+    const n = this.node(id);
+    if (!n.alive || n.machine === null) return [];
+    const effects = this.feed(n, { type: 'Command', command });
+    for (const e of effects) {
+      if (e.type === 'Refuse') this.log(`${id} ${command.kind}: refused ${e.code}`);
+      if (e.type === 'CommandAccepted') this.log(`${id} ${command.kind}: accepted`);
+    }
+    return effects;
+  }
+
+  feedResource(id: NodeId, resource: string, state: 'up' | 'down'): void {
+    const n = this.node(id);
+    this.log(`${id} resource ${resource} ${state}`);
+    this.feed(n, { type: 'ResourceChanged', resource, state });
+  }
+
+  // ------------------------------------------------------------------ network
+
+  cut(a: NodeId, b: NodeId, opts: { lan?: number | 'w'; oneway?: boolean } = {}): void {
+    const lans: (number | 'w')[] = opts.lan !== undefined ? [opts.lan] : b === WITNESS || a === WITNESS ? ['w'] : Array.from({ length: this.opts.lans }, (_, i) => i);
+    if (a !== WITNESS && b !== WITNESS) this.everCut = true;
+    for (const lan of lans) {
+      this.cuts.add(`${a}>${b}@${lan}`);
+      if (!opts.oneway) this.cuts.add(`${b}>${a}@${lan}`);
+    }
+    this.log(`cut ${a}${opts.oneway ? '->' : '<->'}${b}${opts.lan !== undefined ? ` lan ${opts.lan}` : ''}`);
+  }
+
+  heal(): void {
+    this.cuts.clear();
+    this.log('heal');
+  }
+
+  private linkUp(from: NodeId, to: NodeId, lan: number | 'w'): boolean {
+    return !this.cuts.has(`${from}>${to}@${lan}`);
+  }
+
+  private send(from: NodeId, to: NodeId, lan: number | 'w', ev: SimEvent): void {
+    if (!this.linkUp(from, to, lan)) return;
+    const r = this.rates;
+    const copies = this.rng.chance(r.loss) ? 0 : this.rng.chance(r.dup) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const spike = this.rng.chance(r.spike) ? this.rng.int(50, 300) : 0;
+      this.q.push(this.now + this.rng.int(1, r.maxDelay_ms) + spike, ev);
+    }
+  }
+
+  // ------------------------------------------------------------------ running
+
+  runUntil(t_ms: number, stop?: () => boolean): boolean {
+    for (;;) {
+      if (stop?.()) return true;
+      const at = this.q.peekTime();
+      if (at === undefined || at > t_ms) break;
+      const e = this.q.pop();
+      if (e === undefined) break;
+      this.now = e.at;
+      this.handle(e.item);
+      this.check();
+    }
+    this.now = Math.max(this.now, t_ms);
+    return stop?.() ?? false;
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  private handle(e: SimEvent): void {
+    switch (e.k) {
+      case 'tick':
+        return this.onTick(e.node, e.inc);
+      case 'hb': {
+        const n = this.node(e.to);
+        if (n.alive) this.feedMembership(n, { type: 'HeartbeatReceived', heartbeat: e.hb });
+        return;
+      }
+      case 'timer': {
+        const n = this.node(e.node);
+        if (!n.alive || n.incarnation !== e.inc || n.timers.get(e.id) !== e.token) return;
+        n.timers.delete(e.id);
+        this.feed(n, { type: 'TimerFired', id: e.id });
+        return;
+      }
+      case 'script': {
+        const n = this.node(e.node);
+        if (!n.alive || n.incarnation !== e.inc || n.scriptRun !== e.run_id) return;
+        n.scriptRun = null;
+        const stopOk = e.code === 0 || e.script === 'stop_prim' || e.script === 'stop_both';
+        if ((e.script === 'stop_prim' || e.script === 'stop_both') && stopOk) n.app = e.code === 0 ? false : n.app;
+        this.feed(n, { type: 'ScriptExited', run_id: e.run_id, script: e.script, code: e.code, timedOut: e.timedOut });
+        return;
+      }
+      case 'witness-in': {
+        const local = Math.floor(this.now * (1 + this.witnessDrift));
+        const r = witnessStep(this.witness, e.input, local);
+        this.witness = r.state;
+        if (this.verbose && r.reply !== null) console.log(`   [witness] ${e.input.node} epoch ${e.input.type === 'Request' ? e.input.epoch : '-'} -> ${r.reply.reason} ${r.reply.epoch}`);
+        if (r.reply !== null) this.send(WITNESS, r.reply.node, 'w', { k: 'witness-out', to: r.reply.node, reply: r.reply });
+        return;
+      }
+      case 'witness-out': {
+        const n = this.node(e.to);
+        if (n.alive) this.feed(n, { type: 'WitnessReply', request_id: e.reply.request_id, granted: e.reply.granted, lease_ms: e.reply.lease_ms, epoch: e.reply.epoch });
+        return;
+      }
+      case 'synced':
+        return this.onSynced(e.session);
+      case 'restart':
+        return this.restart(e.node);
+      case 'write':
+        this.onWrite();
+        this.q.push(this.now + WRITE_PERIOD_MS, { k: 'write' });
+        return;
+      case 'repl':
+        this.onReplCheck();
+        this.q.push(this.now + REPL_CHECK_MS, { k: 'repl' });
+        return;
+    }
+  }
+
+  scheduleRestart(id: NodeId, after_ms: number): void {
+    this.q.push(this.now + after_ms, { k: 'restart', node: id });
+  }
+
+  private onTick(id: NodeId, inc: number): void {
+    const n = this.node(id);
+    if (!n.alive || n.incarnation !== inc) return;
+    const a = n.machine === null ? null : n.announced;
+    if (a !== null && a !== '') {
+      n.hbVersion += 1;
+      const payload = { version: n.hbVersion, modules: [JSON.parse(a)] };
+      for (let lan = 0; lan < this.opts.lans; lan++) {
+        for (const peer of this.ids) {
+          if (peer === id) continue;
+          n.seq += 1;
+          this.send(id, peer, lan, { k: 'hb', to: peer, hb: { from: id, lan, incarnation: n.incarnation, seq: n.seq, payload } });
+        }
+      }
+    }
+    this.feedMembership(n, { type: 'Tick' });
+    this.q.push(this.now + this.policy.heartbeat.period_ms, { k: 'tick', node: id, inc });
+  }
+
+  private feedMembership(n: SimNode, ev: Parameters<typeof membershipStep>[1]): void {
+    const r = membershipStep(n.membership, ev, this.local(n));
+    n.membership = r.state;
+    for (const e of r.effects as MembershipEffect[]) {
+      if (e.type === 'ModuleView') this.feed(n, { type: 'PeerView', peers: e.peers });
+      else if (e.type === 'PeerDown' || e.type === 'PeerUp') this.log(`${n.id} sees ${e.node} ${e.type === 'PeerUp' ? 'up' : 'lost'}`);
+    }
+  }
+
+  /** One event into a node's module machine; performs the effects in order, like the runner. */
+  feed(n: SimNode, ev: ModuleEvent): ModuleEffect[] {
+    if (n.machine === null) return [];
+    let r;
+    try {
+      r = step(n.machine, ev, this.local(n));
+    } catch (e) {
+      this.violation(`${n.id}: assertion: ${(e as Error).message}`);
+      return [];
+    }
+    const before = n.machine;
+    n.machine = r.state;
+    for (const eff of r.effects) this.perform(n, eff, before, ev);
+    return [...r.effects];
+  }
+
+  private perform(n: SimNode, e: ModuleEffect, before: ModuleMachine, ev: ModuleEvent): void {
+    switch (e.type) {
+      case 'Persist':
+        n.persisted = e.record;
+        return;
+      case 'RunScript': {
+        if (e.script === 'start_prim' || e.script === 'start_both') this.onAppStart(n, before, ev);
+        n.scriptRun = e.run_id;
+        const failable = (e.script.startsWith('start') || e.script.startsWith('stop')) && e.args.length === 0;
+        const code = failable && this.rng.chance(this.rates.scriptFail) ? 1 : 0;
+        this.q.push(this.now + this.rng.int(5, this.rates.maxScript_ms), { k: 'script', node: n.id, inc: n.incarnation, run_id: e.run_id, script: e.script, code, timedOut: false });
+        return;
+      }
+      case 'KillScripts':
+        n.scriptRun = null;
+        n.app = false;
+        return;
+      case 'SetVip':
+        n.vip = e.present;
+        return;
+      case 'GratuitousArp':
+        return;
+      case 'StartReplication':
+        n.replRole = e.role;
+        return;
+      case 'StopReplication':
+        n.replRole = 'off';
+        return;
+      case 'Announce': {
+        const a = e.announcement;
+        const old = n.announced === '' ? null : JSON.parse(n.announced);
+        n.announced = JSON.stringify(a);
+        if (old === null || old.state !== a.state || old.status !== a.status) this.log(`${n.id} ${a.state}/${a.status}`);
+        return;
+      }
+      case 'SetTimer': {
+        const token = n.nextToken++;
+        n.timers.set(e.id, token);
+        this.q.push(this.toGlobal(n, e.at_ms), { k: 'timer', node: n.id, inc: n.incarnation, id: e.id, token });
+        return;
+      }
+      case 'CancelTimer':
+        n.timers.delete(e.id);
+        return;
+      case 'WitnessRequest':
+        this.send(n.id, WITNESS, 'w', { k: 'witness-in', input: { type: 'Request', module: MODULE, node: n.id, request_id: e.request_id, epoch: e.epoch, force: e.force, bump: e.bump } });
+        return;
+      case 'WitnessRelease':
+        this.send(n.id, WITNESS, 'w', { k: 'witness-in', input: { type: 'Release', module: MODULE, node: n.id } });
+        return;
+      case 'Log':
+        if (e.code !== undefined) {
+          this.codes.set(e.code, (this.codes.get(e.code) ?? 0) + 1);
+          if (e.level === 'error') this.log(`${n.id} ${e.code}`);
+        }
+        if (this.verbose && e.level !== 'debug') console.log(`   [${n.id} ${e.level}] ${e.msg}`);
+        return;
+      case 'FarmMembers':
+      case 'CommandAccepted':
+      case 'Refuse':
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ ground truth
+
+  /** Ever a cut between two nodes (without a witness, both sides may then write: histories diverge). */
+  everCut = false;
+
+  private onAppStart(n: SimNode, before: ModuleMachine, ev: ModuleEvent): void {
+    n.app = true;
+    if (this.policy.mode !== 'mirror') return;
+    // What the node knew BEFORE this step (the step itself persists copyComplete when it serves).
+    const operator = ev.type === 'Command' && (ev.command.kind === 'prim' || ev.command.kind === 'primforce');
+    const forced = before.forced || before.forceRequested || (ev.type === 'Command' && ev.command.kind === 'primforce');
+    const known = before.persisted.copyComplete || before.primRequested || operator || before.state === 'ALONE' || before.state === 'PRIM';
+    if (!known && !forced) this.violation(`${n.id} starts the application with a copy it does not know to be complete`);
+    const comparable = this.opts.witness || !this.everCut;
+    if (comparable && !forced && n.version < this.globalMax) {
+      this.violation(`${n.id} starts the application missing acknowledged writes (has ${n.version}, newest ${this.globalMax})`);
+    }
+  }
+
+  private onWrite(): void {
+    if (this.policy.mode !== 'mirror') return;
+    for (const n of this.nodes.values()) {
+      const m = n.machine;
+      if (!n.alive || !n.app || m === null || m.job !== null || m.status !== 'Ready' || (m.state !== 'ALONE' && m.state !== 'PRIM')) continue;
+      n.version += 1;
+      this.globalMax = Math.max(this.globalMax, n.version);
+      const s = this.session;
+      if (s !== null && s.sender === n.id && s.synced) this.node(s.receiver).version = n.version;
+    }
+  }
+
+  /** Fake mirror engine: a session exists while sender and receiver both want it and LAN 0 works both ways. */
+  private onReplCheck(): void {
+    if (this.policy.mode !== 'mirror') return;
+    const sender = [...this.nodes.values()].find((n) => n.alive && n.replRole === 'sender');
+    const receiver = [...this.nodes.values()].find((n) => n.alive && n.replRole === 'receiver');
+    const s = this.session;
+    const ok = (a: SimNode, b: SimNode): boolean => this.linkUp(a.id, b.id, 0) && this.linkUp(b.id, a.id, 0);
+    if (s !== null) {
+      const snd = this.node(s.sender);
+      const rcv = this.node(s.receiver);
+      if (snd.alive && rcv.alive && snd.replRole === 'sender' && rcv.replRole === 'receiver' && ok(snd, rcv)) return;
+      this.session = null;
+      for (const n of [snd, rcv]) if (n.alive) this.feed(n, { type: 'ReplicationLost', reason: 'session broken' });
+      return;
+    }
+    if (sender === undefined || receiver === undefined || !ok(sender, receiver)) return;
+    const id = this.nextSession++;
+    this.session = { id, sender: sender.id, receiver: receiver.id, synced: false };
+    this.feed(sender, { type: 'ReplicationConnected' });
+    this.feed(receiver, { type: 'ReplicationConnected' });
+    this.q.push(this.now + this.rng.int(SYNC_MIN_MS, SYNC_MAX_MS), { k: 'synced', session: id });
+  }
+
+  private onSynced(id: number): void {
+    const s = this.session;
+    if (s === null || s.id !== id) return;
+    s.synced = true;
+    const snd = this.node(s.sender);
+    const rcv = this.node(s.receiver);
+    rcv.version = snd.version;
+    this.feed(rcv, { type: 'ReplicationSynced' });
+    this.feed(snd, { type: 'ReplicationSynced' });
+  }
+
+  // ------------------------------------------------------------------ invariants
+
+  private violation(what: string): void {
+    this.violations.push({ t: this.now, what });
+    this.log(`VIOLATION ${what}`);
+  }
+
+  private check(): void {
+    if (this.policy.mode !== 'mirror' || !this.opts.witness) return;
+    const running = [...this.nodes.values()].filter((n) => n.alive && n.app);
+    if (running.length > 1) {
+      const key = running.map((n) => n.id).join('+');
+      if (!this.violations.some((v) => v.what.includes(key))) this.violation(`two nodes run the application with a witness configured: ${key}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ views for tests
+
+  stateOf(id: NodeId): string {
+    const n = this.node(id);
+    if (!n.alive || n.machine === null) return 'DOWN';
+    return `${n.machine.state}/${n.machine.status}`;
+  }
+
+  /** Mirror: one PRIM/Ready and one SECOND/Ready; farm: every node UP/Ready. */
+  converged(): boolean {
+    const states = this.ids.map((id) => this.stateOf(id));
+    if (this.policy.mode !== 'mirror') return states.every((s) => s === 'UP/Ready');
+    return states.filter((s) => s === 'PRIM/Ready').length === 1 && states.filter((s) => s === 'SECOND/Ready').length === this.ids.length - 1;
+  }
+
+  appNodes(): NodeId[] {
+    return this.ids.filter((id) => this.node(id).alive && this.node(id).app);
+  }
+}

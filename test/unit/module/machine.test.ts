@@ -1,0 +1,258 @@
+import { assertTransition, MIRROR_TABLE } from '../../../core/module/pure/table';
+import { isHakitError } from '../../../core/errors/catalogue';
+import { driver, peer, types } from './helpers';
+
+/** A node in WAIT after `start` and prestart, having listened long enough. */
+function waiting(node = 'n1', persisted = {}, policy = {}) {
+  const d = driver(node, policy, persisted);
+  d.send({ type: 'Command', command: { kind: 'start' } });
+  d.settle();
+  d.now += 5_000;
+  return d;
+}
+
+describe('operator commands', () => {
+  it('start runs prestart and settles in WAIT', () => {
+    const d = driver('n1');
+    const fx = d.send({ type: 'Command', command: { kind: 'start' } });
+    expect(types(fx)).toEqual(['Persist', 'Log', 'RunScript:prestart', 'CommandAccepted', 'Announce']);
+    expect(`${d.m.state}/${d.m.status}`).toBe('WAIT/Transient');
+    d.settle();
+    expect(`${d.m.state}/${d.m.status}`).toBe('WAIT/NotReady');
+  });
+
+  it.each([
+    ['start twice', { kind: 'start' }, 'HAKIT_E_MODULE_ALREADY_STARTED'],
+    ['second while the peer does not serve', { kind: 'second' }, 'HAKIT_E_PEER_NOT_PRIMARY'],
+    ['swap in WAIT', { kind: 'swap' }, 'HAKIT_E_SWAP_NOT_READY'],
+    ['restart in WAIT', { kind: 'restart' }, 'HAKIT_E_MODULE_NOT_RUNNING'],
+  ] as const)('refuses %s with a code and changes nothing', (_name, command, code) => {
+    const d = waiting();
+    d.send({ type: 'PeerView', peers: [peer('n2', { state: 'WAIT' })] });
+    const before = d.m;
+    const fx = d.send({ type: 'Command', command, request_id: 'r1' });
+    expect(fx).toEqual([expect.objectContaining({ type: 'Refuse', code, request_id: 'r1' })]);
+    expect(d.m).toBe(before);
+  });
+
+  it('refuses stop when stopped, and prim/second outside WAIT', () => {
+    const d = driver('n1');
+    d.send({ type: 'PeerView', peers: [] }); // the first step announces the initial state
+    expect(d.send({ type: 'Command', command: { kind: 'stop' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_MODULE_ALREADY_STOPPED' })]);
+    expect(d.send({ type: 'Command', command: { kind: 'prim' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_MODULE_NOT_WAITING' })]);
+  });
+
+  it('refuses prim while the peer serves, and prim on a copy not known complete', () => {
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 3, copyComplete: false });
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'ALONE', status: 'Ready', serving: true, epoch: 4, copyComplete: true, lastRole: 'ALONE' })] });
+    expect(d.m.state).toBe('SECOND'); // it saw a primary and joined it
+    const e = waiting('n2', { lastRole: 'SECOND', epoch: 3, copyComplete: false });
+    e.send({ type: 'PeerView', peers: [peer('n1', { state: 'WAIT', epoch: 4, copyComplete: true, lastRole: 'PRIM' })] });
+    expect(e.send({ type: 'Command', command: { kind: 'prim' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_COPY_INCOMPLETE' })]);
+    const f = waiting('n2');
+    f.send({ type: 'PeerView', peers: [peer('n1', { state: 'ALONE', serving: true, epoch: 1, copyComplete: true, lastRole: 'ALONE' })] });
+    expect(f.send({ type: 'Command', command: { kind: 'prim' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_PEER_SERVING' })]);
+  });
+
+  it('refuses mirror commands on a farm module', () => {
+    const d = driver('n1', {}, {}, 'farm');
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    expect(d.m.state).toBe('UP');
+    expect(d.send({ type: 'Command', command: { kind: 'swap' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_NOT_MIRROR' })]);
+  });
+
+  it('refuses commands while scripts run, but queues stop', () => {
+    const d = driver('n1');
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    expect(d.send({ type: 'Command', command: { kind: 'prim' } })).toEqual([expect.objectContaining({ code: 'HAKIT_E_MODULE_BUSY' })]);
+    expect(types(d.send({ type: 'Command', command: { kind: 'stop' } }))).toEqual(['CommandAccepted']);
+    d.settle();
+    expect(d.m.state).toBe('STOP');
+  });
+
+  it('failover and boot are persisted', () => {
+    const d = driver('n1');
+    const fx = d.send({ type: 'Command', command: { kind: 'boot', on: true } });
+    expect(fx[0]).toEqual({ type: 'Persist', record: expect.objectContaining({ boot: true }) });
+    d.send({ type: 'Command', command: { kind: 'failover', on: false } });
+    expect(d.m.persisted.failover).toBe(false);
+  });
+});
+
+describe('first start and effect order', () => {
+  it('prim: the epoch is durable before the VIP, the VIP before start_prim, and the announcement last', () => {
+    const d = waiting();
+    d.send({ type: 'PeerView', peers: [peer('n2', { state: 'WAIT' })] });
+    const fx = d.send({ type: 'Command', command: { kind: 'prim' } });
+    const t = types(fx);
+    expect(t.indexOf('Persist')).toBeLessThan(t.indexOf('SetVip:true'));
+    expect(t.indexOf('SetVip:true')).toBeLessThan(t.indexOf('RunScript:start_prim'));
+    expect(t[t.length - 1]).toBe('Announce');
+    d.settle();
+    expect(`${d.m.state}/${d.m.status}`).toBe('ALONE/Ready');
+    expect(d.m.persisted).toEqual(expect.objectContaining({ epoch: 1, copyComplete: true, lastRole: 'ALONE' }));
+    expect(types(d.effects)).toContain('GratuitousArp');
+  });
+
+  it('both nodes WAIT on first start: nobody serves without the operator', () => {
+    const d = waiting();
+    d.send({ type: 'PeerView', peers: [peer('n2', { state: 'WAIT' })] }, 10_000);
+    expect(d.m.state).toBe('WAIT');
+  });
+
+  it('a later start picks the up-to-date node by itself', () => {
+    const d = waiting('n2', { epoch: 5, copyComplete: true, lastRole: 'ALONE' });
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'WAIT', epoch: 4, copyComplete: true, lastRole: 'PRIM' })] });
+    expect(d.m.state).toBe('ALONE');
+    const e = waiting('n1', { epoch: 4, copyComplete: true, lastRole: 'PRIM' });
+    e.send({ type: 'PeerView', peers: [peer('n2', { state: 'WAIT', epoch: 5, copyComplete: true, lastRole: 'ALONE' })] });
+    expect(e.m.state).toBe('WAIT');
+  });
+
+  it('stop removes the VIP only after stop_prim', () => {
+    const d = waiting();
+    d.send({ type: 'Command', command: { kind: 'prim' } });
+    d.settle();
+    d.effects.length = 0;
+    d.send({ type: 'Command', command: { kind: 'stop' } });
+    d.settle();
+    const t = types(d.effects);
+    expect(t.indexOf('RunScript:stop_prim')).toBeLessThan(t.indexOf('SetVip:false'));
+    expect(t.indexOf('SetVip:false')).toBeLessThan(t.indexOf('RunScript:poststop'));
+    expect(d.m.state).toBe('STOP');
+  });
+});
+
+describe('scripts', () => {
+  it('a failing stop script is called again with force, then the machine gives up and goes on', () => {
+    const d = waiting();
+    d.send({ type: 'Command', command: { kind: 'prim' } });
+    d.settle();
+    d.effects.length = 0;
+    d.send({ type: 'Command', command: { kind: 'stop' } });
+    expect(types(d.exit(1))).toContain('RunScript:stop_prim:force');
+    const fx = d.exit(1);
+    expect(fx).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Log', code: 'HAKIT_E_STOP_SCRIPT_FAILED' }), { type: 'KillScripts' }]));
+    expect(types(fx)).toContain('SetVip:false');
+    d.settle();
+    expect(d.m.state).toBe('STOP');
+  });
+
+  it('maxloop: more automatic restarts than allowed stop the module', () => {
+    const d = waiting('n1', {}, { maxloop: 2 });
+    d.send({ type: 'Command', command: { kind: 'prim' } });
+    for (let i = 0; i < 3; i++) {
+      d.exit(1); // start_prim fails
+      d.exit(0); // stop_prim; then WAIT serves again by itself (the automatic restart)
+    }
+    d.settle();
+    expect(d.m.state).toBe('STOP');
+    expect(d.effects).toContainEqual(expect.objectContaining({ type: 'Log', code: 'HAKIT_E_MAXLOOP' }));
+  });
+
+  it('script environment names module, node, states and action', () => {
+    const d = driver('n1');
+    const run = d.send({ type: 'Command', command: { kind: 'start' } }).find((e) => e.type === 'RunScript');
+    expect(run).toEqual(expect.objectContaining({ env: { HAKIT_MODULE: 'app', HAKIT_NODE: 'n1', HAKIT_FROM_STATE: 'STOP', HAKIT_TO_STATE: 'WAIT', HAKIT_ACTION: 'start' } }));
+  });
+});
+
+describe('failover', () => {
+  function second(policy = {}) {
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 1 }, policy);
+    const prim = peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 1, copyComplete: true, lastRole: 'PRIM' });
+    d.send({ type: 'PeerView', peers: [prim] });
+    d.settle();
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'ReplicationSynced' });
+    expect(`${d.m.state}/${d.m.status}`).toBe('SECOND/Ready');
+    return d;
+  }
+
+  it('the in-sync SECOND takes over when the primary is lost', () => {
+    const d = second();
+    d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    expect(d.m.state).toBe('ALONE');
+    expect(d.m.persisted).toEqual(expect.objectContaining({ epoch: 2, tookOver: true, lastRole: 'ALONE' }));
+  });
+
+  it('failover off: the survivor waits', () => {
+    const d = second({ failover: false });
+    d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    d.settle();
+    expect(d.m.state).toBe('WAIT');
+  });
+
+  it('a SECOND still re-integrating never takes over', () => {
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 1 });
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'PRIM', serving: true, epoch: 1, copyComplete: true, lastRole: 'PRIM' })] });
+    d.settle();
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    d.settle();
+    expect(d.m.state).toBe('WAIT');
+    expect(d.m.persisted.copyComplete).toBe(false);
+  });
+
+  it('with a witness the SECOND asks for a lease and a new epoch before serving', () => {
+    const d = second({ hasWitness: true });
+    const fx = d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    const req = fx.find((e) => e.type === 'WitnessRequest');
+    expect(req).toEqual(expect.objectContaining({ bump: true, epoch: 1 }));
+    expect(d.m.state).toBe('SECOND');
+    if (req?.type !== 'WitnessRequest') throw new Error('no request');
+    d.send({ type: 'WitnessReply', request_id: req.request_id, granted: true, lease_ms: 6000, epoch: 7 });
+    expect(d.m.state).toBe('ALONE');
+    expect(d.m.persisted.epoch).toBe(7);
+  });
+});
+
+describe('the transition table', () => {
+  it('asserts on transitions it does not have', () => {
+    expect(() => assertTransition('mirror', 'STOP', 'PRIM', 'test')).toThrow(expect.objectContaining({ code: 'HAKIT_E_BAD_TRANSITION' }));
+    try {
+      assertTransition('farm', 'UP', 'PRIM', 'test');
+    } catch (e) {
+      expect(isHakitError(e)).toBe(true);
+    }
+    expect(() => assertTransition('mirror', 'SECOND', 'ALONE', 'test')).not.toThrow();
+  });
+
+  it('has no duplicate edges', () => {
+    const keys = MIRROR_TABLE.map((r) => `${r.from}>${r.to}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('restarts and farms', () => {
+  it('a node whose last role was ALONE serves alone, but only after listening for its peer', () => {
+    const d = driver('n1', {}, { epoch: 3, copyComplete: true, lastRole: 'ALONE' });
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    const fx = d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+    expect(d.m.state).toBe('WAIT');
+    expect(fx).toContainEqual(expect.objectContaining({ type: 'SetTimer', id: 'peer-wait' }));
+    d.send({ type: 'TimerFired', id: 'peer-wait' }, 3_000);
+    expect(d.m.state).toBe('ALONE');
+  });
+
+  it('a former PRIM or SECOND waits for its peer: the other may have served since', () => {
+    for (const lastRole of ['PRIM', 'SECOND'] as const) {
+      const d = waiting('n1', { epoch: 3, copyComplete: true, lastRole });
+      d.send({ type: 'PeerView', peers: [peer('n2', null, false)] }, 60_000);
+      expect(d.m.state).toBe('WAIT');
+    }
+  });
+
+  it('farm: FarmMembers lists the UP nodes, itself included once UP', () => {
+    const d = driver('n1', {}, {}, 'farm');
+    d.send({ type: 'PeerView', peers: [peer('n2', { mode: 'farm', state: 'UP' }), peer('n3', { mode: 'farm', state: 'WAIT' })] });
+    expect(d.effects).toContainEqual({ type: 'FarmMembers', members: ['n2'] });
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    expect(d.effects).toContainEqual({ type: 'FarmMembers', members: ['n1', 'n2'] });
+    d.send({ type: 'ResourceChanged', resource: 'net', state: 'down' });
+    expect(d.m.state).toBe('UP'); // not a waitOnResources resource
+  });
+});
