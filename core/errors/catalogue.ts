@@ -9,6 +9,7 @@ import { LAB_CODES } from './codes/lab';
 import { MIRROR_CODES } from './codes/mirror';
 import { DAEMON_CODES } from './codes/daemon';
 import { FILTER_CODES } from './codes/filter';
+import { CHECKERS_CODES } from './codes/checkers';
 
 export const ERROR_CODES = {
   ...FILTER_CODES,
@@ -19,6 +20,7 @@ export const ERROR_CODES = {
   ...LAB_CODES,
   ...MIRROR_CODES,
   ...DAEMON_CODES,
+  ...CHECKERS_CODES,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,5 +2,9 @@
 // own file and adds its sub-commands to the program it is given.
 import type { Command } from 'commander';
 import { registerVersionCommands } from './version';
+import { registerModuleCommands } from './module';
+import { registerClusterCommands } from './cluster';
+import { registerControlCommands } from './control';
+import { registerMonitorCommands } from './monitor';
 
-export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands];
+export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands];

@@ -1,0 +1,194 @@
+// `hakit` commands that talk to the local hakitd through its control socket: module
+// commands, state, waitstate, failover, boot, level.
+import { Argument, type Command, Option } from 'commander';
+import { HakitError, isHakitError } from '../../errors/catalogue';
+import { controlRequest } from '../../control/client';
+import { controlSocketPath } from '../../control/paths';
+import {
+  STATE_EXIT_CODES,
+  STATE_EXIT_UNKNOWN,
+  type CommandResult,
+  type LevelResult,
+  type ModuleStatus,
+  type StateResult,
+} from '../../control/api';
+import { MIRROR_STATES, FARM_STATES, type CommandKind, type ModuleStateName } from '../../module/pure/types';
+
+/** How often `waitstate` asks the daemon. */
+export const WAITSTATE_POLL_MS = 200;
+export const DEFAULT_WAITSTATE_TIMEOUT_S = 60;
+/** Cap on `waitstate --timeout`, so a typo never waits for days. */
+export const MAX_WAITSTATE_TIMEOUT_S = 24 * 3600;
+
+const SIMPLE_COMMANDS: ReadonlyArray<{ kind: CommandKind; help: string }> = [
+  { kind: 'start', help: 'start the module on this node' },
+  { kind: 'stop', help: 'stop the module on this node' },
+  { kind: 'restart', help: 'restart the application on this node, keeping its role' },
+  { kind: 'stopstart', help: 'stop then start the module on this node' },
+  { kind: 'prim', help: 'make this node primary (first start, or after a stop: this node holds the good data)' },
+  { kind: 'second', help: 'make this node secondary of the running primary' },
+  { kind: 'swap', help: 'swap the primary and secondary roles' },
+  { kind: 'primforce', help: 'make this node primary even if its copy is not known to be complete (data loss risk)' },
+];
+
+const ALL_STATES = new Set<string>([...MIRROR_STATES, ...FARM_STATES]);
+
+function sock(): string {
+  return controlSocketPath(process.env);
+}
+
+async function sendCommand(module: string, kind: CommandKind, on?: boolean): Promise<CommandResult> {
+  const command = on === undefined ? { kind } : { kind, on };
+  return (await controlRequest(sock(), 'command', { module, command })) as CommandResult;
+}
+
+async function getState(module?: string): Promise<StateResult> {
+  return (await controlRequest(sock(), 'state', module ? { module } : {})) as StateResult;
+}
+
+function formatModule(m: ModuleStatus, verbose: boolean): string {
+  const head = `${m.module.padEnd(16)} ${m.state.padEnd(7)} (${m.status})`;
+  if (!verbose) return head;
+  const lines = [
+    `${head}  mode=${m.mode} epoch=${m.epoch} copy=${m.copyComplete ? 'complete' : 'incomplete'} failover=${m.failover ? 'on' : 'off'} boot=${m.boot ? 'on' : 'off'}`,
+  ];
+  for (const p of m.peers) {
+    const where = p.reachable ? `reachable on LAN ${p.lansUp.join(',')}` : 'unreachable';
+    lines.push(`  peer ${p.node.padEnd(12)} ${(p.state ?? '-').padEnd(7)} (${p.status ?? '-'})  ${where}`);
+  }
+  if (m.last_error) lines.push(`  last error: ${m.last_error.code}: ${m.last_error.message}`);
+  return lines.join('\n');
+}
+
+function registerModuleCommands(program: Command): void {
+  for (const c of SIMPLE_COMMANDS) {
+    program
+      .command(c.kind)
+      .description(c.help)
+      .requiredOption('-m, --module <module>', 'module name')
+      .action(async (opts: { module: string }) => {
+        await sendCommand(opts.module, c.kind);
+        process.stdout.write(`${opts.module}: ${c.kind} accepted\n`);
+      });
+  }
+}
+
+function registerState(program: Command): void {
+  program
+    .command('state')
+    .description(
+      'show module states. With -m M -lq: print nothing, exit STOP=0 WAIT=1 ALONE/UP=2 PRIM=3 SECOND=4, ' +
+        `${STATE_EXIT_UNKNOWN} when hakitd does not answer or the module is unknown`,
+    )
+    .option('-m, --module <module>', 'only this module')
+    .option('-v, --verbose', 'show epoch, copy, failover, boot and peers')
+    .option('-l, --local', 'this node only (the default; kept for SafeKit habits)')
+    .option('-q, --quiet', 'with -m: print nothing, answer with the exit code')
+    .option('--json', 'print JSON')
+    .action(async (opts: { module?: string; verbose?: boolean; quiet?: boolean; json?: boolean }) => {
+      if (opts.quiet) {
+        if (!opts.module) throw new HakitError('HAKIT_E_USAGE', '-q needs -m MODULE', 'hakit state');
+        try {
+          const r = await getState(opts.module);
+          const m = r.modules[0];
+          process.exitCode = m ? STATE_EXIT_CODES[m.state] : STATE_EXIT_UNKNOWN;
+        } catch (e) {
+          if (!isHakitError(e)) throw e;
+          process.exitCode = STATE_EXIT_UNKNOWN;
+        }
+        return;
+      }
+      const r = await getState(opts.module);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      if (r.modules.length === 0 && (r.not_loaded ?? []).length === 0) process.stdout.write(`node ${r.node}: no module installed\n`);
+      for (const m of r.modules) process.stdout.write(formatModule(m, Boolean(opts.verbose)) + '\n');
+      for (const n of r.not_loaded ?? []) process.stdout.write(`${n.module.padEnd(16)} NOT LOADED: ${n.reason.split('\n')[0]}\n`);
+    });
+}
+
+function parseStates(s: string): Set<ModuleStateName> {
+  const wanted = s.split(/[,|]/).map((x) => x.trim().toUpperCase());
+  for (const w of wanted) if (!ALL_STATES.has(w)) throw new HakitError('HAKIT_E_USAGE', `"${w}" is not a state (${[...ALL_STATES].join(', ')})`, 'hakit waitstate');
+  return new Set(wanted as ModuleStateName[]);
+}
+
+function registerWaitstate(program: Command): void {
+  program
+    .command('waitstate')
+    .description('wait until the module is settled (no script running) in one of the given states, e.g. PRIM or PRIM,ALONE')
+    .requiredOption('-m, --module <module>', 'module name')
+    .argument('<state>', 'state, or comma-separated states')
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 1)', String(DEFAULT_WAITSTATE_TIMEOUT_S))
+    .action(async (state: string, opts: { module: string; timeout: string }) => {
+      const wanted = parseStates(state);
+      const timeout_s = Number(opts.timeout);
+      if (!Number.isFinite(timeout_s) || timeout_s < 0 || timeout_s > MAX_WAITSTATE_TIMEOUT_S) {
+        throw new HakitError('HAKIT_E_USAGE', `--timeout must be 0..${MAX_WAITSTATE_TIMEOUT_S} seconds`, 'hakit waitstate');
+      }
+      const deadline = Date.now() + timeout_s * 1000;
+      let last = '';
+      for (;;) {
+        const m = (await getState(opts.module)).modules[0];
+        if (m) {
+          last = `${m.state} (${m.status})`;
+          if (wanted.has(m.state) && m.status !== 'Transient') {
+            process.stdout.write(`${opts.module}: ${last}\n`);
+            return;
+          }
+        }
+        if (Date.now() >= deadline) {
+          throw new HakitError('HAKIT_E_WAITSTATE_TIMEOUT', `still ${last || 'unknown'} after ${timeout_s} s, wanted ${[...wanted].join('|')}`, `module ${opts.module}`);
+        }
+        await new Promise((r) => setTimeout(r, Math.min(WAITSTATE_POLL_MS, Math.max(1, deadline - Date.now()))));
+      }
+    });
+}
+
+function registerSwitches(program: Command): void {
+  program
+    .command('failover')
+    .description('turn automatic failover on or off for a module (off: the survivor waits for an operator)')
+    .addArgument(new Argument('<mode>', 'on or off').choices(['on', 'off']))
+    .requiredOption('-m, --module <module>', 'module name')
+    .action(async (mode: string, opts: { module: string }) => {
+      await sendCommand(opts.module, 'failover', mode === 'on');
+      process.stdout.write(`${opts.module}: failover ${mode}\n`);
+    });
+  program
+    .command('boot')
+    .description('start the module when hakitd starts (on), or not (off); status prints the setting')
+    .addOption(new Option('-m, --module <module>', 'module name').makeOptionMandatory())
+    .argument('<mode>', 'on, off or status')
+    .action(async (mode: string, opts: { module: string }) => {
+      if (mode === 'status') {
+        const m = (await getState(opts.module)).modules[0];
+        process.stdout.write(`${opts.module}: boot ${m?.boot ? 'on' : 'off'}\n`);
+        return;
+      }
+      if (mode !== 'on' && mode !== 'off') throw new HakitError('HAKIT_E_USAGE', `"${mode}" is not on, off or status`, 'hakit boot');
+      await sendCommand(opts.module, 'boot', mode === 'on');
+      process.stdout.write(`${opts.module}: boot ${mode}\n`);
+    });
+}
+
+function registerLevel(program: Command): void {
+  program
+    .command('level')
+    .description("print hakitd's log level, or set it (fatal, error, warn, info, debug, trace)")
+    .argument('[level]', 'new level')
+    .action(async (level?: string) => {
+      const r = (await controlRequest(sock(), 'level', level ? { level } : {})) as LevelResult;
+      process.stdout.write(`${r.level}\n`);
+    });
+}
+
+export function registerControlCommands(program: Command): void {
+  registerModuleCommands(program);
+  registerState(program);
+  registerWaitstate(program);
+  registerSwitches(program);
+  registerLevel(program);
+}

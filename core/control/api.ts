@@ -1,0 +1,68 @@
+// The control socket's commands, shared by the daemon (server side) and the CLI (client).
+// Types only, so that any client (CLI, tests, the REST API) can import them.
+import type { CommandKind, ModuleMode, ModuleStateName, SubStatus } from '../module/pure/types';
+
+export const CONTROL_COMMANDS = ['state', 'command', 'level', 'ping'] as const;
+export type ControlCommandName = (typeof CONTROL_COMMANDS)[number];
+
+export interface PeerStatus {
+  readonly node: string;
+  readonly reachable: boolean;
+  readonly lansUp: readonly number[];
+  readonly state: ModuleStateName | null;
+  readonly status: SubStatus | null;
+}
+
+export interface ModuleStatus {
+  readonly module: string;
+  readonly mode: ModuleMode;
+  readonly state: ModuleStateName;
+  readonly status: SubStatus;
+  readonly epoch: number;
+  readonly copyComplete: boolean;
+  /** Effective failover setting (operator override, else the module's config). */
+  readonly failover: boolean;
+  readonly boot: boolean;
+  readonly peers: readonly PeerStatus[];
+  /** The last refusal or failure, for `hakit state -v`. */
+  readonly last_error: { readonly code: string; readonly message: string } | null;
+}
+
+export interface StateArgs {
+  readonly module?: string;
+}
+export interface StateResult {
+  readonly node: string;
+  readonly modules: readonly ModuleStatus[];
+  /** Installed modules the daemon could not load (invalid config, VIP without interface...). */
+  readonly not_loaded?: readonly { readonly module: string; readonly reason: string }[];
+}
+
+export interface CommandArgs {
+  readonly module: string;
+  readonly command: { readonly kind: CommandKind; readonly on?: boolean };
+}
+export interface CommandResult {
+  readonly module: string;
+  readonly command: CommandKind;
+  readonly accepted: true;
+}
+
+export interface LevelArgs {
+  readonly level?: string;
+}
+export interface LevelResult {
+  readonly level: string;
+}
+
+/** `hakit state -m M -lq` exit codes (SafeKit's convention). */
+export const STATE_EXIT_CODES: Readonly<Record<ModuleStateName, number>> = {
+  STOP: 0,
+  WAIT: 1,
+  ALONE: 2,
+  UP: 2,
+  PRIM: 3,
+  SECOND: 4,
+};
+/** `hakit state -m M -lq` when the daemon does not answer or the module is unknown. */
+export const STATE_EXIT_UNKNOWN = 5;

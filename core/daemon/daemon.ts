@@ -1,0 +1,361 @@
+// hakitd's composition root (STYLE.md rule 4): wires the real adapters around the pure
+// module machines and membership. One runner per installed module; one heartbeat transport;
+// one control socket. Stop order: modules in reverse load order, each until it is STOP.
+import fs from 'node:fs';
+import path from 'node:path';
+import { HakitError } from '../errors/catalogue';
+import { ControlServer } from '../control/server';
+import { CONTROL_SOCKET_NAME } from '../control/paths';
+import type { LogLevel } from '../log/levels';
+import { HakitLogs } from '../log/logs';
+import { initMembership, membershipStep, type MembershipState } from '../membership/pure/membership';
+import type { HeartbeatPayload, MembershipEffect, MembershipEvent, NodeId } from '../membership/pure/types';
+import type { Transport } from '../membership/transport/types';
+import { UdpTransport } from '../membership/transport/udp-transport';
+import { parseHeartbeatPayload } from '../membership/wire/payload';
+import { RealCommandRunner, type CommandRunner } from '../net/command-runner';
+import { resolveVip } from '../net/resolve-vip';
+import type { VipManager, VipSpec } from '../net/types';
+import { IpVipManager } from '../net/vip-manager';
+import { REAL_CLOCK, type Clock } from '../module/runner/clock';
+import { ModuleRunner, type StepFn } from '../module/runner/module-runner';
+import { NoWitness, NothingToReplicate, type WitnessPort } from '../module/runner/ports';
+import { UdpWitnessClient } from '../membership/transport/witness-client';
+import { FileStateStore } from '../module/runner/state-store';
+import type { ModulePolicy } from '../module/pure/policy';
+import type { ModuleAnnouncement, PersistedModuleState } from '../module/pure/types';
+import { RealProcessRunner } from '../scripts/process-runner';
+import type { ProcessRunner } from '../scripts/types';
+import { readClusterKey } from './cluster-key';
+import { makeControlHandler } from './control-handlers';
+import { makeMonitorHandler } from './monitor-handlers';
+import { ModuleMonitor } from '../checkers/host';
+import { planMonitor, waitResourceNames } from '../rules/pure/plan';
+import { planHeartbeats } from './heartbeat-plan';
+import { nextIncarnation } from './incarnation';
+import { loadCluster, loadModules, type LoadedModule, type NotLoaded } from './module-loader';
+
+/** The pure module machine, as the daemon drives it (H3's core/module/pure). */
+export interface MachineFactory<S> {
+  init(node: NodeId, policy: ModulePolicy, persisted: PersistedModuleState): S;
+  readonly step: StepFn<S>;
+}
+
+export interface DaemonOptions<S> {
+  readonly node: NodeId;
+  readonly conf_dir: string;
+  readonly state_dir: string;
+  readonly run_dir: string;
+  readonly log_dir: string;
+  readonly log_level: LogLevel;
+  readonly machine: MachineFactory<S>;
+  // Adapters, replaceable by fakes in tests.
+  readonly commands?: CommandRunner;
+  readonly vips?: VipManager;
+  readonly processRunner?: () => ProcessRunner;
+  readonly transport?: (o: TransportParams) => Transport<HeartbeatPayload>;
+  readonly clock?: Clock;
+}
+
+export interface TransportParams {
+  readonly node_id: NodeId;
+  readonly incarnation: number;
+  readonly key: Buffer;
+  readonly plan: ReturnType<typeof planHeartbeats>;
+  readonly logs: HakitLogs;
+}
+
+/** Longest wait for one module to reach STOP at shutdown (its stop scripts' timeouts + slack). */
+export const SHUTDOWN_SLACK_MS = 10_000;
+export const MAX_SHUTDOWN_PER_MODULE_MS = 10 * 60_000;
+const SHUTDOWN_POLL_MS = 100;
+
+interface Hosted<S> {
+  readonly loaded: LoadedModule;
+  readonly runner: ModuleRunner<S>;
+  readonly monitor: ModuleMonitor;
+}
+
+export class Daemon<S> {
+  readonly logs: HakitLogs;
+  private readonly clock: Clock;
+  private readonly hosted: Hosted<S>[] = [];
+  private readonly announcements = new Map<string, ModuleAnnouncement>();
+  private payload_version = 0;
+  private transport: Transport<HeartbeatPayload> | undefined;
+  private control: ControlServer | undefined;
+  private membership: MembershipState | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private incarnation = 0;
+  private readonly witnesses = new Map<string, UdpWitnessClient>();
+  private readonly not_loaded: NotLoaded[] = [];
+  private key: Buffer = Buffer.alloc(0);
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly o: DaemonOptions<S>) {
+    for (const d of [o.state_dir, o.run_dir]) {
+      try {
+        fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new HakitError('HAKIT_E_DAEMON_STATE_DIR', e instanceof Error ? e.message : String(e), d);
+      }
+    }
+    this.logs = new HakitLogs({ dir: o.log_dir, level: o.log_level, node: o.node });
+    this.clock = o.clock ?? REAL_CLOCK;
+  }
+
+  get node(): NodeId {
+    return this.o.node;
+  }
+
+  async start(): Promise<void> {
+    const log = this.logs.daemon;
+    const cluster = loadCluster(this.o.conf_dir);
+    const key = readClusterKey(cluster.keyfile);
+    this.key = key;
+    const loaded = loadModules(path.join(this.o.state_dir, 'modules'), cluster, this.o.node, log, this.not_loaded);
+    const plan = planHeartbeats(this.o.node, cluster, loaded.map((l) => l.plan));
+    this.incarnation = nextIncarnation(this.o.state_dir);
+    log.info({ incarnation: this.incarnation, modules: loaded.map((l) => l.plan.name), lans: plan.lans.map((l) => l.index), profile: plan.membership.profile }, 'hakitd starting');
+
+    // Control first, so that a second daemon is refused before it touches sockets or VIPs.
+    const monitors = makeMonitorHandler({
+      node: this.o.node,
+      moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
+      monitor: (m) => this.hosted.find((h) => h.loaded.plan.name === m)?.monitor,
+    });
+    this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), makeControlHandler(this.controlTarget(), monitors), log);
+    await this.control.start();
+
+    const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key, plan, logs: this.logs };
+    this.transport = this.o.transport ? this.o.transport(params) : this.udpTransport(params);
+    this.membership = initMembership(plan.membership);
+    this.transport.onHeartbeat((hb, now_ms) =>
+      this.stepMembership({ type: 'HeartbeatReceived', heartbeat: { from: hb.node_id, lan: hb.lan, incarnation: hb.incarnation, seq: hb.seq, payload: hb.payload } }, now_ms),
+    );
+    await this.transport.start();
+    this.sendPayload();
+
+    const commands = this.o.commands ?? new RealCommandRunner();
+    const vips = this.o.vips ?? new IpVipManager(commands);
+    const store = new FileStateStore(path.join(this.o.state_dir, 'runtime'), log);
+    for (const l of loaded) {
+      const specs: VipSpec[] = [];
+      try {
+        for (const v of l.plan.vips) specs.push(await resolveVip(v, commands));
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        log.error({ module: l.plan.name, err: reason }, 'module not loaded: its virtual IP cannot be placed');
+        this.not_loaded.push({ module: l.plan.name, reason });
+        continue;
+      }
+      await this.dropLeftoverVips(l.plan.name, specs, vips);
+      if (l.plan.replicated_dirs > 0) {
+        log.warn({ module: l.plan.name }, 'replication is not wired into hakitd yet: the <rfs> directories of this module are NOT copied to the peer');
+      }
+      this.host(l, specs, store, vips, await this.witnessFor(l));
+    }
+    this.tick = setInterval(() => this.stepMembership({ type: 'Tick' }, this.clock.now_ms()), plan.membership.profile.period_ms);
+    for (const h of this.hosted) {
+      h.runner.deliver({ type: 'Booted' });
+      h.monitor.start();
+    }
+    log.info({ socket: this.control.socket_path }, 'hakitd ready');
+  }
+
+  /**
+   * Every machine starts in STOP, without VIP. A VIP still on the interface was left by a
+   * daemon that died (kill -9, crash): remove it before anything else, or two nodes could
+   * answer for it.
+   */
+  private async dropLeftoverVips(module: string, specs: readonly VipSpec[], vips: VipManager): Promise<void> {
+    for (const v of specs) {
+      try {
+        if ((await vips.ensureAbsent(v)) === 'removed') this.logs.daemon.warn({ module, vip: v.address, dev: v.ifname }, 'removed a virtual IP left by a previous daemon');
+      } catch (e) {
+        this.logs.daemon.error({ module, vip: v.address, err: e instanceof Error ? e.message : String(e) }, 'cannot remove a leftover virtual IP');
+      }
+    }
+  }
+
+  private udpTransport(p: TransportParams): Transport<HeartbeatPayload> {
+    return new UdpTransport<HeartbeatPayload>({
+      node_id: p.node_id,
+      incarnation: p.incarnation,
+      key: p.key,
+      lans: p.plan.lans,
+      period_ms: p.plan.membership.profile.period_ms,
+      parsePayload: parseHeartbeatPayload,
+      log: p.logs.daemon,
+      now_ms: () => this.clock.now_ms(),
+    });
+  }
+
+  private async witnessFor(l: LoadedModule): Promise<WitnessPort> {
+    const w = l.plan.witness;
+    if (!w) return new NoWitness();
+    const id = `${w.address}:${w.port}`;
+    let client = this.witnesses.get(id);
+    if (!client) {
+      client = new UdpWitnessClient({ node_id: this.o.node, incarnation: this.incarnation, key: this.key, address: w.address, port: w.port, log: this.logs.daemon });
+      await client.start();
+      this.witnesses.set(id, client);
+    }
+    return client;
+  }
+
+  private host(l: LoadedModule, vip_specs: VipSpec[], store: FileStateStore, vips: VipManager, witness: WitnessPort): void {
+    const name = l.plan.name;
+    const persisted = store.read(name);
+    // The checkers plan needs each <vip><interface>'s interface as resolved on this node.
+    const vipIfnames = (l.config.vip?.interfaces ?? []).map((itf, i) => itf.name ?? vip_specs[l.plan.vips.findIndex((v) => v.interface_index === i)]?.ifname ?? null);
+    const monitorPlan = planMonitor(l.config, name, { vipIfnames });
+    const policy: ModulePolicy = { ...l.plan.policy, waitOnResources: l.plan.policy.mode === 'farm' ? waitResourceNames(monitorPlan) : [] };
+    const user_vars = { ...l.plan.user_vars, HAKIT_RUN_DIR: this.o.run_dir };
+    const bin_dir = path.join(l.dir, 'bin');
+    const log = this.logs.module(name);
+    // The runner reports to the monitor, which is made after it (it drives the runner).
+    const late: { monitor?: ModuleMonitor } = {};
+    const runner = new ModuleRunner<S>({
+      module: name,
+      node: this.o.node,
+      mode: policy.mode,
+      initial: this.o.machine.init(this.o.node, policy, persisted),
+      step: this.o.machine.step,
+      bin_dir,
+      user_vars,
+      scripts: this.o.processRunner ? this.o.processRunner() : new RealProcessRunner(),
+      vips,
+      vip_specs,
+      store,
+      replication: new NothingToReplicate(),
+      witness,
+      clock: this.clock,
+      log,
+      policy_failover: policy.failover,
+      onAnnounce: (a) => {
+        this.announcements.set(name, a);
+        this.sendPayload();
+        late.monitor?.moduleChanged({ state: a.state, status: a.status });
+      },
+    });
+    const monitor = new ModuleMonitor({
+      module: name,
+      plan: monitorPlan,
+      bin_dir,
+      env: { ...user_vars, HAKIT_MODULE: name, HAKIT_NODE: this.o.node },
+      deliver: (e) => runner.deliver(e),
+      command: (c) => runner.command(c),
+      // Module checkers of a module on this node; a remote target is not queryable yet.
+      moduleState: async (m, at) => {
+        if (at !== null) return null;
+        const h = this.hosted.find((x) => x.loaded.plan.name === m);
+        return h ? { state: h.runner.status().state, status: h.runner.status().status } : null;
+      },
+      log,
+    });
+    late.monitor = monitor;
+    this.hosted.push({ loaded: l, runner, monitor });
+  }
+
+  private sendPayload(): void {
+    this.payload_version++;
+    this.transport?.announce({ version: this.payload_version, modules: [...this.announcements.values()] });
+  }
+
+  private stepMembership(event: MembershipEvent, now_ms: number): void {
+    if (!this.membership) return;
+    let r;
+    try {
+      r = membershipStep(this.membership, event, now_ms);
+    } catch (e) {
+      this.logs.daemon.error({ err: e instanceof Error ? e.message : String(e) }, 'membership step failed: event ignored');
+      return;
+    }
+    this.membership = r.state;
+    for (const fx of r.effects) this.performMembership(fx);
+  }
+
+  private performMembership(fx: MembershipEffect): void {
+    switch (fx.type) {
+      case 'ModuleView':
+        this.hosted.find((h) => h.loaded.plan.name === fx.module)?.runner.deliver({ type: 'PeerView', peers: fx.peers });
+        return;
+      case 'PeerUp':
+      case 'PeerDown':
+        this.logs.daemon.info({ peer: fx.node }, fx.type === 'PeerUp' ? 'peer up' : 'peer down');
+        return;
+      case 'Log':
+        this.logs.daemon[fx.level]({}, fx.msg);
+        return;
+    }
+  }
+
+  private runner(module: string): ModuleRunner<S> {
+    const h = this.hosted.find((x) => x.loaded.plan.name === module);
+    if (!h) throw new HakitError('HAKIT_E_UNKNOWN_MODULE', `no module "${module}" on node ${this.o.node}`, `node ${this.o.node}`);
+    return h.runner;
+  }
+
+  private controlTarget(): Parameters<typeof makeControlHandler>[0] {
+    return {
+      node: this.o.node,
+      moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
+      notLoaded: () => this.not_loaded,
+      moduleStatus: (m) => this.runner(m).status(),
+      moduleCommand: (m, c) => {
+        if (this.stopping) return Promise.reject(new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'hakitd is shutting down', `node ${this.o.node}`));
+        return this.runner(m).command(c);
+      },
+      logLevel: () => this.logs.level,
+      setLogLevel: (l) => {
+        this.logs.setLevel(l);
+        this.logs.daemon.info({ level: l }, 'log level changed');
+      },
+      info: () => ({ node: this.o.node, pid: process.pid, incarnation: this.incarnation, drops: this.transport?.dropCounters() ?? null }),
+    };
+  }
+
+  /** Stops every module (reverse load order) while heartbeats keep flowing, then releases everything. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const log = this.logs.daemon;
+    log.info({}, 'hakitd stopping: stopping modules in order');
+    for (const h of [...this.hosted].reverse()) await this.stopModule(h);
+    if (this.tick) clearInterval(this.tick);
+    await this.control?.close();
+    await this.transport?.close();
+    for (const w of this.witnesses.values()) await w.close();
+    for (const h of this.hosted) {
+      h.monitor.dispose();
+      await h.runner.dispose();
+    }
+    log.info({}, 'hakitd stopped');
+    this.logs.close();
+  }
+
+  private async stopModule(h: Hosted<S>): Promise<void> {
+    const name = h.loaded.plan.name;
+    // Checkers must not restart a module that the shutdown is stopping.
+    h.monitor.dispose();
+    const t = h.loaded.plan.policy.script_timeout_ms;
+    const bound_ms = Math.min(MAX_SHUTDOWN_PER_MODULE_MS, t.stop_prim + t.stop_second + t.stop_both + t.poststop + SHUTDOWN_SLACK_MS);
+    const settled = (): boolean => {
+      const s = h.runner.status();
+      return h.runner.isBroken() || (s.state === 'STOP' && s.status !== 'Transient');
+    };
+    if (settled()) return;
+    try {
+      await h.runner.command({ kind: 'stop' });
+    } catch (e) {
+      this.logs.daemon.warn({ module: name, err: e instanceof Error ? e.message : String(e) }, 'stop refused at shutdown');
+    }
+    const deadline = this.clock.now_ms() + bound_ms;
+    while (!settled() && this.clock.now_ms() < deadline) await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
+    if (!settled()) this.logs.daemon.error({ module: name, bound_ms }, 'module did not reach STOP in time at shutdown');
+  }
+}

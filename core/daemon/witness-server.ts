@@ -1,0 +1,129 @@
+// `hakit-witness`: the split-brain arbitrator. Runs H3's pure witness (leases + newest epoch
+// per module) behind an authenticated UDP socket. Its records (epochs, lease holders) are
+// kept durably in a file; after a restart each recorded lease is assumed to run a full
+// lease length from the restart, so a lease granted before the restart is never given to
+// another node while its holder may still serve.
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { HakitError } from '../errors/catalogue';
+import type { LogSink } from '../log/sink';
+import { initWitness, witnessStep, type WitnessInput, type WitnessModuleRecord, type WitnessState } from '../membership/pure/witness';
+import { HeartbeatDecoder, HeartbeatEncoder } from '../membership/wire/codec';
+import { parseWitnessInput, WITNESS_CHANNEL, WITNESS_NODE_ID } from '../membership/transport/witness-protocol';
+import { REAL_CLOCK, type Clock } from '../module/runner/clock';
+
+export const DEFAULT_WITNESS_LEASE_MS = 8000;
+
+export interface WitnessServerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly key: Buffer;
+  readonly lease_ms: number;
+  readonly state_file: string;
+  readonly log: LogSink;
+  readonly clock?: Clock;
+}
+
+/** A module's witness record as stored: every field of the pure record but the lease, plus its holder. */
+type SavedModule = Omit<WitnessModuleRecord, 'lease'> & { holder: string | null };
+
+export class WitnessServer {
+  private state: WitnessState;
+  private readonly encoder: HeartbeatEncoder;
+  private readonly decoder: HeartbeatDecoder<WitnessInput>;
+  private readonly clock: Clock;
+  private socket: dgram.Socket | undefined;
+  private saved = '';
+
+  constructor(private readonly o: WitnessServerOptions) {
+    this.clock = o.clock ?? REAL_CLOCK;
+    this.encoder = new HeartbeatEncoder(o.key, WITNESS_NODE_ID, Date.now());
+    this.decoder = new HeartbeatDecoder(o.key, WITNESS_NODE_ID, parseWitnessInput);
+    this.state = this.restore();
+  }
+
+  private restore(): WitnessState {
+    const empty = initWitness(this.o.lease_ms);
+    let saved: Record<string, SavedModule>;
+    try {
+      saved = JSON.parse(fs.readFileSync(this.o.state_file, 'utf8')) as Record<string, SavedModule>;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.error({ file: this.o.state_file, err: String(e) }, 'witness record unreadable: starting empty');
+      return empty;
+    }
+    const now = this.clock.now_ms();
+    const modules: Record<string, WitnessModuleRecord> = {};
+    for (const [m, saved_rec] of Object.entries(saved)) {
+      const { holder, ...rest } = saved_rec;
+      modules[m] = { ...rest, lease: holder ? { holder, until_ms: now + this.o.lease_ms } : null };
+    }
+    return { ...empty, modules };
+  }
+
+  private persist(): void {
+    const out: Record<string, SavedModule> = {};
+    for (const [m, r] of Object.entries(this.state.modules)) {
+      const { lease, ...rest } = r;
+      out[m] = { ...rest, holder: lease?.holder ?? null };
+    }
+    const text = JSON.stringify(out);
+    if (text === this.saved) return;
+    const tmp = `${this.o.state_file}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.o.state_file);
+    this.saved = text;
+  }
+
+  async start(): Promise<void> {
+    const s = dgram.createSocket('udp4');
+    s.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', (e) => reject(new HakitError('HAKIT_E_TRANSPORT_BIND', `cannot bind UDP ${this.o.address}:${this.o.port}: ${e.message}`, 'hakit-witness')));
+      s.bind({ address: this.o.address, port: this.o.port, exclusive: true }, () => {
+        s.removeAllListeners('error');
+        s.on('error', (e) => this.o.log.warn({ err: e.message }, 'witness socket error'));
+        resolve();
+      });
+    });
+    this.socket = s;
+  }
+
+  private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    const r = this.decoder.decode(buf, WITNESS_CHANNEL);
+    if (!r.ok) return;
+    const input = r.heartbeat.payload;
+    // The MAC proves the sender's id; it may only speak for itself.
+    if (input.node !== r.heartbeat.node_id) return;
+    const before = this.state;
+    const out = witnessStep(this.state, input, this.clock.now_ms());
+    this.state = out.state;
+    try {
+      this.persist();
+    } catch (e) {
+      // Not durable: forget the change and answer nothing (the node counts it as a refusal).
+      this.state = before;
+      this.o.log.error({ err: String(e) }, 'cannot record the witness state: request dropped');
+      return;
+    }
+    if (out.reply) {
+      this.o.log.info({ module: input.module, node: input.node, granted: out.reply.granted, reason: out.reply.reason, epoch: out.reply.epoch }, 'witness reply');
+      this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, out.reply), rinfo.port, rinfo.address);
+    }
+  }
+
+  dropCounters(): ReturnType<HeartbeatDecoder<WitnessInput>['dropCounters']> {
+    return this.decoder.dropCounters();
+  }
+
+  async close(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}

@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { HeartbeatDecoder, HeartbeatEncoder, DROP_REASONS } from '../../../core/membership/wire/codec';
+import { MAX_PACKET_BYTES } from '../../../core/membership/wire/limits';
+import { parseHeartbeatPayload } from '../../../core/membership/wire/payload';
+import { REPLAY_WINDOW, checkReplay } from '../../../core/membership/wire/pure/replay-window';
+
+const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
+const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210');
+const anyPayload = (json: unknown): unknown => json;
+const modulesPayload = (json: unknown): { modules: unknown[] } | undefined =>
+  typeof json === 'object' && json !== null && Array.isArray((json as { modules?: unknown }).modules) ? (json as { modules: unknown[] }) : undefined;
+
+describe('heartbeat codec', () => {
+  it('round-trips a payload with node id, lan, incarnation and increasing seq', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 1700);
+    const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+    const a = dec.decode(enc.encode(0, { modules: [{ name: 'm', state: 'PRIM' }] }), 0);
+    const b = dec.decode(enc.encode(0, { x: 1 }), 0);
+    expect(a).toEqual({ ok: true, heartbeat: { node_id: 'node1', lan: 0, incarnation: 1700, seq: 1, payload: { modules: [{ name: 'm', state: 'PRIM' }] } } });
+    expect(b.ok && b.heartbeat.seq).toBe(2);
+  });
+
+  it('drops a wrong key, a replay, a packet replayed on another LAN, and its own packets', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 5);
+    const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+    const evil = new HeartbeatEncoder(OTHER_KEY, 'node1', 5);
+    expect(dec.decode(evil.encode(0, {}), 0)).toEqual({ ok: false, reason: 'bad_mac' });
+    const p = enc.encode(0, {});
+    expect(dec.decode(p, 0).ok).toBe(true);
+    expect(dec.decode(p, 0)).toEqual({ ok: false, reason: 'replay' });
+    expect(dec.decode(p, 1)).toEqual({ ok: false, reason: 'wrong_lan' });
+    const self = new HeartbeatDecoder(KEY, 'node1', anyPayload);
+    expect(self.decode(enc.encode(0, {}), 0)).toEqual({ ok: false, reason: 'own_packet' });
+    expect(dec.dropCounters()).toMatchObject({ bad_mac: 1, replay: 1, wrong_lan: 1 });
+  });
+
+  it('keeps one sequence and one window per LAN so a peer is heard on every LAN', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 5);
+    const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+    for (let i = 0; i < 3; i++) {
+      expect(dec.decode(enc.encode(0, { i }), 0).ok).toBe(true);
+      expect(dec.decode(enc.encode(1, { i }), 1).ok).toBe(true);
+    }
+  });
+
+  it('accepts reordering inside the window, drops too old and stale incarnations', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 10);
+    const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+    const packets = Array.from({ length: REPLAY_WINDOW + 5 }, (_, i) => enc.encode(0, { i }));
+    expect(dec.decode(packets[REPLAY_WINDOW + 4]!, 0).ok).toBe(true);
+    expect(dec.decode(packets[10]!, 0).ok).toBe(true); // age 58 < 64
+    expect(dec.decode(packets[0]!, 0)).toEqual({ ok: false, reason: 'too_old' });
+    const reborn = new HeartbeatEncoder(KEY, 'node1', 11);
+    expect(dec.decode(reborn.encode(0, {}), 0).ok).toBe(true); // new incarnation restarts seq at 1
+    expect(dec.decode(packets[REPLAY_WINDOW + 3]!, 0)).toEqual({ ok: false, reason: 'stale_incarnation' });
+  });
+
+  it('drops truncated, garbage, oversized and badly shaped payloads', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 1);
+    const dec = new HeartbeatDecoder(KEY, 'node2', modulesPayload);
+    const good = enc.encode(0, { modules: [] });
+    expect(dec.decode(good.subarray(0, good.length - 1), 0).ok).toBe(false);
+    expect(dec.decode(Buffer.from('hello world'), 0)).toEqual({ ok: false, reason: 'bad_magic' });
+    expect(dec.decode(Buffer.alloc(MAX_PACKET_BYTES + 1), 0)).toEqual({ ok: false, reason: 'too_big' });
+    expect(dec.decode(enc.encode(0, { nope: 1 }), 0)).toEqual({ ok: false, reason: 'bad_payload' });
+    expect(() => enc.encode(0, { big: 'x'.repeat(MAX_PACKET_BYTES) })).toThrow(expect.objectContaining({ code: 'HAKIT_E_WIRE_PAYLOAD_TOO_BIG' }));
+    expect(() => new HeartbeatEncoder(Buffer.from('short'), 'n', 1)).toThrow(expect.objectContaining({ code: 'HAKIT_E_WIRE_BAD_KEY' }));
+  });
+
+  it('fuzz: random bytes never throw and never decode', () => {
+    const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 3 }), (bytes, lan) => {
+        const r = dec.decode(Buffer.from(bytes), lan);
+        return !r.ok && DROP_REASONS.includes(r.reason);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('fuzz: any single-byte corruption or truncation of a valid packet is dropped', () => {
+    const enc = new HeartbeatEncoder(KEY, 'node1', 3);
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(), (payload, at, flip, truncate) => {
+        const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+        const buf = Buffer.from(enc.encode(0, payload));
+        const i = at % buf.length;
+        const bad = truncate ? buf.subarray(0, i) : (buf[i] = buf[i]! ^ flip, buf);
+        return dec.decode(bad, 0).ok === false;
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('fuzz: any delivery order with duplicates accepts each packet exactly once (within the window)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 120 }), (order) => {
+        const enc = new HeartbeatEncoder(KEY, 'node1', 1);
+        const packets = Array.from({ length: 41 }, (_, i) => enc.encode(0, { i }));
+        const dec = new HeartbeatDecoder(KEY, 'node2', anyPayload);
+        const accepted = new Set<number>();
+        for (const i of order) {
+          const r = dec.decode(packets[i]!, 0);
+          if (r.ok) {
+            if (accepted.has(r.heartbeat.seq)) return false;
+            accepted.add(r.heartbeat.seq);
+          }
+        }
+        return accepted.size === new Set(order).size; // 41 < window: nothing is too old
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('replay window', () => {
+  it('forgets everything older than the window after a big jump', () => {
+    const a = checkReplay(undefined, 1, 1);
+    const b = checkReplay(a.entry, 1, 1 + REPLAY_WINDOW * 3);
+    expect(b.verdict).toBe('fresh');
+    expect(checkReplay(b.entry, 1, 2).verdict).toBe('too_old');
+    expect(checkReplay(b.entry, 1, 2 + REPLAY_WINDOW * 3).verdict).toBe('fresh');
+  });
+});
+
+describe('heartbeat payload shape', () => {
+  const ann = {
+    module: 'web', mode: 'mirror', state: 'PRIM', status: 'Ready', serving: true, epoch: 3, copyComplete: true,
+    lastRole: 'PRIM', tookOver: false, handover: false, wantsPrim: false, started: true,
+  };
+  it('accepts module announcements and refuses wrong shapes', () => {
+    expect(parseHeartbeatPayload({ version: 1, modules: [ann] })).toEqual({ version: 1, modules: [ann] });
+    expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, state: 'BOSS' }] })).toBeUndefined();
+    expect(parseHeartbeatPayload({ version: -1, modules: [] })).toBeUndefined();
+    expect(parseHeartbeatPayload({ modules: [] })).toBeUndefined();
+    expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, serving: 'yes' }] })).toBeUndefined();
+  });
+  it('fuzz: never throws on any JSON', () => {
+    fc.assert(fc.property(fc.jsonValue(), (j) => (parseHeartbeatPayload(j), true)), { numRuns: 1000 });
+  });
+});
