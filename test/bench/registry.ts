@@ -1,10 +1,12 @@
 // Every benchmark by name. Each entry takes the remaining command-line arguments.
+import { checkersBench } from './checkers';
 import { farmBench } from './farm';
 import { mirrorBench } from './mirror';
 
 export type Bench = (args: readonly string[]) => Promise<void>;
 
 export const BENCHES: Record<string, Bench> = {
+  checkers: checkersBench,
   farm: farmBench,
   mirror: mirrorBench,
 };

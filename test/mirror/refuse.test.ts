@@ -45,7 +45,7 @@ test('random bytes are refused (bad frame)', async () => {
 
 test('an OP frame before authentication is refused', async () => {
   const from = second!.events.length;
-  client(`const f=require('${FRAME}');const s=require('net').connect(${PORT},'${ADDR}',()=>{for(const b of f.encodeFrame(f.FrameType.OP,1,Buffer.from('x'),null))s.write(b)});s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),3000)`);
+  client(`const f=require('${FRAME}');const s=require('net').connect(${PORT},'${ADDR}',()=>{for(const b of f.encodeFrame(f.FrameType.OP,1,Buffer.from('x'),null))s.write(b)});s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(0));setTimeout(()=>process.exit(0),3000)`);
   const ev = await second!.waitEvent((e) => e.event === 'refused', 5000, from);
   expect(ev.code).toBe('HAKIT_E_MIRROR_AUTH');
 });
