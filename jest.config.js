@@ -2,7 +2,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/core', '<rootDir>/modules', '<rootDir>/filters', '<rootDir>/webconsole', '<rootDir>/installers', '<rootDir>/test'],
+  roots: ['<rootDir>/core', '<rootDir>/modules', '<rootDir>/filters', '<rootDir>/installers', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
