@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HakitError } from '../errors/catalogue';
+import { MIN_KEY_BYTES } from '../membership/wire/limits';
 import { ConfigIssuesError, loadClusterConfig } from './load';
 import { clusterXmlPath, confDir } from './paths';
 import type { DeepReadonlyClusterConfig } from './pure/types-frozen';
@@ -56,16 +57,28 @@ export function genKey(file: string, force: boolean): void {
 }
 
 /** Reads the cluster key; refuses a key of the wrong size or readable by group/others. */
+/** Longest key file accepted (a key is 32 random bytes; text keys may be longer). */
+export const MAX_KEY_FILE_BYTES = 4096;
+
+/** Reads the cluster key: a regular file (not a link) owned by this user, mode 600; its bytes
+ * without a trailing newline are the key. The one reader for the daemon, the witness and the CLI. */
 export function readKey(file: string): Buffer {
   let st: fs.Stats;
   try {
-    st = fs.statSync(file);
+    st = fs.lstatSync(file);
   } catch (e) {
     throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `cannot read the key: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
   }
+  const uid = process.getuid?.() ?? 0;
+  if (!st.isFile()) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', 'not a regular file (a link or a directory is refused)', file);
+  if (st.uid !== uid) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `owned by uid ${st.uid}, not by uid ${uid} that runs hakit; chown it`, file);
   if ((st.mode & 0o077) !== 0) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `mode ${(st.mode & 0o777).toString(8)} lets others read it; chmod 600`, file);
-  if (st.size !== CLUSTER_KEY_BYTES) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `${st.size} bytes, expected ${CLUSTER_KEY_BYTES}`, file);
-  return fs.readFileSync(file);
+  if (st.size > MAX_KEY_FILE_BYTES) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `${st.size} bytes, more than ${MAX_KEY_FILE_BYTES}`, file);
+  const buf = fs.readFileSync(file);
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
+  if (end < MIN_KEY_BYTES) throw new HakitError('HAKIT_E_CLUSTER_KEY_BAD', `the key has ${end} bytes, at least ${MIN_KEY_BYTES} are needed`, file);
+  return buf.subarray(0, end);
 }
 
 function syncFile(file: string): void {

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_KILL_GRACE_MS, MAX_TAIL_LINES, OUTPUT_DRAIN_MS } from './limits';
 import { LineSplitter } from './line-splitter';
 import type { ProcessRunner, ScriptRequest, ScriptResult, ScriptStream } from './types';
+import { inheritedEnv } from './env';
 
 const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
@@ -31,7 +32,7 @@ export class RealProcessRunner implements ProcessRunner {
     try {
       child = spawn(req.path, [...req.args], {
         cwd: req.cwd,
-        env: { ...process.env, ...req.env },
+        env: { ...inheritedEnv(), ...req.env },
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ProbeResult } from './types';
+import { inheritedEnv } from '../../scripts/env';
 
 export interface CustomRun {
   readonly bin_dir: string;
@@ -35,7 +36,7 @@ export function customProbe(run: CustomRun, timeout_ms: number): Promise<ProbeRe
       clearTimeout(t);
       resolve(r);
     };
-    const child = spawn(file, [...run.args], { cwd: run.bin_dir, env: { ...process.env, ...run.env }, stdio: 'ignore', detached: true });
+    const child = spawn(file, [...run.args], { cwd: run.bin_dir, env: { ...inheritedEnv(), ...run.env }, stdio: 'ignore', detached: true });
     const t = setTimeout(() => {
       killGroup(child.pid);
       finish({ ok: false, detail: `killed after ${timeout_ms} ms timeout` });

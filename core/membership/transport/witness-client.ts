@@ -42,16 +42,21 @@ export class UdpWitnessClient implements WitnessPort {
 
   async start(): Promise<void> {
     const s = dgram.createSocket('udp4');
-    s.on('message', (buf) => this.receive(buf));
+    s.on('message', (buf, rinfo) => this.receive(buf, rinfo.address));
     s.on('error', (e) => this.o.log.warn({ err: e.message }, 'witness socket error'));
     await new Promise<void>((resolve) => s.bind(0, () => resolve()));
     this.socket = s;
   }
 
-  private receive(buf: Buffer): void {
+  private receive(buf: Buffer, from_address: string): void {
+    // Only the configured witness answers, and only for this node: request ids start at 1
+    // on every node, so a grant for another node (forwarded by anyone on the path) would
+    // otherwise match one of ours and let both sides serve.
+    if (from_address !== this.o.address) return;
     const r = this.decoder.decode(buf, WITNESS_CHANNEL);
     if (!r.ok || r.heartbeat.node_id !== WITNESS_NODE_ID) return;
     const reply = r.heartbeat.payload;
+    if (reply.node !== this.o.node_id) return;
     const key = `${reply.module}/${reply.request_id}`;
     const p = this.pending.get(key);
     if (!p) return;

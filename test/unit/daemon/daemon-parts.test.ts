@@ -95,7 +95,7 @@ describe('incarnation and cluster key', () => {
   it('refuses a short or world-readable key', () => {
     const f = path.join(dir, 'k');
     fs.writeFileSync(f, 'short\n', { mode: 0o600 });
-    expect(() => readClusterKey(f)).toThrow(expect.objectContaining({ code: 'HAKIT_E_WIRE_BAD_KEY' }));
+    expect(() => readClusterKey(f)).toThrow(expect.objectContaining({ code: 'HAKIT_E_CLUSTER_KEY_BAD' }));
     fs.writeFileSync(f, '0123456789abcdef0123\n');
     fs.chmodSync(f, 0o644);
     expect(() => readClusterKey(f)).toThrow(/chmod 600/);
