@@ -190,7 +190,7 @@ export class MirrorSecond extends EventEmitter<{ status: [MirrorStatus] }> {
  * `readonly_copy`, remounts the application path read-only so nothing but the receiver
  * changes the copy.
  */
-export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: string; port: number }, opts: { readonly_copy?: boolean } = {}): Promise<MirrorSecond> {
+export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: string; port: number }, opts: { readonly_copy?: boolean; before_syncing?: () => Promise<void> } = {}): Promise<MirrorSecond> {
   const binds: string[] = [];
   try {
     for (const [n, dir] of spec.dirs.entries()) {
@@ -211,9 +211,16 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
   }
   const receiver = new MirrorReceiver({
     module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key,
-    host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec),
+    host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec), before_syncing: opts.before_syncing,
   });
   const second = new MirrorSecond(spec, receiver, binds);
-  await receiver.start();
+  try {
+    await receiver.start();
+  } catch (e) {
+    // Address not (yet) on this node, port taken: nothing may stay mounted.
+    await receiver.stop().catch(() => undefined);
+    for (const b of binds.reverse()) await sh('umount', ['-l', b]).catch(() => undefined);
+    throw new HakitError('HAKIT_E_MIRROR_MOUNT', `receiver cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`, spec.module);
+  }
   return second;
 }

@@ -35,6 +35,12 @@ export interface ReceiverOptions {
   readonly port: number;
   readonly async: AsyncMode;
   readonly rules?: ExcludeRules;
+  /**
+   * Awaited when PRIM starts a re-integration (STATE syncing), before any later frame is
+   * applied: hakitd makes its own "copy incomplete" record durable here. A rejection refuses
+   * the session (PRIM reconnects later).
+   */
+  readonly before_syncing?: () => Promise<void>;
 }
 
 export interface ReceiverRecord {
@@ -275,10 +281,21 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       return;
     }
     if (f.type === FrameType.STATE) {
-      if (body.state === 'syncing') await this.setComplete(false);
+      if (body.state === 'syncing') {
+        if (this.opts.before_syncing) {
+          try {
+            await this.opts.before_syncing();
+          } catch (e) {
+            this.fail(ch, new HakitError('HAKIT_E_MIRROR_STOPPED', `session refused: ${(e as Error).message}`, ch.where));
+            return;
+          }
+        }
+        await this.setComplete(false);
+      }
       if (body.state === 'in_sync') {
         await this.fds.syncAll();
-        await this.setComplete(true);
+        // Forced: after a resumed session the flag is unchanged but its owner must hear it.
+        await this.setComplete(true, true);
       }
       ch.sendJson(FrameType.RESP, f.seq, { ok: true, complete: this.record.complete });
       return;

@@ -660,8 +660,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         this.pump();
         this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
         this.emitStatus({ state: 'in_sync' });
-        // A write that failed locally during the outage left a range to correct.
+        // A write that failed locally during the outage left a range to correct (that pass
+        // ends with STATE in_sync); otherwise say so now, after the resent ops, so that
+        // SECOND's owner learns the session holds again (it saw the old socket close).
         if (!this.pending.isEmpty) this.kickReintegration();
+        else void this.sendState({ session: this.session, state: 'in_sync' }).catch(() => undefined);
         return true;
       } catch {
         await new Promise((r) => setTimeout(r, SENDER_DEFAULTS.resume_retry_ms));

@@ -153,7 +153,7 @@ export class ModuleRunner<S> {
         }
         return;
       case 'RunScript':
-        this.runScript(fx);
+        if (await this.beforeScript(fx)) this.runScript(fx);
         return;
       case 'KillScripts':
         this.track(this.d.scripts.killAll());
@@ -210,7 +210,7 @@ export class ModuleRunner<S> {
   private runScript(fx: Extract<ModuleEffect, { type: 'RunScript' }>): void {
     const file = path.join(this.d.bin_dir, fx.script);
     const exited = (code: number | null, timedOut: boolean): void =>
-      this.deliver({ type: 'ScriptExited', run_id: fx.run_id, script: fx.script, code, timedOut });
+      this.track(this.afterScript(fx.script).then(() => this.deliver({ type: 'ScriptExited', run_id: fx.run_id, script: fx.script, code, timedOut })));
     if (!fs.existsSync(file)) {
       // Optional scripts may be absent (config validation checks the required ones).
       this.d.log.debug({ script: fx.script }, 'script absent: nothing to run');
@@ -235,6 +235,31 @@ export class ModuleRunner<S> {
         exited(r.spawn_error ? SCRIPT_NOT_EXECUTABLE_CODE : r.code, r.timedOut);
       });
     this.track(done);
+  }
+
+  /** The replication port's hook before a script (mirror: capture mounted before start_prim). False: the script counts as failed. */
+  private async beforeScript(fx: Extract<ModuleEffect, { type: 'RunScript' }>): Promise<boolean> {
+    const rep = this.d.replication;
+    if (!rep.beforeScript) return true;
+    try {
+      await rep.beforeScript(fx.script);
+      return true;
+    } catch (e) {
+      this.noteError(e, `${fx.script} not started`);
+      setImmediate(() => this.deliver({ type: 'ScriptExited', run_id: fx.run_id, script: fx.script, code: 1, timedOut: false }));
+      return false;
+    }
+  }
+
+  /** The replication port's hook after a script ended, before its exit is stepped (mirror: unmount after stop_prim). */
+  private async afterScript(script: string): Promise<void> {
+    const rep = this.d.replication;
+    if (!rep.afterScript) return;
+    try {
+      await rep.afterScript(script);
+    } catch (e) {
+      this.noteError(e, `after ${script}`);
+    }
   }
 
   private async setVip(present: boolean): Promise<void> {
@@ -267,7 +292,7 @@ export class ModuleRunner<S> {
   private askWitness(fx: Extract<ModuleEffect, { type: 'WitnessRequest' }>): void {
     const { request_id } = fx;
     this.track(
-      this.d.witness.request(this.d.module, { request_id, epoch: fx.epoch, force: fx.force, bump: fx.bump }).then(
+      this.d.witness.request(this.d.module, { request_id, epoch: fx.epoch, force: fx.force, bump: fx.bump, lease_ms: fx.lease_ms }).then(
         (g) => this.deliver({ type: 'WitnessReply', request_id, granted: g.granted, lease_ms: g.lease_ms, epoch: g.epoch }),
         (e: unknown) => {
           // Unanswered: the machine's witness-retry timer counts it as refused.
@@ -391,5 +416,6 @@ export class ModuleRunner<S> {
     this.pending.clear();
     await this.d.scripts.killAll();
     await Promise.all([...this.background]);
+    await this.d.replication.dispose?.().catch((e: unknown) => this.noteError(e, 'replication not released'));
   }
 }

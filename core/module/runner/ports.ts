@@ -5,6 +5,15 @@
 export interface ReplicationPort {
   start(role: 'sender' | 'receiver', report: (e: ReplicationReport) => void): void;
   stop(): void;
+  /**
+   * Optional lifecycle hooks around the module's scripts (the mirror engine: the capture must
+   * be mounted before start_prim lets the application write, and unmounted only after
+   * stop_prim ended). The runner waits for them; a rejected beforeScript fails the script.
+   */
+  beforeScript?(script: string): Promise<void>;
+  afterScript?(script: string): Promise<void>;
+  /** Releases everything (mounts, sockets) when the runner is disposed. */
+  dispose?(): Promise<void>;
 }
 export type ReplicationReport = { readonly type: 'ReplicationConnected' } | { readonly type: 'ReplicationSynced' } | { readonly type: 'ReplicationLost'; readonly reason: string };
 
@@ -34,6 +43,8 @@ export interface WitnessAsk {
   readonly epoch: number;
   readonly force: boolean;
   readonly bump: boolean;
+  /** The lease length the node asks for (policy.witness_lease_ms); the witness may grant less. */
+  readonly lease_ms?: number;
 }
 
 /** The split-brain witness client. `request` rejects when the witness does not answer in time. */

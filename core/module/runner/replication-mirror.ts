@@ -1,0 +1,308 @@
+// The ReplicationPort of a mirror module: the mirror engine (core/mirror/engine.ts) driven by
+// the module machine. One owner per resource: this object alone starts and stops the
+// module's engine, one lifecycle step at a time (a chain), so an unmount always ends before
+// the next mount of the same directory begins.
+//
+// Lifecycle, as the machine's scripts and effects drive it:
+//   before start_prim      PRIM engine: journal loaded, FUSE capture mounted over every <rfs>
+//                          dir, sender linking to the peer's receiver (ALONE writes are
+//                          journaled from the first byte the application writes)
+//   after stop_prim        PRIM engine stopped (unmounted, journal closed cleanly)
+//   StartReplication recv  SECOND engine: binds, read-only application path, receiver listens
+//   StopReplication        SECOND engine stopped; on PRIM only the reporting stops (the
+//                          application still runs and must stay captured)
+//
+// Engine status -> machine events:
+//   PRIM   connected -> ReplicationConnected, in_sync -> ReplicationSynced, alone (after a
+//          session was up) -> ReplicationLost. A transient `lost` is not reported: the sender
+//          first tries to resume the session; `alone` follows when it cannot.
+//   SECOND STATE syncing (before any re-integration block is applied) -> ReplicationConnected,
+//          and the receiver waits until the machine's Persist(copyComplete=false) is on disk;
+//          complete=true -> ReplicationSynced; socket lost -> ReplicationLost (a resumed
+//          session is followed by STATE in_sync -> ReplicationSynced again).
+import { HakitError, isHakitError } from '../../errors/catalogue';
+import type { LogSink } from '../../log/sink';
+import type { MirrorModuleSpec, MirrorPrim, MirrorSecond, MirrorStatus } from '../../mirror/engine';
+import type { TreeDifference } from '../../mirror/pure/tree-diff';
+import type { ReplicationPort, ReplicationReport } from './ports';
+
+/** Longest wait for the machine to make "copy incomplete" durable before a session is refused. */
+export const SYNCING_DURABLE_TIMEOUT_MS = 10_000;
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The engine entry points (replaceable by fakes in unit tests). */
+export interface MirrorEngine {
+  startPrim(spec: MirrorModuleSpec, peer: Endpoint): Promise<MirrorPrim>;
+  startSecond(spec: MirrorModuleSpec, listen: Endpoint, opts: { readonly_copy: boolean; before_syncing: () => Promise<void> }): Promise<MirrorSecond>;
+}
+
+export interface MirrorReplicationDeps {
+  readonly spec: MirrorModuleSpec;
+  /** The peer's receiver (PRIM connects there). */
+  readonly peer: Endpoint;
+  /** This node's receiver address (SECOND listens there). */
+  readonly listen: Endpoint;
+  readonly engine: MirrorEngine;
+  readonly log: LogSink;
+  /** Resolves once every event delivered to the module machine so far has been stepped and its effects performed. */
+  readonly settled: () => Promise<void>;
+}
+
+type Role = 'sender' | 'receiver';
+
+/** What rfsverify/rfsdiff/fullsync see of the running engine. */
+export interface MirrorControl {
+  verify(): Promise<TreeDifference[]>;
+  fullsync(): Promise<void>;
+  status(): MirrorReplicationStatus;
+}
+
+export interface MirrorReplicationStatus {
+  readonly engine: 'prim' | 'second' | 'none';
+  /** The engine's last status event (sender phase on PRIM, receiver events on SECOND). */
+  readonly last: MirrorStatus | null;
+  readonly copy_complete: boolean | null;
+  /** SECOND: bytes and ops applied to the copy since its engine started (what re-integration and live traffic shipped). */
+  readonly bytes_applied: number | null;
+  readonly ops_applied: number | null;
+}
+
+export class MirrorReplication implements ReplicationPort, MirrorControl {
+  private prim: MirrorPrim | null = null;
+  private second: MirrorSecond | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  /** The machine listens while its replication is on; null when off. */
+  private report: ((e: ReplicationReport) => void) | null = null;
+  private role: Role | null = null;
+  private last: MirrorStatus | null = null;
+  /** PRIM: a session came up since the engine started or last went alone. */
+  private sessionUp = false;
+  private inSync = false;
+  private disposed = false;
+
+  constructor(private readonly d: MirrorReplicationDeps) {}
+
+  // ---- ReplicationPort ----------------------------------------------------------------
+
+  start(role: Role, report: (e: ReplicationReport) => void): void {
+    this.role = role;
+    this.report = report;
+    if (role === 'receiver') {
+      this.step('start SECOND engine', () => this.startSecond());
+      return;
+    }
+    // The PRIM engine normally runs since before start_prim; a session already up is told now.
+    this.step('start PRIM engine', async () => {
+      if (!this.prim) await this.startPrim();
+      if (this.role !== 'sender') return;
+      if (this.sessionUp) this.tell({ type: 'ReplicationConnected' });
+      if (this.inSync) this.tell({ type: 'ReplicationSynced' });
+    });
+  }
+
+  stop(): void {
+    const role = this.role;
+    this.role = null;
+    this.report = null;
+    if (role === 'receiver') this.step('stop SECOND engine', () => this.stopSecond());
+  }
+
+  async beforeScript(script: string): Promise<void> {
+    if (script !== 'start_prim') return;
+    await this.run('start PRIM engine', async () => {
+      if (this.second) await this.stopSecond(); // SECOND -> ALONE: its read-only binds go first
+      if (!this.prim) await this.startPrim();
+    });
+  }
+
+  async afterScript(script: string): Promise<void> {
+    if (script !== 'stop_prim') return;
+    await this.run('stop PRIM engine', () => this.stopPrim());
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.report = null;
+    await this.run('release engine', async () => {
+      await this.stopPrim();
+      await this.stopSecond();
+    });
+  }
+
+  // ---- MirrorControl ------------------------------------------------------------------
+
+  async verify(): Promise<TreeDifference[]> {
+    return this.primOrThrow('rfsverify').verify();
+  }
+
+  async fullsync(): Promise<void> {
+    await this.primOrThrow('fullsync').fullsync();
+  }
+
+  status(): MirrorReplicationStatus {
+    return {
+      engine: this.prim ? 'prim' : this.second ? 'second' : 'none',
+      last: this.last,
+      copy_complete: this.second ? this.second.complete : null,
+      bytes_applied: this.second ? this.second.receiver.bytesApplied : null,
+      ops_applied: this.second ? this.second.receiver.opsApplied : null,
+    };
+  }
+
+  // ---- engine lifecycle -----------------------------------------------------------------
+
+  private primOrThrow(what: string): MirrorPrim {
+    if (!this.prim) {
+      const where = this.second ? 'this node is SECOND' : 'the engine is not running here';
+      throw new HakitError('HAKIT_E_REPL_NOT_PRIM', `${what} runs on the PRIM (or ALONE) node of module ${this.d.spec.module}: ${where}`, `module ${this.d.spec.module}`);
+    }
+    return this.prim;
+  }
+
+  /** Runs one lifecycle step after the previous ones; rejects with its error. */
+  private run(what: string, f: () => Promise<void>): Promise<void> {
+    const p = this.chain.then(async () => {
+      if (this.disposed && what !== 'release engine') return;
+      await f();
+    });
+    this.chain = p.catch((e: unknown) => this.d.log.error({ code: isHakitError(e) ? e.code : 'HAKIT_E_REPL_START', err: e instanceof Error ? e.message : String(e) }, `mirror: ${what} failed`));
+    return p;
+  }
+
+  /** Same, for effects that cannot wait (the machine hears of a failure as ReplicationLost). */
+  private step(what: string, f: () => Promise<void>): void {
+    void this.run(what, f).catch((e: unknown) => this.tell({ type: 'ReplicationLost', reason: `${what} failed: ${e instanceof Error ? e.message : String(e)}` }));
+  }
+
+  private tell(e: ReplicationReport): void {
+    this.report?.(e);
+  }
+
+  private async startPrim(): Promise<void> {
+    this.sessionUp = false;
+    this.inSync = false;
+    let prim: MirrorPrim;
+    try {
+      prim = await this.d.engine.startPrim(this.d.spec, this.d.peer);
+    } catch (e) {
+      throw new HakitError('HAKIT_E_REPL_START', `PRIM engine: ${e instanceof Error ? e.message : String(e)}`, `module ${this.d.spec.module}`);
+    }
+    this.prim = prim;
+    prim.on('status', (s) => this.onPrimStatus(s));
+    this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
+  }
+
+  private async stopPrim(): Promise<void> {
+    const p = this.prim;
+    if (!p) return;
+    this.prim = null;
+    p.removeAllListeners('status');
+    this.sessionUp = false;
+    this.inSync = false;
+    await p.stop();
+    this.d.log.info({}, 'mirror: PRIM engine stopped (capture unmounted, journal closed)');
+  }
+
+  private async startSecond(): Promise<void> {
+    if (this.prim) await this.stopPrim(); // never two engines on one directory
+    if (this.second) return;
+    let second: MirrorSecond;
+    try {
+      second = await this.d.engine.startSecond(this.d.spec, this.d.listen, { readonly_copy: true, before_syncing: () => this.beforeSyncing() });
+    } catch (e) {
+      throw new HakitError('HAKIT_E_REPL_START', `SECOND engine: ${e instanceof Error ? e.message : String(e)}`, `module ${this.d.spec.module}`);
+    }
+    this.second = second;
+    second.on('status', (s) => this.onSecondStatus(s));
+    this.d.log.info({ listen: `${this.d.listen.host}:${this.d.listen.port}`, complete: second.complete }, 'mirror: SECOND engine listening (copy read-only to applications)');
+  }
+
+  private async stopSecond(): Promise<void> {
+    const s = this.second;
+    if (!s) return;
+    this.second = null;
+    s.removeAllListeners('status');
+    await s.stop();
+    this.d.log.info({}, 'mirror: SECOND engine stopped');
+  }
+
+  /**
+   * SECOND, PRIM starts re-integrating: the machine persists copyComplete=false on
+   * ReplicationConnected; the receiver applies nothing more until that record is durable.
+   */
+  private async beforeSyncing(): Promise<void> {
+    if (this.role !== 'receiver' || !this.report) throw new Error('the module is not SECOND here');
+    this.tell({ type: 'ReplicationConnected' });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the module machine did not record "copy incomplete" within ${SYNCING_DURABLE_TIMEOUT_MS} ms`)), SYNCING_DURABLE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.d.settled(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- status mapping ---------------------------------------------------------------------
+
+  private onPrimStatus(s: MirrorStatus): void {
+    this.last = s;
+    switch (s.state) {
+      case 'connected':
+        this.sessionUp = true;
+        this.d.log.info({ peer: s.peer }, 'mirror: connected to SECOND');
+        this.tell({ type: 'ReplicationConnected' });
+        return;
+      case 'syncing':
+        this.inSync = false;
+        this.d.log.debug({ mode: s.mode, shipped_bytes: s.shipped_bytes, pending_bytes: s.pending_bytes, pending_files: s.pending_files }, 'mirror: re-integrating');
+        return;
+      case 'in_sync':
+        this.inSync = true;
+        this.d.log.info({}, 'mirror: SECOND in sync');
+        this.tell({ type: 'ReplicationSynced' });
+        return;
+      case 'alone': {
+        const wasUp = this.sessionUp;
+        this.sessionUp = false;
+        this.inSync = false;
+        this.d.log[wasUp ? 'warn' : 'info']({ code: s.code, reason: s.reason }, 'mirror: ALONE (changes journaled for the SECOND)');
+        if (wasUp) this.tell({ type: 'ReplicationLost', reason: s.reason });
+        return;
+      }
+      case 'lost':
+        this.d.log.warn({ code: s.code, err: s.message }, 'mirror: link to SECOND lost, trying to resume');
+        return;
+      default:
+        this.d.log.warn({ status: s }, 'mirror: engine status');
+    }
+  }
+
+  private onSecondStatus(s: MirrorStatus): void {
+    this.last = s;
+    switch (s.state) {
+      case 'second_connected':
+        this.d.log.info({}, 'mirror: PRIM connected');
+        return;
+      case 'second_complete':
+        this.d.log.info({ complete: s.complete }, s.complete ? 'mirror: copy in sync with PRIM' : 'mirror: re-integration started, copy incomplete');
+        if (s.complete) this.tell({ type: 'ReplicationSynced' });
+        return;
+      case 'lost':
+        this.d.log.warn({ code: s.code, err: s.message }, 'mirror: PRIM connection lost');
+        this.tell({ type: 'ReplicationLost', reason: s.message });
+        return;
+      case 'refused':
+      case 'apply_error':
+        this.d.log.error({ code: s.code, err: s.message }, s.state === 'refused' ? 'mirror: replication connection refused' : 'mirror: cannot apply to the copy');
+        return;
+      default:
+        this.d.log.info({ status: s }, 'mirror: engine status');
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// A two-node lab running the real hakitd (built JS from dist/) with the example module
+// mirror_http, its replicated directory captured by real FUSE inside each node's mount view.
+// Lab names carry the prefix `tm`.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Lab } from '../lab';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const NODE = process.execPath;
+export const DAEMON_JS = path.join(REPO_ROOT, 'dist/core/daemon/main.js');
+export const CLI_JS = path.join(REPO_ROOT, 'dist/core/cli/main.js');
+export const MODULE = 'mirror_http';
+export const DATA_DIR = '/srv/mirror_http/data';
+export const RECORDS = `${DATA_DIR}/records.log`;
+export const APP_PORT = 9080;
+const EXAMPLE = path.join(REPO_ROOT, 'modules/examples/mirror_http');
+const KEY = 'tm-lab-cluster-key-0123456789abcdef';
+/** Polling bounds of `until`. */
+const POLL_MS = 150;
+const MAX_POLLS = 4000;
+
+export class MirrorLab {
+  readonly daemons = new Map<string, ChildProcess>();
+  vip = '';
+  private constructor(readonly lab: Lab) {}
+
+  static async up(name: string): Promise<MirrorLab> {
+    if (!fs.existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} missing: run npm run build first`);
+    await Lab.destroy(name);
+    const m = new MirrorLab(await Lab.up({ name, nodes: 2, client: true, lans: 1 }));
+    m.vip = m.lab.spareAddr(0, 50);
+    await m.install();
+    return m;
+  }
+
+  private clusterXml(): string {
+    const nodes = ['node1', 'node2'].map((n) => `    <node name="${n}" addr="${this.lab.addr(n, 0)}" port="9010"/>`).join('\n');
+    return `<cluster name="tm">\n  <lan name="default" replication="on">\n${nodes}\n  </lan>\n</cluster>\n`;
+  }
+
+  /** The example's userconfig with this lab's VIP. */
+  private userconfig(): string {
+    const text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8');
+    return text.replace(/(<macro name="VIRTUAL_IP" value=")[^"]*"/, `$1${this.vip}"`);
+  }
+
+  async write(host: string, file: string, text: string, mode = '644'): Promise<void> {
+    const r = await this.lab.exec(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], { input: text });
+    if (r.code !== 0) throw new Error(`write ${host}:${file}: ${r.stderr}`);
+  }
+
+  private async install(): Promise<void> {
+    for (const h of ['node1', 'node2']) {
+      await this.write(h, '/etc/hakit/cluster.key', KEY, '600');
+      await this.write(h, '/etc/hakit/cluster.xml', this.clusterXml());
+      const dir = `/var/lib/hakit/modules/${MODULE}`;
+      await this.write(h, `${dir}/conf/userconfig.xml`, this.userconfig());
+      for (const f of fs.readdirSync(path.join(EXAMPLE, 'bin'))) {
+        await this.write(h, `${dir}/bin/${f}`, fs.readFileSync(path.join(EXAMPLE, 'bin', f), 'utf8'), f.endsWith('.js') ? '644' : '755');
+      }
+      await this.sh(h, `mkdir -p ${DATA_DIR}`);
+    }
+  }
+
+  startDaemon(host: string): void {
+    const c = this.lab.spawn(host, [NODE, DAEMON_JS, '--node', host, '--log-level', 'debug'], { stdio: 'ignore', env: { ...process.env, HAKIT_NODE_BIN: NODE } });
+    this.daemons.set(host, c);
+  }
+
+  async sh(host: string, script: string, timeout_ms = 30_000): Promise<{ code: number; out: string; err: string }> {
+    const r = await this.lab.exec(host, ['sh', '-c', script], { timeout_ms });
+    return { code: r.code ?? -1, out: r.stdout, err: r.stderr };
+  }
+
+  async hakit(host: string, args: string[], timeout_ms = 60_000): Promise<{ code: number; out: string }> {
+    const r = await this.lab.exec(host, [NODE, CLI_JS, ...args], { timeout_ms });
+    return { code: r.code ?? -1, out: r.stdout + r.stderr };
+  }
+
+  async state(host: string): Promise<{ state: string; status: string; copyComplete: boolean } | null> {
+    const r = await this.hakit(host, ['state', '-m', MODULE, '--json'], 5000);
+    if (r.code !== 0) return null;
+    try {
+      const m = (JSON.parse(r.out) as { modules: Array<{ state: string; status: string; copyComplete: boolean }> }).modules[0];
+      return m ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  async is(host: string, state: string): Promise<boolean> {
+    const s = await this.state(host);
+    return s !== null && s.state === state && s.status === 'Ready';
+  }
+
+  async mirrorStatus(host: string): Promise<Record<string, unknown>> {
+    const js = `const c=require(${JSON.stringify(path.join(REPO_ROOT, 'dist/core/control/client.js'))});const p=require(${JSON.stringify(path.join(REPO_ROOT, 'dist/core/control/paths.js'))});c.controlRequest(p.controlSocketPath(process.env),'mirrorstatus',{module:'${MODULE}'},5000).then((r)=>console.log(JSON.stringify(r)),(e)=>{console.log(JSON.stringify({error:e.message}))})`;
+    const r = await this.lab.exec(host, [NODE, '-e', js], { timeout_ms: 10_000 });
+    return JSON.parse(r.stdout.trim() || '{}') as Record<string, unknown>;
+  }
+
+  /** Module log tail (for failure messages). */
+  async logTail(host: string, lines = 60): Promise<string> {
+    return (await this.sh(host, `tail -n ${lines} /var/log/hakit/modules/${MODULE}.log 2>/dev/null || ls -R /var/log/hakit`)).out;
+  }
+
+  /** Power cut of a node: every process dies, its FUSE mounts are aborted, links down. */
+  async powerCut(host: string): Promise<void> {
+    const d = this.daemons.get(host);
+    await this.lab.kill(host);
+    this.daemons.delete(host);
+    if (d && d.exitCode === null) d.kill('SIGKILL');
+  }
+
+  async powerOnAndStart(host: string): Promise<void> {
+    await this.lab.powerOn(host);
+    this.startDaemon(host);
+  }
+
+  async down(): Promise<void> {
+    for (const h of ['node1', 'node2']) {
+      // hakitd stops its module (stop_prim, unmount) on SIGTERM; a power cut catches the rest.
+      const d = this.daemons.get(h);
+      if (d && d.exitCode === null) d.kill('SIGTERM');
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const h of ['node1', 'node2']) await this.lab.kill(h).catch(() => undefined);
+    await this.lab.down();
+  }
+}
+
+export async function until(what: string, cond: () => Promise<boolean>, max_ms: number, onFail?: () => Promise<string>): Promise<number> {
+  const t0 = Date.now();
+  for (let i = 0; i < MAX_POLLS && Date.now() - t0 <= max_ms; i++) {
+    if (await cond()) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new Error(`not reached within ${max_ms} ms: ${what}${onFail ? `\n${await onFail()}` : ''}`);
+}
