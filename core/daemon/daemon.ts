@@ -19,7 +19,7 @@ import type { VipManager, VipSpec } from '../net/types';
 import { IpVipManager } from '../net/vip-manager';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { ModuleRunner, type StepFn } from '../module/runner/module-runner';
-import { NoWitness, NothingToReplicate, type WitnessPort } from '../module/runner/ports';
+import { NoWitness, NothingToReplicate, type ReplicationPort, type WitnessPort } from '../module/runner/ports';
 import { UdpWitnessClient } from '../membership/transport/witness-client';
 import { FileStateStore } from '../module/runner/state-store';
 import type { ModulePolicy } from '../module/pure/policy';
@@ -34,6 +34,12 @@ import { planMonitor, waitResourceNames } from '../rules/pure/plan';
 import { planHeartbeats } from './heartbeat-plan';
 import { nextIncarnation } from './incarnation';
 import { loadCluster, loadModules, type LoadedModule, type NotLoaded } from './module-loader';
+import { FarmHost } from './farm-host';
+import { NftFilterBackend } from '../../filters/nft/nft-backend';
+import type { FilterBackend } from '../../filters/nft/backend';
+import { makeMirrorReplication } from './mirror-wire';
+import { isMirrorCommand, makeMirrorHandler } from './mirror-handlers';
+import type { MirrorReplication } from '../module/runner/replication-mirror';
 
 /** The pure module machine, as the daemon drives it (H3's core/module/pure). */
 export interface MachineFactory<S> {
@@ -55,6 +61,7 @@ export interface DaemonOptions<S> {
   readonly processRunner?: () => ProcessRunner;
   readonly transport?: (o: TransportParams) => Transport<HeartbeatPayload>;
   readonly clock?: Clock;
+  readonly filters?: () => FilterBackend;
 }
 
 export interface TransportParams {
@@ -88,6 +95,8 @@ export class Daemon<S> {
   private tick: NodeJS.Timeout | undefined;
   private incarnation = 0;
   private readonly witnesses = new Map<string, UdpWitnessClient>();
+  private readonly mirrors = new Map<string, MirrorReplication>();
+  private readonly farm: FarmHost;
   private readonly not_loaded: NotLoaded[] = [];
   private key: Buffer = Buffer.alloc(0);
   private stopping: Promise<void> | undefined;
@@ -102,6 +111,7 @@ export class Daemon<S> {
     }
     this.logs = new HakitLogs({ dir: o.log_dir, level: o.log_level, node: o.node });
     this.clock = o.clock ?? REAL_CLOCK;
+    this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend(), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms() });
   }
 
   get node(): NodeId {
@@ -124,7 +134,9 @@ export class Daemon<S> {
       moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
       monitor: (m) => this.hosted.find((h) => h.loaded.plan.name === m)?.monitor,
     });
-    this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), makeControlHandler(this.controlTarget(), monitors), log);
+    const control = makeControlHandler(this.controlTarget(), monitors);
+    const mirror = makeMirrorHandler({ node: this.o.node, moduleNames: () => this.hosted.map((h) => h.loaded.plan.name), mirror: (m) => this.mirrors.get(m) });
+    this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), (req) => (isMirrorCommand(req.cmd) ? mirror(req) : control(req)), log);
     await this.control.start();
 
     const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key, plan, logs: this.logs };
@@ -150,10 +162,20 @@ export class Daemon<S> {
         continue;
       }
       await this.dropLeftoverVips(l.plan.name, specs, vips);
-      if (l.plan.replicated_dirs > 0) {
-        log.warn({ module: l.plan.name }, 'replication is not wired into hakitd yet: the <rfs> directories of this module are NOT copied to the peer');
+      const farmIssue = await this.farm.add(l, specs, vips, this.logs.module(l.plan.name));
+      if (farmIssue !== null) {
+        log.error({ module: l.plan.name, err: farmIssue }, 'module not loaded: its farm filter cannot be built');
+        this.not_loaded.push({ module: l.plan.name, reason: farmIssue });
+        continue;
       }
-      this.host(l, specs, store, vips, await this.witnessFor(l));
+      const late: { runner?: ModuleRunner<S> } = {};
+      const replication = makeMirrorReplication({ loaded: l, cluster, node: this.o.node, state_dir: this.o.state_dir, key, log: this.logs.module(l.plan.name), settled: () => late.runner?.whenIdle() ?? Promise.resolve(), taken: this.mirrors });
+      if (replication === 'not-loaded') {
+        this.not_loaded.push({ module: l.plan.name, reason: 'its replication cannot be placed (see the module log)' });
+        continue;
+      }
+      if (replication) this.mirrors.set(l.plan.name, replication);
+      late.runner = this.host(l, specs, store, vips, await this.witnessFor(l), replication ?? new NothingToReplicate());
     }
     this.tick = setInterval(() => this.stepMembership({ type: 'Tick' }, this.clock.now_ms()), plan.membership.profile.period_ms);
     for (const h of this.hosted) {
@@ -204,7 +226,7 @@ export class Daemon<S> {
     return client;
   }
 
-  private host(l: LoadedModule, vip_specs: VipSpec[], store: FileStateStore, vips: VipManager, witness: WitnessPort): void {
+  private host(l: LoadedModule, vip_specs: VipSpec[], store: FileStateStore, vips: VipManager, witness: WitnessPort, replication: ReplicationPort): ModuleRunner<S> {
     const name = l.plan.name;
     const persisted = store.read(name);
     // The checkers plan needs each <vip><interface>'s interface as resolved on this node.
@@ -228,12 +250,13 @@ export class Daemon<S> {
       vips,
       vip_specs,
       store,
-      replication: new NothingToReplicate(),
+      replication,
       witness,
       clock: this.clock,
       log,
       policy_failover: policy.failover,
       onAnnounce: (a) => {
+        this.farm.announced(name, a);
         this.announcements.set(name, a);
         this.sendPayload();
         late.monitor?.moduleChanged({ state: a.state, status: a.status });
@@ -256,11 +279,12 @@ export class Daemon<S> {
     });
     late.monitor = monitor;
     this.hosted.push({ loaded: l, runner, monitor });
+    return runner;
   }
 
   private sendPayload(): void {
     this.payload_version++;
-    this.transport?.announce({ version: this.payload_version, modules: [...this.announcements.values()] });
+    this.transport?.announce({ version: this.payload_version, modules: [...this.announcements.values()].map((a) => this.farm.decorate(a)) });
   }
 
   private stepMembership(event: MembershipEvent, now_ms: number): void {
@@ -279,6 +303,7 @@ export class Daemon<S> {
   private performMembership(fx: MembershipEffect): void {
     switch (fx.type) {
       case 'ModuleView':
+        this.farm.peersChanged(fx.module, fx.peers);
         this.hosted.find((h) => h.loaded.plan.name === fx.module)?.runner.deliver({ type: 'PeerView', peers: fx.peers });
         return;
       case 'PeerUp':
@@ -302,10 +327,11 @@ export class Daemon<S> {
       node: this.o.node,
       moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
       notLoaded: () => this.not_loaded,
-      moduleStatus: (m) => this.runner(m).status(),
+      moduleStatus: (m) => ({ ...this.runner(m).status(), ...this.farm.status(m) }),
       moduleCommand: (m, c) => {
         if (this.stopping) return Promise.reject(new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'hakitd is shutting down', `node ${this.o.node}`));
-        return this.runner(m).command(c);
+        const runner = this.runner(m);
+        return this.farm.command(m, c, (cmd) => runner.command(cmd));
       },
       logLevel: () => this.logs.level,
       setLogLevel: (l) => {
@@ -334,6 +360,7 @@ export class Daemon<S> {
       h.monitor.dispose();
       await h.runner.dispose();
     }
+    await this.farm.dispose();
     log.info({}, 'hakitd stopped');
     this.logs.close();
   }
@@ -350,7 +377,7 @@ export class Daemon<S> {
     };
     if (settled()) return;
     try {
-      await h.runner.command({ kind: 'stop' });
+      await this.farm.command(name, { kind: 'stop' }, (c) => h.runner.command(c));
     } catch (e) {
       this.logs.daemon.warn({ module: name, err: e instanceof Error ? e.message : String(e) }, 'stop refused at shutdown');
     }

@@ -10,6 +10,8 @@ import { MIRROR_CODES } from './codes/mirror';
 import { DAEMON_CODES } from './codes/daemon';
 import { FILTER_CODES } from './codes/filter';
 import { CHECKERS_CODES } from './codes/checkers';
+import { REPLICATION_CODES } from './codes/replication';
+import { FARM_CODES } from './codes/farm';
 
 export const ERROR_CODES = {
   ...FILTER_CODES,
@@ -21,6 +23,8 @@ export const ERROR_CODES = {
   ...MIRROR_CODES,
   ...DAEMON_CODES,
   ...CHECKERS_CODES,
+  ...REPLICATION_CODES,
+  ...FARM_CODES,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,9 @@ import {
   type StateResult,
 } from '../../control/api';
 import { MIRROR_STATES, FARM_STATES, type CommandKind, type ModuleStateName } from '../../module/pure/types';
+import type { FarmStatus } from '../../daemon/farm-controller';
+import { formatStateMonitor, withMonitors } from '../../monitor/pure/state-view';
+import { monitorsOf } from './monitor';
 
 /** How often `waitstate` asks the daemon. */
 export const WAITSTATE_POLL_MS = 200;
@@ -56,8 +59,19 @@ function formatModule(m: ModuleStatus, verbose: boolean): string {
     const where = p.reachable ? `reachable on LAN ${p.lansUp.join(',')}` : 'unreachable';
     lines.push(`  peer ${p.node.padEnd(12)} ${(p.state ?? '-').padEnd(7)} (${p.status ?? '-'})  ${where}`);
   }
+  const farm = farmLine(m);
+  if (farm) lines.push(farm);
   if (m.last_error) lines.push(`  last error: ${m.last_error.code}: ${m.last_error.message}`);
   return lines.join('\n');
+}
+
+/** Farm modules: this node's share of the 256 buckets, each member's, and the filter's state. */
+function farmLine(m: ModuleStatus): string | null {
+  const f = (m as ModuleStatus & { farm?: FarmStatus }).farm;
+  if (!f) return null;
+  const members = f.members.map((n) => `${n}=${f.counts[n] ?? 0}`).join(' ') || 'none';
+  const extra = [f.leaving ? 'leaving' : '', f.waiting_for.length > 0 ? `waiting for ${f.waiting_for.join(',')} to let go` : '', f.error ? `filter error ${f.error.code}: ${f.error.message}` : ''].filter((x) => x !== '');
+  return `  farm share ${f.share}  members ${members}  default owner ${f.default_owner || '-'}  filter ${f.filter}${extra.length > 0 ? '  ' + extra.join('; ') : ''}`;
 }
 
 function registerModuleCommands(program: Command): void {
@@ -81,10 +95,10 @@ function registerState(program: Command): void {
         `${STATE_EXIT_UNKNOWN} when hakitd does not answer or the module is unknown`,
     )
     .option('-m, --module <module>', 'only this module')
-    .option('-v, --verbose', 'show epoch, copy, failover, boot and peers')
+    .option('-v, --verbose', 'show epoch, copy, failover, boot, peers, resources, their rules and the rule applied last')
     .option('-l, --local', 'this node only (the default; kept for SafeKit habits)')
     .option('-q, --quiet', 'with -m: print nothing, answer with the exit code')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (each module with its "monitor": resources, rules, rule applied last)')
     .action(async (opts: { module?: string; verbose?: boolean; quiet?: boolean; json?: boolean }) => {
       if (opts.quiet) {
         if (!opts.module) throw new HakitError('HAKIT_E_USAGE', '-q needs -m MODULE', 'hakit state');
@@ -99,12 +113,17 @@ function registerState(program: Command): void {
         return;
       }
       const r = await getState(opts.module);
+      // Resources, their rules and the rule applied last (docs/checkers.md).
+      const monitors = opts.json || opts.verbose ? await monitorsOf(r.modules.map((m) => m.module)) : new Map<string, null>();
       if (opts.json) {
-        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(withMonitors(r, monitors), null, 2) + '\n');
         return;
       }
       if (r.modules.length === 0 && (r.not_loaded ?? []).length === 0) process.stdout.write(`node ${r.node}: no module installed\n`);
-      for (const m of r.modules) process.stdout.write(formatModule(m, Boolean(opts.verbose)) + '\n');
+      for (const m of r.modules) {
+        process.stdout.write(formatModule(m, Boolean(opts.verbose)) + '\n');
+        if (opts.verbose) process.stdout.write(formatStateMonitor(monitors.get(m.module) ?? null) + '\n');
+      }
       for (const n of r.not_loaded ?? []) process.stdout.write(`${n.module.padEnd(16)} NOT LOADED: ${n.reason.split('\n')[0]}\n`);
     });
 }

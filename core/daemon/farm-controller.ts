@@ -1,0 +1,279 @@
+// Drives one farm module's packet filter and VIPs on this node (STYLE.md rule 11: it owns the
+// module's nft tables and, for farm modules, its VIPs). Decisions come from the pure
+// farmShare(); this class only performs them, one reconcile at a time, always in this order:
+//   start: filter loaded closed (ARP rewrite first, so no node ever teaches its own MAC for
+//          the VIP) -> VIP added -> buckets opened once the application is up;
+//   stop:  buckets given away (leave) -> application stopped by the machine -> VIP removed ->
+//          tables removed.
+// A failed nft call leaves the kernel as it was (FilterBackend contract); the controller then
+// stops changing the filter and shows the coded error until the module is stopped.
+import { isHakitError } from '../errors/catalogue';
+import type { LogSink } from '../log/sink';
+import type { PeerModuleView } from '../membership/pure/types';
+import type { ModuleStateName, SubStatus } from '../module/pure/types';
+import type { VipManager, VipSpec } from '../net/types';
+import type { FilterBackend } from '../../filters/nft/backend';
+import type { ValidFarmFilter } from '../../filters/pure/types';
+import { BUCKET_COUNT } from '../../filters/buckets';
+import { farmShare, peersReleased, type FarmPeer, type FarmShare, type FarmWire } from './pure/farm-share';
+
+/** Longest a stopping node waits for the survivors to take its buckets before it stops anyway. */
+export const FARM_LEAVE_MAX_MS = 5_000;
+/** How often a leaving node re-reads the peers' announcements. */
+const LEAVE_POLL_MS = 10;
+
+export interface FarmStatus {
+  /** "owned/256". */
+  readonly share: string;
+  readonly assigned: number;
+  readonly members: readonly string[];
+  /** Buckets the member table gives each member ("node1": 86…). */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly default_owner: string;
+  /** Peers still holding buckets assigned here (a rebalance in progress). */
+  readonly waiting_for: readonly string[];
+  readonly filter: 'loaded' | 'absent';
+  readonly leaving: boolean;
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+export interface FarmControllerDeps {
+  readonly module: string;
+  readonly node: string;
+  readonly filter: ValidFarmFilter;
+  readonly powers: Readonly<Record<string, number>>;
+  readonly backend: FilterBackend;
+  readonly vips: VipManager;
+  readonly vip_specs: readonly VipSpec[];
+  readonly log: LogSink;
+  /** The FarmWire changed: send a heartbeat now. */
+  readonly onWire: () => void;
+  readonly now_ms: () => number;
+}
+
+function toPeer(p: PeerModuleView): FarmPeer {
+  const a = p.module as (PeerModuleView['module'] & { farm?: unknown }) | null;
+  return { node: p.node, reachable: p.reachable, state: a?.state ?? null, status: a?.status ?? null, farm: parseWire(a?.farm) };
+}
+
+/** The farm field of a peer's announcement; anything malformed counts as absent. */
+export function parseWire(x: unknown): FarmWire | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const o = x as Record<string, unknown>;
+  const applied = o['applied'];
+  if (typeof o['leaving'] !== 'boolean') return null;
+  if (applied !== null && !(Array.isArray(applied) && applied.every((n) => typeof n === 'string'))) return null;
+  return { leaving: o['leaving'], applied: applied as string[] | null };
+}
+
+const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export class FarmController {
+  private state: ModuleStateName = 'STOP';
+  private subStatus: SubStatus = 'NotReady';
+  private peers: FarmPeer[] = [];
+  private leaving = false;
+  private loaded = false;
+  private vipOn = false;
+  private owned: readonly number[] = [];
+  private applied: readonly string[] | null = null;
+  private share: FarmShare | null = null;
+  private error: { code: string; message: string } | null = null;
+  private running = false;
+  private again = false;
+  private disposed = false;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly d: FarmControllerDeps) {}
+
+  /** Removes tables a crashed daemon left (the VIPs are the daemon's leftover check). */
+  async cleanLeftover(): Promise<void> {
+    try {
+      await this.d.backend.remove(this.d.module);
+    } catch (e) {
+      this.noteError(e, 'cannot remove the farm filter left by a previous daemon');
+    }
+  }
+
+  localChanged(state: ModuleStateName, status: SubStatus): void {
+    this.state = state;
+    this.subStatus = status;
+    // The stop/restart the leave prepared has begun: this node is out of the member list anyway.
+    if (this.leaving && !(state === 'UP' && status === 'Ready')) this.setLeaving(false);
+    this.kick();
+  }
+
+  peersChanged(peers: readonly PeerModuleView[]): void {
+    this.peers = peers.map(toPeer);
+    this.kick();
+  }
+
+  wire(): FarmWire {
+    return { leaving: this.leaving, applied: this.applied === null ? null : [...this.applied] };
+  }
+
+  status(): FarmStatus {
+    const s = this.share;
+    return {
+      share: `${this.owned.length}/${BUCKET_COUNT}`,
+      assigned: s?.assigned.length ?? 0,
+      members: s?.members ?? [],
+      counts: s?.counts ?? {},
+      default_owner: s?.default_owner ?? '',
+      waiting_for: s?.waiting_for ?? [],
+      filter: this.loaded ? 'loaded' : 'absent',
+      leaving: this.leaving,
+      error: this.error,
+    };
+  }
+
+  /**
+   * Before a stop: gives this node's buckets away and waits (bounded) until every reachable
+   * member applies a member list without this node, so no new connection lands on an
+   * application about to stop.
+   */
+  async leave(bound_ms = FARM_LEAVE_MAX_MS): Promise<void> {
+    if (!(this.state === 'UP' && this.subStatus === 'Ready') || !this.loaded) return;
+    const started = this.d.now_ms();
+    this.setLeaving(true);
+    this.kick();
+    for (;;) {
+      await this.whenIdle();
+      const r = peersReleased(this.d.node, this.peers);
+      if (r.done && this.applied === null) {
+        this.d.log.info({ waited_ms: Math.round(this.d.now_ms() - started) }, 'farm: buckets handed to the other members');
+        return;
+      }
+      if (this.d.now_ms() - started >= bound_ms || !this.leaving) {
+        this.d.log.warn({ code: 'HAKIT_E_FARM_LEAVE_TIMEOUT', pending: r.pending, bound_ms }, 'farm: members did not take this node\'s buckets in time; stopping anyway');
+        return;
+      }
+      await new Promise((res) => setTimeout(res, LEAVE_POLL_MS));
+    }
+  }
+
+  /** The stop the leave prepared was refused: serve again. */
+  cancelLeave(): void {
+    if (!this.leaving) return;
+    this.setLeaving(false);
+    this.kick();
+  }
+
+  whenIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** At daemon exit, after the module stopped: waits for the last reconcile, then stops acting. */
+  async dispose(): Promise<void> {
+    await this.whenIdle();
+    this.disposed = true;
+  }
+
+  private setLeaving(on: boolean): void {
+    this.leaving = on;
+    this.d.onWire();
+  }
+
+  private kick(): void {
+    if (this.disposed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.reconcile();
+      } while (this.again && !this.disposed);
+    } finally {
+      this.running = false;
+      const w = this.idle;
+      this.idle = [];
+      for (const f of w) f();
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    const present = !((this.state === 'STOP' || this.state === 'WAIT') && this.subStatus === 'NotReady');
+    if (!present) return this.teardown();
+    if (this.error !== null) return;
+    try {
+      if (!this.loaded) {
+        const r = await this.d.backend.load(this.d.filter, []);
+        this.loaded = true;
+        this.owned = r.owned;
+        this.d.log.info({ table: this.d.filter.table, dev: this.d.filter.interface, vmac: this.d.filter.virtual_mac }, 'farm: filter loaded, closed');
+      }
+      if (!this.vipOn) await this.addVips();
+      const share = farmShare({ self: this.d.node, state: this.state, status: this.subStatus, leaving: this.leaving, peers: this.peers, powers: this.d.powers });
+      if (share.error !== null && share.error !== this.share?.error) this.d.log.error({ code: 'HAKIT_E_FILTER_MEMBERS', err: share.error }, 'farm: member list cannot own buckets');
+      this.share = share;
+      if (!sameList(share.owned, this.owned)) {
+        const r = await this.d.backend.setOwned(this.d.filter, share.owned);
+        this.d.log.info({ owned: r.owned.length, members: share.members, waiting_for: share.waiting_for, transaction_ms: Math.round(r.transaction_ms) }, `farm: owns ${r.owned.length}/${BUCKET_COUNT} buckets`);
+        this.owned = r.owned;
+      }
+      // Announced only once the kernel holds no bucket outside this list's share.
+      this.setApplied(share.members.includes(this.d.node) ? share.members : null);
+    } catch (e) {
+      this.noteError(e, 'farm: filter change failed; previous ruleset kept, filter frozen until the module stops');
+    }
+  }
+
+  private async addVips(): Promise<void> {
+    for (const v of this.d.vip_specs) {
+      const change = await this.d.vips.ensurePresent(v);
+      if (change !== 'unchanged') this.d.log.info({ vip: `${v.address}/${v.prefix_len}`, dev: v.ifname }, `virtual IP ${change}`);
+    }
+    // No gratuitous ARP: arping writes on a packet socket, which the arp table's output hook
+    // never sees, so it would teach the LAN this node's own MAC for the VIP (measured: every
+    // client then sends all VIP traffic to this node only). The virtual MAC never changes, so
+    // clients keep a correct entry; new ones learn it from the rewritten kernel replies.
+    this.vipOn = true;
+  }
+
+  private async teardown(): Promise<void> {
+    try {
+      if (this.vipOn || this.loaded) {
+        // VIP first: with the tables gone but the VIP still here, ARP would answer with our own MAC.
+        for (const v of this.d.vip_specs) {
+          const change = await this.d.vips.ensureAbsent(v);
+          if (change !== 'unchanged') this.d.log.info({ vip: `${v.address}/${v.prefix_len}`, dev: v.ifname }, `virtual IP ${change}`);
+        }
+        this.vipOn = false;
+      }
+      if (this.loaded) {
+        await this.d.backend.remove(this.d.module);
+        this.loaded = false;
+        this.owned = [];
+        this.d.log.info({ table: this.d.filter.table }, 'farm: filter removed');
+      }
+      this.error = null;
+      this.share = null;
+      this.setApplied(null);
+      if (this.leaving) this.setLeaving(false);
+    } catch (e) {
+      this.noteError(e, 'farm: cannot remove the VIP or the filter');
+    }
+  }
+
+  private setApplied(next: readonly string[] | null): void {
+    const same = next === null || this.applied === null ? next === this.applied : sameList(next, this.applied);
+    if (same) return;
+    this.applied = next === null ? null : [...next];
+    this.d.onWire();
+  }
+
+  private noteError(e: unknown, what: string): void {
+    const code = isHakitError(e) ? e.code : 'HAKIT_E_INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    this.error = { code, message };
+    this.d.log.error({ code, err: message }, what);
+  }
+}

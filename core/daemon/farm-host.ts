@@ -1,0 +1,100 @@
+// The daemon's farm wiring: one FarmController per farm module, built from its userconfig at
+// load, fed with the machine's announcements and the membership views, and asked to hand its
+// buckets over before any operator stop. Calls for other modules are no-ops, so daemon.ts
+// can call it for every module.
+import type { LogSink } from '../log/sink';
+import type { PeerModuleView } from '../membership/pure/types';
+import type { ModuleAnnouncement, OperatorCommand } from '../module/pure/types';
+import type { VipManager, VipSpec } from '../net/types';
+import type { FilterBackend } from '../../filters/nft/backend';
+import { validateFarmFilter } from '../../filters/pure/validate';
+import { FarmController, type FarmStatus } from './farm-controller';
+import type { LoadedModule } from './module-loader';
+import { farmFilterConfig } from './pure/farm-filter-config';
+
+/** Operator commands that stop the application here: the node leaves the farm first. */
+const LEAVING_COMMANDS: ReadonlySet<OperatorCommand['kind']> = new Set(['stop', 'stopstart', 'restart']);
+
+export interface FarmHostDeps {
+  readonly node: string;
+  readonly backend: () => FilterBackend;
+  /** Sends a heartbeat with the modules' current announcements. */
+  readonly onWire: () => void;
+  readonly now_ms: () => number;
+}
+
+export class FarmHost {
+  private readonly controllers = new Map<string, FarmController>();
+  private backendInstance: FilterBackend | undefined;
+
+  constructor(private readonly d: FarmHostDeps) {}
+
+  /**
+   * Builds the farm filter of a farm module and removes tables a crashed daemon left.
+   * Returns the reason when the module cannot run here (its config cannot make a filter).
+   */
+  async add(l: LoadedModule, specs: readonly VipSpec[], vips: VipManager, log: LogSink): Promise<string | null> {
+    if (l.plan.policy.mode !== 'farm') return null;
+    const name = l.plan.name;
+    const mapped = farmFilterConfig(name, l.config, specs.map((s) => ({ address: s.address, ifname: s.ifname })), l.plan.policy.nodes);
+    if (!mapped.ok) return `HAKIT_E_FARM_CONFIG: ${mapped.reason}`;
+    const valid = validateFarmFilter(mapped.config);
+    if (!valid.ok) return valid.errors.map((e) => `${e.code}: ${e.message}`).join('; ');
+    this.backendInstance ??= this.d.backend();
+    const c = new FarmController({
+      module: name,
+      node: this.d.node,
+      filter: valid.filter,
+      powers: mapped.powers,
+      backend: this.backendInstance,
+      vips,
+      vip_specs: specs,
+      log,
+      onWire: this.d.onWire,
+      now_ms: this.d.now_ms,
+    });
+    await c.cleanLeftover();
+    this.controllers.set(name, c);
+    return null;
+  }
+
+  isFarm(module: string): boolean {
+    return this.controllers.has(module);
+  }
+
+  /** The announcement as sent in heartbeats: farm modules carry their FarmWire. */
+  decorate(a: ModuleAnnouncement): ModuleAnnouncement {
+    const c = this.controllers.get(a.module);
+    return c ? ({ ...a, farm: c.wire() } as ModuleAnnouncement) : a;
+  }
+
+  announced(module: string, a: ModuleAnnouncement): void {
+    this.controllers.get(module)?.localChanged(a.state, a.status);
+  }
+
+  peersChanged(module: string, peers: readonly PeerModuleView[]): void {
+    this.controllers.get(module)?.peersChanged(peers);
+  }
+
+  /** Runs an operator command; a stop of a serving farm node first hands its buckets over. */
+  async command(module: string, cmd: OperatorCommand, run: (c: OperatorCommand) => Promise<void>): Promise<void> {
+    const c = this.controllers.get(module);
+    if (!c || !LEAVING_COMMANDS.has(cmd.kind)) return run(cmd);
+    await c.leave();
+    try {
+      await run(cmd);
+    } catch (e) {
+      c.cancelLeave();
+      throw e;
+    }
+  }
+
+  status(module: string): { farm?: FarmStatus } {
+    const c = this.controllers.get(module);
+    return c ? { farm: c.status() } : {};
+  }
+
+  async dispose(): Promise<void> {
+    for (const c of this.controllers.values()) await c.dispose();
+  }
+}

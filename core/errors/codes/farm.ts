@@ -1,0 +1,6 @@
+// Farm module life in hakitd (core/daemon/farm-*.ts): the filter and VIP wiring around the
+// farm machine.
+export const FARM_CODES = {
+  HAKIT_E_FARM_CONFIG: 'the farm module config cannot make a packet filter on this node (no IPv4 VIP, VIPs on several interfaces)',
+  HAKIT_E_FARM_LEAVE_TIMEOUT: 'a stopping farm node waited too long for the other members to take its buckets; it stopped anyway',
+} as const;
