@@ -1,6 +1,7 @@
 // Checker benchmarks: how fast a process death is seen (errd) and acted on (restart), and the
 // CPU cost of 20 checkers at 1 s intervals. Everything runs on this machine, no network.
-//   npm run bench -- checkers [--runs N] [--window-s S]
+//   npm run bench -- checkers [--runs N] [--window-s S] [--lab-runs N | --no-lab]
+// With the lab (default; root): the same death with the real hakitd (checkers-daemon.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { SILENT_LOG } from '../../core/log/sink';
 import { parseUserConfigText } from '../../core/config/load';
 import { planMonitor } from '../../core/rules/pure/plan';
 import { median, printFigures, quantile, type Figure } from './figures';
+import { daemonRestart } from './checkers-daemon';
 
 /** Bound on one wait for a death to be seen or acted on. */
 const WAIT_MS = 5_000;
@@ -156,6 +158,9 @@ export async function checkersBench(args: readonly string[] = []): Promise<void>
   const seen = await deathSeen(runs);
   const restarted = await deathRestarted(runs);
   const cpu = await cpuCost(window_s);
+  // The same death with the real hakitd in the lab (needs root and `npm run build`).
+  const lab_runs = Math.max(10, argNum(args, '--lab-runs', 12, MAX_RUNS));
+  const daemon = args.includes('--no-lab') ? null : await daemonRestart(lab_runs, (l) => process.stderr.write(`${l}\n`));
   const figures: Figure[] = [
     { figure: 'death_seen_median', value: median(seen), unit: 'ms', note: `${seen.length} runs, errd scan 10 s, fast watch 100 ms` },
     { figure: 'death_seen_p90', value: quantile(seen, 0.9), unit: 'ms' },
@@ -165,6 +170,17 @@ export async function checkersBench(args: readonly string[] = []): Promise<void>
     { figure: 'cpu_20_checkers_1s', value: cpu.pct, unit: '% of one core', note: `${window_s} s window, 10 errd + 4 intf + 3 ip + 3 custom, incl. custom scripts` },
     { figure: 'cpu_per_checker', value: cpu.per_checker_pct, unit: '% of one core' },
   ];
+  if (daemon) {
+    const n = `${daemon.process_ms.length} runs, real hakitd in the lab, mirror_http PRIM`;
+    figures.push(
+      { figure: 'hakitd_death_seen_median', value: median(daemon.seen_ms), unit: 'ms', note: `${n}: kill -9 -> "resource errd.node: down" logged` },
+      { figure: 'hakitd_death_to_restart_cmd_median', value: median(daemon.command_ms), unit: 'ms', note: 'kill -9 -> "failover rule: restart" logged' },
+      { figure: 'hakitd_death_to_new_process_median', value: median(daemon.process_ms), unit: 'ms', note: 'kill -9 -> start_prim has started a new process' },
+      { figure: 'hakitd_death_to_new_process_max', value: Math.max(...daemon.process_ms), unit: 'ms' },
+      { figure: 'hakitd_death_to_listening_median', value: median(daemon.listening_ms), unit: 'ms', note: 'kill -9 -> the new process listens on its port' },
+      { figure: 'hakitd_death_to_listening_max', value: Math.max(...daemon.listening_ms), unit: 'ms' },
+    );
+  }
   printFigures('checkers', figures);
 }
 

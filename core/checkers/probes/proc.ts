@@ -1,6 +1,7 @@
 // errd: process watch in /proc. A full scan (every `polltimer`) finds the matching processes;
 // between scans their pids are re-read every ERRD_FAST_WATCH_MS (one small read of
 // /proc/PID/stat each), so a death is seen within about 100 ms without rescanning /proc.
+// Which processes count: see errdScope (all of them on a real node).
 import fs from 'node:fs';
 import { countOk, procMatches, type ProcEntry, type ProcPattern } from '../pure/proc-match';
 import type { ProbeResult } from './types';
@@ -10,6 +11,8 @@ export const PROC_DIR = '/proc';
 export const MAX_PROC_SCAN = 100_000;
 /** Scans of several errd checkers within this window share one reading of /proc. */
 export const PROC_SCAN_SHARE_MS = 50;
+/** When a watch starts, a count out of bounds is confirmed for this long before it is reported. */
+export const ERRD_START_GRACE_MS = 1_000;
 
 let cached: { at_ms: number; entries: ProcEntry[] } | null = null;
 
@@ -19,6 +22,36 @@ function readOr(file: string, dflt: string): string {
   } catch {
     return dflt;
   }
+}
+
+function netnsOf(pid: number | 'self'): string | null {
+  try {
+    return fs.readlinkSync(`${PROC_DIR}/${pid}/ns/net`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The network namespace whose processes errd counts, or null for every process of the machine.
+ * hakitd in the machine's initial network namespace (a real node) counts every process, as
+ * SafeKit does, so that an application started through systemd or in a container still counts.
+ * hakitd started inside another network namespace (a lab host, a test) counts only the
+ * processes of its own: the machine's other "nodes" share its process table.
+ */
+export function errdScope(): string | null {
+  const own = netnsOf('self');
+  // kthreadd (pid 2) always lives in the initial namespace; pid 1 may not be readable (and in a
+  // container with its own pid namespace both are the container's, so nothing is filtered).
+  const init = netnsOf(2) ?? netnsOf(1);
+  return own === null || init === null || own === init ? null : own;
+}
+
+const SCOPE: string | null = errdScope();
+
+/** Is the process in errd's scope (see errdScope). */
+export function inScope(pid: number, scope: string | null = SCOPE): boolean {
+  return scope === null || netnsOf(pid) === scope;
 }
 
 export function scanProc(now_ms: number = performance.now()): ProcEntry[] {
@@ -66,13 +99,19 @@ export class ProcWatch {
     private readonly target: ProcTarget,
     private readonly scan_ms: number,
     private readonly fast_ms: number,
+    private readonly start_grace_ms: number = ERRD_START_GRACE_MS,
   ) {}
 
   start(report: (r: ProbeResult) => void): void {
+    const started_ms = performance.now();
+    // Until the first verdict, a count out of bounds is re-scanned every fast_ms for up to
+    // start_grace_ms: a start script that backgrounds `node app.js &` may return before the
+    // child has exec'd (its comm and command line are still the script's).
+    let first = true;
     const full = (): void => {
       let matches: ProcEntry[];
       try {
-        matches = scanProc().filter((p) => procMatches(p, this.target.pattern));
+        matches = scanProc().filter((p) => procMatches(p, this.target.pattern) && inScope(p.pid));
       } catch (e) {
         report({ ok: false, detail: `cannot read /proc: ${e instanceof Error ? e.message : String(e)}` });
         return;
@@ -83,9 +122,15 @@ export class ProcWatch {
         if (st !== null) this.known.set(p.pid, st);
       }
       this.lastOk = countOk(this.known.size, this.target.atleast, this.target.atmost);
+      if (first && !this.lastOk && performance.now() - started_ms < this.start_grace_ms) return;
+      first = false;
       report(this.result());
     };
     const fast = (): void => {
+      if (first) {
+        full();
+        return;
+      }
       let changed = false;
       for (const [pid, st] of this.known) {
         if (procStart(pid) !== st) {

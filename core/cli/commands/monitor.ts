@@ -44,6 +44,12 @@ async function resourcesOrNull(module: string, timeout_ms: number): Promise<Moni
   }
 }
 
+/** Each module's monitoring status for `hakit state -v|--json` (null: none for that module). */
+export async function monitorsOf(modules: readonly string[], timeout_ms = MONITOR_REQUEST_TIMEOUT_MS): Promise<Map<string, MonitorStatus | null>> {
+  const all = await Promise.all(modules.map(async (m) => [m, await resourcesOrNull(m, timeout_ms)] as const));
+  return new Map(all);
+}
+
 async function gather(module: string | undefined, timeout_ms: number): Promise<{ node: string; modules: (NagiosModule & { resources?: readonly ResourceStatus[] })[] }> {
   const st = (await request('state', module ? { module } : {}, timeout_ms)) as StateResult;
   const modules = await Promise.all(

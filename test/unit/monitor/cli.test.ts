@@ -148,3 +148,17 @@ test('snapshot: logs, config, state and resources in a zip; key files left out',
   expect(names).toEqual(['README.txt', 'conf/cluster.xml', 'log/app.log', 'module/conf/userconfig.xml', 'resources.json', 'state.json']);
   expect(fs.readFileSync(out).includes('SECRET')).toBe(false);
 });
+
+test('state -v lists resources, rules and the rule applied last; state --json carries them as "monitor"', async () => {
+  expect(await cli(['set', '-m', 'app', '-r', 'custom.app', '-v', 'up'])).toMatchObject({ code: 0 });
+  expect(await cli(['checker', 'on', '-m', 'app'])).toMatchObject({ code: 0 });
+  const v = await cli(['state', '-v']);
+  expect(v.code).toBe(0);
+  expect(v.out).toMatch(/^app +PRIM/);
+  expect(v.out).toContain('  module app: errd on, checkers on');
+  expect(v.out).toMatch(/ {4}custom\.app +\w+ .*wait/);
+  const j = JSON.parse((await cli(['state', '--json'])).out) as { modules: Array<{ module: string; state: string; monitor: { resources: Array<{ name: string; action: string }>; last_rule: unknown } }> };
+  expect(j.modules[0]).toMatchObject({ module: 'app', state: 'PRIM', monitor: { resources: [{ name: 'custom.app', action: 'wait' }] } });
+  expect(j.modules[0]?.monitor).toHaveProperty('last_rule');
+  expect((await cli(['state'])).out).not.toContain('custom.app');
+});
