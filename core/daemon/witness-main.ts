@@ -30,7 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('--address <ip>', 'address to listen on')
     .option('--port <port>', 'UDP port', String(DEFAULT_WITNESS_PORT))
     .requiredOption('--key-file <file>', "the cluster's key file (same as the nodes')")
-    .option('--lease-ms <ms>', 'lease length', String(DEFAULT_WITNESS_LEASE_MS))
+    .option('--lease-ms <ms>', 'longest lease granted (nodes ask for the lease of their heartbeat profile)', String(DEFAULT_WITNESS_LEASE_MS))
     .option('--state-dir <dir>', 'where the witness records epochs and lease holders', stateDir())
     .option('--log-dir <dir>', 'log directory', logDir())
     .option('--log-level <level>', 'log level', 'info')

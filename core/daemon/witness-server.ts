@@ -10,9 +10,14 @@ import type { LogSink } from '../log/sink';
 import { initWitness, witnessStep, type WitnessInput, type WitnessModuleRecord, type WitnessState } from '../membership/pure/witness';
 import { HeartbeatDecoder, HeartbeatEncoder } from '../membership/wire/codec';
 import { parseWitnessInput, WITNESS_CHANNEL, WITNESS_NODE_ID } from '../membership/transport/witness-protocol';
+import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 
-export const DEFAULT_WITNESS_LEASE_MS = 8000;
+/**
+ * The longest lease the witness grants (nodes ask for the lease of their heartbeat profile,
+ * core/module/pure/policy.ts witnessTiming) and the lease assumed for a holder after a restart.
+ */
+export const DEFAULT_WITNESS_LEASE_MS = MAX_WITNESS_LEASE_MS;
 
 export interface WitnessServerOptions {
   readonly address: string;

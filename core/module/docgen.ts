@@ -26,6 +26,7 @@ function table(rows: readonly TransitionRow[]): string {
 
 export function renderStateMachineDoc(): string {
   const p = defaultPolicy('m', 'mirror', ['n1', 'n2']);
+  const fast = defaultPolicy('m', 'mirror', ['n1', 'n2'], { heartbeat: HEARTBEAT_PROFILES.fast });
   const codes = Object.entries(MODULE_STATE_CODES)
     .map(([code, meaning]) => `| \`${code}\` | ${meaning} |`)
     .join('\n');
@@ -87,10 +88,15 @@ ${table(FARM_TABLE)}
   the VIP is gone. The VIP is added before \`start_prim\` and removed after \`stop_prim\`; a
   gratuitous ARP follows every takeover and a healed split brain.
 - **Witness** (\`hasWitness\`): a node runs the application only while it holds the witness's
-  lease (${p.witness_lease_ms} ms by default, renewed every ${p.witness_renew_ms} ms, also
-  while scripts run). The node counts the lease from when it sent the request, minus twice the
-  allowed clock drift (${p.max_clock_drift_ratio * 100} %), and starts stopping
-  ${p.witness_stop_margin_ms} ms before it ends, so the side that reaches no witness goes WAIT
+  lease, whose length follows the heartbeat profile (\`witnessTiming\` in
+  \`core/module/pure/policy.ts\`: heartbeat timeout + one period + stop margin, stretched by the
+  drift allowance): ${p.witness_lease_ms} ms for the default profile (renewed every
+  ${p.witness_renew_ms} ms, stop margin ${p.witness_stop_margin_ms} ms), ${fast.witness_lease_ms} ms for
+  the fast one (renewed every ${fast.witness_renew_ms} ms, stop margin ${fast.witness_stop_margin_ms} ms),
+  renewed also while scripts run. The node asks the witness for that length; \`hakit-witness\`
+  grants it, capped by its \`--lease-ms\`. The node counts the lease from when it sent the
+  request, minus twice the allowed clock drift (${p.max_clock_drift_ratio * 100} %), and starts
+  stopping the stop margin before it ends, so the side that reaches no witness goes WAIT
   before the other side can be granted the lease. The witness refuses a node whose copy is
   older than the newest epoch confirmed by a serving node. Failover with a witness therefore
   takes up to one lease; without one, up to the heartbeat timeout.

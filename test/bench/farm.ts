@@ -284,10 +284,9 @@ async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<st
   const use = ports.splice(0, Math.ceil(duration_ms / WATCH_INTERVAL_MS) + 1);
   const watching = client.request<WatchResult>({ op: 'watch', port: PORT_SHORT, interval_ms: WATCH_INTERVAL_MS, duration_ms, ok_ms: WATCH_OK_MS, ports: use }, duration_ms + AGENT_TIMEOUT_MS);
   await sleep(WATCH_BEFORE_MS);
-  // A powered-off machine answers nothing; a lab kill leaves the namespace's kernel (and its
-  // nft tables) running, so the link goes down first, then every process dies.
+  // A powered-off machine answers nothing: a lab kill takes the links down first, then every
+  // process dies (the namespace's nft tables stay until load() below).
   const t_kill = now();
-  await farm.sh(victim, ['ip', 'link', 'set', 'eth0', 'down']);
   await farm.lab.kill(victim);
   agents.delete(victim);
   await sleep(Math.max(0, t_kill + opts.detect_ms - now()));
@@ -296,9 +295,9 @@ async function powerCutCycle(farm: FarmLab, client: ClientDriver, agents: Map<st
   const apply_ms = now() - t_detect;
   const { attempts } = await watching;
 
-  // Power back on: link up, server and applier restarted; load() clears the tables left in the
+  // Power back on: links up, server and applier restarted; load() clears the tables left in the
   // namespace (a real reboot would have lost them), then everyone owns its share again.
-  await farm.sh(victim, ['ip', 'link', 'set', 'eth0', 'up']);
+  await farm.lab.powerOn(victim);
   await farm.startServer(victim);
   agents.set(victim, await Agent.start(farm, victim));
   const full = ownedBy(everyone, farm.nodes);

@@ -1,5 +1,6 @@
 // Every benchmark by name. Each entry takes the remaining command-line arguments.
 import { checkersBench } from './checkers';
+import { failoverBench } from './failover';
 import { farmBench } from './farm';
 import { mirrorBench } from './mirror';
 
@@ -7,6 +8,7 @@ export type Bench = (args: readonly string[]) => Promise<void>;
 
 export const BENCHES: Record<string, Bench> = {
   checkers: checkersBench,
+  failover: failoverBench,
   farm: farmBench,
   mirror: mirrorBench,
 };

@@ -223,8 +223,7 @@ test('power cut of node3 (detection emulated): new connections all succeed once 
   const onSurvivors = (opened.counts.node1 ?? 0) + (opened.counts.node2 ?? 0);
   expect(opened.counts.node3 ?? 0).toBeGreaterThan(0);
 
-  // Power cut: node3 goes silent (a lab kill alone leaves its kernel answering), its processes die.
-  await farm.sh('node3', ['ip', 'link', 'set', 'eth0', 'down']);
+  // Power cut: node3's links go dead, then its processes die.
   await farm.lab.kill('node3');
   const survivors = bucketOwners(MEMBERS.slice(0, 2));
   await Promise.all([0, 1].map((i) => backends[i]!.setOwned(filter, bucketsOf(survivors, `node${i + 1}`))));
@@ -232,8 +231,8 @@ test('power cut of node3 (detection emulated): new connections all succeed once 
   expect(during.errors).toEqual({});
   expect(Object.keys(during.counts).sort()).toEqual(['node1', 'node2']);
 
-  // node3 powers on: link up, server up, load() replaces the tables left in its namespace.
-  await farm.sh('node3', ['ip', 'link', 'set', 'eth0', 'up']);
+  // node3 powers on: links up, server up, load() replaces the tables left in its namespace.
+  await farm.lab.powerOn('node3');
   await farm.startServer('node3');
   const full = bucketOwners(MEMBERS);
   await backends[2]!.load(filter, bucketsOf(full, 'node3'));

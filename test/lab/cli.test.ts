@@ -63,7 +63,12 @@ describe('lab CLI', () => {
     expect(cli(['cut', 'node1', 'witness', '--oneway']).code).toBe(0);
     expect(cli(['status']).out).toMatch(/cuts: node1->witness \(all LANs\)/);
     expect(cli(['heal']).code).toBe(0);
-    expect(cli(['kill', 'node1']).code).toBe(0);
+    const killed = cli(['kill', 'node1']);
+    expect(killed.code).toBe(0);
+    expect(killed.out).toMatch(/poweron node1/);
+    expect(cli(['status']).out).toMatch(/powered off: node1/);
+    expect(cli(['poweron', 'node1']).code).toBe(0);
+    expect(cli(['status']).out).toMatch(/powered off: none/);
     const down = cli(['down']);
     expect(down.code).toBe(0);
     expect(down.out).toMatch(/lab tlc down/);

@@ -24,6 +24,7 @@ export function formatStatus(s: LabStatus): string {
   lines.push(`cuts: ${s.cuts.length === 0 ? 'none' : s.cuts.map((c) => `${c.from}->${c.to} (${lanText(c.lan)})`).join(', ')}`);
   lines.push(`delays: ${s.delays.length === 0 ? 'none' : s.delays.map((d) => `${d.host} lan${d.lan} ${d.delay_ms} ms (pid ${d.pid})`).join(', ')}`);
   lines.push(`losses: ${s.losses.length === 0 ? 'none' : s.losses.map((l) => `${l.host} lan${l.lan} ${l.pct} %`).join(', ')}`);
+  lines.push(`powered off: ${s.poweredOff.length === 0 ? 'none' : `${s.poweredOff.join(', ')} (npm run lab -- poweron HOST)`}`);
   return lines.join('\n') + '\n';
 }
 
@@ -70,9 +71,14 @@ async function runCommand(cmd: LabCommand, name: string | undefined, io: CliIo):
       return passThrough(lab, cmd.host, cmd.argv);
     case 'kill': {
       const r = await lab.kill(cmd.host);
-      io.out(`${cmd.host}: killed ${r.killed.length} process(es); FUSE aborted: ${r.fuseAborted.length}; unmounted: ${r.unmounted.length}\n`);
+      io.out(`${cmd.host}: power cut: links down; killed ${r.killed.length} process(es); FUSE aborted: ${r.fuseAborted.length}; unmounted: ${r.unmounted.length}\n`);
+      io.out(`${cmd.host} stays off until: npm run lab -- poweron ${cmd.host}\n`);
       return 0;
     }
+    case 'poweron':
+      await lab.powerOn(cmd.host);
+      io.out(`${cmd.host}: powered on (links up); start its daemons again\n`);
+      return 0;
     case 'cut':
       await lab.cut(cmd.a, cmd.b, { lan: cmd.lan, oneway: cmd.oneway });
       return 0;

@@ -1,11 +1,12 @@
 // Hosts of a real lab: exec passes exit codes and output through, each node has its own
-// persistent mount view, and kill is a power cut (every process, FUSE aborted, mounts undone).
+// persistent mount view, and kill is a power cut (links dead, every process, FUSE aborted,
+// mounts undone) until powerOn.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from './index';
 import { pidGone } from './procs';
-import { waitFor } from './testkit';
+import { reachable, waitFor } from './testkit';
 
 const NAME = 'tlh';
 let lab: Lab;
@@ -72,6 +73,26 @@ describe('lab kill', () => {
     // The tmpfs made by a node process went with the power; the disk (/srv) stayed.
     expect((await lab.exec('node1', ['sh', '-c', 'grep -c tlh-tmpfs /proc/self/mounts; cat /srv/tlh-file'])).stdout).toBe('0\none\n');
     for (const c of [child, netOnly, mntOnly, other]) c.kill('SIGKILL');
+    await lab.powerOn('node1');
+  });
+
+  it('makes the host silent (no reply, no RST, no ARP) until powerOn', async () => {
+    const target = lab.addr('node1', 0);
+    // A TCP port nobody listens on: a live kernel answers RST at once ("refused").
+    const probe = `require('net').connect({host:'${target}',port:9,timeout:700}).on('connect',()=>console.log('open')).on('timeout',function(){console.log('timeout');this.destroy()}).on('error',(e)=>console.log(e.code))`;
+    const tcp = async (): Promise<string> => (await lab.exec('client', [process.execPath, '-e', probe], { timeout_ms: 5000 })).stdout.trim();
+    expect(await tcp()).toBe('ECONNREFUSED');
+    await lab.kill('node1');
+    expect(lab.isOff('node1')).toBe(true);
+    expect(lab.status().poweredOff).toEqual(['node1']);
+    await lab.exec('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
+    expect((await lab.exec('client', ['ping', '-c', '1', '-W', '1', target])).code).not.toBe(0);
+    expect(await tcp()).not.toBe('ECONNREFUSED');
+    expect((await lab.exec('client', ['ip', 'neigh', 'show', target])).stdout).not.toMatch(/REACHABLE|STALE|DELAY/);
+    await lab.powerOn('node1');
+    expect(lab.isOff('node1')).toBe(false);
+    expect(await reachable(lab, 'client', 'node1', 0)).toBe(true);
+    expect(await tcp()).toBe('ECONNREFUSED');
   });
 
   it('aborts the host FUSE mount even when a process hangs in it, and the host powers on again', async () => {
@@ -95,5 +116,6 @@ describe('lab kill', () => {
     expect(report.unmounted).toContain('/srv/fz');
     expect(await waitFor(() => hung.exitCode !== null || hung.signalCode !== null, 5000)).toBe(true);
     expect((await lab.exec('node1', ['sh', '-c', 'grep -c " /srv/fz " /proc/self/mounts'])).stdout.trim()).toBe('0');
+    await lab.powerOn('node1');
   });
 });

@@ -9,7 +9,7 @@ import type { Cut, Delay, HostKind, HostPlan, LabPlan, LabState, Loss } from './
 import { makeDelayPorts, removeDelayPorts, routeThroughDelay, startDelayLine } from './delay';
 import { makeLab, requireRoot } from './make';
 import { joinArgv, netnsPath } from './namespaces';
-import { powerCut, type PowerCutReport } from './power';
+import { powerCut, setLinks, type PowerCutReport } from './power';
 import { nsInode, pidGone, pidsIn, waitGone } from './procs';
 import { mustRun, run, type RunResult } from './sh';
 import { pinPath, readState, writeState } from './state-file';
@@ -45,6 +45,8 @@ export interface LabStatus {
   cuts: Cut[];
   losses: Loss[];
   delays: Delay[];
+  /** Hosts off after a power cut (lab.kill) until lab.powerOn. */
+  poweredOff: string[];
 }
 
 /** How long a delay line gets to exit after SIGTERM before SIGKILL. */
@@ -138,14 +140,37 @@ export class Lab {
     return pidsIn({ net: new Set(net === undefined ? [] : [net]), mnt: new Set(mnt === undefined ? [] : [mnt]) }).filter((p) => !pidGone(p));
   }
 
-  /** Power cut: every process of the host dies at once; FUSE aborted; its processes' mounts undone. */
+  /**
+   * Power cut: the host's links go dead first (its kernel answers nothing any more), then every
+   * process dies at once; FUSE aborted; its processes' mounts undone. The host stays off (links
+   * down) until powerOn. Kernel state (addresses, routes, nft tables) is kept, unlike a real
+   * reboot: the daemon must clean up what it left (docs/lab.md).
+   */
   async kill(host: string): Promise<PowerCutReport> {
     const h = this.host(host);
+    this.reload();
+    this.setPowered(host, false);
+    await setLinks(this.state.plan, h, false);
     const report = await powerCut(this.state.plan, [h], this.state.baselineMounts);
     if (report.stillAlive.length > 0) {
       throw new HakitError('HAKIT_E_LAB_KILL', `pids ${report.stillAlive.join(' ')} still run after the power cut`, `lab kill ${host}`);
     }
     return report;
+  }
+
+  /** Power on after a power cut: the host's links come back up (idempotent). Start its daemons after this. */
+  async powerOn(host: string): Promise<void> {
+    const h = this.host(host);
+    this.reload();
+    await setLinks(this.state.plan, h, true);
+    this.setPowered(host, true);
+  }
+
+  /** True while the host is off (killed and not powered on again). */
+  isOff(host: string): boolean {
+    this.host(host);
+    this.reload();
+    return (this.state.poweredOff ?? []).includes(host);
   }
 
   /** Drops frames A->B (and B->A unless oneway) on one LAN or all. */
@@ -193,6 +218,7 @@ export class Lab {
       cuts: [...s.cuts],
       losses: [...s.losses],
       delays: [...s.delays],
+      poweredOff: [...(s.poweredOff ?? [])],
     };
   }
 
@@ -207,6 +233,14 @@ export class Lab {
     const fresh = readState(this.state.plan.key);
     if (fresh === undefined) throw new HakitError('HAKIT_E_LAB_NONE', `lab '${this.state.plan.key}' is not up`, 'lab');
     this.state = fresh;
+  }
+
+  /** Records the power state before the links change, so status and down always know it. */
+  private setPowered(host: string, on: boolean): void {
+    const others = (this.state.poweredOff ?? []).filter((h) => h !== host);
+    const next = { ...this.state, poweredOff: on ? others : [...others, host] };
+    writeState(next);
+    this.state = next;
   }
 
   private host(name: string): HostPlan {

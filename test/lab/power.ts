@@ -1,13 +1,17 @@
-// Power cut of a host: every process dies at once, its FUSE connections are aborted and the
-// mounts its processes made are lazily unmounted (as after a reboot), so a dead FUSE mount
-// can never hang the machine. The namespaces stay: spawning a process powers the host on.
+// Power cut of a host: its links go dead first (the switch-side veth peers are set down, so
+// the host's kernel can no longer answer anything: no RST, no ARP, no FIN from the sockets of
+// the processes about to die), then every process dies at once, its FUSE connections are
+// aborted and the mounts its processes made are lazily unmounted (as after a reboot), so a
+// dead FUSE mount can never hang the machine. The namespaces stay; `setLinks(.., true)`
+// (lab.powerOn) brings the links back, after which daemons may be started again.
 import fs from 'node:fs';
 import { fuseConnection, isFuse, mountsSince, parseMountinfo, type MountEntry } from './pure/mountinfo';
 import type { HostPlan, LabPlan } from './pure/types';
+import { switchPort } from './pure/plan';
 import { shq } from './pure/scripts';
 import { mountViewArgv, nsSetOf } from './namespaces';
 import { killAllIn, waitGone, type NsSet } from './procs';
-import { run } from './sh';
+import { mustRun, run } from './sh';
 
 export const FUSECTL_DIR = '/sys/fs/fuse/connections';
 /** Processes stuck in the kernel need the FUSE abort to die; this bounds the wait after it. */
@@ -66,4 +70,14 @@ export async function powerCut(plan: LabPlan, hosts: readonly HostPlan[], baseli
   }
   const stillAlive = await waitGone(killed, KILL_WAIT_MS);
   return { killed, fuseAborted, unmounted, stillAlive };
+}
+
+/**
+ * Sets the switch side of every link of a host down (power cut) or up (power on). The host
+ * cannot undo it from inside; a delay line between the host and its bridge is unaffected
+ * (it reads the same switch-side port).
+ */
+export async function setLinks(plan: LabPlan, host: HostPlan, up: boolean): Promise<void> {
+  const batch = plan.lans.map((l) => `link set ${switchPort(host.name, l.index)} ${up ? 'up' : 'down'}`).join('\n') + '\n';
+  await mustRun(['nsenter', `--net=/run/netns/${plan.switchNetns}`, '--', 'ip', '-batch', '-'], `${up ? 'power on' : 'power cut'} ${host.name}: links ${up ? 'up' : 'down'}`, { input: batch });
 }

@@ -70,6 +70,7 @@ describe('lab arguments', () => {
     expect(parseArgs(['delay', 'node1', '100'])).toMatchObject({ ok: true, command: { kind: 'delay', host: 'node1', delay_ms: 100, lan: undefined } });
     expect(parseArgs(['loss', 'node2', '30', '--name', 'x'])).toMatchObject({ ok: true, labName: 'x', command: { kind: 'loss', pct: 30 } });
     expect(parseArgs([])).toMatchObject({ ok: true, command: { kind: 'help' } });
+    expect(parseArgs(['poweron', 'node1'])).toMatchObject({ ok: true, command: { kind: 'poweron', host: 'node1' } });
   });
 
   it.each([
@@ -80,6 +81,8 @@ describe('lab arguments', () => {
     [['exec', 'node1']],
     [['exec', 'node1', '--']],
     [['kill']],
+    [['poweron']],
+    [['poweron', 'node1', 'node2']],
     [['cut', 'node1']],
     [['cut', 'node1', 'node1']],
     [['loss', 'node1', '101']],

@@ -21,6 +21,7 @@ export interface WitnessModuleRecord {
 }
 
 export interface WitnessState {
+  /** The longest lease granted, and the length of a lease whose request names none. */
   readonly lease_ms: number;
   readonly modules: Readonly<Record<string, WitnessModuleRecord>>;
 }
@@ -34,6 +35,8 @@ export interface WitnessRequestMsg {
   readonly force: boolean;
   /** Assign a new epoch (newest + 1) with the grant. */
   readonly bump: boolean;
+  /** Lease length the node asks for (from its heartbeat profile); capped at the state's lease_ms. */
+  readonly lease_ms?: number;
 }
 export interface WitnessReleaseMsg {
   readonly type: 'Release';
@@ -62,12 +65,13 @@ export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: nu
     if (rec.lease?.holder !== input.node) return { state, reply: null };
     return { state: withRecord(state, input.module, { ...rec, lease: null }), reply: null };
   }
+  const lease_ms = Math.min(input.lease_ms ?? state.lease_ms, state.lease_ms);
   const reply = (granted: boolean, reason: WitnessReply['reason'], epoch: number): WitnessReply => ({
     module: input.module,
     node: input.node,
     request_id: input.request_id,
     granted,
-    lease_ms: state.lease_ms,
+    lease_ms,
     epoch,
     reason,
   });
@@ -79,7 +83,7 @@ export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: nu
   const newest = Math.max(rec.epoch, input.epoch);
   const epoch = input.bump ? newest + 1 : input.epoch;
   const next: WitnessModuleRecord = {
-    lease: { holder: input.node, until_ms: now_ms + state.lease_ms },
+    lease: { holder: input.node, until_ms: now_ms + lease_ms },
     epoch: Math.max(newest, epoch),
     confirmed: input.bump ? rec.confirmed : Math.max(rec.confirmed, input.epoch),
   };

@@ -18,7 +18,10 @@ export function parseWitnessInput(j: unknown): WitnessInput | undefined {
   if (j['type'] === 'Release') return { type: 'Release', module: j['module'], node: j['node'] };
   if (j['type'] !== 'Request' || !isCount(j['request_id']) || !isCount(j['epoch'])) return undefined;
   if (typeof j['force'] !== 'boolean' || typeof j['bump'] !== 'boolean') return undefined;
-  return { type: 'Request', module: j['module'], node: j['node'], request_id: j['request_id'], epoch: j['epoch'], force: j['force'], bump: j['bump'] };
+  // lease_ms is optional: a request without it gets the witness's longest lease.
+  if (j['lease_ms'] !== undefined && !isCount(j['lease_ms'])) return undefined;
+  const base = { type: 'Request', module: j['module'], node: j['node'], request_id: j['request_id'], epoch: j['epoch'], force: j['force'], bump: j['bump'] } as const;
+  return j['lease_ms'] === undefined ? base : { ...base, lease_ms: j['lease_ms'] };
 }
 
 const REASONS = new Set(['granted', 'held-by-other', 'stale-epoch']);

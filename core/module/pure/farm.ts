@@ -1,20 +1,35 @@
 // The farm (and light) module machine: STOP | WAIT | UP. Every node runs the application;
 // WAIT while a resource named in waitOnResources is down. The set of UP members goes to
 // the farm filter as a FarmMembers effect whenever it changes.
+// Every node holds the farm VIP while its application runs, as mirror does around
+// start_prim/stop_prim: SetVip(true) before start_both (an application binding the VIP finds
+// it) and SetVip(false) after stop_both. The daemon's farm controller performs it after the
+// filter is loaded closed, so the VIP never answers before the buckets are shared out.
+// (A light module runs this machine too; it does not hold the VIP on every node.)
 import { become, countRestart, type ScriptFailure } from './jobs';
-import type { Fx, ModuleMachine } from './machine-state';
+import type { Fx, JobStep, ModuleMachine } from './machine-state';
 import type { OperatorCommand } from './types';
 import type { CommandOutcome } from './mirror';
+
+/** The application's start steps on this node: VIP first for a farm. */
+function appStart(m: ModuleMachine): JobStep[] {
+  return m.policy.mode === 'farm' ? ['vip+', 'start_both'] : ['start_both'];
+}
+
+/** The application's stop steps: VIP removed once the application stopped. */
+function appStop(m: ModuleMachine): JobStep[] {
+  return m.policy.mode === 'farm' ? ['stop_both', 'vip-'] : ['stop_both'];
+}
 
 export function farmStart(m: ModuleMachine, fx: Fx, action: string, now_ms: number): ModuleMachine {
   const cur: ModuleMachine = { ...m, pendingStart: false };
   if (cur.resourcesDown.length > 0) return become(cur, fx, 'WAIT', `${action} while ${cur.resourcesDown.join(',')} down`, ['prestart'], now_ms);
-  return become(cur, fx, 'UP', action, ['prestart', 'start_both'], now_ms);
+  return become(cur, fx, 'UP', action, ['prestart', ...appStart(cur)], now_ms);
 }
 
 export function farmStop(m: ModuleMachine, fx: Fx, action: string, then: 'start' | null, now_ms: number): ModuleMachine {
   const cur: ModuleMachine = { ...m, pendingStop: false, pendingStart: then === 'start' };
-  if (cur.state === 'UP') return become(cur, fx, 'STOP', action, ['stop_both', 'poststop'], now_ms);
+  if (cur.state === 'UP') return become(cur, fx, 'STOP', action, [...appStop(cur), 'poststop'], now_ms);
   if (cur.state === 'WAIT') return become(cur, fx, 'STOP', action, ['poststop'], now_ms);
   return cur;
 }
@@ -30,8 +45,8 @@ export function farmCommand(m: ModuleMachine, fx: Fx, cmd: OperatorCommand, now_
 export function settleFarm(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
   const down = m.resourcesDown.filter((r) => m.policy.waitOnResources.includes(r));
   if (m.state === 'STOP') return m.pendingStart ? farmStart(m, fx, 'stopstart', now_ms) : m;
-  if (m.state === 'UP' && down.length > 0) return become(m, fx, 'WAIT', `resource down: ${down.join(',')}`, ['stop_both'], now_ms);
-  if (m.state === 'WAIT' && down.length === 0) return become(m, fx, 'UP', 'resources up', ['start_both'], now_ms);
+  if (m.state === 'UP' && down.length > 0) return become(m, fx, 'WAIT', `resource down: ${down.join(',')}`, appStop(m), now_ms);
+  if (m.state === 'WAIT' && down.length === 0) return become(m, fx, 'UP', 'resources up', appStart(m), now_ms);
   return m;
 }
 
@@ -40,8 +55,8 @@ export function onFarmFailure(m: ModuleMachine, fx: Fx, failure: ScriptFailure, 
   const counted = countRestart(m, now_ms);
   if (counted.exceeded) {
     fx.push({ type: 'Log', level: 'error', code: 'HAKIT_E_MAXLOOP', msg: `${m.policy.module}: more than ${m.policy.maxloop} restarts within ${m.policy.loop_interval_ms} ms: stopping` });
-    return become(counted.m, fx, 'STOP', 'maxloop', ['stop_both', 'poststop'], now_ms);
+    return become(counted.m, fx, 'STOP', 'maxloop', [...appStop(m), 'poststop'], now_ms);
   }
   // WAIT then straight back to UP on the next settle: the restart the operator expects.
-  return become(counted.m, fx, 'WAIT', 'start_both failed', ['stop_both'], now_ms);
+  return become(counted.m, fx, 'WAIT', 'start_both failed', appStop(m), now_ms);
 }

@@ -21,7 +21,7 @@ export function requestLease(m: ModuleMachine, fx: Fx, now_ms: number, force: bo
   }
   const id = m.next_witness_id;
   const epoch = m.persisted.epoch;
-  fx.push({ type: 'WitnessRequest', request_id: id, epoch, force, bump });
+  fx.push({ type: 'WitnessRequest', request_id: id, epoch, force, bump, lease_ms: m.policy.witness_lease_ms });
   fx.push({ type: 'SetTimer', id: 'witness-retry', at_ms: now_ms + m.policy.witness_renew_ms });
   return { ...m, next_witness_id: id + 1, witnessReq: { id, sentAt_ms: now_ms, epoch, bump }, lastWitnessRequest_ms: now_ms, witnessDenied: false };
 }

@@ -16,7 +16,7 @@ export interface ModulePolicy {
   readonly loop_interval_ms: number;
   /** Mirror: a split-brain witness (lease arbitrator) is configured. */
   readonly hasWitness: boolean;
-  /** Lease the node asks the witness for; renewed every `witness_renew_ms`. */
+  /** Lease the node asks the witness for; renewed every `witness_renew_ms` (witnessTiming). */
   readonly witness_lease_ms: number;
   readonly witness_renew_ms: number;
   /** The node begins stopping its application this long before its lease ends unrenewed. */
@@ -39,6 +39,54 @@ export const HEARTBEAT_PROFILES = {
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 120_000;
 
+/**
+ * Largest relative clock-rate difference assumed between a node and the witness. NTP keeps
+ * real clocks within 0.05 %; the simulation drifts each clock by up to 0.5 %; 1 % covers both.
+ */
+export const MAX_CLOCK_DRIFT_RATIO = 0.01;
+/**
+ * The serving node begins stopping its application this long before its lease ends unrenewed:
+ * the time stop_prim and the VIP removal get before the witness may grant the peer. It follows
+ * the detection timeout (an application run under the fast profile must stop fast too),
+ * within these bounds.
+ */
+export const WITNESS_STOP_MARGIN_MIN_MS = 1000;
+export const WITNESS_STOP_MARGIN_MAX_MS = 2000;
+/** Leases are rounded up to this step (readable logs; a few ms do not matter). */
+const LEASE_STEP_MS = 100;
+/** The longest lease a witness grants, and what it assumes for a holder after its own restart. */
+export const MAX_WITNESS_LEASE_MS = 10_000;
+
+export interface WitnessTiming {
+  readonly lease_ms: number;
+  readonly renew_ms: number;
+  readonly stop_margin_ms: number;
+}
+
+/**
+ * Witness timing as a function of the heartbeat profile: the one source of truth for the lease
+ * (the node asks the witness for `lease_ms`; `hakit-witness` grants it, capped).
+ *
+ * - renew every heartbeat period: witness traffic is as frequent as heartbeats, no more;
+ * - a serving node must tolerate silence from the witness as long as it tolerates silence from
+ *   its peer (timeout + one renewal), else a lossy witness path would stop a healthy primary
+ *   more often than a lossy heartbeat path would fail it over;
+ * - plus the stop margin, all stretched by the drift allowance (the node counts its lease
+ *   `lease × (1 − 2·drift)` from the request's send time).
+ *
+ * So lease = (timeout + period + margin) / (1 − 2·drift), rounded up: default (2500 + 500 +
+ * 2000) / 0.98 → 5200 ms; fast (800 + 150 + 1000) / 0.98 → 2000 ms. A survivor takes over when
+ * the dead primary's lease ends at the witness: about one lease after a power cut, instead of
+ * the 6–8 s fixed leases used before.
+ */
+export function witnessTiming(hb: HeartbeatProfile, drift_ratio: number = MAX_CLOCK_DRIFT_RATIO): WitnessTiming {
+  const stop_margin_ms = Math.min(WITNESS_STOP_MARGIN_MAX_MS, Math.max(WITNESS_STOP_MARGIN_MIN_MS, hb.timeout_ms));
+  const renew_ms = hb.period_ms;
+  const raw_ms = (hb.timeout_ms + renew_ms + stop_margin_ms) / (1 - 2 * drift_ratio);
+  const lease_ms = Math.min(MAX_WITNESS_LEASE_MS, Math.ceil(raw_ms / LEASE_STEP_MS) * LEASE_STEP_MS);
+  return { lease_ms, renew_ms, stop_margin_ms };
+}
+
 export function defaultScriptTimeouts(timeout_ms: number = DEFAULT_SCRIPT_TIMEOUT_MS): Record<ScriptName, number> {
   return {
     prestart: timeout_ms,
@@ -55,6 +103,9 @@ export function defaultScriptTimeouts(timeout_ms: number = DEFAULT_SCRIPT_TIMEOU
 
 /** A complete policy with the documented defaults; tests and the runner override fields. */
 export function defaultPolicy(module: string, mode: ModuleMode, nodes: readonly NodeId[], over: Partial<ModulePolicy> = {}): ModulePolicy {
+  const heartbeat = over.heartbeat ?? HEARTBEAT_PROFILES.default;
+  const max_clock_drift_ratio = over.max_clock_drift_ratio ?? MAX_CLOCK_DRIFT_RATIO;
+  const witness = witnessTiming(heartbeat, max_clock_drift_ratio);
   return {
     module,
     mode,
@@ -64,14 +115,14 @@ export function defaultPolicy(module: string, mode: ModuleMode, nodes: readonly 
     maxloop: 3,
     loop_interval_ms: 24 * 3600_000,
     hasWitness: false,
-    witness_lease_ms: 6000,
-    witness_renew_ms: 500,
-    witness_stop_margin_ms: 2000,
-    max_clock_drift_ratio: 0.01,
+    witness_lease_ms: witness.lease_ms,
+    witness_renew_ms: witness.renew_ms,
+    witness_stop_margin_ms: witness.stop_margin_ms,
+    max_clock_drift_ratio,
     script_timeout_ms: defaultScriptTimeouts(),
     transitionScript: false,
     waitOnResources: [],
-    heartbeat: HEARTBEAT_PROFILES.default,
+    heartbeat,
     ...over,
   };
 }

@@ -190,7 +190,7 @@ export type ModuleEffect =
    * `bump`: the node is about to serve alone and needs a new epoch; the witness assigns one
    * (newest + 1) and returns it in WitnessReply.epoch, so epochs never collide across nodes.
    */
-  | { readonly type: 'WitnessRequest'; readonly request_id: number; readonly epoch: number; readonly force: boolean; readonly bump: boolean }
+  | { readonly type: 'WitnessRequest'; readonly request_id: number; readonly epoch: number; readonly force: boolean; readonly bump: boolean; readonly lease_ms: number }
   | { readonly type: 'WitnessRelease' }
   /** Farm: the nodes whose module is UP (this node included when it is UP). */
   | { readonly type: 'FarmMembers'; readonly members: readonly NodeId[] }

@@ -159,13 +159,14 @@ it('swap, split brain with a witness, power cut of the primary, return as SECOND
   // Power cut of the primary: every process dies and its links go silent.
   const t0 = Date.now();
   await lab!.kill('node1');
-  for (const other of ['node2', 'client', 'witness']) await lab!.cut('node1', other);
   await until('client reaches node2 after the power cut', async () => (await clientGet()) === 'node2', 30_000);
   const failover_ms = Date.now() - t0;
   process.stdout.write(`power cut of the primary → VIP answers from node2 after ${failover_ms} ms (fast profile, with witness lease)\n`);
   expect(await stateOf('node2')).toBe('ALONE');
 
-  // Power back: the daemon starts (boot on) while the links are still down, then the links heal.
+  // Power back on, cut from everyone: the daemon starts (boot on) isolated, then the links heal.
+  for (const other of ['node2', 'client', 'witness']) await lab!.cut('node1', other);
+  await lab!.powerOn('node1');
   startDaemon('node1');
   await until('node1 daemon answers', async () => (await stateOf('node1')) !== 'unreachable', 30_000);
   await lab!.heal();

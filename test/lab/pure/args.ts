@@ -7,6 +7,7 @@ export type LabCommand =
   | { kind: 'down' }
   | { kind: 'exec'; host: string; argv: string[] }
   | { kind: 'kill'; host: string }
+  | { kind: 'poweron'; host: string }
   | { kind: 'cut'; a: string; b: string; lan: number | undefined; oneway: boolean }
   | { kind: 'heal' }
   | { kind: 'delay'; host: string; delay_ms: number; lan: number | undefined }
@@ -19,7 +20,8 @@ export const USAGE = `usage: npm run lab -- [--name LAB] <command>
   status [--json]                                  hosts, LANs, addresses, cuts, delays, losses
   down                                             remove everything the lab made
   exec HOST -- CMD...                              run CMD in HOST's network and mount view
-  kill HOST                                        power cut: every process of HOST dies at once
+  kill HOST                                        power cut: HOST's links go dead, then every process dies
+  poweron HOST                                     links back up after a power cut (then start daemons)
   cut A B [--lan L] [--oneway]                     drop frames A->B (and B->A unless --oneway)
   heal                                             remove every cut
   delay HOST MS [--lan L]                          delay HOST's egress by MS (0 removes)
@@ -33,6 +35,7 @@ const FLAGS: Record<string, Record<string, boolean>> = {
   down: {},
   exec: {},
   kill: {},
+  poweron: {},
   cut: { '--lan': true, '--oneway': false },
   heal: {},
   delay: { '--lan': true },
@@ -129,6 +132,8 @@ function build(s: Split): LabCommand | string {
       return { kind: 'exec', host: a as string, argv: s.rest };
     case 'kill':
       return expectArgs(s.positional, 1, 'HOST') ?? { kind: 'kill', host: a as string };
+    case 'poweron':
+      return expectArgs(s.positional, 1, 'HOST') ?? { kind: 'poweron', host: a as string };
     case 'cut': {
       const lan = optionalLan(f);
       if (typeof lan === 'string') return lan;

@@ -87,4 +87,6 @@ export interface LabState {
   readonly cuts: readonly Cut[];
   readonly losses: readonly Loss[];
   readonly delays: readonly Delay[];
+  /** Hosts whose links are down after a power cut (absent in records made before it existed). */
+  readonly poweredOff?: readonly string[];
 }
