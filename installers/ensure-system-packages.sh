@@ -16,6 +16,7 @@ declare -A NEEDS=(
   [unshare]=util-linux
   [cc]=gcc
   [pgrep]=procps
+  [curl]=curl
 )
 
 missing=()
