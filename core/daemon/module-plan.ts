@@ -28,7 +28,7 @@ export interface ModulePlan {
   readonly boot: 'on' | 'off' | 'auto';
   /** The split-brain witness (`<splitbrain>`), reached with hakit's lease protocol. */
   readonly witness: { readonly address: string; readonly port: number } | null;
-  /** Directories named in <rfs> (replication is not wired yet: reported at load). */
+  /** Directories named in <rfs> (replicated by core/daemon/mirror-wire.ts). */
   readonly replicated_dirs: number;
 }
 

@@ -6,5 +6,6 @@ import { registerModuleCommands } from './module';
 import { registerClusterCommands } from './cluster';
 import { registerControlCommands } from './control';
 import { registerMonitorCommands } from './monitor';
+import { registerMirrorCommands } from './mirror';
 
-export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands];
+export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands, registerMirrorCommands];
