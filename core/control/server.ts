@@ -53,8 +53,14 @@ export class ControlServer {
 
   async start(): Promise<void> {
     const dir = path.dirname(this.socket_path);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
+    // A directory we create is private; an existing one (HAKIT_RUN_DIR=/run, say) is never
+    // chmod-ed, only checked: the socket itself is 0600 either way.
+    if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    const uid = process.getuid?.() ?? 0;
+    if (!st.isDirectory() || st.uid !== uid) {
+      throw new HakitError('HAKIT_E_CONTROL_DIR', `not a directory owned by uid ${uid}: refusing to put the control socket there`, dir);
+    }
     if (fs.existsSync(this.socket_path)) {
       if (await socketAnswers(this.socket_path)) {
         throw new HakitError('HAKIT_E_DAEMON_ALREADY_RUNNING', 'a daemon already answers on this socket', this.socket_path);

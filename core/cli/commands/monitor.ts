@@ -13,6 +13,7 @@ import { DAEMON_LOG_FILE, logDir, moduleLogPath } from '../../log/logs';
 import type { MonitorStatus, ResourceStatus } from '../../monitor/api';
 import { collectorView, formatLogLine, formatMonitor, formatResource, lastLines } from '../../monitor/pure/format';
 import { NAGIOS_UNKNOWN, nagiosUnreachable, nagiosVerdict, type NagiosModule } from '../../monitor/pure/nagios';
+import { isSecretFileName, redactUserconfig } from '../../monitor/pure/redact';
 
 /** `hakit nagios` must answer within 1 s (Nagios plugin guidelines): each request gets this much. */
 export const NAGIOS_REQUEST_TIMEOUT_MS = 400;
@@ -25,8 +26,6 @@ export const LOG_TAIL_BYTES = 16 * 1024 * 1024;
 export const LOGVIEW_POLL_MS = 250;
 /** Files larger than this are cut to their last bytes in a snapshot. */
 export const SNAPSHOT_MAX_FILE_BYTES = 32 * 1024 * 1024;
-/** Names of files that hold secrets: never put in a snapshot. */
-const SECRET_FILE = /(key|secret|passw|\.pem$|\.crt$|token)/i;
 
 const sock = (): string => controlSocketPath(process.env);
 
@@ -229,14 +228,15 @@ function follow(file: string, fmt: (l: string) => string): Promise<void> {
 }
 
 function addFile(zip: yazl.ZipFile, file: string, name: string, skipped: string[]): void {
-  if (SECRET_FILE.test(path.basename(file))) {
+  if (isSecretFileName(path.basename(file))) {
     skipped.push(`${name} (secret)`);
     return;
   }
   try {
     const st = fs.statSync(file);
     if (!st.isFile()) return;
-    zip.addBuffer(Buffer.from(readTail(file, SNAPSHOT_MAX_FILE_BYTES)), name);
+    const text = readTail(file, SNAPSHOT_MAX_FILE_BYTES);
+    zip.addBuffer(Buffer.from(path.basename(file) === 'userconfig.xml' ? redactUserconfig(text) : text), name);
   } catch {
     skipped.push(`${name} (unreadable)`);
   }

@@ -5,6 +5,7 @@ export const DAEMON_CODES = {
   HAKIT_E_DAEMON_ALREADY_RUNNING: 'another hakitd already serves this control socket',
   HAKIT_E_DAEMON_STATE_DIR: 'the daemon state directory cannot be used',
   HAKIT_E_CONTROL_BAD_REQUEST: 'a control request is not valid JSON of the expected shape',
+  HAKIT_E_CONTROL_DIR: 'the control socket\'s directory is not a directory owned by the daemon\'s user',
   HAKIT_E_CONTROL_REQUEST_TOO_BIG: 'a control request is larger than the allowed size',
   HAKIT_E_CONTROL_UNKNOWN_COMMAND: 'the control socket does not know this command',
   HAKIT_E_CONTROL_TIMEOUT: 'the daemon did not answer a control request in time',
