@@ -19,7 +19,7 @@ import { compileExcludes, type ExcludeRules } from './pure/exclude';
 import { type TreeDifference, diffTrees, type ManifestEntry } from './pure/tree-diff';
 import { MirrorSender, type SenderStatus } from './sender';
 import { MirrorReceiver, type AsyncMode } from './receiver';
-import { SyncCapture } from './capture/sync-capture';
+import { SyncCapture, cleanStaleMounts } from './capture/sync-capture';
 import { WatchCapture } from './capture/watch-capture';
 import { listTree } from './tree-walk';
 import type { Replicator } from './capture/fuse-passthrough';
@@ -139,9 +139,15 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
   fullsync(): Promise<void> { return this.sender.fullsync(); }
 
   async stop(): Promise<void> {
-    for (const c of this.captures.reverse()) await c.stop();
+    // Capture first (no new ops), sender next (a pass may still read real/<n>), binds last.
+    const caps = this.captures.reverse();
     this.captures = [];
-    await this.sender.stop();
+    for (const c of caps) await (c instanceof SyncCapture ? c.stop({ keep_bind: true }) : c.stop());
+    try {
+      await this.sender.stop();
+    } finally {
+      for (const c of caps) if (c instanceof SyncCapture) await c.unbind();
+    }
     for (const b of this.binds.reverse()) await sh('umount', ['-l', b]).catch(() => undefined);
     this.binds = [];
   }
@@ -149,6 +155,7 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
 
 /** Starts PRIM: sender first (so the journal is ready), then the FUSE captures. */
 export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
+  await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   await fs.mkdir(realRoot(spec), { recursive: true });
   const sender = new MirrorSender({
     module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, peer,
@@ -192,6 +199,7 @@ export class MirrorSecond extends EventEmitter<{ status: [MirrorStatus] }> {
  */
 export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: string; port: number }, opts: { readonly_copy?: boolean; before_syncing?: () => Promise<void> } = {}): Promise<MirrorSecond> {
   const binds: string[] = [];
+  await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   try {
     for (const [n, dir] of spec.dirs.entries()) {
       const priv = path.join(realRoot(spec), String(n));
@@ -212,6 +220,7 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
   const receiver = new MirrorReceiver({
     module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key,
     host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec), before_syncing: opts.before_syncing,
+    roots: spec.dirs.length,
   });
   const second = new MirrorSecond(spec, receiver, binds);
   try {

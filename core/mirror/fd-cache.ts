@@ -1,15 +1,21 @@
 // Open descriptors of the SECOND's copy, by replicated path, so that a stream of writes to
 // one file does not reopen it each time. Bounded (LRU); any namespace change under a path
-// closes its descriptors because the name may now mean another file.
+// closes its descriptors because the name may now mean another file. Every open checks the
+// path with CopyRoots and never follows a symlink in the last component.
 import fs, { type FileHandle } from 'node:fs/promises';
-import { realPathOf } from './tree-walk';
+import { type CopyRoots, O_NOFOLLOW } from './copy-roots';
 
 export const MAX_CACHED_FDS = 64;
 
 export class FdCache {
   private readonly open = new Map<string, FileHandle>();
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly roots: CopyRoots) {}
+
+  /** Opens `path` of the copy (checked, last component not followed). */
+  private async openChecked(path: string, flags: number, mode?: number): Promise<FileHandle> {
+    return fs.open(await this.roots.resolve(path, `copy ${path}`), flags | O_NOFOLLOW, mode);
+  }
 
   private async get(path: string): Promise<FileHandle> {
     const fh = this.open.get(path);
@@ -20,11 +26,11 @@ export class FdCache {
     }
     let opened: FileHandle;
     try {
-      opened = await fs.open(realPathOf(this.root, path), fs.constants.O_WRONLY);
+      opened = await this.openChecked(path, fs.constants.O_WRONLY);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       // The create was lost with a previous connection: the data still belongs there.
-      opened = await fs.open(realPathOf(this.root, path), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+      opened = await this.openChecked(path, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
     }
     this.open.set(path, opened);
     if (this.open.size > MAX_CACHED_FDS) {
@@ -46,8 +52,16 @@ export class FdCache {
 
   async truncate(path: string, size: number): Promise<void> {
     const fh = this.open.get(path);
-    if (fh) await fh.truncate(size);
-    else await fs.truncate(realPathOf(this.root, path), size);
+    if (fh) {
+      await fh.truncate(size);
+      return;
+    }
+    const tmp = await this.openChecked(path, fs.constants.O_WRONLY);
+    try {
+      await tmp.truncate(size);
+    } finally {
+      await tmp.close();
+    }
   }
 
   async sync(path: string): Promise<void> {
@@ -56,7 +70,7 @@ export class FdCache {
       await fh.datasync();
       return;
     }
-    const tmp = await fs.open(realPathOf(this.root, path), 'r');
+    const tmp = await this.openChecked(path, fs.constants.O_RDONLY);
     try {
       await tmp.datasync();
     } finally {

@@ -6,21 +6,26 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { HakitError } from '../errors/catalogue';
+import { HakitError, isHakitError } from '../errors/catalogue';
 import { decodeOp } from './pure/op-codec';
-import { type MirrorOp } from './pure/ops';
+import { checkRelPath, type MirrorOp, opWeightBytes } from './pure/ops';
 import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
 import { acceptChannel, type Channel } from './stream/channel';
-import { FrameType, type Frame } from './stream/frame';
-import { listTree, realPathOf, signFile, encodeSignature } from './tree-walk';
+import { FrameFlag, FrameType, type Frame } from './stream/frame';
+import { listTree, signFile } from './tree-walk';
 import { readJson, writeJsonDurable } from './state-file';
 import { FdCache } from './fd-cache';
 import { currentBootId } from './journal';
+import { CopyRoots, O_NOFOLLOW } from './copy-roots';
+import { manifestChunks, signatureChunks } from './response-chunks';
 
-/** Entries per manifest response frame (keeps frames far below MAX_PAYLOAD_BYTES). */
-export const MANIFEST_ENTRIES_PER_FRAME = 5000;
 /** Received-but-unapplied ops beyond which the receiver stops reading the socket. */
 export const MAX_APPLY_QUEUE = 4096;
+/** Received-but-unapplied payload bytes beyond which the receiver stops reading the socket
+ *  (it reads again below half of both bounds). 4096 ops of 1 MiB would be 4 GiB. */
+export const MAX_APPLY_QUEUE_BYTES = 64 * 1024 * 1024;
+/** Connections the receiver holds at once (authenticated or not): a flood costs at most this. */
+export const MAX_RECEIVER_CONNECTIONS = 16;
 
 export type AsyncMode = 'second' | 'none';
 
@@ -35,6 +40,8 @@ export interface ReceiverOptions {
   readonly port: number;
   readonly async: AsyncMode;
   readonly rules?: ExcludeRules;
+  /** Replicated directories: ops may only name paths under `/0` … `/<roots-1>` of `dir`. */
+  readonly roots: number;
   /**
    * Awaited when PRIM starts a re-integration (STATE syncing), before any later frame is
    * applied: hakitd makes its own "copy incomplete" record durable here. A rejection refuses
@@ -62,7 +69,11 @@ export interface ReceiverEvents {
   applyError: [HakitError];
 }
 
-type Work = { kind: 'op'; seq: number; op: MirrorOp } | { kind: 'frame'; frame: Frame };
+/** One received item, with the connection it came on and the session epoch it belongs to
+ *  (acks are only sent for the epoch that is current when it is applied). */
+type Work =
+  | { kind: 'op'; seq: number; op: MirrorOp; bytes: number; ch: Channel; epoch: number }
+  | { kind: 'frame'; frame: Frame; bytes: number; ch: Channel; epoch: number };
 
 export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   private server: net.Server | undefined;
@@ -70,21 +81,29 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   private record: ReceiverRecord = { copy_id: '', complete: false, clean: false, boot_id: '', needs_full: true };
   /** Whether PRIM's journal can be trusted against this copy (see start()). */
   private trusted = false;
+  private readonly roots: CopyRoots;
   private readonly fds: FdCache;
   private readonly queue: Work[] = [];
+  private queuedBytes = 0;
   private draining = false;
   /** Resume point: highest op seq received from `session` (survives reconnects, not restarts). */
   private session = '';
+  /** Incremented whenever sequence numbering restarts (new session, apply error). */
+  private epoch = 0;
   private lastReceived = 0;
   private lastApplied = 0;
   private ackScheduled = false;
-  private paused = false;
+  /** The socket we stopped reading (the one that filled the queue), if any. */
+  private pausedSocket: net.Socket | undefined;
+  /** Source addresses with a handshake in progress (one each). */
+  private readonly handshaking = new Set<string>();
   opsApplied = 0;
   bytesApplied = 0;
 
   constructor(readonly opts: ReceiverOptions) {
     super();
-    this.fds = new FdCache(opts.dir);
+    this.roots = new CopyRoots(opts.dir, opts.roots);
+    this.fds = new FdCache(this.roots);
   }
 
   private get recordFile(): string { return path.join(this.opts.state_dir, 'receiver.json'); }
@@ -110,6 +129,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
     await writeJsonDurable(this.recordFile, this.record);
     const server = net.createServer((s) => void this.onSocket(s));
+    server.maxConnections = MAX_RECEIVER_CONNECTIONS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -129,12 +149,28 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     await writeJsonDurable(this.recordFile, this.record);
   }
 
+  /** Never rejects: every failure becomes a `refused` event. */
   private async onSocket(socket: net.Socket): Promise<void> {
+    const from = socket.remoteAddress ?? '?';
+    if (this.handshaking.has(from)) {
+      // One handshake in flight per source address: a peer opening connections faster
+      // than it authenticates them is refused at once instead of holding sockets.
+      socket.destroy();
+      this.emit('refused', new HakitError('HAKIT_E_MIRROR_BUSY', `a handshake from ${from} is already in progress`, `mirror ${this.opts.module} <- ${from}`));
+      return;
+    }
+    this.handshaking.add(from);
     let ch: Channel;
     try {
       ch = await acceptChannel(socket, { key: this.opts.key, module: this.opts.module });
     } catch (e) {
       this.emit('refused', e as HakitError);
+      return;
+    } finally {
+      this.handshaking.delete(from);
+    }
+    if (!this.server) {
+      ch.close(new HakitError('HAKIT_E_MIRROR_STOPPED', 'receiver stopped', ch.where));
       return;
     }
     // One PRIM at a time: a new authenticated connection replaces the old one (the old
@@ -148,6 +184,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     });
     ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq: this.lastReceived });
     this.emit('connected');
+    this.throttle(ch);
   }
 
   private fail(ch: Channel, e: HakitError): void {
@@ -173,26 +210,49 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
           return;
         }
         this.lastReceived = f.seq;
-        this.queue.push({ kind: 'op', seq: f.seq, op });
-        if (this.opts.async === 'second') this.scheduleAck(ch);
+        this.enqueue({ kind: 'op', seq: f.seq, op, bytes: opWeightBytes(op), ch, epoch: this.epoch });
+        if (this.opts.async === 'second') this.scheduleAck();
         break;
       }
       case FrameType.STATE:
         this.noteSession(f);
-        this.queue.push({ kind: 'frame', frame: f });
+        this.enqueue({ kind: 'frame', frame: f, bytes: f.payload.length, ch, epoch: this.epoch });
         break;
       case FrameType.REQ:
-        this.queue.push({ kind: 'frame', frame: f });
+        this.enqueue({ kind: 'frame', frame: f, bytes: f.payload.length, ch, epoch: this.epoch });
         break;
       default:
         this.fail(ch, new HakitError('HAKIT_E_MIRROR_BAD_FRAME', `unexpected frame type ${f.type}`, ch.where));
         return;
     }
-    if (this.queue.length > MAX_APPLY_QUEUE && !this.paused) {
-      this.paused = true;
-      ch.socket.pause();
-    }
-    void this.drain(ch);
+    this.throttle(ch);
+    this.kickDrain();
+  }
+
+  private enqueue(w: Work): void {
+    this.queue.push(w);
+    this.queuedBytes += w.bytes;
+  }
+
+  /** Stops reading `ch` while the apply queue is over either bound. */
+  private throttle(ch: Channel): void {
+    if (this.queue.length <= MAX_APPLY_QUEUE && this.queuedBytes <= MAX_APPLY_QUEUE_BYTES) return;
+    if (this.pausedSocket === ch.socket) return;
+    this.pausedSocket = ch.socket;
+    ch.socket.pause();
+  }
+
+  /** Reads again once both bounds are below half (the paused socket may be a replaced one). */
+  private maybeResume(): void {
+    if (!this.pausedSocket || this.queue.length >= MAX_APPLY_QUEUE / 2 || this.queuedBytes >= MAX_APPLY_QUEUE_BYTES / 2) return;
+    const s = this.pausedSocket;
+    this.pausedSocket = undefined;
+    s.resume();
+  }
+
+  /** Received but not yet applied (for tests and status). */
+  get queued(): { ops: number; bytes: number; paused: boolean } {
+    return { ops: this.queue.length, bytes: this.queuedBytes, paused: this.pausedSocket !== undefined };
   }
 
   /** A STATE frame naming a new sender session restarts sequence numbering at first_seq;
@@ -206,42 +266,55 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
     if (typeof body.session === 'string' && body.session !== this.session) {
       this.session = body.session;
+      this.epoch++;
       this.lastReceived = typeof body.first_seq === 'number' ? body.first_seq - 1 : 0;
+      this.lastApplied = this.lastReceived;
     }
   }
 
-  private scheduleAck(ch: Channel): void {
+  /** Cumulative ACK on the current connection, for the current session only. */
+  private scheduleAck(): void {
     if (this.ackScheduled) return;
     this.ackScheduled = true;
     setImmediate(() => {
       this.ackScheduled = false;
+      const ch = this.channel;
       const seq = this.opts.async === 'second' ? this.lastReceived : this.lastApplied;
-      if (!ch.isClosed) ch.send(FrameType.ACK, seq, Buffer.alloc(0));
+      if (ch && !ch.isClosed) ch.send(FrameType.ACK, seq, Buffer.alloc(0));
     });
   }
 
-  private async drain(ch: Channel): Promise<void> {
+  /** Runs the apply loop; any failure outside an op (receiver.json or fsync: ENOSPC, EIO)
+   *  takes the coded apply-error path instead of becoming an unhandled rejection. */
+  private kickDrain(): void {
+    this.drain().catch((e: unknown) => this.onFailure(undefined, e));
+  }
+
+  private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     try {
       while (this.queue.length > 0) {
         const w = this.queue.shift()!;
-        if (this.paused && this.queue.length < MAX_APPLY_QUEUE / 2) {
-          this.paused = false;
-          ch.socket.resume();
-        }
+        this.queuedBytes -= w.bytes;
+        this.maybeResume();
         if (w.kind === 'op') {
           try {
             await this.apply(w.op);
           } catch (e) {
-            await this.onApplyError(ch, w.seq, w.op, e as NodeJS.ErrnoException);
+            await this.onFailure(w, e);
             return;
           }
-          this.lastApplied = w.seq;
           this.opsApplied++;
-          if (this.opts.async === 'none') this.scheduleAck(ch);
+          // An op of an older session (its connection was replaced by a new session while
+          // it waited here) is applied, but its number means nothing to the new session.
+          if (w.epoch !== this.epoch) continue;
+          this.lastApplied = w.seq;
+          if (this.opts.async === 'none') this.scheduleAck();
+        } else if (w.ch !== this.channel) {
+          await this.handleStaleFrame(w.frame);
         } else {
-          await this.handleFrame(ch, w.frame);
+          await this.handleFrame(w.ch, w.frame);
         }
       }
     } finally {
@@ -249,17 +322,40 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
   }
 
-  private async onApplyError(ch: Channel, seq: number, op: MirrorOp, e: NodeJS.ErrnoException): Promise<void> {
-    const err = new HakitError('HAKIT_E_MIRROR_APPLY', `${op.kind} ${'path' in op ? op.path : op.from}: ${e.code ?? e.message}`, `${this.opts.module} seq ${seq}`);
+  /**
+   * A request or STATE of a connection that has been replaced: its requester is gone, so it
+   * is not answered. "syncing" is still recorded (it only ever makes the copy incomplete,
+   * and the ops behind it in the queue are re-integration data); "in_sync" is not trusted.
+   */
+  private async handleStaleFrame(f: Frame): Promise<void> {
+    if (f.type !== FrameType.STATE) return;
+    let body: { state?: unknown };
+    try { body = JSON.parse(f.payload.toString('utf8')) as typeof body; } catch { return; }
+    if (body.state !== 'syncing') return;
+    await this.opts.before_syncing?.().catch(() => undefined);
+    await this.setComplete(false);
+  }
+
+  /** SECOND cannot apply (or persist): the copy is incomplete until a full comparison. */
+  private async onFailure(w: Work | undefined, e: unknown): Promise<void> {
+    const what = w?.kind === 'op' ? `${w.op.kind} ${'path' in w.op ? w.op.path : w.op.from}` : 'receiver state';
+    const detail = isHakitError(e) ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    const code = isHakitError(e) && e.code === 'HAKIT_E_MIRROR_BAD_PATH' ? 'HAKIT_E_MIRROR_BAD_PATH' : 'HAKIT_E_MIRROR_APPLY';
+    const err = new HakitError(code, `${what}: ${detail}`, `${this.opts.module}${w?.kind === 'op' ? ` seq ${w.seq}` : ''}`);
     this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.maybeResume();
     this.session = ''; // never resume past a hole
+    this.epoch++;
     this.lastReceived = 0;
     this.lastApplied = 0;
     this.trusted = false;
     this.record = { ...this.record, needs_full: true };
     await this.setComplete(false, true).catch(() => undefined);
     this.emit('applyError', err);
-    ch.sendJson(FrameType.ERROR, seq, { code: err.code, message: err.message });
+    const ch = this.channel;
+    if (!ch) return;
+    ch.sendJson(FrameType.ERROR, w?.kind === 'op' ? w.seq : 0, { code: err.code, message: err.message });
     ch.finish(err);
   }
 
@@ -311,18 +407,23 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     const rules = this.opts.rules ?? NO_EXCLUDES;
     if (body.kind === 'manifest') {
       const entries = await listTree(this.opts.dir, rules, { hashes: body.hashes === true });
-      for (let i = 0; i < entries.length || i === 0; i += MANIFEST_ENTRIES_PER_FRAME) {
-        const more = i + MANIFEST_ENTRIES_PER_FRAME < entries.length;
-        ch.sendJson(FrameType.RESP, id, { entries: entries.slice(i, i + MANIFEST_ENTRIES_PER_FRAME), more });
-      }
+      const chunks = manifestChunks(entries);
+      chunks.forEach((c, i) => ch.send(FrameType.RESP, id, c, i < chunks.length - 1 ? FrameFlag.MORE : 0));
       return;
     }
-    if (body.kind === 'sig' && typeof body.path === 'string' && typeof body.block_size === 'number') {
-      const rel = body.path;
-      if (rel.split('/').includes('..')) throw new Error('bad path');
+    if (body.kind === 'sig' && typeof body.block_size === 'number') {
+      const rel = checkRelPath(body.path, `${ch.where} sig`);
       await this.fds.flush(rel);
-      const sig = await signFile(realPathOf(this.opts.dir, rel), body.block_size);
-      ch.send(FrameType.RESP, id, encodeSignature(sig));
+      let file: string | undefined;
+      try {
+        file = await this.roots.resolve(rel, `${ch.where} sig ${rel}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      // A missing file (or parent) has the empty signature; a symlink is refused (ELOOP).
+      const sig = await signFile(file ?? path.join(this.opts.dir, rel), body.block_size, { missing: file === undefined });
+      const chunks = signatureChunks(sig);
+      chunks.forEach((c, i) => ch.send(FrameType.RESP, id, c, i < chunks.length - 1 ? FrameFlag.MORE : 0));
       return;
     }
     throw new Error(`unknown request ${JSON.stringify(body.kind)}`);
@@ -330,10 +431,12 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
 
   private async apply(op: MirrorOp): Promise<void> {
     const fds = this.fds;
-    const real = (p: string): string => realPathOf(this.opts.dir, p);
-    const tolerate = async (p: Promise<unknown>, ...codes: string[]): Promise<void> => {
+    const where = `${this.opts.module} ${op.kind}`;
+    // Checked path of the copy; `allowRoot` for metadata of a replicated directory itself.
+    const at = (p: string, allowRoot = false): Promise<string> => this.roots.resolve(p, `${where} ${p}`, { allowRoot });
+    const tolerate = async (p: () => Promise<unknown>, ...codes: string[]): Promise<void> => {
       try {
-        await p;
+        await p();
       } catch (e) {
         if (!codes.includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
@@ -350,45 +453,68 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
         await fds.truncate(op.path, op.size);
         return;
       case 'create': {
-        const fh = await fs.open(real(op.path), fs.constants.O_CREAT | fs.constants.O_WRONLY, op.mode);
+        const fh = await fs.open(await at(op.path), fs.constants.O_CREAT | fs.constants.O_WRONLY | O_NOFOLLOW, op.mode);
         await fh.close();
         return;
       }
       case 'mkdir':
-        await tolerate(fs.mkdir(real(op.path), { mode: op.mode }), 'EEXIST');
+        await tolerate(async () => fs.mkdir(await at(op.path), { mode: op.mode }), 'EEXIST');
         return;
       case 'chmod':
-        await fs.chmod(real(op.path), op.mode);
+        await chmodNoFollow(await at(op.path, true), op.mode);
         return;
       case 'chown':
-        await fs.lchown(real(op.path), op.uid, op.gid);
+        await fs.lchown(await at(op.path, true), op.uid, op.gid);
         return;
       case 'utimens':
-        await fs.lutimes(real(op.path), op.atime_ms / 1000, op.mtime_ms / 1000);
+        await fs.lutimes(await at(op.path, true), op.atime_ms / 1000, op.mtime_ms / 1000);
         return;
     }
     // Namespace changes invalidate cached descriptors by name.
     await fds.closeUnder('path' in op ? op.path : op.from);
     switch (op.kind) {
       case 'rmdir':
-        await tolerate(fs.rmdir(real(op.path)), 'ENOENT');
+        await tolerate(async () => fs.rmdir(await at(op.path)), 'ENOENT');
         return;
       case 'unlink':
-        await tolerate(fs.unlink(real(op.path)), 'ENOENT');
+        await tolerate(async () => fs.unlink(await at(op.path)), 'ENOENT');
         return;
       case 'remove':
-        await fs.rm(real(op.path), { recursive: true, force: true });
+        // rm does not follow symlinks below the path; at() checked the path itself.
+        await tolerate(async () => fs.rm(await at(op.path), { recursive: true, force: true }), 'ENOENT');
         return;
-      case 'rename':
+      case 'rename': {
         await fds.closeUnder(op.to);
-        await fs.rename(real(op.from), real(op.to));
+        const from = await at(op.from);
+        await fs.rename(from, await at(op.to));
         return;
+      }
       case 'symlink':
-        await tolerate(fs.symlink(op.target, real(op.path)), 'EEXIST');
+        // The target is only stored, never followed by the receiver.
+        await tolerate(async () => fs.symlink(op.target, await at(op.path)), 'EEXIST');
         return;
-      case 'link':
-        await tolerate(fs.link(real(op.from), real(op.to)), 'EEXIST');
+      case 'link': {
+        // link(2) does not follow a symlink at `from`: it links the symlink itself.
+        await tolerate(async () => fs.link(await at(op.from), await at(op.to)), 'EEXIST');
         return;
+      }
     }
+  }
+}
+
+/** chmod through a handle opened without following a symlink (Linux has no symlink modes:
+ *  a symlink there is left alone). */
+async function chmodNoFollow(file: string, mode: number): Promise<void> {
+  let fh;
+  try {
+    fh = await fs.open(file, fs.constants.O_RDONLY | O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return;
+    throw e;
+  }
+  try {
+    await fh.chmod(mode);
+  } finally {
+    await fh.close();
   }
 }

@@ -7,13 +7,18 @@ import fs from 'node:fs/promises';
 import { differingRanges } from './blocksig/signature';
 import { planTree, type ManifestEntry } from './pure/tree-diff';
 import { type ByteRange } from './pure/ranges';
-import { listTree, realPathOf, signFile, decodeSignature } from './tree-walk';
+import { listTree, realPathOf, signFile } from './tree-walk';
+import { joinSignature } from './response-chunks';
 import type { MirrorSender } from './sender';
+import type { Frame } from './stream/frame';
 
 export type ReintegrationMode = 'journal' | 'full';
 
 /** Progress events are emitted at most this often. */
 export const PROGRESS_INTERVAL_MS = 500;
+/** Signature requests in flight during a full comparison (one round trip per file made a
+ *  100 000-file comparison take minutes). */
+export const SIG_PIPELINE_DEPTH = 64;
 
 export class Reintegrator {
   finished: Promise<boolean> = Promise.resolve(false);
@@ -45,9 +50,9 @@ export class Reintegrator {
         await this.shipDirty(dirtyPath);
         continue;
       }
-      const cmp = s.pending.takeCompare();
-      if (cmp !== undefined) {
-        await this.compareFile(cmp);
+      const batch = s.pending.peekCompare(SIG_PIPELINE_DEPTH);
+      if (batch.length > 0) {
+        await this.compareBatch(batch);
         continue;
       }
       await s.drained();
@@ -89,7 +94,7 @@ export class Reintegrator {
     const s = this.s;
     await s.gate.acquire(path);
     try {
-      const chunk = s.opts.reint_chunk_bytes ?? 1024 * 1024;
+      const chunk = s.reintChunkBytes();
       const got = s.pending.takeDirty(chunk);
       if (!got || got.path !== path) {
         if (got) for (const r of got.ranges) s.pending.markDirty(got.path, r.start, r.end);
@@ -108,7 +113,10 @@ export class Reintegrator {
     try {
       fh = await fs.open(realPathOf(s.opts.real_dir, path), 'r');
     } catch {
-      return 0; // removed since: its unlink was (or will be) shipped
+      // Removed since: its unlink was (or will be) shipped. Unless the pass is over (the
+      // module stopping): then the ranges in hand stay pending for the next start.
+      if (!this.live()) for (const r of ranges) s.pending.markDirty(path, r.start, r.end);
+      return 0;
     }
     let size: number;
     try {
@@ -118,7 +126,7 @@ export class Reintegrator {
       if (ranges.some((r) => r.end > size)) void s.ship({ kind: 'truncate', path, size });
       // One write op per chunk: frames stay far below MAX_PAYLOAD_BYTES and memory is bounded
       // by the sender's outbox (room()), whatever the size of a differing range.
-      const chunk = s.opts.reint_chunk_bytes ?? 1024 * 1024;
+      const chunk = s.reintChunkBytes();
       for (const r of ranges) {
         const end = Math.min(r.end, size);
         for (let at = r.start; at < end; at += chunk) {
@@ -130,6 +138,7 @@ export class Reintegrator {
             got += bytesRead;
           }
           if (got === 0) break;
+          await s.throttle(got);
           void s.ship({ kind: 'write', path, offset: at, data: buf.subarray(0, got) });
           this.shipped_bytes += got;
           await s.room();
@@ -142,18 +151,35 @@ export class Reintegrator {
     return size;
   }
 
-  private async compareFile(path: string): Promise<void> {
+  /**
+   * Asks SECOND for the signatures of a batch of files at once, then compares them one by
+   * one. The files stay in the compare set meanwhile, so writes to them stay local and
+   * SECOND's copies do not change under the answers; a namespace op shipped since the
+   * requests (a rename over one of them) makes the answers stale: that file is asked again.
+   */
+  private async compareBatch(paths: readonly string[]): Promise<void> {
+    const s = this.s;
+    const bs = s.opts.block_size_bytes ?? 64 * 1024;
+    const gen = s.namespaceGen;
+    const answers = paths.map((p) => s.request({ kind: 'sig', path: p, block_size: bs }));
+    for (const a of answers) a.catch(() => undefined); // awaited below, or dropped with the link
+    for (const [i, p] of paths.entries()) {
+      if (!this.live()) return;
+      await this.compareFile(p, answers[i]!, gen);
+    }
+  }
+
+  private async compareFile(path: string, asked: Promise<Frame[]>, gen: number): Promise<void> {
     const s = this.s;
     const bs = s.opts.block_size_bytes ?? 64 * 1024;
     await s.gate.acquire(path);
     try {
-      const [frames, local] = await Promise.all([
-        s.request({ kind: 'sig', path, block_size: bs }),
-        signFile(realPathOf(s.opts.real_dir, path), bs),
-      ]);
-      const f = frames[0];
-      if (!f || f.payload[0] === 0x7b) throw new Error(`SECOND could not sign ${path}`);
-      const remote = decodeSignature(f.payload);
+      // Renamed or removed since the request: its compare mark moved with it (or went).
+      if (!s.pending.unmarkCompare(path)) return;
+      const answer = gen === s.namespaceGen ? asked : s.request({ kind: 'sig', path, block_size: bs });
+      const [frames, local] = await Promise.all([answer, signFile(realPathOf(s.opts.real_dir, path), bs)]);
+      if (frames.length === 0 || frames[0]!.payload[0] === 0x7b) throw new Error(`SECOND could not sign ${path}`);
+      const remote = joinSignature(frames.map((f) => f.payload));
       const ranges = differingRanges(local, remote);
       if (remote.size_bytes !== local.size_bytes) void s.ship({ kind: 'truncate', path, size: local.size_bytes });
       await this.shipRanges(path, ranges);

@@ -13,7 +13,7 @@ import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
 import { PendingSet } from './pure/pending';
 import { routeOp, type LinkPhase, type RouteView } from './pure/route';
 import { connectChannel, type Channel } from './stream/channel';
-import { FrameType, type Frame } from './stream/frame';
+import { FrameFlag, FrameType, type Frame } from './stream/frame';
 import { DirtyJournal, type JournalEvent } from './journal';
 import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
@@ -45,7 +45,8 @@ export interface SenderOptions {
   readonly key: Buffer;
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
-  /** Optional bandwidth cap for the replication stream. */
+  /** Optional cap on re-integration traffic (live writes are never capped: capping them
+   *  would slow the application, as SafeKit and DRBD's resync rate also leave them alone). */
   readonly bandwidth_bytes_per_s?: number;
   readonly max_inflight_bytes?: number;
   readonly ack_timeout_ms?: number;
@@ -98,7 +99,6 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private timers: NodeJS.Timeout[] = [];
   private bucketTokens = 0;
   private bucketAt_ms = 0;
-  private pumpTimer: NodeJS.Timeout | undefined;
   private reint: Reintegrator | undefined;
   private connecting = false;
   /** No reconnect before this time (set after SECOND failed to apply an op). */
@@ -106,6 +106,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private applyBackoff_ms = 0;
   /** Incremented at every connection change; stale async work compares it. */
   linkGen = 0;
+  /** Incremented for every namespace op queued for SECOND: a signature requested before a
+   *  change of it may describe a file that has since been renamed over or removed. */
+  namespaceGen = 0;
   shippedBytes = 0;
   shippedOps = 0;
 
@@ -164,7 +167,6 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.pumpTimer) clearTimeout(this.pumpTimer);
     const ch = this.channel;
     this.channel = undefined;
     ch?.close(new HakitError('HAKIT_E_MIRROR_STOPPED', 'sender stopped', this.opts.module));
@@ -349,6 +351,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   /** Queues an op with the next sequence number; resolves on ack or when made dirty. */
   ship(op: MirrorOp): Promise<void> {
+    if (isNamespaceOp(op)) this.namespaceGen++;
     return new Promise<void>((resolve) => {
       if (this.phaseValue === 'alone' && !this.linkDown) {
         void this.journal.append([op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op }]).catch(() => undefined);
@@ -423,13 +426,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private pumpOnce(): void {
     const ch = this.channel;
     if (!ch || this.linkDown || ch.isClosed) return;
-    const cap = this.opts.bandwidth_bytes_per_s;
     while (this.outbox.length > 0) {
       const item = this.outbox[0]!;
-      if (item.kind === 'op') {
-        if (this.inflightBytes > 0 && this.inflightBytes + item.bytes > this.cfg.max_inflight_bytes) return;
-        if (cap && !this.takeTokens(item.bytes, cap)) return;
-      }
+      if (item.kind === 'op' && this.inflightBytes > 0 && this.inflightBytes + item.bytes > this.cfg.max_inflight_bytes) return;
       if (ch.bufferedBytes > this.cfg.max_inflight_bytes) {
         ch.once('drain', () => this.pump());
         return;
@@ -439,29 +438,54 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         if (this.inflight.length === 0) this.lastAckProgress_ms = Date.now();
         this.inflight.push(item);
         this.inflightBytes += item.bytes;
-        ch.send(FrameType.OP, item.seq, encodeOpParts(item.op));
+        if (!this.sendOrClose(ch, FrameType.OP, item.seq, encodeOpParts(item.op))) return;
         this.shippedOps++;
         if (item.op.kind === 'write') this.shippedBytes += item.op.data.length;
-      } else {
-        ch.send(item.type, item.id, item.payload);
+      } else if (!this.sendOrClose(ch, item.type, item.id, item.payload)) {
+        return;
       }
     }
   }
 
-  /** Token bucket for the bandwidth cap (refilled continuously, burst of 100 ms). */
-  private takeTokens(bytes: number, cap_bytes_per_s: number): boolean {
-    const now = Date.now();
-    this.bucketTokens = Math.min(cap_bytes_per_s / 10, this.bucketTokens + ((now - this.bucketAt_ms) * cap_bytes_per_s) / 1000);
-    this.bucketAt_ms = now;
-    if (this.bucketTokens >= Math.min(bytes, cap_bytes_per_s / 10)) {
-      this.bucketTokens -= bytes;
+  /** A frame Channel.send refuses (over the frame limit) closes the connection with its code
+   *  instead of throwing out of an event handler; false when it did. */
+  private sendOrClose(ch: Channel, type: typeof FrameType.OP | typeof FrameType.REQ | typeof FrameType.STATE, id: number, payload: Buffer | readonly Buffer[]): boolean {
+    try {
+      ch.send(type, id, payload);
       return true;
+    } catch (e) {
+      ch.close(e as HakitError);
+      return false;
     }
-    if (!this.pumpTimer) {
-      const wait_ms = Math.ceil(((bytes - this.bucketTokens) * 1000) / cap_bytes_per_s);
-      this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, Math.max(1, Math.min(wait_ms, 100)));
+  }
+
+  /**
+   * Re-integration's bandwidth cap (token bucket, refilled continuously, burst of 100 ms):
+   * resolves when `bytes` may be queued. Only the re-integrator waits here, before it queues
+   * a chunk; live ops never do, so the cap cannot hold an application's write.
+   */
+  /** Bytes per re-integration write: with a cap, at most a 100 ms burst (64 KiB minimum), so
+   *  a throttled chunk holds its file's gate (and the application's ops on it) ≤ ~100 ms. */
+  reintChunkBytes(): number {
+    const chunk = this.cfg.reint_chunk_bytes;
+    const cap = this.opts.bandwidth_bytes_per_s;
+    return cap ? Math.min(chunk, Math.max(64 * 1024, Math.floor(cap / 10))) : chunk;
+  }
+
+  async throttle(bytes: number): Promise<void> {
+    const cap = this.opts.bandwidth_bytes_per_s;
+    if (!cap) return;
+    for (;;) {
+      const now = Date.now();
+      this.bucketTokens = Math.min(cap / 10, this.bucketTokens + ((now - this.bucketAt_ms) * cap) / 1000);
+      this.bucketAt_ms = now;
+      if (this.bucketTokens >= Math.min(bytes, cap / 10) || this.phaseValue === 'alone' || this.stopped) {
+        this.bucketTokens -= bytes;
+        return;
+      }
+      const wait_ms = Math.ceil(((Math.min(bytes, cap / 10) - this.bucketTokens) * 1000) / cap);
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait_ms, 100))));
     }
-    return false;
   }
 
   private onAck(seq: number): void {
@@ -488,8 +512,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         const r = this.requests.get(f.seq);
         if (!r) return;
         r.frames.push(f);
-        let more = false;
-        if (f.payload[0] === 0x7b /* '{' */) {
+        let more = (f.flags & FrameFlag.MORE) !== 0;
+        if (!more && f.payload[0] === 0x7b /* '{' */) {
           try { more = (JSON.parse(f.payload.toString('utf8')) as { more?: boolean }).more === true; } catch { more = false; }
         }
         if (!more) {
@@ -549,7 +573,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     ch.removeAllListeners('frame');
     ch.removeAllListeners('close');
     ch.on('frame', (f) => this.onFrame(ch, f));
-    ch.on('close', (err) => void this.onClose(ch, err));
+    ch.on('close', (err) => { this.onClose(ch, err).catch((e: unknown) => this.onInternalError(e)); });
   }
 
   private async tryConnect(): Promise<void> {
@@ -583,7 +607,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     this.setPhase(mode === 'full' ? 'walking' : 'syncing');
     const r = new Reintegrator(this, mode, gen);
     this.reint = r;
-    void r.run().then(async (ok) => {
+    r.run().then(async (ok) => {
       if (!ok && gen === this.linkGen && !this.stopped) {
         // The pass failed with the link up (SECOND could not answer): start over cleanly.
         this.channel?.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 're-integration pass failed', this.opts.module));
@@ -605,7 +629,30 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       this.setPhase('in_sync');
       this.applyBackoff_ms = 0;
       this.emitStatus({ state: 'in_sync' });
-    });
+    }).catch((e: unknown) => this.onInternalError(e));
+  }
+
+  /**
+   * A failure of our own bookkeeping (the journal could not be written: ENOSPC, EIO) after a
+   * connection change or a pass: never an unhandled rejection (it would kill hakitd). The
+   * link is dropped and PRIM reports `alone` with the code; ops keep being recorded in memory
+   * and the next journal write retries (a pass never runs on an untrusted state: needFull).
+   */
+  private onInternalError(e: unknown): void {
+    const err = e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_JOURNAL', `mirror bookkeeping failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, this.opts.module);
+    this.needFull = true;
+    const ch = this.channel;
+    this.channel = undefined;
+    this.linkGen++;
+    this.linkDown = false;
+    ch?.close(err);
+    this.setPhase('alone');
+    for (const it of [...this.inflight, ...this.outbox.filter((i): i is OutOp => i.kind === 'op')]) { this.pending.recordUnshipped(it.op); it.done(); }
+    this.inflight.length = 0;
+    this.outbox.length = 0;
+    this.inflightBytes = 0;
+    this.wakeRoom();
+    this.emitStatus({ state: 'alone', reason: err.message, code: err.code });
   }
 
   /** Called by the re-integrator when its pass is done and everything it shipped is acked;
@@ -684,9 +731,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     this.outbox.length = 0;
     this.inflightBytes = 0;
     for (const it of unacked) this.pending.recordUnshipped(it.op);
-    await this.journal.rewrite(this.copyId, this.pending, 'alone');
-    for (const it of unacked) it.done();
-    this.wakeRoom();
+    try {
+      await this.journal.rewrite(this.copyId, this.pending, 'alone');
+    } finally {
+      // Even when the journal cannot be written the waiting calls return (their data is on
+      // PRIM's disk); the caller's catch makes the next pass a full comparison.
+      for (const it of unacked) it.done();
+      this.wakeRoom();
+    }
     if (!wasAlone || unacked.length > 0) this.emitStatus(code ? { state: 'alone', reason, code } : { state: 'alone', reason });
   }
 

@@ -20,7 +20,7 @@ export function realPathOf(root: string, rel: string): string {
 async function hashFile(file: string): Promise<string> {
   const api = await xxhashApi();
   const h = api.create64();
-  const fh = await fs.open(file, 'r');
+  const fh = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     for (;;) {
@@ -81,13 +81,15 @@ async function statEntry(root: string, rel: string, rules: ExcludeRules, opts: {
   return base;
 }
 
-/** Block signature of one file; a missing file has the empty signature. */
-export async function signFile(file: string, block_size_bytes: number): Promise<BlockSignature> {
+/** Block signature of one file; a missing file has the empty signature. A symlink in the
+ *  last component is never followed (ELOOP). */
+export async function signFile(file: string, block_size_bytes: number, opts: { missing?: boolean } = {}): Promise<BlockSignature> {
   const { h64 } = await loadHasher();
   const signer = new BlockSigner(h64, block_size_bytes);
+  if (opts.missing) return signer.finish();
   let fh;
   try {
-    fh = await fs.open(file, 'r');
+    fh = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return signer.finish();
     throw e;

@@ -13,4 +13,5 @@ export const MIRROR_CODES = {
   HAKIT_E_MIRROR_MOUNT: 'the bind mount or the FUSE mount of a replicated directory failed',
   HAKIT_E_MIRROR_WATCH: 'the watch-mode capture hit a watcher error or overflow and rescans the tree',
   HAKIT_E_MIRROR_STOPPED: 'the mirror engine was stopped while an operation was pending',
+  HAKIT_E_MIRROR_BUSY: 'the replication receiver refused a connection: a handshake from that address is already in progress',
 } as const satisfies Record<string, string>;

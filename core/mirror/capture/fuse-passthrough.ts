@@ -15,6 +15,24 @@ type Cb = (code: number, ...rest: unknown[]) => void;
 
 /** Flags the kernel handles itself; passing them to the real open would double-apply them. */
 const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_TRUNC;
+/**
+ * We act by path, as root. The kernel resolves symlinks on the mount itself before it calls
+ * us, so the last component we get is never meant to be followed; if it is a symlink now
+ * (swapped in since the lookup), following it could reach outside the directory. Every
+ * call that names the last component therefore opens it with O_NOFOLLOW (ELOOP otherwise)
+ * or uses a call that does not follow (lstat, lchown, lutimes, unlink, rename, ...).
+ */
+const NOFOLLOW = fs.constants.O_NOFOLLOW;
+
+/** Runs `f` on a descriptor of `file` opened without following a symlink there. */
+async function withHandle<T>(file: string, flags: number, f: (fh: fs.promises.FileHandle) => Promise<T>): Promise<T> {
+  const fh = await fs.promises.open(file, flags | NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    return await f(fh);
+  } finally {
+    await fh.close();
+  }
+}
 
 function errnoOf(e: unknown): number {
   const n = (e as NodeJS.ErrnoException | undefined)?.errno;
@@ -57,9 +75,9 @@ export function passthroughOps(real_dir: string, rep: Replicator): Record<string
     open(path: string, flags: number, cb: Cb) {
       const work = (async () => {
         if (flags & fs.constants.O_TRUNC) {
-          await rep.perform({ kind: 'truncate', path, size: 0 }, () => fs.promises.truncate(real(path), 0));
+          await rep.perform({ kind: 'truncate', path, size: 0 }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(0)));
         }
-        return p<number>((c) => fs.open(real(path), flags & ~STRIPPED_OPEN_FLAGS, c));
+        return p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
       })();
       reply(cb, work, (fd) => [fd]);
     },
@@ -68,7 +86,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): Record<string
     create(path: string, mode: number, cb: Cb) {
       const perm = mode & 0o7777;
       reply(cb, rep.perform({ kind: 'create', path, mode: perm }, () =>
-        p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | fs.constants.O_RDWR, perm, c))), (fd) => [fd]);
+        p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | fs.constants.O_RDWR | NOFOLLOW, perm, c))), (fd) => [fd]);
     },
     read(_path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       fs.read(fd, buf, 0, len, pos, (err, n) => cb(err ? errnoOf(err) : n));
@@ -88,7 +106,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): Record<string
     },
     fsyncdir(_path: string, _datasync: number, _fd: number, cb: Cb) { cb(0); },
     truncate(path: string, size: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'truncate', path, size }, () => fs.promises.truncate(real(path), size)));
+      reply(cb, rep.perform({ kind: 'truncate', path, size }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size))));
     },
     ftruncate(path: string, fd: number, size: number, cb: Cb) {
       reply(cb, rep.perform({ kind: 'truncate', path, size }, () => p<void>((c) => fs.ftruncate(fd, size, c))));
@@ -97,7 +115,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): Record<string
       reply(cb, rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000)));
     },
     chmod(path: string, mode: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'chmod', path, mode: mode & 0o7777 }, () => fs.promises.chmod(real(path), mode & 0o7777)));
+      reply(cb, rep.perform({ kind: 'chmod', path, mode: mode & 0o7777 }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode & 0o7777))));
     },
     chown(path: string, uid: number, gid: number, cb: Cb) {
       reply(cb, rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid)));

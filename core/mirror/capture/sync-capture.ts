@@ -14,6 +14,7 @@ import fs from 'node:fs/promises';
 import Fuse from 'fuse-native';
 import { HakitError } from '../../errors/catalogue';
 import { passthroughOps, type Replicator } from './fuse-passthrough';
+import { CAPTURE_FSNAME, isCaptureFuse, parseMountinfo, staleEngineMounts } from '../pure/mountinfo';
 
 export const FUSE_MAX_WRITE_BYTES = 131072;
 export const UNMOUNT_TIMEOUT_MS = 5000;
@@ -52,13 +53,33 @@ export async function fuseConnectionOf(mountpoint: string): Promise<number | und
 export async function abortFuseMount(mountpoint: string): Promise<boolean> {
   const conn = await fuseConnectionOf(mountpoint);
   if (conn === undefined) return false;
+  await abortFuseConnection(conn);
+  return true;
+}
+
+/** Writes 1 to the connection's `abort` (mounting fusectl first if needed). */
+export async function abortFuseConnection(conn: number): Promise<void> {
   try {
     await fs.access(`${FUSECTL_DIR}/${conn}`);
   } catch {
     await run('mount', ['-t', 'fusectl', 'fusectl', FUSECTL_DIR]).catch(() => undefined);
   }
   await fs.writeFile(`${FUSECTL_DIR}/${conn}/abort`, '1');
-  return true;
+}
+
+/**
+ * Removes what a crashed engine left mounted on `dirs` and under `real_root` (see
+ * pure/mountinfo.ts): FUSE connections are aborted first (a dead server never answers),
+ * then each mount is detached lazily, deepest first. Returns the mount points removed.
+ */
+export async function cleanStaleMounts(dirs: readonly string[], real_root: string): Promise<string[]> {
+  const stale = staleEngineMounts(parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8')), dirs, real_root);
+  for (const m of stale) if (isCaptureFuse(m) && Number.isInteger(m.minor)) await abortFuseConnection(m.minor).catch(() => undefined);
+  const done: string[] = [];
+  for (const m of stale) {
+    await run('umount', ['-l', m.mountpoint]).then(() => done.push(m.mountpoint), () => undefined);
+  }
+  return done;
 }
 
 export interface SyncCaptureOptions {
@@ -86,7 +107,7 @@ export class SyncCapture {
         timeout: false, // the sender bounds every wait; a FUSE-level timeout would lie to the app
         allowOther: true,
         defaultPermissions: true,
-        fsname: 'hakit-mirror',
+        fsname: CAPTURE_FSNAME,
       });
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
       this.fuse = fuse;
@@ -96,9 +117,14 @@ export class SyncCapture {
     }
   }
 
-  /** Unmounts FUSE (lazily, aborting the connection if it hangs) and the bind mount. */
-  async stop(): Promise<void> {
-    const { dir, private_dir } = this.opts;
+  /**
+   * Unmounts FUSE (lazily, aborting the connection if it hangs) and, unless `keep_bind`, the
+   * bind mount. The engine keeps the bind until its sender has stopped: a re-integration
+   * pass still reading the real directory would otherwise find its files gone (ENOENT) and
+   * take the ranges it had in hand for removed ones.
+   */
+  async stop(opts: { keep_bind?: boolean } = {}): Promise<void> {
+    const { dir } = this.opts;
     const fuse = this.fuse;
     this.fuse = undefined;
     if (fuse) {
@@ -110,9 +136,13 @@ export class SyncCapture {
         await run('umount', ['-l', dir]).catch(() => undefined);
       }
     }
-    if (this.bound) {
-      this.bound = false;
-      await run('umount', ['-l', private_dir]).catch(() => undefined);
-    }
+    if (!opts.keep_bind) await this.unbind();
+  }
+
+  /** Removes the bind mount of the real directory (after stop({ keep_bind: true })). */
+  async unbind(): Promise<void> {
+    if (!this.bound) return;
+    this.bound = false;
+    await run('umount', ['-l', this.opts.private_dir]).catch(() => undefined);
   }
 }

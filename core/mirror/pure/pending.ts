@@ -132,6 +132,20 @@ export class PendingSet {
     return first.done ? undefined : first.value;
   }
 
+  /** Up to `n` files still to compare, in order, left in the set (writes to them stay local
+   *  until the re-integrator takes each one with unmarkCompare). */
+  peekCompare(n: number): string[] {
+    const out: string[] = [];
+    for (const p of this.compare) {
+      if (out.length >= n) break;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Removes one file from the compare set; false when it was not (or no longer) there. */
+  unmarkCompare(path: string): boolean { return this.compare.delete(path); }
+
   takeCompare(): string | undefined {
     const first = this.compare.values().next();
     if (first.done) return undefined;

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { HakitError } from '../../errors/catalogue';
-import { encodeFrame, FrameDecoder, FrameType, MacState, type Frame, type FrameTypeCode } from './frame';
+import { encodeFrame, FrameCipher, FrameDecoder, FrameType, MAX_PAYLOAD_BYTES, type Frame, type FrameTypeCode } from './frame';
 
 export const HANDSHAKE_TIMEOUT_MS = 5000;
 /** How long a finished channel drains the peer's bytes before it is destroyed. */
@@ -23,7 +23,7 @@ export interface ChannelEvents {
 export class Channel extends EventEmitter<ChannelEvents> {
   private closed = false;
 
-  constructor(readonly socket: net.Socket, private readonly decoder: FrameDecoder, private readonly tx: MacState, readonly where: string) {
+  constructor(readonly socket: net.Socket, private readonly decoder: FrameDecoder, private readonly tx: FrameCipher, readonly where: string) {
     super();
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('drain', () => this.emit('drain'));
@@ -33,10 +33,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   get isClosed(): boolean { return this.closed; }
 
-  /** Queues one frame; false means the socket buffer is full (wait for 'drain'). */
-  send(type: FrameTypeCode, seq: number, payload: Buffer | readonly Buffer[]): boolean {
+  /**
+   * Queues one frame; false means the socket buffer is full (wait for 'drain'). A payload
+   * over MAX_PAYLOAD_BYTES is refused with HAKIT_E_MIRROR_BAD_FRAME and nothing is sent:
+   * the peer would refuse it and close, and the same frame would be sent again after the
+   * reconnect, forever. Callers split big answers (FrameFlag.MORE).
+   */
+  send(type: FrameTypeCode, seq: number, payload: Buffer | readonly Buffer[], flags = 0): boolean {
+    const size_bytes = Array.isArray(payload) ? (payload as readonly Buffer[]).reduce((n, p) => n + p.length, 0) : (payload as Buffer).length;
+    if (size_bytes > MAX_PAYLOAD_BYTES) {
+      throw new HakitError('HAKIT_E_MIRROR_BAD_FRAME', `refusing to send a frame of type ${type} with ${size_bytes} bytes of payload (limit ${MAX_PAYLOAD_BYTES})`, this.where);
+    }
     if (this.closed) return false;
-    const parts = encodeFrame(type, seq, payload, this.tx);
+    const parts = encodeFrame(type, seq, payload, this.tx, flags);
     this.socket.cork();
     let ok = true;
     for (const p of parts) ok = this.socket.write(p);
@@ -44,8 +53,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return ok;
   }
 
-  sendJson(type: FrameTypeCode, seq: number, body: unknown): boolean {
-    return this.send(type, seq, Buffer.from(JSON.stringify(body)));
+  sendJson(type: FrameTypeCode, seq: number, body: unknown, flags = 0): boolean {
+    return this.send(type, seq, Buffer.from(JSON.stringify(body)), flags);
   }
 
   get bufferedBytes(): number { return this.socket.writableLength; }
@@ -174,9 +183,9 @@ export async function connectChannel(host: string, port: number, opts: Handshake
     }
     const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
     socket.write(Buffer.concat(encodeFrame(FrameType.AUTH, 0, Buffer.from(JSON.stringify({ proof: proof(opts.key, 'hakit-mirror-c', opts.module, nc, ns).toString('hex') })), null)));
-    decoder.authenticate(new MacState(sessionKey, 1));
+    decoder.authenticate(new FrameCipher(sessionKey, 1));
     reader.done();
-    return new Channel(socket, decoder, new MacState(sessionKey, 0), where);
+    return new Channel(socket, decoder, new FrameCipher(sessionKey, 0), where);
   } catch (e) {
     reader.done();
     socket.destroy();
@@ -204,9 +213,9 @@ export async function acceptChannel(socket: net.Socket, opts: HandshakeOptions):
       throw new HakitError('HAKIT_E_MIRROR_AUTH', 'sender does not know the cluster key', where);
     }
     const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
-    decoder.authenticate(new MacState(sessionKey, 0));
+    decoder.authenticate(new FrameCipher(sessionKey, 0));
     reader.done();
-    return new Channel(socket, decoder, new MacState(sessionKey, 1), where);
+    return new Channel(socket, decoder, new FrameCipher(sessionKey, 1), where);
   } catch (e) {
     reader.done();
     socket.destroy();

@@ -1,11 +1,12 @@
-// Replication frames: a 16-byte header, a payload and (after the handshake) a 16-byte MAC.
+// Replication frames: a 16-byte header, a payload and (after the handshake) a 16-byte tag.
 //   magic u16 'HM' | type u8 | flags u8 | payload length u32 | seq u64 (as a double-safe int)
-// The MAC is an AES-256-GCM tag over (header | payload) as additional data, under the
-// per-session key, with the nonce (direction u32 | frame counter u64): each nonce is used
-// once, and the implicit counter makes replayed, dropped or reordered frames fail like
-// forged ones. GMAC runs on AES-NI at several GB/s where HMAC-SHA256 cost ~200 us per
-// 128 KiB write on this hardware (measured; see docs/mirror.md).
-import { createCipheriv, timingSafeEqual } from 'node:crypto';
+// After the handshake the payload is encrypted with AES-256-GCM under the per-session key
+// and the header is its additional data; the nonce is (direction u32 | frame counter u64),
+// so each nonce is used once and replayed, dropped or reordered frames fail like forged
+// ones. The data of the replicated files never crosses the replication LAN in clear. AES-GCM
+// runs on AES-NI at several GB/s where HMAC-SHA256 cost ~200 us per 128 KiB write on this
+// hardware (measured; see docs/mirror.md).
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { HakitError } from '../../errors/catalogue';
 
 export const FRAME_MAGIC = 0x484d;
@@ -17,6 +18,9 @@ export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** Handshake frames are tiny; anything bigger before authentication is garbage. */
 export const MAX_HANDSHAKE_PAYLOAD_BYTES = 1024;
 
+/** Header flag bits. MORE: this response continues in the next RESP frame of the same id. */
+export const FrameFlag = { MORE: 0x01 } as const;
+
 export const FrameType = {
   HELLO: 1, CHALLENGE: 2, AUTH: 3,
   WELCOME: 10, OP: 11, ACK: 12, REQ: 13, RESP: 14, STATE: 15, PING: 16, PONG: 17, ERROR: 18,
@@ -27,37 +31,61 @@ const HANDSHAKE_TYPES = new Set<number>([FrameType.HELLO, FrameType.CHALLENGE, F
 
 export interface Frame {
   readonly type: FrameTypeCode;
+  readonly flags: number;
   readonly seq: number;
   readonly payload: Buffer;
 }
 
-/** Per-direction MAC state; null before the handshake is complete. */
-export class MacState {
+/** Per-direction AES-256-GCM state of one session; null before the handshake is complete. */
+export class FrameCipher {
   private counter = 0;
   constructor(private readonly key: Buffer, private readonly direction: 0 | 1) {}
 
-  compute(header: Buffer, payload: Buffer | readonly Buffer[]): Buffer {
+  private nextNonce(): Buffer {
     const nonce = Buffer.alloc(12);
     nonce.writeUInt32BE(this.direction, 0);
     nonce.writeDoubleBE(this.counter++, 4);
-    const g = createCipheriv('aes-256-gcm', this.key, nonce);
+    return nonce;
+  }
+
+  /** Encrypts the payload parts (header as additional data); returns ciphertext parts and tag. */
+  seal(header: Buffer, parts: readonly Buffer[]): { body: Buffer[]; tag: Buffer } {
+    const g = createCipheriv('aes-256-gcm', this.key, this.nextNonce());
     g.setAAD(header);
-    for (const part of Array.isArray(payload) ? payload : [payload]) if (part.length > 0) g.setAAD(part);
-    g.final();
-    return g.getAuthTag().subarray(0, MAC_BYTES);
+    const body: Buffer[] = [];
+    for (const part of parts) if (part.length > 0) body.push(g.update(part));
+    const last = g.final();
+    if (last.length > 0) body.push(last);
+    return { body, tag: g.getAuthTag().subarray(0, MAC_BYTES) };
+  }
+
+  /** Decrypts and verifies; undefined when the tag does not verify (the plaintext is dropped). */
+  open(header: Buffer, ciphertext: Buffer, tag: Buffer): Buffer | undefined {
+    const d = createDecipheriv('aes-256-gcm', this.key, this.nextNonce());
+    d.setAAD(header);
+    d.setAuthTag(tag);
+    const plain = ciphertext.length > 0 ? d.update(ciphertext) : Buffer.alloc(0);
+    try {
+      d.final();
+    } catch {
+      return undefined;
+    }
+    return plain;
   }
 }
 
-/** Encodes one frame; a payload given in parts is sent without being joined (no copy). */
-export function encodeFrame(type: FrameTypeCode, seq: number, payload: Buffer | readonly Buffer[], mac: MacState | null): Buffer[] {
+/** Encodes one frame; a payload given in parts is encrypted part by part (never joined). */
+export function encodeFrame(type: FrameTypeCode, seq: number, payload: Buffer | readonly Buffer[], cipher: FrameCipher | null, flags = 0): Buffer[] {
   const parts = Array.isArray(payload) ? (payload as readonly Buffer[]) : [payload as Buffer];
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header.writeUInt16BE(FRAME_MAGIC, 0);
   header.writeUInt8(type, 2);
-  header.writeUInt8(0, 3);
+  header.writeUInt8(flags, 3);
   header.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 4);
   header.writeBigUInt64BE(BigInt(seq), 8);
-  return mac ? [header, ...parts, mac.compute(header, parts)] : [header, ...parts];
+  if (!cipher) return [header, ...parts];
+  const { body, tag } = cipher.seal(header, parts);
+  return [header, ...body, tag];
 }
 
 /**
@@ -67,11 +95,11 @@ export function encodeFrame(type: FrameTypeCode, seq: number, payload: Buffer | 
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private mac: MacState | null = null;
+  private mac: FrameCipher | null = null;
 
   constructor(private readonly where: string) {}
 
-  authenticate(mac: MacState): void { this.mac = mac; }
+  authenticate(cipher: FrameCipher): void { this.mac = cipher; }
 
   push(data: Buffer): Frame[] {
     this.chunks.push(data);
@@ -85,13 +113,13 @@ export class FrameDecoder {
       if (this.buffered < total) break;
       const all = this.take(total);
       const header = all.subarray(0, HEADER_BYTES);
-      const payload = all.subarray(HEADER_BYTES, HEADER_BYTES + len);
+      let payload = all.subarray(HEADER_BYTES, HEADER_BYTES + len);
       if (this.mac) {
-        const want = this.mac.compute(header, payload);
-        const got = all.subarray(HEADER_BYTES + len);
-        if (!timingSafeEqual(want, got)) throw new HakitError('HAKIT_E_MIRROR_AUTH', 'frame MAC does not verify', this.where);
+        const plain = this.mac.open(header, payload, all.subarray(HEADER_BYTES + len));
+        if (!plain) throw new HakitError('HAKIT_E_MIRROR_AUTH', 'frame tag does not verify', this.where);
+        payload = plain;
       }
-      out.push({ type: header.readUInt8(2) as FrameTypeCode, seq: Number(header.readBigUInt64BE(8)), payload });
+      out.push({ type: header.readUInt8(2) as FrameTypeCode, flags: header.readUInt8(3), seq: Number(header.readBigUInt64BE(8)), payload });
     }
     return out;
   }

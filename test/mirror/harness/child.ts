@@ -52,6 +52,7 @@ async function handle(c: Cmd): Promise<unknown> {
         key: Buffer.from(String(a.key), 'hex'), host: String(a.host), port: Number(a.port),
         async: (a.async as 'second' | 'none' | undefined) ?? 'second',
         rules: compileExcludes((a.notreplicated as string[] | undefined) ?? []),
+        roots: (a.roots as number | undefined) ?? 1,
       });
       receiver.on('refused', (e) => out({ event: 'refused', code: e.code, message: e.message }));
       receiver.on('complete', (v) => out({ event: 'complete', value: v }));

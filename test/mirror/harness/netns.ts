@@ -56,11 +56,15 @@ export class HarnessNode {
     proc.on('exit', () => { this.exited = true; for (const [, f] of this.waiting) f({ ok: false, error: `child exited: ${this.stderr.slice(-2000)}` }); this.waiting.clear(); });
   }
 
-  static async spawn(ns: TestNetns): Promise<HarnessNode> {
+  /** A child in its own private mount namespace, or with `mountPid` in that process's mount
+   *  namespace (which then outlives the child: what a crashed daemon leaves stays there). */
+  static async spawn(ns: TestNetns, mountPid?: number): Promise<HarnessNode> {
     // From sources (jest) the child runs through the transpile hook; from dist/ it is plain JS.
     const fromSource = fs.existsSync(path.join(HARNESS_DIR, 'child.ts'));
     const entry = fromSource ? ['-r', path.join(HARNESS_DIR, 'ts-register.js'), path.join(HARNESS_DIR, 'child.ts')] : [path.join(HARNESS_DIR, 'child.js')];
-    const proc = spawn('ip', ['netns', 'exec', ns.name, 'unshare', '-m', '--propagation', 'private', process.execPath, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // (`ip netns exec` would make a new mount namespace again: enter both with nsenter.)
+    const pre = mountPid ? ['nsenter', '-t', String(mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', ns.name, 'unshare', '-m', '--propagation', 'private'];
+    const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
     const node = new HarnessNode(proc);
     await node.waitEvent((e) => e.event === 'ready', 20000);
     return node;

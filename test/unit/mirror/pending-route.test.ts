@@ -40,3 +40,14 @@ test('notreplicated: excluded paths are skipped, renames across the boundary imp
   expect(routeOp(view('in_sync', undefined, [], rules), { kind: 'rename', from: '/a.tmp', to: '/a' })).toEqual({ to: 'import', path: '/a' });
   expect(routeOp(view('in_sync', undefined, [], rules), { kind: 'rename', from: '/a', to: '/a.tmp' })).toEqual({ to: 'drop', path: '/a' });
 });
+
+test('files to compare can be peeked in order and taken one by one; a rename moves the mark', () => {
+  const p = new PendingSet();
+  for (const f of ['/0/a', '/0/b', '/0/c']) p.markCompare(f);
+  expect(p.peekCompare(2)).toEqual(['/0/a', '/0/b']);
+  expect(p.compareCount).toBe(3);
+  p.noteLiveOp({ kind: 'rename', from: '/0/b', to: '/0/z' });
+  expect(p.unmarkCompare('/0/b')).toBe(false);
+  expect(p.unmarkCompare('/0/a')).toBe(true);
+  expect(p.peekCompare(10)).toEqual(['/0/c', '/0/z']);
+});
