@@ -1,11 +1,8 @@
+// The control socket lives in the run dir, which core/config/paths.ts owns (HAKIT_RUN_DIR).
 import path from 'node:path';
+import { runDir } from '../config/paths';
 
-export const DEFAULT_RUN_DIR = '/run/hakit';
 export const CONTROL_SOCKET_NAME = 'hakitd.sock';
-
-export function runDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['HAKIT_RUN_DIR'] || DEFAULT_RUN_DIR;
-}
 
 export function controlSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(runDir(env), CONTROL_SOCKET_NAME);

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessNode, TestNetns } from '../mirror/harness/netns';
+import { distPath } from '../support/dist';
 import { printFigures, quantile, type Figure } from './figures';
 
 const ADDR = '198.18.77.9';
@@ -20,11 +21,9 @@ const FSYNC_MAX_S = 15;
 const WATCH_WRITES = 100;
 const WAIT_MS = 120_000;
 
-/** The application-side writer: from sources through the transpile hook, else from dist/. */
+/** The application-side writer, built (dist/). */
 function writerArgv(): string[] {
-  const src = path.join(__dirname, 'mirror-writer.ts');
-  if (fs.existsSync(src)) return [process.execPath, '-r', path.resolve(__dirname, '../mirror/harness/ts-register.js'), src];
-  return [process.execPath, path.join(__dirname, 'mirror-writer.js')];
+  return [process.execPath, distPath('test/bench/mirror-writer.ts')];
 }
 
 interface Pair { base: string; ns: TestNetns; prim: HarnessNode; second: HarnessNode; d1: string; d2: string; spec: (n: string) => Record<string, unknown> }

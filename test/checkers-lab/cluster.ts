@@ -7,13 +7,11 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../lab';
 import { closed } from '../lab/testkit';
+import { DIST_DIR, REPO_ROOT } from '../support/dist';
 
-/** The repository (also when this file runs compiled, from dist/test/checkers-lab/). */
-const UP2 = path.resolve(__dirname, '..', '..');
-export const REPO_ROOT = path.basename(UP2) === 'dist' ? path.dirname(UP2) : UP2;
-export const DIST = path.join(REPO_ROOT, 'dist');
-const DAEMON_JS = path.join(DIST, 'core/daemon/main.js');
-export const CLI_JS = path.join(DIST, 'core/cli/main.js');
+export { REPO_ROOT };
+const DAEMON_JS = path.join(DIST_DIR, 'core/daemon/main.js');
+export const CLI_JS = path.join(DIST_DIR, 'core/cli/main.js');
 const NODE = process.execPath;
 const KEY = 'checkers-lab-key-0123456789abcdef';
 /** Bound on one CLI call (nagios must answer far faster; waitstate passes its own timeout). */

@@ -5,10 +5,10 @@
 // a network namespace (a lab node) counts only its namespace's processes. Real processes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { ERRD_START_GRACE_MS, errdScope, inScope, procStart, ProcWatch } from '../../core/checkers/probes/proc';
 import type { ProbeResult } from '../../core/checkers/probes/types';
 import { closed } from '../lab/testkit';
+import { distPath } from '../support/dist';
 
 const MARK = `tkerrdstart${process.pid}`;
 const children: ChildProcess[] = [];
@@ -68,8 +68,7 @@ test('scope: in the initial network namespace every process counts; in another, 
   expect(inScope(pid, nsOf(process.pid))).toBe(false);
   expect(inScope(pid, nsOf(pid))).toBe(true);
   // The same module loaded in a fresh network namespace scopes itself to it.
-  const hook = path.resolve(__dirname, '../checkers/ts-hook.js');
-  const mod = path.resolve(__dirname, '../../core/checkers/probes/proc.ts');
-  const r = spawnSync('unshare', ['-n', process.execPath, '-r', hook, '-e', `console.log(require(${JSON.stringify(mod)}).errdScope() === require('fs').readlinkSync('/proc/self/ns/net'))`], { encoding: 'utf8', timeout: 20_000 });
+  const mod = distPath('core/checkers/probes/proc.ts');
+  const r = spawnSync('unshare', ['-n', process.execPath, '-e', `console.log(require(${JSON.stringify(mod)}).errdScope() === require('fs').readlinkSync('/proc/self/ns/net'))`], { encoding: 'utf8', timeout: 20_000 });
   expect(r.stdout.trim()).toBe('true');
 });

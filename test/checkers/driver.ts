@@ -1,4 +1,4 @@
-// Runs inside a lab host: `node -r ts-hook.js driver.ts probe|monitor JSON`. Prints one JSON
+// Runs inside a lab host, built: `node dist/test/checkers/driver.js probe|monitor JSON`. Prints one JSON
 // line per result or event, so the test in the root namespace can follow it.
 //   probe   {kind:'tcp'|'ping', addr, port?, timeout_ms}: one probe, then exit
 //   monitor {xml, module}: a ModuleMonitor with a fake module that is PRIM and Ready and

@@ -1,15 +1,15 @@
 // Checkers against a real network: ICMP echo and TCP connects from lab host node1 to the
 // client, a cut path making a ping rule act (wait: stop) and undo itself (start) on heal.
-import path from 'node:path';
 import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../lab';
 import { closed } from '../lab/testkit';
 import { mirrorWith } from './config-text';
+import { distPath, REPO_ROOT } from '../support/dist';
 
 const NAME = 'tc1';
-const ROOT = path.resolve(__dirname, '../..');
-const DRIVER = ['node', '-r', path.join(ROOT, 'test/checkers/ts-hook.js'), path.join(ROOT, 'test/checkers/driver.ts')];
+
+const DRIVER = ['node', distPath('test/checkers/driver.ts')];
 /** Bound on every wait for a driver line. */
 const LINE_WAIT_MS = 15_000;
 
@@ -30,7 +30,7 @@ afterAll(async () => {
 }, 30_000);
 
 async function probe(args: object): Promise<{ ok: boolean; detail: string }> {
-  const r = await lab.exec('node1', [...DRIVER, 'probe', JSON.stringify(args)], { timeout_ms: 20_000, cwd: ROOT });
+  const r = await lab.exec('node1', [...DRIVER, 'probe', JSON.stringify(args)], { timeout_ms: 20_000, cwd: REPO_ROOT });
   const { ok, detail } = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { ok: boolean; detail: string };
   return { ok, detail };
 }
@@ -99,7 +99,7 @@ test('tcp: connected to a listener, refused on a closed port, timeout through a 
 
 test('cut path to a ping target: the wait rule stops the module, and starts it again when the target returns', async () => {
   const xml = mirrorWith(`<check><ping ident="gw"><to addr="${lab.addr('client')}" interval="200ms" timeout="200ms" rise="1" fall="2"/></ping></check>`);
-  const child = lab.spawn('node1', [...DRIVER, 'monitor', JSON.stringify({ xml, module: 'app' })], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = lab.spawn('node1', [...DRIVER, 'monitor', JSON.stringify({ xml, module: 'app' })], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const f = follow(child);
   await f.next((o) => o['ready'] === true);

@@ -3,8 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { distPath } from '../support/dist';
 
 test('logview prints the last lines, then appended ones, and ends on SIGINT', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-logview-'));
@@ -13,7 +12,7 @@ test('logview prints the last lines, then appended ones, and ends on SIGINT', as
   fs.writeFileSync(file, '{"level":30,"time":"t1","msg":"old"}\n');
   // The built CLI (npm test builds first): compiling the sources on the fly made this test
   // depend on the machine's load.
-  const p = spawn(process.execPath, [path.join(ROOT, 'dist/core/cli/main.js'), 'logview', '-m', 'app'], { env: { ...process.env, HAKIT_LOG_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [distPath('core/cli/main.ts'), 'logview', '-m', 'app'], { env: { ...process.env, HAKIT_LOG_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HarnessNode, TestNetns, HARNESS_DIR } from './harness/netns';
+import { HarnessNode, TestNetns } from './harness/netns';
+import { distPath } from '../support/dist';
 
 const ADDR = '198.18.77.3';
 const PORT = 7813;
@@ -19,9 +20,9 @@ const copy = path.join(realRoot, '0');
 const outside = path.join(base, 'outside');
 const stateDir = path.join(base, 'state');
 
-/** Runs a small client script inside the namespace with the TypeScript hook loaded. */
+/** Runs a small client script inside the namespace (it requires hakit's built modules). */
 function client(script: string): string {
-  return ns.exec([process.execPath, '-r', path.join(HARNESS_DIR, 'ts-register.js'), '-e', script]);
+  return ns.exec([process.execPath, '-e', script]);
 }
 
 beforeAll(async () => {
@@ -40,8 +41,9 @@ afterAll(async () => {
   fs.rmSync(base, { recursive: true, force: true });
 }, 60000);
 
-const CHANNEL = path.resolve(__dirname, '../../core/mirror/stream/channel.ts');
-const FRAME = path.resolve(__dirname, '../../core/mirror/stream/frame.ts');
+const CHANNEL = distPath('core/mirror/stream/channel.ts');
+const FRAME = distPath('core/mirror/stream/frame.ts');
+const OP_CODEC = distPath('core/mirror/pure/op-codec.ts');
 
 test('random bytes are refused (bad frame)', async () => {
   const from = second!.events.length;
@@ -80,7 +82,7 @@ test('a forged frame after a valid handshake closes the connection', async () =>
 
 test('an op with a path escaping the copy is refused', async () => {
   const out = client(`
-    const c=require('${CHANNEL}'); const {encodeOp}=require('${path.resolve(__dirname, '../../core/mirror/pure/op-codec.ts')}');
+    const c=require('${CHANNEL}'); const {encodeOp}=require('${OP_CODEC}');
     c.connectChannel('${ADDR}',${PORT},{key:Buffer.from('${KEY}','hex'),module:'mref'}).then(ch=>{
       ch.once('frame',()=>{ ch.sendJson(15,1,{session:'evil',first_seq:1}); ch.send(11,1,Buffer.concat([Buffer.from([2]),Buffer.from(JSON.stringify({kind:'unlink',path:'/../keep.txt'}))])); });
       ch.on('close',()=>{console.log('CLOSED');process.exit(0)});
@@ -90,7 +92,6 @@ test('an op with a path escaping the copy is refused', async () => {
   expect(fs.existsSync(path.join(copy, 'keep.txt'))).toBe(true);
 });
 
-const OP_CODEC = path.resolve(__dirname, '../../core/mirror/pure/op-codec.ts');
 
 /** An authenticated client that starts a session, sends `ops`, then `reqs` (REQ bodies);
  *  prints one JSON line per RESP ({id, first, json}) and CLOSED/OPEN at the end. */

@@ -2,12 +2,14 @@
 // machine, real heartbeats, real VIP, real scripts, driven through the real `hakit` CLI:
 // first start (both WAIT) → prim on node1 → second on node2 → kill -9 node1's daemon →
 // node2 takes over with the VIP → SIGTERM node2 stops the module cleanly and exits 0.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { controlRequest } from '../../../core/control/client';
 import type { StateResult } from '../../../core/control/api';
-import { makePair, sh, REPO_ROOT, TS_REGISTER, type NsPair } from '../helpers/netns';
+import { makePair, sh, type NsPair } from '../helpers/netns';
+import { distPath } from '../../support/dist';
+import { Netns } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
 
 const SUBNET = 203;
@@ -40,8 +42,8 @@ const nodes: NodeDirs[] = [];
 const daemons: ChildProcess[] = [];
 
 function startDaemon(ns: string, node: string, d: NodeDirs): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TS_REGISTER, path.join(REPO_ROOT, 'core/daemon/main.ts'),
-    '--node', node, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--log-dir', d.log, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = new Netns(ns).spawnNode('core/daemon/main.ts',
+    ['--node', node, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--log-dir', d.log, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   child.on('exit', (code) => {
@@ -61,7 +63,7 @@ function hakit(d: NodeDirs, args: string[]): { code: number; stdout: string; std
 }
 
 function hakitRun(d: NodeDirs, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['-r', TS_REGISTER, path.join(REPO_ROOT, 'core/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, [distPath('core/cli/main.ts'), ...args], {
     env: { ...process.env, HAKIT_RUN_DIR: d.run }, encoding: 'utf8', timeout: 30_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -1,12 +1,12 @@
 // Split brain with a witness: two real hakitd and a real hakit-witness in three namespaces.
 // The heartbeat LAN joins node1 and node2; each node reaches the witness over its own link.
 // Cutting the heartbeat LAN leaves exactly one side serving (the lease holder).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { controlRequest } from '../../../core/control/client';
 import type { StateResult } from '../../../core/control/api';
-import { sh, REPO_ROOT, TS_REGISTER } from '../helpers/netns';
+import { linkVeth, Netns, sh } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
 
 const NS = { n1: 'hd-ws1', n2: 'hd-ws2', w: 'hd-wsw' };
@@ -33,33 +33,26 @@ const SCRIPTS = { start_prim: 'echo "prim $HAKIT_NODE" > "$HAKIT_RUN_DIR/app"', 
 const procs: ChildProcess[] = [];
 const dirs: NodeDirs[] = [];
 
+const nets = { n1: new Netns(NS.n1), n2: new Netns(NS.n2), w: new Netns(NS.w) };
+
 function destroy(): void {
-  for (const ns of Object.values(NS)) sh(['ip', 'netns', 'del', ns], true);
+  for (const ns of Object.values(nets)) ns.down();
 }
 
 function topology(): void {
-  destroy();
-  for (const ns of Object.values(NS)) {
-    sh(['ip', 'netns', 'add', ns]);
-    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  const link = (a: string, ifa: string, addrA: string, b: string, ifb: string, addrB: string): void => {
-    sh(['ip', 'link', 'add', ifa, 'netns', a, 'type', 'veth', 'peer', 'name', ifb, 'netns', b]);
-    sh(['ip', '-n', a, 'addr', 'add', addrA, 'dev', ifa]);
-    sh(['ip', '-n', b, 'addr', 'add', addrB, 'dev', ifb]);
-    sh(['ip', '-n', a, 'link', 'set', ifa, 'up']);
-    sh(['ip', '-n', b, 'link', 'set', ifb, 'up']);
-  };
-  link(NS.n1, 'hdws1', '198.18.204.1/24', NS.n2, 'hdws2', '198.18.204.2/24'); // heartbeat LAN
-  link(NS.n1, 'hdws1w', '198.18.205.1/24', NS.w, 'hdwsw1', '198.18.205.254/24');
-  link(NS.n2, 'hdws2w', '198.18.206.2/24', NS.w, 'hdwsw2', '198.18.206.254/24');
-  sh(['ip', '-n', NS.w, 'addr', 'add', `${WITNESS_ADDR}/32`, 'dev', 'lo']);
+  for (const ns of Object.values(nets)) ns.up();
+  const link = (a: Netns, ifa: string, addrA: string, b: Netns, ifb: string, addrB: string): void =>
+    linkVeth({ ns: a, ifname: ifa, cidr: addrA }, { ns: b, ifname: ifb, cidr: addrB });
+  link(nets.n1, 'hdws1', '198.18.204.1/24', nets.n2, 'hdws2', '198.18.204.2/24'); // heartbeat LAN
+  link(nets.n1, 'hdws1w', '198.18.205.1/24', nets.w, 'hdwsw1', '198.18.205.254/24');
+  link(nets.n2, 'hdws2w', '198.18.206.2/24', nets.w, 'hdwsw2', '198.18.206.254/24');
+  nets.w.addAddr(`${WITNESS_ADDR}/32`, 'lo');
   sh(['ip', '-n', NS.n1, 'route', 'add', `${WITNESS_ADDR}/32`, 'via', '198.18.205.254']);
   sh(['ip', '-n', NS.n2, 'route', 'add', `${WITNESS_ADDR}/32`, 'via', '198.18.206.254']);
 }
 
-function spawnTs(ns: string, script: string, args: string[]): ChildProcess {
-  const c = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TS_REGISTER, path.join(REPO_ROOT, script), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function spawnBuilt(ns: string, script: string, args: string[]): ChildProcess {
+  const c = new Netns(ns).spawnNode(script, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   c.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   c.on('exit', (code) => {
@@ -109,9 +102,9 @@ afterAll(async () => {
 
 it('with the heartbeat LAN cut, only the lease holder serves', async () => {
   const [d1, d2, dw] = [dirs[0]!, dirs[1]!, dirs[2]!];
-  spawnTs(NS.w, 'core/daemon/witness-main.ts', ['--address', WITNESS_ADDR, '--key-file', path.join(dw.conf, 'cluster.key'), '--state-dir', dw.state, '--log-dir', dw.log]);
+  spawnBuilt(NS.w, 'core/daemon/witness-main.ts', ['--address', WITNESS_ADDR, '--key-file', path.join(dw.conf, 'cluster.key'), '--state-dir', dw.state, '--log-dir', dw.log]);
   for (const [ns, node, d] of [[NS.n1, 'node1', d1], [NS.n2, 'node2', d2]] as const) {
-    spawnTs(ns, 'core/daemon/main.ts', ['--node', node, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--log-dir', d.log, '--log-level', 'debug']);
+    spawnBuilt(ns, 'core/daemon/main.ts', ['--node', node, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--log-dir', d.log, '--log-level', 'debug']);
   }
   await until('daemons up', async () => (await state(d1)) === 'STOP' && (await state(d2)) === 'STOP', 20_000);
   await command(d1, 'start');

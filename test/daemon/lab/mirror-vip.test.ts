@@ -4,18 +4,17 @@
 //   exactly one side serving; a power cut of the primary moves the VIP and the application
 //   to the survivor; the old primary, restarted (boot on), comes back SECOND.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../../lab';
-import { REPO_ROOT, TS_REGISTER } from '../helpers/netns';
+import { distPath } from '../../support/dist';
 
 const LAB = 'hdlab';
 const NODES = ['node1', 'node2'] as const;
 const APP_PORT = 9080;
 const KEY = 'lab-cluster-key-0123456789abcdef';
-const CLI = path.join(REPO_ROOT, 'core/cli/main.ts');
-const DAEMON = path.join(REPO_ROOT, 'core/daemon/main.ts');
-const WITNESS = path.join(REPO_ROOT, 'core/daemon/witness-main.ts');
+const CLI = distPath('core/cli/main.ts');
+const DAEMON = distPath('core/daemon/main.ts');
+const WITNESS = distPath('core/daemon/witness-main.ts');
 const NODE = process.execPath;
 
 let lab: Lab | undefined;
@@ -65,7 +64,7 @@ async function write(host: string, file: string, text: string, mode = '644'): Pr
 }
 
 async function hakit(host: string, args: string[]): Promise<{ code: number; out: string }> {
-  const r = await lab!.exec(host, [NODE, '-r', TS_REGISTER, CLI, ...args], { timeout_ms: 60_000 });
+  const r = await lab!.exec(host, [NODE, CLI, ...args], { timeout_ms: 60_000 });
   return { code: r.code ?? -1, out: r.stdout + r.stderr };
 }
 
@@ -93,7 +92,7 @@ async function until(what: string, cond: () => Promise<boolean>, max_ms: number)
 }
 
 function startDaemon(host: string): void {
-  const c = lab!.spawn(host, [NODE, '-r', TS_REGISTER, DAEMON, '--node', host, '--log-level', 'debug'], { stdio: 'ignore' });
+  const c = lab!.spawn(host, [NODE, DAEMON, '--node', host, '--log-level', 'debug'], { stdio: 'ignore' });
   children.push(c);
 }
 
@@ -111,7 +110,7 @@ beforeAll(async () => {
     await write(h, '/var/lib/hakit/modules/web/bin/start_prim', START_PRIM, '755');
     await write(h, '/var/lib/hakit/modules/web/bin/stop_prim', STOP_PRIM, '755');
   }
-  children.push(lab.spawn('witness', [NODE, '-r', TS_REGISTER, WITNESS, '--address', lab.addr('witness', 0), '--key-file', '/etc/hakit/cluster.key'], { stdio: 'ignore' }));
+  children.push(lab.spawn('witness', [NODE, WITNESS, '--address', lab.addr('witness', 0), '--key-file', '/etc/hakit/cluster.key'], { stdio: 'ignore' }));
   for (const h of NODES) startDaemon(h);
 }, 120_000);
 
@@ -174,5 +173,5 @@ it('swap, split brain with a witness, power cut of the primary, return as SECOND
   expect(await clientGet()).toBe('node2');
   const log = await lab!.exec('node2', ['cat', '/var/log/hakit/modules/web.log']);
   expect(log.stdout).toMatch(/app started on node2/);
-  expect(fs.existsSync(TS_REGISTER)).toBe(true);
+  expect(fs.existsSync(DAEMON)).toBe(true);
 }, 300_000);

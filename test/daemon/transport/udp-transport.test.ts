@@ -1,5 +1,5 @@
 // Real UDP heartbeats between two network namespaces joined by a veth pair.
-import { collectJsonLines, makePair, spawnTsIn, type NsPair } from '../helpers/netns';
+import { collectJsonLines, makePair, spawnIn, type NsPair } from '../helpers/netns';
 
 const KEY = 'transport-test-key-0123456789abcdef';
 const PORT = 7471;
@@ -17,13 +17,13 @@ interface Line {
 
 it('delivers authenticated heartbeats each period and counts garbage and wrong-key packets', async () => {
   const p = pair!;
-  const n1 = spawnTsIn(p.a, 'test/daemon/helpers/transport-peer.ts', ['n1', p.addrA, 'n2', p.addrB, String(PORT), '4000', KEY]);
-  const n2 = spawnTsIn(p.b, 'test/daemon/helpers/transport-peer.ts', ['n2', p.addrB, 'n1', p.addrA, String(PORT), '4000', KEY]);
+  const n1 = spawnIn(p.a, 'test/daemon/helpers/transport-peer.ts', ['n1', p.addrA, 'n2', p.addrB, String(PORT), '4000', KEY]);
+  const n2 = spawnIn(p.b, 'test/daemon/helpers/transport-peer.ts', ['n2', p.addrB, 'n1', p.addrA, String(PORT), '4000', KEY]);
   const c1 = collectJsonLines(n1);
   const c2 = collectJsonLines(n2);
   try {
     await new Promise((r) => setTimeout(r, 1200)); // both bound and exchanging
-    const g = collectJsonLines(spawnTsIn(p.a, 'test/daemon/helpers/transport-peer.ts', ['n1', p.addrA, 'n2', p.addrB, String(PORT), '0', KEY, 'garbage']));
+    const g = collectJsonLines(spawnIn(p.a, 'test/daemon/helpers/transport-peer.ts', ['n1', p.addrA, 'n2', p.addrB, String(PORT), '0', KEY, 'garbage']));
     expect(await g.exited).toBe(0);
     expect(await c1.exited).toBe(0);
     expect(await c2.exited).toBe(0);

@@ -1,34 +1,33 @@
 // Test-side helpers for mirror tests: a network namespace of our own (prefix `hm-`) with
 // 198.18.x.y on its loopback, and harness children running inside it, each in a private
-// mount namespace. Everything made here is torn down by name/pid in `cleanup()`.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+// mount namespace. Everything made here is torn down by name/pid (`down()`, `close()`).
+import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
+import { distPath } from '../../support/dist';
+import { Netns, sh } from '../../support/netns';
 
-export const HARNESS_DIR = __dirname;
-
-export function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8' });
-}
+/** Bound on one command run in a node's view (a benchmark writer runs for minutes). */
+const EXEC_TIMEOUT_MS = 600_000;
 
 export class TestNetns {
-  readonly name: string;
+  private readonly ns: Netns;
   constructor(tag: string, readonly addr: string) {
-    this.name = `hm-${tag}-${process.pid % 100000}`;
+    this.ns = new Netns(`hm-${tag}-${process.pid % 100000}`);
+  }
+  get name(): string {
+    return this.ns.name;
   }
   up(): void {
-    sh('ip', ['netns', 'add', this.name]);
-    sh('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', this.name, 'addr', 'add', `${this.addr}/32`, 'dev', 'lo']);
+    this.ns.up();
+    this.ns.addAddr(`${this.addr}/32`, 'lo');
   }
   down(): void {
-    try { sh('ip', ['netns', 'del', this.name]); } catch { /* already gone */ }
+    this.ns.down();
   }
-  /** Runs argv inside the netns and inside `pid`'s mount namespace when given. */
+  /** Runs argv inside the netns and inside `pid`'s mount namespace when given; its stdout. */
   exec(argv: string[], mountPid?: number): string {
     const pre = mountPid ? ['nsenter', '-t', String(mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', this.name];
-    return execFileSync(pre[0]!, [...pre.slice(1), ...argv], { encoding: 'utf8' });
+    return sh([...pre, ...argv], false, EXEC_TIMEOUT_MS).stdout;
   }
 }
 
@@ -59,9 +58,7 @@ export class HarnessNode {
   /** A child in its own private mount namespace, or with `mountPid` in that process's mount
    *  namespace (which then outlives the child: what a crashed daemon leaves stays there). */
   static async spawn(ns: TestNetns, mountPid?: number): Promise<HarnessNode> {
-    // From sources (jest) the child runs through the transpile hook; from dist/ it is plain JS.
-    const fromSource = fs.existsSync(path.join(HARNESS_DIR, 'child.ts'));
-    const entry = fromSource ? ['-r', path.join(HARNESS_DIR, 'ts-register.js'), path.join(HARNESS_DIR, 'child.ts')] : [path.join(HARNESS_DIR, 'child.js')];
+    const entry = [distPath('test/mirror/harness/child.ts')];
     // (`ip netns exec` would make a new mount namespace again: enter both with nsenter.)
     const pre = mountPid ? ['nsenter', '-t', String(mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', ns.name, 'unshare', '-m', '--propagation', 'private'];
     const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
