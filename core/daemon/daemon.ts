@@ -247,7 +247,7 @@ export class Daemon<S> {
       bin_dir,
       user_vars,
       scripts: this.o.processRunner ? this.o.processRunner() : new RealProcessRunner(),
-      vips,
+      vips: this.farm.vipsFor(name, vips),
       vip_specs,
       store,
       replication,
@@ -268,7 +268,8 @@ export class Daemon<S> {
       bin_dir,
       env: { ...user_vars, HAKIT_MODULE: name, HAKIT_NODE: this.o.node },
       deliver: (e) => runner.deliver(e),
-      command: (c) => runner.command(c),
+      // A farm node hands its buckets over before a rule's restart/stopstart/stop, as for an operator's.
+      command: (c) => this.farm.command(name, c, (cmd) => runner.command(cmd)),
       // Module checkers of a module on this node; a remote target is not queryable yet.
       moduleState: async (m, at) => {
         if (at !== null) return null;

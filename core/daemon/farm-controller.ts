@@ -1,17 +1,19 @@
 // Drives one farm module's packet filter and VIPs on this node (STYLE.md rule 11: it owns the
 // module's nft tables and, for farm modules, its VIPs). Decisions come from the pure
-// farmShare(); this class only performs them, one reconcile at a time, always in this order:
-//   start: filter loaded closed (ARP rewrite first, so no node ever teaches its own MAC for
-//          the VIP) -> VIP added -> buckets opened once the application is up;
-//   stop:  buckets given away (leave) -> application stopped by the machine -> VIP removed ->
-//          tables removed.
+// farmShare() and the module machine's SetVip effects (performed through vipPort()); this
+// class only performs them, one reconcile at a time, always in this order:
+//   start: SetVip(true) -> filter loaded closed (ARP rewrite first, so no node ever teaches
+//          its own MAC for the VIP) -> VIP added -> start_both -> buckets opened once the
+//          application is up;
+//   stop:  buckets given away (leave) -> stop_both -> SetVip(false): VIP removed -> tables
+//          removed once the module settled in STOP/WAIT.
 // A failed nft call leaves the kernel as it was (FilterBackend contract); the controller then
 // stops changing the filter and shows the coded error until the module is stopped.
-import { isHakitError } from '../errors/catalogue';
+import { HakitError, isHakitError } from '../errors/catalogue';
 import type { LogSink } from '../log/sink';
 import type { PeerModuleView } from '../membership/pure/types';
 import type { ModuleStateName, SubStatus } from '../module/pure/types';
-import type { VipManager, VipSpec } from '../net/types';
+import type { VipChange, VipManager, VipSpec } from '../net/types';
 import type { FilterBackend } from '../../filters/nft/backend';
 import type { ValidFarmFilter } from '../../filters/pure/types';
 import { BUCKET_COUNT } from '../../filters/buckets';
@@ -75,6 +77,9 @@ export class FarmController {
   private leaving = false;
   private loaded = false;
   private vipOn = false;
+  /** The machine's last SetVip: the VIP belongs on the interface (it added it before start_both). */
+  private vipWanted = false;
+  private readonly vipSet = new Set<string>();
   private owned: readonly number[] = [];
   private applied: readonly string[] | null = null;
   private share: FarmShare | null = null;
@@ -200,8 +205,8 @@ export class FarmController {
   }
 
   private async reconcile(): Promise<void> {
-    const present = !((this.state === 'STOP' || this.state === 'WAIT') && this.subStatus === 'NotReady');
-    if (!present) return this.teardown();
+    const settledOut = (this.state === 'STOP' || this.state === 'WAIT') && this.subStatus === 'NotReady';
+    if (settledOut && !this.vipWanted) return this.teardown();
     if (this.error !== null) return;
     try {
       if (!this.loaded) {
@@ -210,7 +215,7 @@ export class FarmController {
         this.owned = r.owned;
         this.d.log.info({ table: this.d.filter.table, dev: this.d.filter.interface, vmac: this.d.filter.virtual_mac }, 'farm: filter loaded, closed');
       }
-      if (!this.vipOn) await this.addVips();
+      if (settledOut) return; // the machine's SetVip(true) arrived before its announcement
       const share = farmShare({ self: this.d.node, state: this.state, status: this.subStatus, leaving: this.leaving, peers: this.peers, powers: this.d.powers });
       if (share.error !== null && share.error !== this.share?.error) this.d.log.error({ code: 'HAKIT_E_FILTER_MEMBERS', err: share.error }, 'farm: member list cannot own buckets');
       this.share = share;
@@ -226,27 +231,59 @@ export class FarmController {
     }
   }
 
-  private async addVips(): Promise<void> {
-    for (const v of this.d.vip_specs) {
-      const change = await this.d.vips.ensurePresent(v);
-      if (change !== 'unchanged') this.d.log.info({ vip: `${v.address}/${v.prefix_len}`, dev: v.ifname }, `virtual IP ${change}`);
+  /**
+   * The VipManager the module runner uses for this farm module: the machine's SetVip(true)
+   * (before start_both) loads the filter closed first, then adds the VIP; SetVip(false)
+   * (after stop_both) removes it. The controller never adds a VIP on its own, so it is added
+   * once, in the machine's order.
+   * No gratuitous ARP: arping writes on a packet socket, which the arp table's output hook
+   * never sees, so it would teach the LAN this node's own MAC for the VIP (measured: every
+   * client then sends all VIP traffic to this node only). The virtual MAC never changes, so
+   * clients keep a correct entry; new ones learn it from the rewritten kernel replies.
+   */
+  vipPort(): VipManager {
+    return {
+      isPresent: (v) => this.d.vips.isPresent(v),
+      ensurePresent: (v) => this.vipPresent(v),
+      ensureAbsent: (v) => this.vipAbsent(v),
+      announce: async () => undefined,
+    };
+  }
+
+  private async vipPresent(v: VipSpec): Promise<VipChange> {
+    this.vipWanted = true;
+    this.kick();
+    await this.whenIdle();
+    if (!this.loaded) {
+      const why = this.error ? `${this.error.code}: ${this.error.message}` : 'the module stopped';
+      throw new HakitError('HAKIT_E_FARM_NOT_OPEN', `virtual IP ${v.address} not added: the farm filter is not loaded (${why})`, `module ${this.d.module}`);
     }
-    // No gratuitous ARP: arping writes on a packet socket, which the arp table's output hook
-    // never sees, so it would teach the LAN this node's own MAC for the VIP (measured: every
-    // client then sends all VIP traffic to this node only). The virtual MAC never changes, so
-    // clients keep a correct entry; new ones learn it from the rewritten kernel replies.
+    const change = await this.d.vips.ensurePresent(v);
+    this.vipSet.add(v.address);
     this.vipOn = true;
+    return change;
+  }
+
+  private async vipAbsent(v: VipSpec): Promise<VipChange> {
+    this.vipWanted = false;
+    const change = await this.d.vips.ensureAbsent(v);
+    this.vipSet.delete(v.address);
+    this.vipOn = this.vipSet.size > 0;
+    this.kick();
+    return change;
   }
 
   private async teardown(): Promise<void> {
     try {
       if (this.vipOn || this.loaded) {
+        // Normally already gone (the machine's SetVip(false)); kept for a runner that broke.
         // VIP first: with the tables gone but the VIP still here, ARP would answer with our own MAC.
         for (const v of this.d.vip_specs) {
           const change = await this.d.vips.ensureAbsent(v);
           if (change !== 'unchanged') this.d.log.info({ vip: `${v.address}/${v.prefix_len}`, dev: v.ifname }, `virtual IP ${change}`);
         }
         this.vipOn = false;
+        this.vipSet.clear();
       }
       if (this.loaded) {
         await this.d.backend.remove(this.d.module);

@@ -58,6 +58,14 @@ export class FarmHost {
     return null;
   }
 
+  /**
+   * The VipManager the module's runner uses: for a farm module the controller's port, so the
+   * machine's SetVip loads the filter (closed) before the VIP appears; other modules: vips.
+   */
+  vipsFor(module: string, vips: VipManager): VipManager {
+    return this.controllers.get(module)?.vipPort() ?? vips;
+  }
+
   isFarm(module: string): boolean {
     return this.controllers.has(module);
   }

@@ -5,8 +5,11 @@
 //    node's namespace) and through nsenter;
 //  - buckets moved on one leave/join for 64 nodes vs the least possible (measureChurn);
 //  - power cut of a node -> every new connection succeeds, WITHOUT hakitd: detection is
-//    emulated by a fixed delay after which the survivors' appliers take the lost buckets.
+//    emulated by a fixed delay after which the survivors' appliers take the lost buckets;
+//  - the same end to end WITH real hakitd (detection included), default and fast heartbeat
+//    profiles, median and max of --e2e-runs cuts each (test/farm-lab/farm-e2e.ts).
 //   npm run bench -- farm [--cycles N] [--detect-ms MS] [--rounds N] [--round-ms MS]
+//                         [--e2e-runs N] [--e2e-only 1]
 // HAKIT_BENCH_FARM_TRACE=1 prints every watch attempt near each detection to stderr.
 import path from 'node:path';
 import { bucketOwners, bucketsOf, measureChurn, type BucketMember, type ChurnFigures } from '../../filters/buckets';
@@ -14,6 +17,7 @@ import { NftFilterBackend, type FilterApplyReport } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
 import { farmLabUp, jsonLineDriver, PORT_HTTP, PORT_ON_PORT, PORT_SHORT, type ClientDriver, type FarmLab } from '../filters/netns-fixture';
 import { median, printFigures, quantile, type Figure } from './figures';
+import { farmE2eFigures } from '../farm-lab/farm-e2e';
 
 const LAB_NAME = 'tfb1';
 const NODE_COUNT = 3;
@@ -47,10 +51,14 @@ interface Options {
   detect_ms: number;
   rounds: number;
   round_ms: number;
+  /** End-to-end power cuts with real hakitd per heartbeat profile (0: none). */
+  e2e_runs: number;
+  /** 1: only the end-to-end figures (and the churn, which costs nothing). */
+  e2e_only: number;
 }
 
-const DEFAULTS: Options = { cycles: 11, detect_ms: 500, rounds: 5, round_ms: 1_500 };
-const LIMITS: Record<keyof Options, [number, number]> = { cycles: [1, 30], detect_ms: [0, 2_000], rounds: [1, 20], round_ms: [200, 30_000] };
+const DEFAULTS: Options = { cycles: 11, detect_ms: 500, rounds: 5, round_ms: 1_500, e2e_runs: 10, e2e_only: 0 };
+const LIMITS: Record<keyof Options, [number, number]> = { cycles: [1, 30], detect_ms: [0, 2_000], rounds: [1, 20], round_ms: [200, 30_000], e2e_runs: [0, 30], e2e_only: [0, 1] };
 
 function parseOptions(args: readonly string[]): Options {
   const opts = { ...DEFAULTS };
@@ -59,7 +67,7 @@ function parseOptions(args: readonly string[]): Options {
     const value = Number(args[i + 1]);
     const limit = LIMITS[key];
     if (!limit || !Number.isInteger(value) || value < limit[0] || value > limit[1]) {
-      throw new Error(`farm bench: bad option ${args[i]} ${args[i + 1]}; use --cycles 1..30 --detect-ms 0..2000 --rounds 1..20 --round-ms 200..30000`);
+      throw new Error(`farm bench: bad option ${args[i]} ${args[i + 1]}; use --cycles 1..30 --detect-ms 0..2000 --rounds 1..20 --round-ms 200..30000 --e2e-runs 0..30 --e2e-only 0|1`);
     }
     opts[key] = value;
   }
@@ -335,7 +343,7 @@ async function powerCutFigures(farm: FarmLab, client: ClientDriver, agents: Map<
   return [
     { figure: 'powercut_detect_to_all_new_ok_ms', value: safeMedian(col('detect_to_ok_ms')), unit: 'ms', note: `median of ${results.length} cuts, resolution ${WATCH_INTERVAL_MS} ms: the part hakit controls (survivors' nft update until new connections to the lost share succeed)` },
     { figure: 'powercut_detect_to_all_new_ok_max_ms', value: results.length ? Math.max(...col('detect_to_ok_ms')) : NaN, unit: 'ms' },
-    { figure: 'powercut_kill_to_all_new_ok_ms', value: safeMedian(col('kill_to_ok_ms')), unit: 'ms', note: `includes the emulated detection of ${opts.detect_ms} ms; NOT end to end: hakitd's detection comes later` },
+    { figure: 'powercut_kill_to_all_new_ok_ms', value: safeMedian(col('kill_to_ok_ms')), unit: 'ms', note: `includes the emulated detection of ${opts.detect_ms} ms; emulated detection; the powercut_e2e_* figures are end to end with hakitd` },
     { figure: 'powercut_survivor_update_ms', value: safeMedian(col('apply_ms')), unit: 'ms', note: 'both survivors in parallel, in their namespaces' },
     { figure: 'powercut_failed_new_connections', value: safeMedian(col('failed')), unit: 'conn', note: `median per cut; one attempt per ${WATCH_INTERVAL_MS} ms, all from source ports in the cut node's buckets; failure = no answer in ${WATCH_OK_MS} ms` },
     { figure: 'powercut_cycles_unrecovered', value: unrecovered, unit: 'cycles', note: `still failing ${WATCH_AFTER_MS} ms after detection` },
@@ -347,6 +355,16 @@ async function powerCutFigures(farm: FarmLab, client: ClientDriver, agents: Map<
 export async function farmBench(args: readonly string[] = []): Promise<void> {
   const opts = parseOptions(args);
   const figures: Figure[] = churnFigures();
+  if (opts.e2e_only !== 1) figures.push(...(await emulatedFigures(opts)));
+  for (const profile of ['default', 'fast'] as const) {
+    if (opts.e2e_runs > 0) figures.push(...(await farmE2eFigures(profile, opts.e2e_runs, (l) => process.stderr.write(`${l}\n`))));
+  }
+  printFigures('farm', figures);
+}
+
+/** Throughput, nft update and emulated-detection power cuts on lab tfb1 (no hakitd). */
+async function emulatedFigures(opts: Options): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const farm = await farmLabUp(LAB_NAME, NODE_COUNT);
   const filter = farmFilter(farm.vip);
   const agents = new Map<string, Agent>();
@@ -363,9 +381,5 @@ export async function farmBench(args: readonly string[] = []): Promise<void> {
   } finally {
     await farm.down();
   }
-  process.stdout.write(
-    '\nNote: the power-cut figures emulate failure detection with a fixed delay and move the buckets\n' +
-      "with the survivors' appliers directly; full end-to-end failover time needs hakitd (added later).\n",
-  );
-  printFigures('farm', figures);
+  return figures;
 }

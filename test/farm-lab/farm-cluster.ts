@@ -36,14 +36,30 @@ export interface FarmNodeState {
   farm?: { share: string; members: string[]; counts: Record<string, number>; filter: string; waiting_for: string[]; error: { code: string } | null };
 }
 
-/**
- * The example's userconfig with the lab VIP. A farm module takes no <heart> (userconfig
- * refuses it), so its heartbeats use the default profile (500 ms pulse, 2.5 s timeout).
- */
-export function exampleUserconfig(vip: string): string {
-  const text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8');
-  return text
-    .replace(/<macro name="VIRTUAL_IP" value="[^"]*"\/>/, `<macro name="VIRTUAL_IP" value="${vip}"/>`);
+/** Test-only custom checker: fails once (and clears the flag) when RESTART_FLAG exists. */
+export const RESTART_FLAG = '/run/hakit/farm_http-restart-flag';
+const RESTART_CHECKER = `#!/bin/sh
+# Test only: reports a failure once when the flag file exists, so the rule restarts the module.
+if [ -e ${RESTART_FLAG} ]; then rm -f ${RESTART_FLAG}; exit 1; fi
+exit 0
+`;
+
+export interface FarmOptions {
+  /** Heartbeat profile of the farm (<heart profile=…>); default: no <heart> (the default profile). */
+  readonly profile?: 'default' | 'fast';
+  /** Adds a custom checker (bin/restart_flag, action restart) that RESTART_FLAG triggers. */
+  readonly restartChecker?: boolean;
+}
+
+/** The example's userconfig with the lab VIP and the options' <heart> and checker. */
+export function exampleUserconfig(vip: string, o: FarmOptions = {}): string {
+  let text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8');
+  text = text.replace(/<macro name="VIRTUAL_IP" value="[^"]*"\/>/, `<macro name="VIRTUAL_IP" value="${vip}"/>`);
+  if (o.profile) text = text.replace(/(<service [^>]*>)/, `$1\n    <heart profile="${o.profile}"><heartbeat name="default"/></heart>`);
+  if (o.restartChecker) {
+    text = text.replace('</check>', '  <custom ident="flag" when="both" action="restart" exec="restart_flag" interval="300ms" timeout="250ms" fall="1"/>\n    </check>');
+  }
+  return text;
 }
 
 export class FarmCluster {
@@ -58,15 +74,16 @@ export class FarmCluster {
     readonly nodes: readonly string[],
     readonly vip: string,
     readonly clientAddrs: readonly string[],
+    readonly options: FarmOptions,
   ) {}
 
-  static async up(name: string, nodeCount: number, clientAddrCount: number): Promise<FarmCluster> {
+  static async up(name: string, nodeCount: number, clientAddrCount: number, options: FarmOptions = {}): Promise<FarmCluster> {
     if (!fs.existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} missing: run npm run build first`);
     await Lab.destroy(name);
     const lab = await Lab.up({ name, nodes: nodeCount, client: true });
     const nodes = Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`);
     const addrs = Array.from({ length: clientAddrCount }, (_, i) => lab.spareAddr(0, CLIENT_SLOT + i));
-    const c = new FarmCluster(lab, nodes, lab.spareAddr(0, VIP_SLOT), addrs);
+    const c = new FarmCluster(lab, nodes, lab.spareAddr(0, VIP_SLOT), addrs, options);
     try {
       await c.install();
       for (const a of addrs) await c.sh('client', ['ip', 'addr', 'add', `${a}/${lab.prefixLen}`, 'dev', lab.ifname(0)]);
@@ -95,10 +112,11 @@ export class FarmCluster {
     for (const n of this.nodes) {
       await this.write(n, '/etc/hakit/cluster.key', KEY, '600');
       await this.write(n, '/etc/hakit/cluster.xml', cluster);
-      await this.write(n, `${dir}/conf/userconfig.xml`, exampleUserconfig(this.vip));
+      await this.write(n, `${dir}/conf/userconfig.xml`, exampleUserconfig(this.vip, this.options));
       for (const f of fs.readdirSync(path.join(EXAMPLE, 'bin'))) {
         await this.write(n, `${dir}/bin/${f}`, fs.readFileSync(path.join(EXAMPLE, 'bin', f), 'utf8'), f.endsWith('.js') ? '644' : '755');
       }
+      if (this.options.restartChecker) await this.write(n, `${dir}/bin/restart_flag`, RESTART_CHECKER, '755');
     }
   }
 

@@ -3,10 +3,11 @@
 //   start on 3 nodes -> each owns its share (85/85/86), HTTP (on_addr) sticky per client IP,
 //   UDP (on_port) spread per weights; power cut of node3 -> after detection every new
 //   connection succeeds; node3 returns (hakitd cleans the tables and VIP it left) -> gets its
-//   share back, 0 long-lived connections of node1/node2 broken; stop on node2 -> its share
-//   moves with no failed new connection.
+//   share back, 0 long-lived connections of node1/node2 broken; a checker's restart rule on
+//   node1 -> its buckets are handed over before stop_both, no failed new connection; stop on
+//   node2 -> its share moves with no failed new connection.
 import { spreadFalseFailureBound } from '../filters/spread-stats';
-import { FarmCluster, MODULE } from './farm-cluster';
+import { FarmCluster, MODULE, RESTART_FLAG } from './farm-cluster';
 
 const LAB = 'tf';
 const CLIENT_ADDRS = 24;
@@ -23,8 +24,14 @@ interface Watch { attempts: [number, number, string, number][] }
 
 const sum = (o: Counts): number => Object.values(o).reduce((a, b) => a + b, 0);
 
+/** The messages of a node's farm_http module log, in order. */
+async function moduleLog(node: string): Promise<string[]> {
+  const text = await c!.sh(node, ['cat', `/var/log/hakit/modules/${MODULE}.log`]);
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+}
+
 beforeAll(async () => {
-  c = await FarmCluster.up(LAB, 3, CLIENT_ADDRS);
+  c = await FarmCluster.up(LAB, 3, CLIENT_ADDRS, { restartChecker: true });
   for (const n of c.nodes) await c.until(`hakitd on ${n}`, async () => (await c!.state(n)) !== null, 20_000);
   for (const n of c.nodes) await c.start(n);
 }, 90_000);
@@ -36,6 +43,15 @@ afterAll(async () => {
 test('three nodes each own their share; HTTP sticky per client IP; UDP spread per weights', async () => {
   const shares = await c!.settled(c!.nodes, SETTLE_MS);
   expect(Object.values(shares).sort()).toEqual(['85/256', '85/256', '86/256']);
+  // Start order (the machine's SetVip before start_both, performed by the farm controller):
+  // filter loaded closed -> VIP added (once) -> start_both -> buckets opened.
+  const log = await moduleLog('node1');
+  const at = (m: string): number => log.findIndex((l) => l.startsWith(m));
+  expect(at('farm: filter loaded, closed')).toBeGreaterThanOrEqual(0);
+  expect(at('farm: filter loaded, closed')).toBeLessThan(at('virtual IP added'));
+  expect(at('virtual IP added')).toBeLessThan(at('running start_both'));
+  expect(at('running start_both')).toBeLessThan(at('farm: owns 8'));
+  expect(log.filter((l) => l === 'virtual IP added')).toHaveLength(1);
   const v = await c!.hakit('node1', ['state', '-m', MODULE, '-v']);
   expect(v.out).toMatch(/farm share 8[56]\/256 {2}members node1=8[56] node2=8[56] node3=8[56]/);
 
@@ -93,6 +109,40 @@ test('power cut of node3: after detection every new connection succeeds; on retu
   expect(back.counts['node3'] ?? 0).toBeGreaterThan(0);
   await client.request({ op: 'release' });
 }, 150_000);
+
+test('a checker restart on node1 hands its buckets over first: no failed new connection', async () => {
+  const client = c!.client!;
+  const pidFile = `/run/hakit/${MODULE}/farm_http.pid`;
+  const pidBefore = (await c!.sh('node1', ['cat', pidFile])).trim();
+  // Only the client addresses node1 serves (on_addr), one new connection every 5 ms: a window
+  // in which node1 still owns buckets while its application is down would fail some.
+  const before = await client.request<Conns>({ op: 'conns', addrs: c!.clientAddrs, per_addr: 1 });
+  const mine = c!.clientAddrs.filter((a) => (before.by_addr[a]?.['node1'] ?? 0) > 0);
+  expect(mine.length).toBeGreaterThan(0);
+  const watching = client.request<Watch>({ op: 'watch', addrs: mine, interval_ms: 5, duration_ms: 4000, ok_ms: 5000 }, 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  await c!.sh('node1', ['touch', RESTART_FLAG]);
+  await c!.until('node1 restarted its application', async () => {
+    const r = await c!.lab.exec('node1', ['cat', pidFile], { timeout_ms: 5000 });
+    return r.code === 0 && r.stdout.trim() !== pidBefore;
+  }, 15_000);
+  const shares = await c!.settled(c!.nodes, SETTLE_MS);
+  expect(Object.values(shares).sort()).toEqual(['85/256', '85/256', '86/256']);
+  const w = await watching;
+  const fails = w.attempts.filter((a) => a[1] === 0);
+  const slow = w.attempts.filter((a) => a[3] > 900);
+  console.log(`restart: ${w.attempts.length} new connections, ${fails.length} failed ${JSON.stringify(fails.slice(0, 3))}, ${slow.length} took > 900 ms (SYN retried)`);
+  expect(fails).toEqual([]);
+  // The order in node1's module log: rule -> buckets handed over (0 owned) -> stop_both.
+  const log = await moduleLog('node1');
+  const rule = log.lastIndexOf('failover rule: restart');
+  const after = log.slice(rule);
+  expect(rule).toBeGreaterThanOrEqual(0);
+  const handed = after.indexOf('farm: buckets handed to the other members');
+  expect(handed).toBeGreaterThan(0);
+  expect(after.indexOf('farm: owns 0/256 buckets')).toBeLessThan(handed);
+  expect(handed).toBeLessThan(after.indexOf('running stop_both'));
+}, 90_000);
 
 test('stop on node2: its share moves to node1/node3 with no failed new connection', async () => {
   const client = c!.client!;

@@ -58,8 +58,8 @@ const elements: Record<string, ElementSpec> = {
   },
   heart: {
     name: 'heart',
-    modes: ['mirror', 'light'],
-    doc: 'Heartbeats of the module between its two nodes (mirror/light). Farms use `<farm>` instead.',
+    modes: ['mirror', 'light', 'farm'],
+    doc: 'Heartbeats of the module: its profile and the LANs they use. Required for mirror/light (between its two nodes); optional for a farm, where it chooses the profile (e.g. `fast`) of the farm heartbeats and their LANs (`<farm>` still gives the nodes and their power). Without it a farm uses the `default` profile on every cluster LAN.',
     attrs: [
       { name: 'profile', type: { kind: 'enum', values: ['default', 'fast'] }, default: 'default', doc: '`default`: pulse 500 ms, timeout 2.5 s (a lost peer is detected within 3 s); `fast`: pulse 150 ms, timeout 800 ms (detected within 1 s; for dedicated LANs).' },
       { name: 'pulse', type: dur('ms', 20, 60_000), doc: 'Overrides the profile\'s time between two heartbeats.' },

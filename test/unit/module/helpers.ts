@@ -15,7 +15,7 @@ export interface Driver {
   settle(): void;
 }
 
-export function driver(node: string, policy: Partial<ModulePolicy> = {}, persisted: Partial<PersistedModuleState> = {}, mode: 'mirror' | 'farm' = 'mirror'): Driver {
+export function driver(node: string, policy: Partial<ModulePolicy> = {}, persisted: Partial<PersistedModuleState> = {}, mode: 'mirror' | 'farm' | 'light' = 'mirror'): Driver {
   const p = defaultPolicy('app', mode, mode === 'mirror' ? ['n1', 'n2'] : ['n1', 'n2', 'n3'], policy);
   const d: Driver = {
     m: createMachine(node, p, { ...INITIAL_PERSISTED, ...persisted }),

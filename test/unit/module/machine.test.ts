@@ -255,4 +255,61 @@ describe('restarts and farms', () => {
     d.send({ type: 'ResourceChanged', resource: 'net', state: 'down' });
     expect(d.m.state).toBe('UP'); // not a waitOnResources resource
   });
+
+  it('farm: the VIP is set before start_both and removed after stop_both (start, stop, wait, restart)', () => {
+    const d = driver('n1', { waitOnResources: ['net'] }, {}, 'farm');
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    let t = types(d.effects);
+    expect(t.indexOf('RunScript:prestart')).toBeLessThan(t.indexOf('SetVip:true'));
+    expect(t.indexOf('SetVip:true')).toBeLessThan(t.indexOf('RunScript:start_both'));
+    expect(d.m.vip).toBe(true);
+
+    d.effects.length = 0;
+    d.send({ type: 'ResourceChanged', resource: 'net', state: 'down' });
+    d.settle();
+    t = types(d.effects);
+    expect(d.m.state).toBe('WAIT');
+    expect(t.indexOf('RunScript:stop_both')).toBeLessThan(t.indexOf('SetVip:false'));
+    d.effects.length = 0;
+    d.send({ type: 'ResourceChanged', resource: 'net', state: 'up' });
+    d.settle();
+    t = types(d.effects);
+    expect(d.m.state).toBe('UP');
+    expect(t.indexOf('SetVip:true')).toBeLessThan(t.indexOf('RunScript:start_both'));
+
+    // A restart keeps the VIP: only the application restarts.
+    d.effects.length = 0;
+    d.send({ type: 'Command', command: { kind: 'restart' } });
+    d.settle();
+    expect(types(d.effects).filter((x) => x.startsWith('SetVip') || x.startsWith('RunScript'))).toEqual(['RunScript:stop_both', 'RunScript:start_both']);
+
+    d.effects.length = 0;
+    d.send({ type: 'Command', command: { kind: 'stop' } });
+    d.settle();
+    t = types(d.effects);
+    expect(t.indexOf('RunScript:stop_both')).toBeLessThan(t.indexOf('SetVip:false'));
+    expect(t.indexOf('SetVip:false')).toBeLessThan(t.indexOf('RunScript:poststop'));
+    expect(d.m.vip).toBe(false);
+  });
+
+  it('farm: a failed start_both removes the VIP it set', () => {
+    const d = driver('n1', {}, {}, 'farm');
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.exit(0); // prestart
+    d.exit(1); // start_both
+    d.settle();
+    const t = types(d.effects);
+    expect(t.lastIndexOf('RunScript:stop_both')).toBeLessThan(t.lastIndexOf('SetVip:false'));
+    expect(t.lastIndexOf('SetVip:false')).toBeLessThan(t.lastIndexOf('SetVip:true'));
+  });
+
+  it('light: no VIP on every node (only a farm shares its VIP)', () => {
+    const d = driver('n1', {}, {}, 'light');
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    d.send({ type: 'Command', command: { kind: 'stop' } });
+    d.settle();
+    expect(types(d.effects).filter((x) => x.startsWith('SetVip'))).toEqual([]);
+  });
 });
