@@ -157,6 +157,9 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
 export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
   await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   await fs.mkdir(realRoot(spec), { recursive: true });
+  // A replicated directory that does not exist yet is created, as the SECOND does: a fresh
+  // install must not need a manual mkdir on each node before its first start.
+  for (const dir of spec.dirs) await fs.mkdir(dir, { recursive: true });
   const sender = new MirrorSender({
     module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
