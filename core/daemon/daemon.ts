@@ -384,6 +384,9 @@ export class Daemon<S> {
     }
     const deadline = this.clock.now_ms() + bound_ms;
     while (!settled() && this.clock.now_ms() < deadline) await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
-    if (!settled()) this.logs.daemon.error({ module: name, bound_ms }, 'module did not reach STOP in time at shutdown');
+    if (!settled()) {
+      this.logs.daemon.error({ module: name, bound_ms, code: 'HAKIT_E_STOP_SCRIPT_FAILED' }, 'module did not reach STOP in time at shutdown: removing its virtual IPs');
+      await h.runner.releaseVips();
+    }
   }
 }

@@ -405,6 +405,15 @@ export class ModuleRunner<S> {
     return this.farm_members;
   }
 
+  /** Removes every VIP of the module whatever the machine's state: used when a stop did not
+   *  finish in time at shutdown, so that this node never keeps answering for an address the
+   *  peer is about to take over. */
+  async releaseVips(): Promise<void> {
+    for (const v of this.d.vip_specs) {
+      await this.d.vips.ensureAbsent(v).catch((e: unknown) => this.noteError(e, `virtual IP ${v.address} not removed`));
+    }
+  }
+
   /** Releases timers and kills leftover scripts; the module's VIPs are left as the machine set them. */
   async dispose(): Promise<void> {
     this.disposed = true;

@@ -152,3 +152,15 @@ it('coalesces peer views queued while busy and reports an absent optional script
   expect(t.scripts.requests).toHaveLength(0);
   await t.runner.dispose();
 });
+
+it('releaseVips removes the VIPs whatever the machine says (a stop that timed out at shutdown)', async () => {
+  const t = setup();
+  await t.runner.command({ kind: 'prim' });
+  await until(() => (t.runner.machineState() as S).trace.includes('TimerFired'));
+  const vip = { address: '198.18.9.9', prefix_len: 24, ifname: 'eth0' };
+  expect(await t.vips.isPresent(vip)).toBe(true);
+  await t.runner.releaseVips();
+  expect(await t.vips.isPresent(vip)).toBe(false);
+  expect(t.runner.status()).toMatchObject({ state: 'ALONE' });
+  await t.runner.dispose();
+});
