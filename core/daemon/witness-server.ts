@@ -117,7 +117,7 @@ export class WitnessServer {
       return;
     }
     if (out.reply) {
-      this.o.log.info({ module: input.module, node: input.node, granted: out.reply.granted, reason: out.reply.reason, epoch: out.reply.epoch }, 'witness reply');
+      this.o.log.info({ module: input.module, node: input.node, request_id: out.reply.request_id, granted: out.reply.granted, reason: out.reply.reason, epoch: out.reply.epoch }, 'witness reply');
       this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, out.reply), rinfo.port, rinfo.address);
     }
   }

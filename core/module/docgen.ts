@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MODULE_STATE_CODES } from '../errors/codes/module-state';
 import { defaultPolicy, HEARTBEAT_PROFILES } from './pure/policy';
+import { MAX_OUTSTANDING_WITNESS_REQUESTS } from './pure/lease';
 import { FARM_TABLE, MIRROR_TABLE, type TransitionRow } from './pure/table';
 
 export const DOC_PATH = path.join('docs', 'state-machine.md');
@@ -97,7 +98,11 @@ ${table(FARM_TABLE)}
   grants it, capped by its \`--lease-ms\`. The node counts the lease from when it sent the
   request, minus twice the allowed clock drift (${p.max_clock_drift_ratio * 100} %), and starts
   stopping the stop margin before it ends, so the side that reaches no witness goes WAIT
-  before the other side can be granted the lease. The witness refuses a node whose copy is
+  before the other side can be granted the lease. A renewal goes out every period whether or
+  not the previous one was answered, and a late grant for any of the last
+  ${MAX_OUTSTANDING_WITNESS_REQUESTS} requests still counts, from THAT request's send time (a late
+  reply only shortens the lease), so a lossy or slow witness path stops a healthy primary only
+  after about timeout / period renewals in a row fail. The witness refuses a node whose copy is
   older than the newest epoch confirmed by a serving node. Failover with a witness therefore
   takes up to one lease; without one, up to the heartbeat timeout.
 - **Split brain without a witness**: both sides serve during the cut; on reconnection the side

@@ -1,5 +1,5 @@
 // `npm run bench -- failover [--runs N] [--soak-s S] [--profiles default,fast] [--witness on,off]
-// [--loss-lan L]`: issue 4 item 10, in a lab (`twb`) with the real hakitd, hakit-witness and the
+// [--loss-lan L] [--log-level L]`: issue 4 item 10, in a lab (`tvb`) with the real hakitd, hakit-witness and the
 // example mirror_http module (packaged and installed like an admin would).
 //
 // Failover: the client polls GET http://VIP:9080/ every 20 ms (each attempt bounded); the
@@ -12,12 +12,14 @@
 // two bounded busy loops; every module state change in the nodes' logs during the window is a
 // false failover (nothing failed); client GET failures are counted too.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Lab } from '../lab';
 import { addHeartbeat, addWitness, clusterXml, configureCluster, mustHakit, moduleState, NODE, packageAndInstall, ROOT, setMacro, setProfile, startDaemon, startWitness, until, waitDaemon } from '../lab/demo/cluster-setup';
 import { median, printFigures, type Figure } from './figures';
 
-const LAB = 'twb';
+const LAB = 'tvb';
 const NODES = ['node1', 'node2'] as const;
 const MODULE = 'mirror_http';
 const PORT = 9080;
@@ -39,10 +41,12 @@ interface Options {
   profiles: Array<'default' | 'fast'>;
   witness: boolean[];
   loss_lan: number;
+  /** hakitd's log level (debug shows every witness request and reply with its round trip). */
+  log_level: string;
 }
 
 function parseOptions(args: readonly string[]): Options {
-  const o: Options = { runs: 10, soak_s: 60, profiles: ['default', 'fast'], witness: [true, false], loss_lan: 0 };
+  const o: Options = { runs: 10, soak_s: 60, profiles: ['default', 'fast'], witness: [true, false], loss_lan: 0, log_level: 'info' };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     i++;
@@ -50,9 +54,10 @@ function parseOptions(args: readonly string[]): Options {
     if (flag === '--runs') o.runs = wholeNumber(flag, value, 1, 1000);
     else if (flag === '--soak-s') o.soak_s = wholeNumber(flag, value, 0, 3600);
     else if (flag === '--loss-lan') o.loss_lan = wholeNumber(flag, value, 0, 1);
+    else if (flag === '--log-level') o.log_level = ['info', 'debug'].includes(value) ? value : badValue(flag, value);
     else if (flag === '--profiles') o.profiles = value.split(',').map((p) => (p === 'default' || p === 'fast' ? p : badValue(flag, p)));
     else if (flag === '--witness') o.witness = value.split(',').map((w) => (w === 'on' ? true : w === 'off' ? false : badValue(flag, w)));
-    else throw new Error(`failover bench: unknown option ${flag} (--runs N --soak-s S --profiles default,fast --witness on,off --loss-lan 0|1)`);
+    else throw new Error(`failover bench: unknown option ${flag} (--runs N --soak-s S --profiles default,fast --witness on,off --loss-lan 0|1 --log-level info|debug)`);
   }
   return o;
 }
@@ -139,7 +144,7 @@ class Poller {
 
 // ---------------------------------------------------------------- cluster
 
-async function makeCluster(profile: 'default' | 'fast', witness: boolean): Promise<{ lab: Lab; vip: string }> {
+async function makeCluster(profile: 'default' | 'fast', witness: boolean, log_level: string): Promise<{ lab: Lab; vip: string }> {
   await Lab.destroy(LAB);
   const lab = await Lab.up({ name: LAB, nodes: 2, client: true, witness: true, lans: 2 });
   const vip = lab.spareAddr(0, 50);
@@ -154,7 +159,7 @@ async function makeCluster(profile: 'default' | 'fast', witness: boolean): Promi
   });
   for (const n of NODES) await lab.exec(n, ['mkdir', '-p', DATA_DIR]);
   await startWitness(lab);
-  for (const n of NODES) await startDaemon(lab, n);
+  for (const n of NODES) await startDaemon(lab, n, log_level);
   for (const n of NODES) if (!(await waitDaemon(lab, n, DAEMON_WAIT_MS))) throw new Error(`hakitd on ${n} does not answer`);
   for (const n of NODES) {
     await mustHakit(lab, n, ['boot', 'on', '-m', MODULE]);
@@ -197,9 +202,9 @@ async function oneFailover(lab: Lab, vip: string, victim: string): Promise<numbe
 }
 
 /** Powers the victim on, restarts its hakitd (boot on) and waits for PRIM + SECOND. */
-async function reboot(lab: Lab, victim: string): Promise<string | undefined> {
+async function reboot(lab: Lab, victim: string, log_level: string): Promise<string | undefined> {
   await lab.powerOn(victim);
-  await startDaemon(lab, victim);
+  await startDaemon(lab, victim, log_level);
   return settled(lab, SETTLE_WAIT_MS);
 }
 
@@ -243,12 +248,33 @@ async function soak(lab: Lab, vip: string, o: Options): Promise<{ changes: strin
   return { changes: await stateChanges(lab, since), fails, attempts };
 }
 
+/**
+ * With --log-level debug: keeps the nodes' and the witness's logs of a configuration in
+ * <tmpdir>/hakit-failover-bench/<tag>/ (the lab's directories go with the lab).
+ */
+async function saveLogs(lab: Lab, tag: string): Promise<void> {
+  const dir = path.join(os.tmpdir(), 'hakit-failover-bench', tag);
+  fs.mkdirSync(dir, { recursive: true });
+  const files: Array<[string, string]> = [
+    ...NODES.flatMap((n): Array<[string, string]> => [
+      [n, '/var/log/hakit/hakitd.log'],
+      [n, `/var/log/hakit/modules/${MODULE}.log`],
+    ]),
+    ['witness', '/var/log/hakit/hakitd.log'],
+  ];
+  for (const [host, file] of files) {
+    const r = await lab.exec(host, ['cat', file]);
+    fs.writeFileSync(path.join(dir, `${host}-${path.basename(file)}`), r.stdout);
+  }
+  say(`  logs kept in ${dir}`);
+}
+
 // ---------------------------------------------------------------- main
 
 async function benchConfig(profile: 'default' | 'fast', witness: boolean, o: Options): Promise<Figure[]> {
   const tag = `${profile}_${witness ? 'witness' : 'nowitness'}`;
   say(`failover bench: ${tag}: setting up the lab`);
-  const { lab, vip } = await makeCluster(profile, witness);
+  const { lab, vip } = await makeCluster(profile, witness, o.log_level);
   try {
     let prim = await settled(lab, SETTLE_WAIT_MS);
     const times: number[] = [];
@@ -256,7 +282,7 @@ async function benchConfig(profile: 'default' | 'fast', witness: boolean, o: Opt
       const ms = await oneFailover(lab, vip, prim);
       if (ms !== undefined) times.push(ms);
       say(`  run ${run + 1}/${o.runs}: power cut of ${prim} -> VIP answers after ${ms === undefined ? 'NO ANSWER' : `${ms} ms`}`);
-      prim = await reboot(lab, prim);
+      prim = await reboot(lab, prim, o.log_level);
       if (prim === undefined) say('  the cluster did not settle (PRIM + SECOND) after the reboot: runs stop here');
     }
     const figs: Figure[] = [];
@@ -274,6 +300,7 @@ async function benchConfig(profile: 'default' | 'fast', witness: boolean, o: Opt
     }
     return figs;
   } finally {
+    if (o.log_level === 'debug') await saveLogs(lab, tag).catch((e: unknown) => say(`  cannot keep the logs: ${String(e)}`));
     await lab.down();
   }
 }

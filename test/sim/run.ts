@@ -56,7 +56,7 @@ export function runSeed(o: RunOptions): RunResult {
   return { seed: o.seed, ok: w.violations.length === 0, violations: violations(), converge_ms, faults, trace: w.trace, codes: w.codes };
 }
 
-function setup(w: World, mode: ModuleMode): void {
+export function setup(w: World, mode: ModuleMode): void {
   w.runFor(1000);
   for (const id of w.ids) {
     w.command(id, { kind: 'boot', on: true }); // a crashed node starts its module again when it comes back

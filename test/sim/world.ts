@@ -20,13 +20,26 @@ export interface FaultRates {
   /** Extra delay spikes (reordering) happen with this probability. */
   spike: number;
   maxDelay_ms: number;
+  /**
+   * Probability that a witness reply is held back by up to WITNESS_LATE_MAX_PERIODS renewal
+   * periods (a starved CPU on the witness or the node): the node must accept it, counted from
+   * its request's send time, without ever believing in a lease the witness no longer holds.
+   */
+  witnessLate: number;
+  /**
+   * Timers fire up to this much early (Node counts a timer from the event loop's cached time,
+   * which lags the monotonic clock under CPU load); 0: on time.
+   */
+  timerEarly_ms: number;
   /** Probability that a start script (or a first stop attempt) fails. */
   scriptFail: number;
   maxScript_ms: number;
 }
 
-export const CALM: FaultRates = { loss: 0, dup: 0, spike: 0, maxDelay_ms: 5, scriptFail: 0, maxScript_ms: 400 };
-export const ROUGH: FaultRates = { loss: 0.05, dup: 0.03, spike: 0.05, maxDelay_ms: 20, scriptFail: 0.03, maxScript_ms: 800 };
+export const CALM: FaultRates = { loss: 0, dup: 0, spike: 0, maxDelay_ms: 5, witnessLate: 0, timerEarly_ms: 0, scriptFail: 0, maxScript_ms: 400 };
+export const ROUGH: FaultRates = { loss: 0.05, dup: 0.03, spike: 0.05, maxDelay_ms: 20, witnessLate: 0.1, timerEarly_ms: 20, scriptFail: 0.03, maxScript_ms: 800 };
+/** A late witness reply arrives up to this many renewal periods after it was sent. */
+export const WITNESS_LATE_MAX_PERIODS = 5;
 
 export interface WorldOptions {
   readonly seed: number;
@@ -67,8 +80,8 @@ type SimEvent =
   | { k: 'hb'; to: NodeId; hb: ReceivedHeartbeat }
   | { k: 'timer'; node: NodeId; inc: number; id: TimerId; token: number }
   | { k: 'script'; node: NodeId; inc: number; run_id: number; script: ScriptName; code: number | null; timedOut: boolean }
-  | { k: 'witness-in'; input: WitnessInput }
-  | { k: 'witness-out'; to: NodeId; reply: WitnessReply }
+  | { k: 'witness-in'; input: WitnessInput; inc: number }
+  | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number }
   | { k: 'synced'; session: number }
   | { k: 'restart'; node: NodeId }
   | { k: 'write' }
@@ -87,6 +100,8 @@ export interface Violation {
 }
 
 const WRITE_PERIOD_MS = 100;
+/** More events than this without simulated time moving is a livelock. */
+const MAX_EVENTS_PER_INSTANT = 10_000;
 const REPL_CHECK_MS = 50;
 const SYNC_MIN_MS = 100;
 const SYNC_MAX_MS = 1500;
@@ -264,19 +279,27 @@ export class World {
     const copies = this.rng.chance(r.loss) ? 0 : this.rng.chance(r.dup) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const spike = this.rng.chance(r.spike) ? this.rng.int(50, 300) : 0;
-      this.q.push(this.now + this.rng.int(1, r.maxDelay_ms) + spike, ev);
+      const late = from === WITNESS && r.witnessLate > 0 && this.rng.chance(r.witnessLate) ? this.rng.int(1, WITNESS_LATE_MAX_PERIODS * this.policy.witness_renew_ms) : 0;
+      this.q.push(this.now + this.rng.int(1, r.maxDelay_ms) + spike + late, ev);
     }
   }
 
   // ------------------------------------------------------------------ running
 
   runUntil(t_ms: number, stop?: () => boolean): boolean {
+    let same = 0;
     for (;;) {
       if (stop?.()) return true;
       const at = this.q.peekTime();
       if (at === undefined || at > t_ms) break;
       const e = this.q.pop();
       if (e === undefined) break;
+      same = e.at === this.now ? same + 1 : 0;
+      if (same > MAX_EVENTS_PER_INSTANT) {
+        // A machine that keeps setting a timer in the past spins (a busy loop in the daemon).
+        this.violation(`event storm: more than ${MAX_EVENTS_PER_INSTANT} events at t=${this.now} (last: ${JSON.stringify(e.item).slice(0, 120)})`);
+        return true;
+      }
       this.now = e.at;
       this.handle(e.item);
       this.check();
@@ -319,12 +342,13 @@ export class World {
         const r = witnessStep(this.witness, e.input, local);
         this.witness = r.state;
         if (this.verbose && r.reply !== null) console.log(`   [witness] ${e.input.node} epoch ${e.input.type === 'Request' ? e.input.epoch : '-'} -> ${r.reply.reason} ${r.reply.epoch}`);
-        if (r.reply !== null) this.send(WITNESS, r.reply.node, 'w', { k: 'witness-out', to: r.reply.node, reply: r.reply });
+        // The reply goes to the socket the request came from: a restarted node has a new one.
+        if (r.reply !== null) this.send(WITNESS, r.reply.node, 'w', { k: 'witness-out', to: r.reply.node, reply: r.reply, inc: e.inc });
         return;
       }
       case 'witness-out': {
         const n = this.node(e.to);
-        if (n.alive) this.feed(n, { type: 'WitnessReply', request_id: e.reply.request_id, granted: e.reply.granted, lease_ms: e.reply.lease_ms, epoch: e.reply.epoch });
+        if (n.alive && n.incarnation === e.inc) this.feed(n, { type: 'WitnessReply', request_id: e.reply.request_id, granted: e.reply.granted, lease_ms: e.reply.lease_ms, epoch: e.reply.epoch });
         return;
       }
       case 'synced':
@@ -428,17 +452,18 @@ export class World {
       case 'SetTimer': {
         const token = n.nextToken++;
         n.timers.set(e.id, token);
-        this.q.push(this.toGlobal(n, e.at_ms), { k: 'timer', node: n.id, inc: n.incarnation, id: e.id, token });
+        const early_ms = this.rates.timerEarly_ms > 0 && this.rng.chance(0.5) ? this.rng.int(1, this.rates.timerEarly_ms) : 0;
+        this.q.push(Math.max(this.now, this.toGlobal(n, e.at_ms) - early_ms), { k: 'timer', node: n.id, inc: n.incarnation, id: e.id, token });
         return;
       }
       case 'CancelTimer':
         n.timers.delete(e.id);
         return;
       case 'WitnessRequest':
-        this.send(n.id, WITNESS, 'w', { k: 'witness-in', input: { type: 'Request', module: MODULE, node: n.id, request_id: e.request_id, epoch: e.epoch, force: e.force, bump: e.bump } });
+        this.send(n.id, WITNESS, 'w', { k: 'witness-in', inc: n.incarnation, input: { type: 'Request', module: MODULE, node: n.id, request_id: e.request_id, epoch: e.epoch, force: e.force, bump: e.bump } });
         return;
       case 'WitnessRelease':
-        this.send(n.id, WITNESS, 'w', { k: 'witness-in', input: { type: 'Release', module: MODULE, node: n.id } });
+        this.send(n.id, WITNESS, 'w', { k: 'witness-in', inc: n.incarnation, input: { type: 'Release', module: MODULE, node: n.id, up_to_request_id: e.up_to_request_id } });
         return;
       case 'Log':
         if (e.code !== undefined) {
@@ -532,6 +557,24 @@ export class World {
     if (running.length > 1) {
       const key = running.map((n) => n.id).join('+');
       if (!this.violations.some((v) => v.what.includes(key))) this.violation(`two nodes run the application with a witness configured: ${key}`);
+    }
+    this.checkLeaseBelief();
+  }
+
+  /**
+   * The lease as the node counts it never outlives the witness's record: while a node's lease
+   * has not ended on its own clock, the witness holds the lease for that node. (The stop
+   * margin comes on top; this checks the counting itself, late replies included.)
+   */
+  private checkLeaseBelief(): void {
+    const rec = this.witness.modules[MODULE];
+    const witness_now = Math.floor(this.now * (1 + this.witnessDrift));
+    for (const n of this.nodes.values()) {
+      const lease = n.alive ? n.machine?.lease : null;
+      if (lease === null || lease === undefined || this.local(n) >= lease.until_ms) continue;
+      const held = rec?.lease !== null && rec?.lease !== undefined && rec.lease.holder === n.id && rec.lease.until_ms > witness_now;
+      const what = `${n.id} counts a witness lease the witness does not hold for it`;
+      if (!held && !this.violations.some((v) => v.what === what)) this.violation(what);
     }
   }
 

@@ -10,6 +10,8 @@ export interface WitnessLease {
   readonly holder: NodeId;
   /** Witness-clock time when the lease ends unless renewed. */
   readonly until_ms: number;
+  /** The holder's request that last granted it (unknown after a witness restart). */
+  readonly request_id?: number;
 }
 
 export interface WitnessModuleRecord {
@@ -42,6 +44,11 @@ export interface WitnessReleaseMsg {
   readonly type: 'Release';
   readonly module: string;
   readonly node: NodeId;
+  /**
+   * The release covers the holder's requests up to this id: a later request that overtook
+   * the release on the network keeps the lease it was granted (the node counts on it).
+   */
+  readonly up_to_request_id?: number;
 }
 export type WitnessInput = WitnessRequestMsg | WitnessReleaseMsg;
 
@@ -63,6 +70,8 @@ export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: nu
   const rec: WitnessModuleRecord = state.modules[input.module] ?? { lease: null, epoch: 0, confirmed: 0 };
   if (input.type === 'Release') {
     if (rec.lease?.holder !== input.node) return { state, reply: null };
+    const granted_by = rec.lease.request_id;
+    if (input.up_to_request_id !== undefined && granted_by !== undefined && granted_by > input.up_to_request_id) return { state, reply: null };
     return { state: withRecord(state, input.module, { ...rec, lease: null }), reply: null };
   }
   const lease_ms = Math.min(input.lease_ms ?? state.lease_ms, state.lease_ms);
@@ -83,7 +92,7 @@ export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: nu
   const newest = Math.max(rec.epoch, input.epoch);
   const epoch = input.bump ? newest + 1 : input.epoch;
   const next: WitnessModuleRecord = {
-    lease: { holder: input.node, until_ms: now_ms + lease_ms },
+    lease: { holder: input.node, until_ms: now_ms + lease_ms, request_id: input.request_id },
     epoch: Math.max(newest, epoch),
     confirmed: input.bump ? rec.confirmed : Math.max(rec.confirmed, input.epoch),
   };

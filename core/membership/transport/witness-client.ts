@@ -1,9 +1,12 @@
 // The node side of the split-brain witness: lease requests and releases over UDP, answered
-// by `hakit-witness` (core/daemon/witness-server.ts). An unanswered request rejects after
-// `reply_timeout_ms`; the module machine counts it as a refusal.
+// by `hakit-witness` (core/daemon/witness-server.ts). A request waits for its answer as long
+// as the lease it asks for: the module machine accepts a late grant (counted from the
+// request's send time, core/module/pure/lease.ts), so a reply delayed by a starved CPU still
+// renews the lease. Past that, the request rejects (a grant that late is worth nothing).
 import dgram from 'node:dgram';
 import { HakitError } from '../../errors/catalogue';
 import type { LogSink } from '../../log/sink';
+import { MAX_WITNESS_LEASE_MS } from '../../module/pure/policy';
 import type { WitnessAsk, WitnessGrant, WitnessPort } from '../../module/runner/ports';
 import type { WitnessReply } from '../pure/witness';
 import { HeartbeatDecoder, HeartbeatEncoder } from '../wire/codec';
@@ -11,6 +14,7 @@ import { parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './witness-p
 
 /** Requests waiting for an answer at once; more are refused at once. */
 export const MAX_PENDING_WITNESS_REQUESTS = 256;
+/** How long a request that names no lease length waits for its answer. */
 export const DEFAULT_WITNESS_REPLY_TIMEOUT_MS = 1000;
 
 export interface WitnessClientOptions {
@@ -19,6 +23,7 @@ export interface WitnessClientOptions {
   readonly key: Buffer;
   readonly address: string;
   readonly port: number;
+  /** Overrides the wait for an answer (default: the lease asked for, capped at MAX_WITNESS_LEASE_MS). */
   readonly reply_timeout_ms?: number;
   readonly log: LogSink;
 }
@@ -27,6 +32,8 @@ interface Pending {
   resolve: (g: WitnessGrant) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Monotonic send time, for the round-trip time in the debug log. */
+  sent_ms: number;
 }
 
 export class UdpWitnessClient implements WitnessPort {
@@ -59,9 +66,14 @@ export class UdpWitnessClient implements WitnessPort {
     if (reply.node !== this.o.node_id) return;
     const key = `${reply.module}/${reply.request_id}`;
     const p = this.pending.get(key);
-    if (!p) return;
+    if (!p) {
+      this.o.log.debug({ module: reply.module, request_id: reply.request_id, granted: reply.granted }, 'witness reply for no waiting request');
+      return;
+    }
     this.pending.delete(key);
     clearTimeout(p.timer);
+    const rtt_ms = Math.round(performance.now() - p.sent_ms);
+    this.o.log.debug({ module: reply.module, request_id: reply.request_id, granted: reply.granted, epoch: reply.epoch, lease_ms: reply.lease_ms, rtt_ms }, 'witness reply');
     p.resolve({ granted: reply.granted, lease_ms: reply.lease_ms, epoch: reply.epoch });
   }
 
@@ -74,19 +86,21 @@ export class UdpWitnessClient implements WitnessPort {
     if (!this.socket) return Promise.reject(new HakitError('HAKIT_E_INTERNAL', 'witness client not started', where));
     if (this.pending.size >= MAX_PENDING_WITNESS_REQUESTS) return Promise.reject(new HakitError('HAKIT_E_INTERNAL', 'too many witness requests pending', where));
     const key = `${module}/${ask.request_id}`;
-    const timeout_ms = this.o.reply_timeout_ms ?? DEFAULT_WITNESS_REPLY_TIMEOUT_MS;
+    const timeout_ms = this.o.reply_timeout_ms ?? Math.min(ask.lease_ms ?? DEFAULT_WITNESS_REPLY_TIMEOUT_MS, MAX_WITNESS_LEASE_MS);
     return new Promise<WitnessGrant>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         reject(new HakitError('HAKIT_E_CONTROL_TIMEOUT', `no witness answer within ${timeout_ms} ms`, where));
       }, timeout_ms);
-      this.pending.set(key, { resolve, reject, timer });
+      this.pending.set(key, { resolve, reject, timer, sent_ms: performance.now() });
+      this.o.log.debug({ module, request_id: ask.request_id, epoch: ask.epoch, bump: ask.bump }, 'witness request');
       this.send({ type: 'Request', module, node: this.o.node_id, ...ask });
     });
   }
 
-  release(module: string): void {
-    this.send({ type: 'Release', module, node: this.o.node_id });
+  release(module: string, up_to_request_id?: number): void {
+    this.o.log.debug({ module, up_to_request_id }, 'witness release');
+    this.send({ type: 'Release', module, node: this.o.node_id, ...(up_to_request_id === undefined ? {} : { up_to_request_id }) });
   }
 
   async close(): Promise<void> {

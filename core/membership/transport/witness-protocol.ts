@@ -15,7 +15,12 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isS
 
 export function parseWitnessInput(j: unknown): WitnessInput | undefined {
   if (!isObj(j) || !isStr(j['module']) || !isStr(j['node'])) return undefined;
-  if (j['type'] === 'Release') return { type: 'Release', module: j['module'], node: j['node'] };
+  if (j['type'] === 'Release') {
+    // up_to_request_id is optional: a release without it frees the lease whatever granted it.
+    if (j['up_to_request_id'] !== undefined && !isCount(j['up_to_request_id'])) return undefined;
+    const rel = { type: 'Release', module: j['module'], node: j['node'] } as const;
+    return j['up_to_request_id'] === undefined ? rel : { ...rel, up_to_request_id: j['up_to_request_id'] };
+  }
   if (j['type'] !== 'Request' || !isCount(j['request_id']) || !isCount(j['epoch'])) return undefined;
   if (typeof j['force'] !== 'boolean' || typeof j['bump'] !== 'boolean') return undefined;
   // lease_ms is optional: a request without it gets the witness's longest lease.

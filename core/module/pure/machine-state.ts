@@ -28,6 +28,8 @@ export interface Lease {
   readonly fresh: boolean;
   /** The witness renewed the lease with this epoch as ours: the application may write. */
   readonly confirmed: boolean;
+  /** The request this grant answered: answers to older requests are older news. */
+  readonly request_id: number;
 }
 
 export interface WitnessRequestInFlight {
@@ -52,7 +54,10 @@ export interface ModuleMachine {
   /** Times of automatic restarts within loop_interval_ms (maxloop). */
   readonly restarts_ms: readonly number[];
   readonly lease: Lease | null;
+  /** The newest request, until answered or witness_renew_ms old (then the next may go). */
   readonly witnessReq: WitnessRequestInFlight | null;
+  /** Requests whose grant is still accepted, oldest first (lease.ts MAX_OUTSTANDING_WITNESS_REQUESTS). */
+  readonly witnessRecent: readonly WitnessRequestInFlight[];
   readonly lastWitnessRequest_ms: number | null;
   /** The last lease request was refused or unanswered. */
   readonly witnessDenied: boolean;
@@ -99,6 +104,7 @@ export function initMachine(node: NodeId, policy: ModulePolicy, persisted: Persi
     restarts_ms: [],
     lease: null,
     witnessReq: null,
+    witnessRecent: [],
     lastWitnessRequest_ms: null,
     witnessDenied: false,
     next_witness_id: 1,

@@ -52,7 +52,7 @@ function absorb(m: ModuleMachine, fx: Fx, event: ModuleEvent, now_ms: number): M
     }
     case 'TimerFired':
       // lease-expiry and witness-renew only wake the machine: the state handler re-checks.
-      return event.id === 'witness-retry' ? onWitnessRetry(m) : m;
+      return event.id === 'witness-retry' ? onWitnessRetry(m, fx, now_ms) : m;
     case 'ReplicationConnected':
       return mirror ? onReplicationEvent(m, fx, 'connected') : m;
     case 'ReplicationSynced':

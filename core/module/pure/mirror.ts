@@ -7,7 +7,7 @@
 // With a witness, serving also needs a valid lease (see lease.ts).
 import type { PeerModuleView } from '../../membership/pure/types';
 import { become, becomeQuiet, countRestart, peerStillBelievesComplete, persist, settledStatus, type ScriptFailure } from './jobs';
-import { leaseValid, releaseLease, requestLease } from './lease';
+import { bumpInFlight, leaseValid, releaseLease, requestLease } from './lease';
 import type { Fx, ModuleMachine } from './machine-state';
 import { eligible, pickPrimary, splitBrainLoser, type Candidate } from './rank';
 import type { ModuleAnnouncement, ModuleEffect, OperatorCommand } from './types';
@@ -349,7 +349,7 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     // From now on the SECOND may become in sync at any moment, before we hear of it: this
     // node alone no longer knows it holds the only complete copy. The SECOND persisted its
     // copy as incomplete when the session started, so a pending epoch bump is moot now.
-    return { ...persist(m, fx, { lastRole: 'PRIM' }), epochBumpPending: m.policy.hasWitness && m.witnessReq?.bump === true };
+    return { ...persist(m, fx, { lastRole: 'PRIM' }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m) };
   }
   if (servingState(m.state) && kind === 'lost') {
     // Writes go on without the SECOND (which may have been in sync a moment ago, even if its

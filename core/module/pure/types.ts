@@ -191,7 +191,11 @@ export type ModuleEffect =
    * (newest + 1) and returns it in WitnessReply.epoch, so epochs never collide across nodes.
    */
   | { readonly type: 'WitnessRequest'; readonly request_id: number; readonly epoch: number; readonly force: boolean; readonly bump: boolean; readonly lease_ms: number }
-  | { readonly type: 'WitnessRelease' }
+  /**
+   * Give the lease back. It covers the requests up to this id only: a later request that
+   * overtakes the release on the way keeps the lease it was granted.
+   */
+  | { readonly type: 'WitnessRelease'; readonly up_to_request_id: number }
   /** Farm: the nodes whose module is UP (this node included when it is UP). */
   | { readonly type: 'FarmMembers'; readonly members: readonly NodeId[] }
   | { readonly type: 'Log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly code?: ErrorCode }

@@ -186,7 +186,7 @@ export class ModuleRunner<S> {
         this.askWitness(fx);
         return;
       case 'WitnessRelease':
-        this.d.witness.release(this.d.module);
+        this.d.witness.release(this.d.module, fx.up_to_request_id);
         return;
       case 'FarmMembers':
         this.farm_members = fx.members;

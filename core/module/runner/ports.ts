@@ -50,7 +50,8 @@ export interface WitnessAsk {
 /** The split-brain witness client. `request` rejects when the witness does not answer in time. */
 export interface WitnessPort {
   request(module: string, ask: WitnessAsk): Promise<WitnessGrant>;
-  release(module: string): void;
+  /** Gives the lease back, for requests up to `up_to_request_id` (a later request keeps its grant). */
+  release(module: string, up_to_request_id?: number): void;
 }
 
 /** No witness configured or reachable: every request is refused (the safe answer). */

@@ -16,6 +16,20 @@ function ask(s: WitnessState, input: WitnessInput, now: number) {
 }
 
 describe('witness', () => {
+  it('a release covers the requests up to its id: a later request that overtook it keeps its lease', () => {
+    let s = initWitness(6000);
+    s = ask(s, req('n1', 0, { request_id: 4 }), 0).state;
+    // Request 5 (sent after the release of requests up to 4) arrives first and renews...
+    s = ask(s, req('n1', 0, { request_id: 5 }), 100).state;
+    // ...then the release arrives: it does not take back request 5's grant.
+    s = ask(s, { type: 'Release', module: 'app', node: 'n1', up_to_request_id: 4 }, 110).state;
+    expect(s.modules['app']?.lease?.holder).toBe('n1');
+    expect(ask(s, req('n2', 0), 120).reply?.reason).toBe('held-by-other');
+    // A release that covers it (or names no request) frees it.
+    expect(ask(s, { type: 'Release', module: 'app', node: 'n1', up_to_request_id: 5 }, 130).state.modules['app']?.lease).toBeNull();
+    expect(ask(s, { type: 'Release', module: 'app', node: 'n1' }, 130).state.modules['app']?.lease).toBeNull();
+  });
+
   it('grants one lease at a time; the holder renews; another node gets it after expiry', () => {
     let s = initWitness(6000);
     let r = ask(s, req('n1', 0, { bump: true }), 0);
