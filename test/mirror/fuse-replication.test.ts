@@ -2,48 +2,22 @@
 // ours (each node in its own private mount namespace). The application's writes are made
 // by shell commands entered into PRIM's mount namespace.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { HarnessNode, TestNetns } from './harness/netns';
+import { MirrorPair } from './harness/pair';
 
-const ADDR = '198.18.77.1';
-const PORT = 7811;
-const KEY = 'a1'.repeat(32);
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-hm-fuse-'));
-const ns = new TestNetns('fuse', ADDR);
-let prim: HarnessNode | undefined;
-let second: HarnessNode | undefined;
-const d1 = path.join(base, 'n1', 'data');
-const d2 = path.join(base, 'n2', 'data');
-
-function spec(node: 'n1' | 'n2', extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { module: 'mtest', dirs: [path.join(base, node, 'data')], work_dir: path.join(base, node, 'work'), key: KEY, notreplicated: ['\\.tmp$', '^logs$'], async: 'none', ...extra };
-}
-
-/** Runs a shell command as the application would: in PRIM's mount namespace. */
-function app(script: string): string {
-  return ns.exec(['sh', '-c', script], prim!.pid);
-}
+const pair = new MirrorPair({ tag: 'fuse', addr: '198.18.77.1', port: 7811, key: 'a1'.repeat(32), module: 'mtest', spec: { notreplicated: ['\\.tmp$', '^logs$'] } });
+const { base, d1, d2 } = pair;
+const app = (script: string): string => pair.app(script);
 
 beforeAll(async () => {
-  fs.mkdirSync(d1, { recursive: true });
-  fs.mkdirSync(d2, { recursive: true });
+  pair.prepare();
   fs.writeFileSync(path.join(d1, 'before.txt'), 'present before the mirror started\n');
   fs.writeFileSync(path.join(d2, 'stale.txt'), 'only on SECOND, must go\n');
-  ns.up();
-  second = await HarnessNode.spawn(ns);
-  await second.call('second', { ...spec('n2'), listen: { host: ADDR, port: PORT } });
-  prim = await HarnessNode.spawn(ns);
-  await prim.call('prim', { ...spec('n1'), peer: { host: ADDR, port: PORT } });
-  await prim.waitStatus('prim', 'in_sync', 20000);
+  await pair.startSecond();
+  await pair.startPrim();
 }, 60000);
 
-afterAll(async () => {
-  await prim?.close();
-  await second?.close();
-  ns.down();
-  fs.rmSync(base, { recursive: true, force: true });
-}, 60000);
+afterAll(() => pair.stop(), 60000);
 
 test('first sync makes SECOND equal to PRIM (full comparison)', () => {
   expect(fs.readFileSync(path.join(d2, 'before.txt'), 'utf8')).toBe('present before the mirror started\n');
@@ -94,6 +68,6 @@ test('excluded files are not shipped, and a rename out of an excluded name ships
 });
 
 test('rfsverify finds both copies equal', async () => {
-  const r = await prim!.call('verify');
+  const r = await pair.prim.call('verify');
   expect(r.diff).toEqual([]);
 });

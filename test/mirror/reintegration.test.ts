@@ -2,57 +2,31 @@
 // re-integration ships only the changed bytes (journal) while the application keeps
 // writing; both copies end equal. Then a forced full comparison (block hashes).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { HarnessNode, TestNetns } from './harness/netns';
+import { MirrorPair } from './harness/pair';
 
-const ADDR = '198.18.77.2';
-const PORT = 7812;
-const KEY = 'b2'.repeat(32);
 const FILE_BYTES = 16 * 1024 * 1024;
 const CHANGES = 64;
 const CHANGE_BYTES = 4096;
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-hm-reint-'));
-const ns = new TestNetns('reint', ADDR);
-let prim: HarnessNode | undefined;
-let second: HarnessNode | undefined;
-const d1 = path.join(base, 'n1', 'data');
-const d2 = path.join(base, 'n2', 'data');
-
-function spec(node: 'n1' | 'n2'): Record<string, unknown> {
-  return { module: 'mreint', dirs: [path.join(base, node, 'data')], work_dir: path.join(base, node, 'work'), key: KEY, async: 'none' };
-}
-function app(script: string): string { return ns.exec(['sh', '-c', script], prim!.pid); }
-async function startSecond(): Promise<HarnessNode> {
-  const n = await HarnessNode.spawn(ns);
-  await n.call('second', { ...spec('n2'), listen: { host: ADDR, port: PORT } });
-  return n;
-}
+const pair = new MirrorPair({ tag: 'reint', addr: '198.18.77.2', port: 7812, key: 'b2'.repeat(32), module: 'mreint' });
+const { base, d1, d2, ns } = pair;
+const app = (script: string): string => pair.app(script);
 
 beforeAll(async () => {
-  fs.mkdirSync(d1, { recursive: true });
-  fs.mkdirSync(d2, { recursive: true });
-  ns.up();
-  second = await startSecond();
-  prim = await HarnessNode.spawn(ns);
-  await prim.call('prim', { ...spec('n1'), peer: { host: ADDR, port: PORT } });
-  await prim.waitStatus('prim', 'in_sync', 20000);
+  pair.prepare();
+  await pair.startSecond();
+  await pair.startPrim();
   app(`dd if=/dev/urandom of=${d1}/big.bin bs=1M count=${FILE_BYTES >> 20} status=none && echo keep > ${d1}/keep.txt && echo del > ${d1}/del.txt`);
 }, 60000);
 
-afterAll(async () => {
-  await prim?.close();
-  await second?.close();
-  ns.down();
-  fs.rmSync(base, { recursive: true, force: true });
-}, 60000);
+afterAll(() => pair.stop(), 60000);
 
 test('SECOND killed: PRIM goes ALONE, writes continue and are recorded', async () => {
-  const from = prim!.events.length;
-  second!.kill9();
+  const from = pair.prim.events.length;
+  pair.second.kill9();
   // The next write notices (connection reset) and completes ALONE.
   app(`echo after-kill > ${d1}/k.txt`);
-  await prim!.waitStatus('prim', 'alone', 10000, from);
+  await pair.prim.waitStatus('prim', 'alone', 10000, from);
   // Change CHANGES scattered 4 KiB blocks of big.bin, plus namespace changes.
   const cmds: string[] = [];
   for (let i = 0; i < CHANGES; i++) {
@@ -61,24 +35,24 @@ test('SECOND killed: PRIM goes ALONE, writes continue and are recorded', async (
   }
   cmds.push(`mv ${d1}/keep.txt ${d1}/kept.txt`, `rm ${d1}/del.txt`, `mkdir ${d1}/newdir`, `echo new > ${d1}/newdir/n.txt`);
   app(cmds.join(' && '));
-  const ph = await prim!.call('phase');
+  const ph = await pair.prim.call('phase');
   expect(ph.phase).toBe('alone');
   expect(Number(ph.pending_bytes)).toBeLessThanOrEqual(CHANGES * CHANGE_BYTES + 3 * 4096);
 }, 60000);
 
 test('SECOND returns: re-integration ships only the changed bytes, under a live writer', async () => {
-  const before = Number((await prim!.call('phase')).shipped_bytes);
-  const from = prim!.events.length;
-  second = await startSecond();
+  const before = Number((await pair.prim.call('phase')).shipped_bytes);
+  const from = pair.prim.events.length;
+  await pair.startSecond();
   // A live writer during re-integration: appends to one file and rewrites one region.
-  const writer = ns.exec(['sh', '-c', `for i in $(seq 1 40); do echo line-$i >> ${d1}/live.log; dd if=/dev/urandom of=${d1}/big.bin bs=4096 seek=7 count=1 conv=notrunc status=none; done; echo done`], prim!.pid);
+  const writer = ns.exec(['sh', '-c', `for i in $(seq 1 40); do echo line-$i >> ${d1}/live.log; dd if=/dev/urandom of=${d1}/big.bin bs=4096 seek=7 count=1 conv=notrunc status=none; done; echo done`], pair.prim.pid);
   expect(writer.trim()).toBe('done');
   const t0 = Date.now();
-  await prim!.waitStatus('prim', 'in_sync', 30000, from);
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
   const seconds = (Date.now() - t0) / 1000;
-  const shipped = Number((await prim!.call('phase')).shipped_bytes) - before;
+  const shipped = Number((await pair.prim.call('phase')).shipped_bytes) - before;
   const changed = CHANGES * CHANGE_BYTES;
-  const syncing = prim!.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
+  const syncing = pair.prim.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
   expect((syncing?.status as { mode?: string }).mode).toBe('journal');
   // Distinct regions changed: the 64 blocks, plus the writer's block 7 and log (4 KiB
   // granules each) and three small files; the writer's repeats of block 7 may ship live.
@@ -86,7 +60,7 @@ test('SECOND returns: re-integration ships only the changed bytes, under a live 
   const ratio = shipped / changed;
   process.stdout.write(`${JSON.stringify({ bench: 'mirror', figure: 'reint_journal_shipped_vs_changed', value: +ratio.toFixed(3), unit: 'x', shipped, changed, seconds })}\n`);
   expect(shipped).toBeLessThanOrEqual(1.1 * distinct + 40 * 4096);
-  const r = await prim!.call('verify');
+  const r = await pair.prim.call('verify');
   expect(r.diff).toEqual([]);
   expect(fs.readFileSync(path.join(d2, 'kept.txt'), 'utf8')).toBe('keep\n');
   expect(fs.existsSync(path.join(d2, 'del.txt'))).toBe(false);
@@ -94,62 +68,62 @@ test('SECOND returns: re-integration ships only the changed bytes, under a live 
 }, 60000);
 
 test('fullsync: block-hash comparison of every file finds nothing to ship when equal', async () => {
-  const before = Number((await prim!.call('phase')).shipped_bytes);
-  const from = prim!.events.length;
-  await prim!.call('fullsync');
-  await prim!.waitStatus('prim', 'in_sync', 30000, from);
-  const syncing = prim!.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
+  const before = Number((await pair.prim.call('phase')).shipped_bytes);
+  const from = pair.prim.events.length;
+  await pair.prim.call('fullsync');
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  const syncing = pair.prim.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
   expect((syncing?.status as { mode?: string }).mode).toBe('full');
-  expect(Number((await prim!.call('phase')).shipped_bytes) - before).toBe(0);
-  expect((await prim!.call('verify')).diff).toEqual([]);
+  expect(Number((await pair.prim.call('phase')).shipped_bytes) - before).toBe(0);
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
 }, 60000);
 
 test('a file replaced directly in the real directory is found by verify and repaired by fullsync', async () => {
   // Behind the mirror's back: not through the FUSE mount (the test process does not see it).
   fs.writeFileSync(path.join(d1, 'kept.txt'), 'replaced under the bind mount\n');
-  const diff = (await prim!.call('verify')).diff as Array<{ path: string }>;
+  const diff = (await pair.prim.call('verify')).diff as Array<{ path: string }>;
   expect(diff.map((d) => d.path)).toContain('/0/kept.txt');
-  const from = prim!.events.length;
-  await prim!.call('fullsync');
-  await prim!.waitStatus('prim', 'in_sync', 30000, from);
-  expect((await prim!.call('verify')).diff).toEqual([]);
+  const from = pair.prim.events.length;
+  await pair.prim.call('fullsync');
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
   expect(fs.readFileSync(path.join(d2, 'kept.txt'), 'utf8')).toBe('replaced under the bind mount\n');
 }, 60000);
 
 test('module stopped mid-re-integration: the next start resumes from the journal and completes', async () => {
   const BIG_MIB = 24;
-  let from = prim!.events.length;
-  second!.kill9();
+  let from = pair.prim.events.length;
+  pair.second.kill9();
   app(`echo x > ${d1}/wake.txt`);
-  await prim!.waitStatus('prim', 'alone', 10000, from);
+  await pair.prim.waitStatus('prim', 'alone', 10000, from);
   app(`dd if=/dev/urandom of=${d1}/resume.bin bs=1M count=${BIG_MIB} status=none`);
   // Restart the module with a bandwidth cap so that the pass is still running when we stop it.
-  await prim!.call('stop');
-  from = prim!.events.length;
-  await prim!.call('prim', { ...spec('n1'), bandwidth_bytes_per_s: 8 << 20, peer: { host: ADDR, port: PORT } });
-  second = await startSecond();
-  const sync1 = await prim!.waitStatus('prim', 'syncing', 10000, from);
+  await pair.prim.call('stop');
+  from = pair.prim.events.length;
+  await pair.prim.call('prim', { ...pair.spec('n1'), bandwidth_bytes_per_s: 8 << 20, peer: pair.peer });
+  await pair.startSecond();
+  const sync1 = await pair.prim.waitStatus('prim', 'syncing', 10000, from);
   expect((sync1.status as { mode: string }).mode).toBe('journal');
   await new Promise((r) => setTimeout(r, 1000));
-  await prim!.call('stop'); // mid-pass
+  await pair.prim.call('stop'); // mid-pass
   expect(fs.existsSync(path.join(base, 'n1', 'work', 'journal.log'))).toBe(true);
-  from = prim!.events.length;
-  await prim!.call('prim', { ...spec('n1'), peer: { host: ADDR, port: PORT } });
-  const sync2 = await prim!.waitStatus('prim', 'syncing', 10000, from);
+  from = pair.prim.events.length;
+  await pair.prim.call('prim', { ...pair.spec('n1'), peer: pair.peer });
+  const sync2 = await pair.prim.waitStatus('prim', 'syncing', 10000, from);
   // Still trusted: the clean stop wrote what was left; only that is shipped.
   expect((sync2.status as { mode: string }).mode).toBe('journal');
   expect((sync2.status as { pending_bytes: number }).pending_bytes).toBeLessThan(BIG_MIB << 20);
-  await prim!.waitStatus('prim', 'in_sync', 30000, from);
-  expect((await prim!.call('verify')).diff).toEqual([]);
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
 }, 90000);
 
 test('the bandwidth cap applies to re-integration only: live writes are not slowed', async () => {
   const CAP = 1 << 20; // 1 MiB/s
   const LIVE_MIB = 8;
-  await prim!.call('stop');
-  const from = prim!.events.length;
-  await prim!.call('prim', { ...spec('n1'), bandwidth_bytes_per_s: CAP, peer: { host: ADDR, port: PORT } });
-  await prim!.waitStatus('prim', 'in_sync', 30000, from);
+  await pair.prim.call('stop');
+  const from = pair.prim.events.length;
+  await pair.prim.call('prim', { ...pair.spec('n1'), bandwidth_bytes_per_s: CAP, peer: pair.peer });
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
   const t0 = Date.now();
   app(`dd if=/dev/urandom of=${d1}/live.bin bs=1M count=${LIVE_MIB} conv=fsync status=none`);
   const took_ms = Date.now() - t0;

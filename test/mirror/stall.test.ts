@@ -2,56 +2,43 @@
 // PRIM's pending write returns after the ack timeout with PRIM ALONE; when SECOND wakes up,
 // re-integration brings it back in sync and the copies are equal.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { HarnessNode, TestNetns } from './harness/netns';
+import { MirrorPair } from './harness/pair';
 
-const ADDR = '198.18.77.4';
-const PORT = 7814;
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-hm-stall-'));
-const ns = new TestNetns('stall', ADDR);
-let prim: HarnessNode | undefined;
-let second: HarnessNode | undefined;
-const d1 = path.join(base, 'n1', 'data');
-const spec = (n: string) => ({ module: 'mstall', dirs: [path.join(base, n, 'data')], work_dir: path.join(base, n, 'work'), key: 'd4'.repeat(32), async: 'none' });
+const pair = new MirrorPair({ tag: 'stall', addr: '198.18.77.4', port: 7814, key: 'd4'.repeat(32), module: 'mstall' });
+const { base, d1, ns } = pair;
 
 beforeAll(async () => {
-  fs.mkdirSync(d1, { recursive: true });
-  fs.mkdirSync(path.join(base, 'n2', 'data'), { recursive: true });
-  ns.up();
-  second = await HarnessNode.spawn(ns);
-  await second.call('second', { ...spec('n2'), listen: { host: ADDR, port: PORT } });
-  prim = await HarnessNode.spawn(ns);
-  await prim.call('prim', { ...spec('n1'), peer: { host: ADDR, port: PORT } });
-  await prim.waitStatus('prim', 'in_sync', 20000);
+  pair.prepare();
+  await pair.startSecond();
+  await pair.startPrim();
 }, 60000);
 
 afterAll(async () => {
+  // A stopped SECOND would never answer its close request.
+  const second = pair.secondIfStarted();
   if (second && !second.exited) process.kill(second.pid, 'SIGCONT');
-  await prim?.close();
-  await second?.close();
-  ns.down();
-  fs.rmSync(base, { recursive: true, force: true });
+  await pair.stop();
 }, 60000);
 
 test('a stalled SECOND costs one ack timeout, then PRIM is ALONE and writes flow', async () => {
-  const from = prim!.events.length;
-  process.kill(second!.pid, 'SIGSTOP');
+  const from = pair.prim.events.length;
+  process.kill(pair.second.pid, 'SIGSTOP');
   const t0 = Date.now();
-  ns.exec(['sh', '-c', `echo during-stall > ${d1}/s.txt`], prim!.pid);
+  ns.exec(['sh', '-c', `echo during-stall > ${d1}/s.txt`], pair.prim.pid);
   const waited_ms = Date.now() - t0;
   expect(waited_ms).toBeLessThan(9000);
-  await prim!.waitStatus('prim', 'alone', 5000, from);
+  await pair.prim.waitStatus('prim', 'alone', 5000, from);
   const t1 = Date.now();
-  ns.exec(['sh', '-c', `for i in $(seq 1 50); do echo $i >> ${d1}/s.txt; done`], prim!.pid);
+  ns.exec(['sh', '-c', `for i in $(seq 1 50); do echo $i >> ${d1}/s.txt; done`], pair.prim.pid);
   expect(Date.now() - t1).toBeLessThan(3000);
   process.stdout.write(`${JSON.stringify({ bench: 'mirror', figure: 'stall_write_blocked_ms', value: waited_ms, unit: 'ms' })}\n`);
 }, 30000);
 
 test('SECOND wakes up: re-integration, then equal copies', async () => {
-  const from = prim!.events.length;
-  process.kill(second!.pid, 'SIGCONT');
-  await prim!.waitStatus('prim', 'in_sync', 20000, from);
-  expect((await prim!.call('verify')).diff).toEqual([]);
+  const from = pair.prim.events.length;
+  process.kill(pair.second.pid, 'SIGCONT');
+  await pair.prim.waitStatus('prim', 'in_sync', 20000, from);
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
   expect(fs.readFileSync(path.join(base, 'n2', 'data', 's.txt'), 'utf8').split('\n').length).toBe(52);
 }, 30000);

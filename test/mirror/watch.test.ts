@@ -3,26 +3,14 @@
 // shipped and ships only the changed blocks. Renames and removals are namespace ops; a
 // hint overflow becomes one full rescan. Prints the measured lag (the recovery point).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { HarnessNode, TestNetns } from './harness/netns';
+import { MirrorPair } from './harness/pair';
 import { quantile } from '../bench/figures';
 
-const ADDR = '198.18.77.5';
-const PORT = 7815;
-const KEY = 'e5'.repeat(32);
 const LAG_WRITES = 30;
 const WAIT_MS = 10000;
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-hm-watch-'));
-const ns = new TestNetns('watch', ADDR);
-let prim: HarnessNode | undefined;
-let second: HarnessNode | undefined;
-const d1 = path.join(base, 'n1', 'data');
-const d2 = path.join(base, 'n2', 'data');
-
-function spec(node: 'n1' | 'n2'): Record<string, unknown> {
-  return { module: 'mwatch', dirs: [path.join(base, node, 'data')], work_dir: path.join(base, node, 'work'), key: KEY, async: 'second', mode: 'watch', watch_max_hints: 20, notreplicated: ['\\.tmp$'] };
-}
+const pair = new MirrorPair({ tag: 'watch', addr: '198.18.77.5', port: 7815, key: 'e5'.repeat(32), module: 'mwatch', spec: { async: 'second', mode: 'watch', watch_max_hints: 20, notreplicated: ['\\.tmp$'] } });
+const { d1, d2 } = pair;
 
 /** Polls until `pred` holds (bounded in time); returns the milliseconds it took. */
 async function until(pred: () => boolean, what: string, timeout_ms = WAIT_MS): Promise<number> {
@@ -42,26 +30,16 @@ function sameFile(rel: string): boolean {
   }
 }
 
-async function shipped(): Promise<number> { return Number((await prim!.call('phase')).shipped_bytes); }
+async function shipped(): Promise<number> { return Number((await pair.prim.call('phase')).shipped_bytes); }
 
 beforeAll(async () => {
-  fs.mkdirSync(d1, { recursive: true });
-  fs.mkdirSync(d2, { recursive: true });
+  pair.prepare();
   fs.writeFileSync(path.join(d1, 'before.txt'), 'there before the start\n');
-  ns.up();
-  second = await HarnessNode.spawn(ns);
-  await second.call('second', { ...spec('n2'), listen: { host: ADDR, port: PORT } });
-  prim = await HarnessNode.spawn(ns);
-  await prim.call('prim', { ...spec('n1'), peer: { host: ADDR, port: PORT } });
-  await prim.waitStatus('prim', 'in_sync', 20000);
+  await pair.startSecond();
+  await pair.startPrim();
 }, 60000);
 
-afterAll(async () => {
-  await prim?.close();
-  await second?.close();
-  ns.down();
-  fs.rmSync(base, { recursive: true, force: true });
-}, 60000);
+afterAll(() => pair.stop(), 60000);
 
 test('first sync copies the tree; new writes reach SECOND after a measured lag', async () => {
   expect(sameFile('before.txt')).toBe(true);
@@ -82,20 +60,20 @@ test('a 4 KiB change in a 4 MiB file ships one block, not the file', async () =>
   const f = path.join(d1, 'big.bin');
   fs.writeFileSync(f, Buffer.alloc(4 << 20, 7));
   await until(() => sameFile('big.bin'), 'big.bin');
-  await prim!.call('settled');
+  await pair.prim.call('settled');
   const before = await shipped();
   const fd = fs.openSync(f, 'r+');
   fs.writeSync(fd, Buffer.alloc(4096, 9), 0, 4096, 1 << 20);
   fs.closeSync(fd);
   await until(() => sameFile('big.bin'), 'big.bin changed block');
-  await prim!.call('settled');
+  await pair.prim.call('settled');
   const delta = (await shipped()) - before;
   expect(delta).toBeGreaterThanOrEqual(4096);
   expect(delta).toBeLessThanOrEqual(16 * 1024);
 }, 60000);
 
 test('rename, unlink, mkdir, symlink, chmod, truncate; excluded files stay local', async () => {
-  await prim!.call('settled');
+  await pair.prim.call('settled');
   const before = await shipped();
   fs.renameSync(path.join(d1, 'big.bin'), path.join(d1, 'moved.bin'));
   fs.unlinkSync(path.join(d1, 'before.txt'));
@@ -111,18 +89,18 @@ test('rename, unlink, mkdir, symlink, chmod, truncate; excluded files stay local
   await until(() => { try { return fs.readlinkSync(path.join(d2, 'link')) === 'sub/in.txt'; } catch { return false; } }, 'symlink');
   await until(() => (fs.statSync(path.join(d2, 'lag-0.txt')).mode & 0o777) === 0o600, 'chmod');
   await until(() => sameFile('lag-1.txt'), 'truncate');
-  await prim!.call('settled');
+  await pair.prim.call('settled');
   // The 4 MiB file moved as a rename: no data shipped for it.
   expect((await shipped()) - before).toBeLessThan(64 * 1024);
   expect(fs.existsSync(path.join(d2, 'scratch.tmp'))).toBe(false);
 }, 60000);
 
 test('a hint overflow becomes one full rescan that misses nothing', async () => {
-  const { rescans: before } = await prim!.call('phase');
+  const { rescans: before } = await pair.prim.call('phase');
   const names = Array.from({ length: 60 }, (_, i) => `burst-${i}.txt`);
   for (const n of names) fs.writeFileSync(path.join(d1, n), `${n}\n`);
   await until(() => names.every(sameFile), 'burst files', 20000);
-  expect(Number((await prim!.call('phase')).rescans)).toBeGreaterThan(Number(before));
-  await prim!.call('settled');
-  expect((await prim!.call('verify')).diff).toEqual([]);
+  expect(Number((await pair.prim.call('phase')).rescans)).toBeGreaterThan(Number(before));
+  await pair.prim.call('settled');
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
 }, 60000);
