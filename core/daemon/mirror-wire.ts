@@ -43,7 +43,7 @@ export function makeMirrorReplication(d: MirrorWireDeps): MirrorReplication | nu
     d.log.error({ code: 'HAKIT_E_REPL_PORT_CLASH', port: plan.listen.port, other: clash }, `mirror: modules ${clash} and ${name} both map to replication port ${plan.listen.port}: rename one; module not loaded`);
     return 'not-loaded';
   }
-  d.log.info({ lan: plan.lan, listen: `${plan.listen.host}:${plan.listen.port}`, peer: `${plan.peer.host}:${plan.peer.port}`, dirs: plan.spec.dirs, mode: plan.spec.mode, async: plan.spec.async }, 'mirror: replication placed');
+  d.log.info({ lan: plan.lan, listen: `${plan.listen.host}:${plan.listen.port}`, peer: `${plan.peer.host}:${plan.peer.port}`, dirs: plan.spec.dirs, mode: plan.spec.mode, async: plan.spec.async, frames: plan.spec.protection }, 'mirror: replication placed');
   return new MirrorReplication({
     spec: { ...plan.spec, key: d.key },
     peer: plan.peer,

@@ -22,6 +22,7 @@ import { MirrorReceiver, type AsyncMode } from './receiver';
 import { SyncCapture, cleanStaleMounts } from './capture/sync-capture';
 import { WatchCapture } from './capture/watch-capture';
 import { listTree } from './tree-walk';
+import type { FrameProtection } from './stream/frame';
 import type { Replicator } from './capture/fuse-passthrough';
 
 export interface MirrorModuleSpec {
@@ -31,6 +32,8 @@ export interface MirrorModuleSpec {
   readonly work_dir: string;
   /** The cluster key (HMAC). */
   readonly key: Buffer;
+  /** `<rfs encrypt>`: 'encrypt' (on) or 'auth' (off, default); both nodes must agree. */
+  readonly protection?: FrameProtection;
   /** `notreplicated` regexpath patterns, `!re` for replicate-only. */
   readonly notreplicated?: readonly string[];
   readonly async: AsyncMode;
@@ -161,7 +164,7 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
   // install must not need a manual mkdir on each node before its first start.
   for (const dir of spec.dirs) await fs.mkdir(dir, { recursive: true });
   const sender = new MirrorSender({
-    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, peer,
+    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
   });
   const prim = new MirrorPrim(spec, sender);
@@ -221,7 +224,7 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
     throw new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, spec.module);
   }
   const receiver = new MirrorReceiver({
-    module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key,
+    module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection,
     host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec), before_syncing: opts.before_syncing,
     roots: spec.dirs.length,
   });

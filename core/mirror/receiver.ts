@@ -11,7 +11,7 @@ import { decodeOp } from './pure/op-codec';
 import { checkRelPath, type MirrorOp, opWeightBytes } from './pure/ops';
 import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
 import { acceptChannel, type Channel } from './stream/channel';
-import { FrameFlag, FrameType, type Frame } from './stream/frame';
+import { FrameFlag, FrameType, type Frame, type FrameProtection } from './stream/frame';
 import { listTree, signFile } from './tree-walk';
 import { readJson, writeJsonDurable } from './state-file';
 import { FdCache } from './fd-cache';
@@ -36,6 +36,8 @@ export interface ReceiverOptions {
   /** Where the receiver keeps receiver.json (copy id, complete flag). */
   readonly state_dir: string;
   readonly key: Buffer;
+  /** Frame protection; the sender must use the same (default 'auth'). */
+  readonly protection?: FrameProtection;
   readonly host: string;
   readonly port: number;
   readonly async: AsyncMode;
@@ -162,7 +164,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     this.handshaking.add(from);
     let ch: Channel;
     try {
-      ch = await acceptChannel(socket, { key: this.opts.key, module: this.opts.module });
+      ch = await acceptChannel(socket, { key: this.opts.key, module: this.opts.module, protection: this.opts.protection });
     } catch (e) {
       this.emit('refused', e as HakitError);
       return;

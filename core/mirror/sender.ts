@@ -13,7 +13,7 @@ import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
 import { PendingSet } from './pure/pending';
 import { routeOp, type LinkPhase, type RouteView } from './pure/route';
 import { connectChannel, type Channel } from './stream/channel';
-import { FrameFlag, FrameType, type Frame } from './stream/frame';
+import { FrameFlag, FrameType, type Frame, type FrameProtection } from './stream/frame';
 import { DirtyJournal, type JournalEvent } from './journal';
 import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
@@ -43,6 +43,8 @@ export interface SenderOptions {
   /** Where the sender keeps its journal. */
   readonly state_dir: string;
   readonly key: Buffer;
+  /** Frame protection; the receiver must use the same (default 'auth'). */
+  readonly protection?: FrameProtection;
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
   /** Optional cap on re-integration traffic (live writes are never capped: capping them
@@ -243,7 +245,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   }
 
   private async performLive<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
-    if (op.kind === 'write') return this.performLiveWrite(op, local);
+    if (op.kind === 'write' || op.kind === 'fsync') return this.performLiveOverlapped(op, local);
     const paths = opPaths(op);
     const ns = isNamespaceOp(op);
     this.gate.enterShared(paths, ns);
@@ -264,13 +266,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    * A write is shipped and performed locally at the same time (as DRBD does with its
    * local and remote writes): the application hears back when both are done, so a
    * sequential writer pays max(local, round trip) per request instead of their sum.
-   * Only data writes overlap: a namespace op whose local call may fail (ENOTEMPTY, ENOENT)
-   * must not reach SECOND before we know it happened here.
+   * Only data writes and fsync overlap: a namespace op whose local call may fail (ENOTEMPTY,
+   * ENOENT) must not reach SECOND before we know it happened here. (An fsync SECOND performed
+   * while PRIM's failed harms nothing: it only made durable what SECOND already had.)
    * If the local write fails, SECOND may hold bytes PRIM does not: the call fails to the
    * application and the range is marked dirty, so the next re-integration pass (started at
    * once) ships PRIM's content of it, and its size (see Reintegrator.shipRanges).
    */
-  private async performLiveWrite<T>(op: Extract<MirrorOp, { kind: 'write' }>, local: () => Promise<T>): Promise<T> {
+  private async performLiveOverlapped<T>(op: Extract<MirrorOp, { kind: 'write' | 'fsync' }>, local: () => Promise<T>): Promise<T> {
     const paths = [op.path];
     this.gate.enterShared(paths, false);
     let acked: Promise<void>;
@@ -285,7 +288,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     // read op.data, which is the application's buffer (no copy is made).
     await acked;
     if (done.status === 'rejected') {
-      await this.markDivergent(op.path, op.offset, op.offset + op.data.length);
+      if (op.kind === 'write') await this.markDivergent(op.path, op.offset, op.offset + op.data.length);
       throw done.reason;
     }
     return done.value;
@@ -552,7 +555,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   private async openChannel(timeout_ms: number = SENDER_DEFAULTS.welcome_timeout_ms): Promise<{ ch: Channel; welcome: Record<string, unknown> }> {
     // A stopped peer's kernel still accepts TCP connections: only the deadline ends the wait.
-    const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms });
+    const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms, protection: this.opts.protection });
     const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const t = setTimeout(() => { ch.close(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', 'no WELCOME', ch.where)); }, timeout_ms);
       ch.once('frame', (f) => {

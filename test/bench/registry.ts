@@ -2,6 +2,7 @@
 import { checkersBench } from './checkers';
 import { failoverBench } from './failover';
 import { farmBench } from './farm';
+import { framesBench } from './frames';
 import { mirrorBench } from './mirror';
 
 export type Bench = (args: readonly string[]) => Promise<void>;
@@ -10,5 +11,6 @@ export const BENCHES: Record<string, Bench> = {
   checkers: checkersBench,
   failover: failoverBench,
   farm: farmBench,
+  frames: framesBench,
   mirror: mirrorBench,
 };

@@ -69,6 +69,8 @@ export interface RfsConfig {
   bandwidth_bytes_per_s: number;
   block_size_bytes: number;
   sync_secondary: boolean;
+  /** Replication frames encrypted (AES-256-GCM) instead of only authenticated (GMAC). */
+  encrypt: boolean;
   ack_timeout_ms: number;
   reintegration_parallel_files: number;
   reintegration_stall_timeout_ms: number;

@@ -1,18 +1,23 @@
 // One authenticated replication connection. The handshake is a mutual HMAC challenge-
 // response over the cluster key (nobody sends the key or a reusable proof); afterwards
-// every frame carries a MAC under a per-session key. Any failure closes the socket with
-// a coded error: garbage and unauthenticated peers never reach the engine.
+// every frame carries a tag under a per-session key, and its payload is encrypted when both
+// ends are configured so (frame.ts, FrameProtection). The protection is named in HELLO and
+// CHALLENGE and bound into every proof and into the session key: a man in the middle who
+// rewrites it makes the proofs fail, so a mismatch never yields a working session. Any
+// failure closes the socket with a coded error: garbage and unauthenticated peers never
+// reach the engine.
 import { EventEmitter } from 'node:events';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { HakitError } from '../../errors/catalogue';
-import { encodeFrame, FrameCipher, FrameDecoder, FrameType, MAX_PAYLOAD_BYTES, type Frame, type FrameTypeCode } from './frame';
+import { DEFAULT_FRAME_PROTECTION, encodeFrame, FrameCipher, FrameDecoder, FrameType, isFrameProtection, MAX_PAYLOAD_BYTES, type Frame, type FrameProtection, type FrameTypeCode } from './frame';
 
 export const HANDSHAKE_TIMEOUT_MS = 5000;
 /** How long a finished channel drains the peer's bytes before it is destroyed. */
 export const FINISH_LINGER_MS = 2000;
 const NONCE_BYTES = 32;
-const PROTOCOL_VERSION = 1;
+/** 2: HELLO and CHALLENGE name the frame protection, which every proof binds. */
+const PROTOCOL_VERSION = 2;
 
 export interface ChannelEvents {
   frame: [Frame];
@@ -98,8 +103,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 }
 
-function proof(key: Buffer, label: string, module: string, nc: Buffer, ns: Buffer): Buffer {
-  return createHmac('sha256', key).update(label).update(module).update(nc).update(ns).digest();
+type ProofLabel = 'hakit-mirror-s' | 'hakit-mirror-c' | 'hakit-mirror-k';
+
+/** Each variable-length field is length-prefixed, so no two transcripts hash alike. */
+function proof(key: Buffer, label: ProofLabel, protection: FrameProtection, module: string, nc: Buffer, ns: Buffer): Buffer {
+  const h = createHmac('sha256', key);
+  for (const field of [label, protection, module]) {
+    const bytes = Buffer.from(field, 'utf8');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  return h.update(nc).update(ns).digest();
+}
+
+/** The `<rfs encrypt>` value behind a protection, for messages an admin acts on. */
+function setting(p: FrameProtection): string {
+  return p === 'encrypt' ? 'encrypt="on" (frames encrypted)' : 'encrypt="off" (frames authenticated, not encrypted)';
+}
+
+function protectionField(o: Record<string, unknown>, where: string): FrameProtection {
+  const v = o.frames;
+  if (!isFrameProtection(v)) throw new HakitError('HAKIT_E_MIRROR_AUTH', 'handshake field frames is malformed', where);
+  return v;
 }
 
 function parseJson(f: Frame, want: FrameTypeCode, where: string): Record<string, unknown> {
@@ -163,29 +189,41 @@ export interface HandshakeOptions {
   readonly key: Buffer;
   readonly module: string;
   readonly timeout_ms?: number;
+  /** Both ends must agree; default DEFAULT_FRAME_PROTECTION ('auth'). */
+  readonly protection?: FrameProtection;
 }
 
 /** PRIM side: connect, prove knowledge of the key, check the receiver's proof. */
-export async function connectChannel(host: string, port: number, opts: HandshakeOptions): Promise<Channel> {
-  const where = `mirror ${opts.module} -> ${host}:${port}`;
-  const socket = net.connect({ host, port });
+export function connectChannel(host: string, port: number, opts: HandshakeOptions): Promise<Channel> {
+  return senderHandshake(net.connect({ host, port }), `mirror ${opts.module} -> ${host}:${port}`, opts);
+}
+
+/** PRIM side over a socket that is connecting or connected (unit tests use a Unix socket). */
+export async function senderHandshake(socket: net.Socket, where: string, opts: HandshakeOptions): Promise<Channel> {
+  const mine = opts.protection ?? DEFAULT_FRAME_PROTECTION;
   socket.setNoDelay(true);
   const decoder = new FrameDecoder(where);
   const reader = handshakeReader(socket, decoder, where, opts.timeout_ms ?? HANDSHAKE_TIMEOUT_MS);
   try {
     const nc = randomBytes(NONCE_BYTES);
-    socket.write(Buffer.concat(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, module: opts.module, nonce: nc.toString('hex') })), null)));
+    socket.write(Buffer.concat(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, module: opts.module, nonce: nc.toString('hex'), frames: mine })), null)));
     const ch = parseJson(await reader.next(), FrameType.CHALLENGE, where);
+    // The receiver's claim is not authenticated yet: a forged one can only end this attempt
+    // (as cutting the connection would); a matching one is checked by the proof below.
+    const theirs = protectionField(ch, where);
+    if (theirs !== mine) {
+      throw new HakitError('HAKIT_E_MIRROR_PROTECTION', `receiver has <rfs> ${setting(theirs)}, this node has ${setting(mine)}: set the same <rfs encrypt> on both nodes`, where);
+    }
     const ns = hexField(ch, 'nonce', NONCE_BYTES, where);
     const ps = hexField(ch, 'proof', 32, where);
-    if (!sameMac(ps, proof(opts.key, 'hakit-mirror-s', opts.module, nc, ns))) {
-      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'receiver does not know the cluster key', where);
+    if (!sameMac(ps, proof(opts.key, 'hakit-mirror-s', mine, opts.module, nc, ns))) {
+      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'receiver does not know the cluster key (or the handshake was altered)', where);
     }
-    const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
-    socket.write(Buffer.concat(encodeFrame(FrameType.AUTH, 0, Buffer.from(JSON.stringify({ proof: proof(opts.key, 'hakit-mirror-c', opts.module, nc, ns).toString('hex') })), null)));
-    decoder.authenticate(new FrameCipher(sessionKey, 1));
+    const sessionKey = proof(opts.key, 'hakit-mirror-k', mine, opts.module, nc, ns);
+    socket.write(Buffer.concat(encodeFrame(FrameType.AUTH, 0, Buffer.from(JSON.stringify({ proof: proof(opts.key, 'hakit-mirror-c', mine, opts.module, nc, ns).toString('hex') })), null)));
+    decoder.authenticate(new FrameCipher(sessionKey, 1, mine));
     reader.done();
-    return new Channel(socket, decoder, new FrameCipher(sessionKey, 0), where);
+    return new Channel(socket, decoder, new FrameCipher(sessionKey, 0, mine), where);
   } catch (e) {
     reader.done();
     socket.destroy();
@@ -196,29 +234,46 @@ export async function connectChannel(host: string, port: number, opts: Handshake
 /** SECOND side: answer a connection; resolves with an authenticated channel or rejects. */
 export async function acceptChannel(socket: net.Socket, opts: HandshakeOptions): Promise<Channel> {
   const where = `mirror ${opts.module} <- ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  const mine = opts.protection ?? DEFAULT_FRAME_PROTECTION;
   socket.setNoDelay(true);
   const decoder = new FrameDecoder(where);
   const reader = handshakeReader(socket, decoder, where, opts.timeout_ms ?? HANDSHAKE_TIMEOUT_MS);
+  let refused = false;
   try {
     const hello = parseJson(await reader.next(), FrameType.HELLO, where);
     if (hello.v !== PROTOCOL_VERSION) throw new HakitError('HAKIT_E_MIRROR_AUTH', `protocol version ${String(hello.v)} not supported`, where);
     if (hello.module !== opts.module) throw new HakitError('HAKIT_E_MIRROR_AUTH', `peer asks for module ${JSON.stringify(hello.module)}`, where);
     const nc = hexField(hello, 'nonce', NONCE_BYTES, where);
+    const theirs = protectionField(hello, where);
     const ns = randomBytes(NONCE_BYTES);
+    // Sent even when the protections differ, so that the sender can name both settings too;
+    // the proof is bound to this node's protection and is useless for the other one.
     socket.write(Buffer.concat(encodeFrame(FrameType.CHALLENGE, 0, Buffer.from(JSON.stringify({
-      nonce: ns.toString('hex'), proof: proof(opts.key, 'hakit-mirror-s', opts.module, nc, ns).toString('hex'),
+      nonce: ns.toString('hex'), proof: proof(opts.key, 'hakit-mirror-s', mine, opts.module, nc, ns).toString('hex'), frames: mine,
     })), null)));
-    const auth = parseJson(await reader.next(), FrameType.AUTH, where);
-    if (!sameMac(hexField(auth, 'proof', 32, where), proof(opts.key, 'hakit-mirror-c', opts.module, nc, ns))) {
-      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'sender does not know the cluster key', where);
+    if (theirs !== mine) {
+      refused = true;
+      throw new HakitError('HAKIT_E_MIRROR_PROTECTION', `sender has <rfs> ${setting(theirs)}, this node has ${setting(mine)}: set the same <rfs encrypt> on both nodes`, where);
     }
-    const sessionKey = proof(opts.key, 'hakit-mirror-k', opts.module, nc, ns);
-    decoder.authenticate(new FrameCipher(sessionKey, 0));
+    const auth = parseJson(await reader.next(), FrameType.AUTH, where);
+    if (!sameMac(hexField(auth, 'proof', 32, where), proof(opts.key, 'hakit-mirror-c', mine, opts.module, nc, ns))) {
+      throw new HakitError('HAKIT_E_MIRROR_AUTH', 'sender does not know the cluster key (or the handshake was altered)', where);
+    }
+    const sessionKey = proof(opts.key, 'hakit-mirror-k', mine, opts.module, nc, ns);
+    decoder.authenticate(new FrameCipher(sessionKey, 0, mine));
     reader.done();
-    return new Channel(socket, decoder, new FrameCipher(sessionKey, 1), where);
+    return new Channel(socket, decoder, new FrameCipher(sessionKey, 1, mine), where);
   } catch (e) {
     reader.done();
-    socket.destroy();
+    if (refused) {
+      // Let the CHALLENGE reach the sender before the FIN; the sender closes at once. The
+      // socket outlives the reader's listeners: a reset must not become an uncaught error.
+      socket.on('error', () => undefined);
+      socket.end();
+      setTimeout(() => socket.destroy(), FINISH_LINGER_MS).unref();
+    } else {
+      socket.destroy();
+    }
     throw e;
   }
 }

@@ -45,6 +45,8 @@ test('rfs options and notreplicated with a leading ! (replicate only those)', ()
   expect(c.rfs).toMatchObject({ async: 'second', capture: 'watch', bandwidth_bytes_per_s: 10 * 1024 ** 2, block_size_bytes: 128 * 1024, sync_secondary: true, ack_timeout_ms: 30_000 });
   expect(c.rfs?.replicated[0]).toEqual({ dir: '/srv/a', capture: 'watch', excluded: [{ path: 'cache', regexpath: null, invert: false }, { path: null, regexpath: '\\.db$', invert: true }] });
   expect(c.rfs?.replicated[1]?.capture).toBe('sync');
+  expect(c.rfs?.encrypt).toBe(false); // frames authenticated, not encrypted, unless asked
+  expect(okConfig(mirrorXml('<rfs encrypt="on"><replicated dir="/srv/a"/></rfs>')).rfs?.encrypt).toBe(true);
 });
 
 test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual MAC', () => {
