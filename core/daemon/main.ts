@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `hakitd`: the node daemon. It hosts every installed module of this node.
+import './threadpool-init'; // first: sizes libuv's pool before anything uses it
 import os from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { readPackageVersion } from '../cli/package-version';

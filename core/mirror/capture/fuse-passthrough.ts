@@ -1,17 +1,16 @@
-// The FUSE passthrough of the sync capture: every call on the mount is served from the
-// REAL directory (the private bind mount) with asynchronous fs calls only — the process
-// serving a FUSE mount must never touch that mount itself, or the kernel deadlocks it.
-// Mutating calls go through MirrorSender.perform, which returns after the local call
+// The file system the sync capture's FUSE mount serves: every call is served from the REAL
+// directory (the private bind mount) with asynchronous fs calls only — the process serving
+// a FUSE mount must never touch that mount itself, or the kernel deadlocks it.
+// Mutating calls go through Replicator.perform, which returns after the local call
 // succeeded and SECOND acknowledged it (or the op was recorded as dirty while ALONE).
 import fs from 'node:fs';
 import { type MirrorOp } from '../pure/ops';
 import { realPathOf } from '../tree-walk';
+import { type AttrChange, type Caller, type FsOps, type TimeSet } from '../fuse/ops';
 
 export interface Replicator {
   perform<T>(op: MirrorOp, local: () => Promise<T>): Promise<T>;
 }
-
-type Cb = (code: number, ...rest: unknown[]) => void;
 
 /** Flags the kernel handles itself; passing them to the real open would double-apply them. */
 const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_TRUNC;
@@ -34,17 +33,12 @@ async function withHandle<T>(file: string, flags: number, f: (fh: fs.promises.Fi
   }
 }
 
-function errnoOf(e: unknown): number {
-  const n = (e as NodeJS.ErrnoException | undefined)?.errno;
-  return typeof n === 'number' && n < 0 ? n : -5; // EIO
-}
-
 function p<T>(f: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-function reply<T>(cb: Cb, work: Promise<T>, map: (v: T) => unknown[] = () => []): void {
-  work.then((v) => cb(0, ...map(v)), (e: unknown) => cb(errnoOf(e)));
+function refuse(code: string, errno: number): never {
+  throw Object.assign(new Error(code), { code, errno: -errno });
 }
 
 async function writeAll(fd: number, data: Buffer, pos: number): Promise<number> {
@@ -57,92 +51,136 @@ async function writeAll(fd: number, data: Buffer, pos: number): Promise<number> 
   return done;
 }
 
-/** Builds the fuse-native operation table over `real_dir`, replicating through `rep`. */
-export function passthroughOps(real_dir: string, rep: Replicator): Record<string, (...args: never[]) => void> {
+function msOf(t: TimeSet | undefined, current: number): number {
+  if (t === undefined) return current;
+  return t === 'now' ? Date.now() : t.ms;
+}
+
+/** Builds the FUSE session's operations over `real_dir`, replicating through `rep`. */
+export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
   const real = (path: string): string => realPathOf(real_dir, path);
-  const ops = {
-    getattr(path: string, cb: Cb) { reply(cb, fs.promises.lstat(real(path)), (st) => [st]); },
-    fgetattr(_path: string, fd: number, cb: Cb) { reply(cb, p<fs.Stats>((c) => fs.fstat(fd, c)), (st) => [st]); },
-    access(path: string, mode: number, cb: Cb) { reply(cb, fs.promises.access(real(path), mode)); },
-    statfs(path: string, cb: Cb) {
-      reply(cb, fs.promises.statfs(real(path)), (s) => [{
-        bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail,
-        files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255,
-      }]);
-    },
-    readdir(path: string, cb: Cb) { reply(cb, fs.promises.readdir(real(path)), (names) => [names]); },
-    readlink(path: string, cb: Cb) { reply(cb, fs.promises.readlink(real(path)), (t) => [t]); },
-    open(path: string, flags: number, cb: Cb) {
-      const work = (async () => {
-        if (flags & fs.constants.O_TRUNC) {
-          await rep.perform({ kind: 'truncate', path, size: 0 }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(0)));
+
+  /** Files are created by the daemon (root): give them to the caller, as a local file
+   *  system would, with a replicated chown when the caller is not root. */
+  const ownToCaller = async (path: string, caller: Caller): Promise<void> => {
+    if (caller.uid === 0 && caller.gid === 0) return;
+    await rep.perform({ kind: 'chown', path, uid: caller.uid, gid: caller.gid }, () => fs.promises.lchown(real(path), caller.uid, caller.gid));
+  };
+
+  const ops: FsOps = {
+    getattr: (path) => fs.promises.lstat(real(path)),
+    fgetattr: (fd) => p<fs.Stats>((c) => fs.fstat(fd, c)),
+    access: (path, mask) => fs.promises.access(real(path), mask),
+    statfs: (path) => fs.promises.statfs(real(path)),
+    readdir: (path) => fs.promises.readdir(real(path), { withFileTypes: true }),
+    readlink: (path) => fs.promises.readlink(real(path)),
+
+    async setattr(path: string | undefined, fd: number | undefined, change: AttrChange): Promise<void> {
+      // Unlinked while open: the change concerns a file SECOND no longer has.
+      if (path === undefined) {
+        if (fd === undefined) refuse('ENOENT', 2);
+        if (change.mode !== undefined) await p<void>((c) => fs.fchmod(fd, change.mode!, c));
+        if (change.uid !== undefined || change.gid !== undefined) await p<void>((c) => fs.fchown(fd, change.uid ?? -1, change.gid ?? -1, c));
+        if (change.size !== undefined) await p<void>((c) => fs.ftruncate(fd, change.size!, c));
+        if (change.atime !== undefined || change.mtime !== undefined) {
+          const st = await p<fs.Stats>((c) => fs.fstat(fd, c));
+          await p<void>((c) => fs.futimes(fd, msOf(change.atime, st.atimeMs) / 1000, msOf(change.mtime, st.mtimeMs) / 1000, c));
         }
-        return p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
-      })();
-      reply(cb, work, (fd) => [fd]);
+        return;
+      }
+      if (change.mode !== undefined) {
+        const mode = change.mode;
+        await rep.perform({ kind: 'chmod', path, mode }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode)));
+      }
+      if (change.uid !== undefined || change.gid !== undefined) {
+        const st = await fs.promises.lstat(real(path));
+        const uid = change.uid ?? st.uid;
+        const gid = change.gid ?? st.gid;
+        await rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid));
+      }
+      if (change.size !== undefined) {
+        const size = change.size;
+        await rep.perform({ kind: 'truncate', path, size }, () =>
+          fd !== undefined ? p<void>((c) => fs.ftruncate(fd, size, c)) : withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size)));
+      }
+      if (change.atime !== undefined || change.mtime !== undefined) {
+        const st = await fs.promises.lstat(real(path));
+        const atime_ms = msOf(change.atime, st.atimeMs);
+        const mtime_ms = msOf(change.mtime, st.mtimeMs);
+        await rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000));
+      }
     },
-    opendir(_path: string, _flags: number, cb: Cb) { cb(0, 0); },
-    releasedir(_path: string, _fd: number, cb: Cb) { cb(0); },
-    create(path: string, mode: number, cb: Cb) {
+
+    async open(path: string, flags: number): Promise<number> {
+      if (flags & fs.constants.O_TRUNC) {
+        await rep.perform({ kind: 'truncate', path, size: 0 }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(0)));
+      }
+      return p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
+    },
+
+    async create(path: string, flags: number, mode: number, caller: Caller): Promise<number> {
       const perm = mode & 0o7777;
-      reply(cb, rep.perform({ kind: 'create', path, mode: perm }, () =>
-        p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | fs.constants.O_RDWR | NOFOLLOW, perm, c))), (fd) => [fd]);
+      // Read-write whatever the caller asked: the kernel may read through this descriptor.
+      const fd = await rep.perform({ kind: 'create', path, mode: perm }, () =>
+        p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | (flags & fs.constants.O_EXCL) | fs.constants.O_RDWR | NOFOLLOW, perm, c)));
+      await ownToCaller(path, caller);
+      return fd;
     },
-    read(_path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      fs.read(fd, buf, 0, len, pos, (err, n) => cb(err ? errnoOf(err) : n));
-    },
-    write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      // No copy: the native buffer stays valid until we answer, and the sender answers
+
+    read: (fd, buf, pos) => p<number>((c) => fs.read(fd, buf, 0, buf.length, pos, c)),
+
+    write(path: string | undefined, fd: number, data: Buffer, pos: number): Promise<number> {
+      // No copy: the request buffer stays ours until we answer, and the sender answers
       // only after SECOND acknowledged the frame (so the socket is done with the bytes)
       // or the op was turned into a dirty range (which keeps no bytes).
-      const data = buf.length === len ? buf : buf.subarray(0, len);
-      rep.perform({ kind: 'write', path, offset: pos, data }, () => writeAll(fd, data, pos)).then(
-        (n) => cb(n), (e: unknown) => cb(errnoOf(e)));
+      if (path === undefined) return writeAll(fd, data, pos); // unlinked while open: nothing to replicate
+      return rep.perform({ kind: 'write', path, offset: pos, data }, () => writeAll(fd, data, pos));
     },
-    release(_path: string, fd: number, cb: Cb) { fs.close(fd, (err) => cb(err ? errnoOf(err) : 0)); },
-    flush(_path: string, _fd: number, cb: Cb) { cb(0); },
-    fsync(path: string, datasync: number, fd: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'fsync', path }, () => p<void>((c) => (datasync ? fs.fdatasync(fd, c) : fs.fsync(fd, c)))));
+
+    release: (fd) => p<void>((c) => fs.close(fd, c)),
+
+    fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void> {
+      const local = (): Promise<void> => p<void>((c) => (datasync ? fs.fdatasync(fd, c) : fs.fsync(fd, c)));
+      return path === undefined ? local() : rep.perform({ kind: 'fsync', path }, local);
     },
-    fsyncdir(_path: string, _datasync: number, _fd: number, cb: Cb) { cb(0); },
-    truncate(path: string, size: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'truncate', path, size }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size))));
-    },
-    ftruncate(path: string, fd: number, size: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'truncate', path, size }, () => p<void>((c) => fs.ftruncate(fd, size, c))));
-    },
-    utimens(path: string, atime_ms: number, mtime_ms: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000)));
-    },
-    chmod(path: string, mode: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'chmod', path, mode: mode & 0o7777 }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode & 0o7777))));
-    },
-    chown(path: string, uid: number, gid: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid)));
-    },
-    mknod(path: string, mode: number, _dev: number, cb: Cb) {
+
+    async mknod(path: string, mode: number, _rdev: number, caller: Caller): Promise<void> {
       // Only regular files are replicated; devices, fifos and sockets are refused.
-      if ((mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) { cb(-1); return; }
+      if ((mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) refuse('EPERM', 1);
       const perm = mode & 0o7777;
-      reply(cb, rep.perform({ kind: 'create', path, mode: perm }, async () => {
+      await rep.perform({ kind: 'create', path, mode: perm }, async () => {
         const fh = await fs.promises.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, perm);
         await fh.close();
-      }));
+      });
+      await ownToCaller(path, caller);
     },
-    mkdir(path: string, mode: number, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'mkdir', path, mode: mode & 0o7777 }, () => fs.promises.mkdir(real(path), mode & 0o7777)));
+
+    async mkdir(path: string, mode: number, caller: Caller): Promise<void> {
+      await rep.perform({ kind: 'mkdir', path, mode: mode & 0o7777 }, () => fs.promises.mkdir(real(path), mode & 0o7777));
+      await ownToCaller(path, caller);
     },
-    rmdir(path: string, cb: Cb) { reply(cb, rep.perform({ kind: 'rmdir', path }, () => fs.promises.rmdir(real(path)))); },
-    unlink(path: string, cb: Cb) { reply(cb, rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path)))); },
-    rename(from: string, to: string, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'rename', from, to }, () => fs.promises.rename(real(from), real(to))));
+
+    rmdir: (path) => rep.perform({ kind: 'rmdir', path }, () => fs.promises.rmdir(real(path))),
+    unlink: (path) => rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path))),
+
+    async rename(from: string, to: string, flags: number): Promise<void> {
+      await rep.perform({ kind: 'rename', from, to }, async () => {
+        // RENAME_NOREPLACE (mv -n, renameat2): we are the only writer of the real
+        // directory, so checking first is not racy here.
+        if (flags !== 0) {
+          const exists = await fs.promises.lstat(real(to)).then(() => true, () => false);
+          if (exists) refuse('EEXIST', 17);
+        }
+        await fs.promises.rename(real(from), real(to));
+      });
     },
-    link(from: string, to: string, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to))));
-    },
-    symlink(target: string, path: string, cb: Cb) {
-      reply(cb, rep.perform({ kind: 'symlink', target, path }, () => fs.promises.symlink(target, real(path))));
+
+    link: (from, to) => rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to))),
+
+    async symlink(target: string, path: string, caller: Caller): Promise<void> {
+      await rep.perform({ kind: 'symlink', target, path }, () => fs.promises.symlink(target, real(path)));
+      await ownToCaller(path, caller);
     },
   };
-  return ops as unknown as Record<string, (...args: never[]) => void>;
+  return ops;
 }

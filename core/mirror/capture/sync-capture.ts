@@ -1,32 +1,18 @@
 // Capture mode "sync": bind-mount the replicated directory to a private place, then mount
 // the FUSE passthrough over the original path so that applications keep their paths while
-// every mutating call is replicated before it returns.
-//
-// Mount options: fuse-native builds its `-o` string in Fuse#_fuseOptions from a fixed list
-// that lacks big_writes, max_write and nonempty. We subclass Fuse and extend that one
-// method: the options reach libfuse's own parser exactly as if given on a command line,
-// nothing is smuggled through another option's value (the old `fsname=x,big_writes` trick),
-// and node_modules stays untouched. FUSE 2 needs big_writes + max_write=131072 or the
-// kernel splits writes into 4 KiB requests, and nonempty to mount over a directory that
-// has files in it.
+// every mutating call is replicated before it returns. The mount is served by hakit's own
+// FUSE session (../fuse/session.ts), which negotiates requests of up to 1 MiB.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import Fuse from 'fuse-native';
 import { HakitError } from '../../errors/catalogue';
+import { FuseSession } from '../fuse/session';
 import { passthroughOps, type Replicator } from './fuse-passthrough';
 import { CAPTURE_FSNAME, isCaptureFuse, parseMountinfo, staleEngineMounts } from '../pure/mountinfo';
 
-export const FUSE_MAX_WRITE_BYTES = 131072;
 export const UNMOUNT_TIMEOUT_MS = 5000;
+/** After the unmount, how long the session's reads may take to see the connection end. */
+export const DRAIN_TIMEOUT_MS = 2000;
 export const FUSECTL_DIR = '/sys/fs/fuse/connections';
-
-class HakitFuse extends Fuse {
-  override _fuseOptions(): string {
-    const extra = `big_writes,max_write=${FUSE_MAX_WRITE_BYTES},nonempty`;
-    const base = super._fuseOptions();
-    return base ? `${base},${extra}` : `-o${extra}`;
-  }
-}
 
 function run(cmd: string, args: string[], timeout_ms = UNMOUNT_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -88,13 +74,18 @@ export interface SyncCaptureOptions {
   /** Where the real directory is bind-mounted (PRIM's private access path). */
   readonly private_dir: string;
   readonly replicator: Replicator;
+  /** Told about FUSE-level trouble that is not an application's error (logged). */
+  readonly onProblem?: (e: Error) => void;
 }
 
 export class SyncCapture {
-  private fuse: HakitFuse | undefined;
+  private session: FuseSession | undefined;
   private bound = false;
 
   constructor(readonly opts: SyncCaptureOptions) {}
+
+  /** Largest write request the kernel sends to this mount (1 MiB on kernels with max_pages). */
+  get maxWriteBytes(): number | undefined { return this.session?.maxWriteBytes; }
 
   async start(): Promise<void> {
     const { dir, private_dir } = this.opts;
@@ -103,17 +94,13 @@ export class SyncCapture {
       await run('mount', ['--bind', dir, private_dir]);
       this.bound = true;
       await run('mount', ['--make-private', private_dir]).catch(() => undefined);
-      const fuse = new HakitFuse(dir, passthroughOps(private_dir, this.opts.replicator), {
-        timeout: false, // the sender bounds every wait; a FUSE-level timeout would lie to the app
-        allowOther: true,
-        defaultPermissions: true,
-        fsname: CAPTURE_FSNAME,
-      });
-      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
-      this.fuse = fuse;
+      const session = await FuseSession.mount({ mountpoint: dir, fsname: CAPTURE_FSNAME, ops: passthroughOps(private_dir, this.opts.replicator) });
+      session.on('problem', (e) => this.opts.onProblem?.(e));
+      session.connection = await fuseConnectionOf(dir);
+      this.session = session;
     } catch (e) {
       await this.stop().catch(() => undefined);
-      throw new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, dir);
+      throw e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, dir);
     }
   }
 
@@ -125,16 +112,17 @@ export class SyncCapture {
    */
   async stop(opts: { keep_bind?: boolean } = {}): Promise<void> {
     const { dir } = this.opts;
-    const fuse = this.fuse;
-    this.fuse = undefined;
-    if (fuse) {
-      const done = new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), UNMOUNT_TIMEOUT_MS).unref());
-      const r = await Promise.race([done.then(() => 'ok' as const, () => 'error' as const), timer]);
-      if (r !== 'ok') {
-        await abortFuseMount(dir).catch(() => undefined);
-        await run('umount', ['-l', dir]).catch(() => undefined);
+    const session = this.session;
+    this.session = undefined;
+    if (session) {
+      // Lazy: the name goes at once; the connection ends when its last user is gone, or
+      // when we abort it because a process still holds files open on it.
+      await run('umount', ['-l', dir]).catch(() => undefined);
+      if (!(await session.drained(DRAIN_TIMEOUT_MS)) && session.connection !== undefined) {
+        await abortFuseConnection(session.connection).catch(() => undefined);
+        await session.drained(DRAIN_TIMEOUT_MS);
       }
+      session.close();
     }
     if (!opts.keep_bind) await this.unbind();
   }

@@ -61,7 +61,10 @@ export class HarnessNode {
     const entry = [distPath('test/mirror/harness/child.ts')];
     // (`ip netns exec` would make a new mount namespace again: enter both with nsenter.)
     const pre = mountPid ? ['nsenter', '-t', String(mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', ns.name, 'unshare', '-m', '--propagation', 'private'];
-    const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // HAKIT_PROFILE_DIR: each child writes a V8 CPU profile there (node refuses --cpu-prof
+    // in NODE_OPTIONS), for finding where a benchmark's time goes.
+    const prof = process.env.HAKIT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HAKIT_PROFILE_DIR}`] : [];
+    const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...prof, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
     const node = new HarnessNode(proc);
     await node.waitEvent((e) => e.event === 'ready', 20000);
     return node;

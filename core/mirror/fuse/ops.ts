@@ -1,0 +1,50 @@
+// What a FUSE session asks of the file system it serves: calls by path (the session keeps
+// the node-id-to-path table), each a promise. A rejection's errno (negative, as Node gives
+// it, or a positive `code` name) becomes the reply's error; anything else becomes EIO.
+import type fs from 'node:fs';
+
+/** Who made the request (from the request header). */
+export interface Caller {
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+}
+
+export type TimeSet = { readonly ms: number } | 'now';
+
+/** SETATTR, decoded: only the fields the kernel asked to change are present. */
+export interface AttrChange {
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly size?: number;
+  readonly atime?: TimeSet;
+  readonly mtime?: TimeSet;
+}
+
+export interface FsOps {
+  getattr(path: string): Promise<fs.Stats>;
+  fgetattr(fd: number): Promise<fs.Stats>;
+  /** `path` undefined: the node was unlinked while open; act on `fd` alone, replicate nothing. */
+  setattr(path: string | undefined, fd: number | undefined, change: AttrChange): Promise<void>;
+  readlink(path: string): Promise<string>;
+  mknod(path: string, mode: number, rdev: number, caller: Caller): Promise<void>;
+  mkdir(path: string, mode: number, caller: Caller): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  symlink(target: string, path: string, caller: Caller): Promise<void>;
+  rename(from: string, to: string, flags: number): Promise<void>;
+  link(from: string, to: string): Promise<void>;
+  /** Returns a local descriptor, handed back to read/write/fsync/release. */
+  open(path: string, flags: number): Promise<number>;
+  create(path: string, flags: number, mode: number, caller: Caller): Promise<number>;
+  /** Reads into `buf` (of the requested length); resolves with the bytes read. */
+  read(fd: number, buf: Buffer, pos: number): Promise<number>;
+  /** `data` is the request buffer itself: valid until this promise settles, not after. */
+  write(path: string | undefined, fd: number, data: Buffer, pos: number): Promise<number>;
+  fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void>;
+  release(fd: number): Promise<void>;
+  readdir(path: string): Promise<fs.Dirent[]>;
+  statfs(path: string): Promise<fs.StatsFs>;
+  access(path: string, mask: number): Promise<void>;
+}

@@ -1,0 +1,126 @@
+// Node ids handed to the kernel, and the path each one stands for. The kernel names files
+// by node id and counts its references with lookups (every reply carrying an entry is one)
+// and FORGET; a passthrough acts by path. A rename moves a node and everything below it; an
+// unlink or a rename over a node detaches it: it keeps its id (open files still use it)
+// but has no path any more, so nothing done through it is replicated under a name that now
+// means another file (or none).
+
+export interface NodeInfo {
+  /** '/'-rooted path relative to the mount, or undefined when detached. */
+  path: string | undefined;
+  lookups: number;
+}
+
+export function childPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export class NodeTable {
+  private readonly byId = new Map<number, NodeInfo>();
+  private readonly byPath = new Map<string, number>();
+  /** Known child paths per directory path, so that a rename or unlink visits its subtree
+   *  only (a scan of every known path would cost O(files) per namespace op). */
+  private readonly children = new Map<string, Set<string>>();
+  private nextId = 2;
+
+  constructor() {
+    this.byId.set(1, { path: '/', lookups: 1 });
+    this.byPath.set('/', 1);
+  }
+
+  get size(): number { return this.byId.size; }
+
+  pathOf(id: number): string | undefined {
+    return this.byId.get(id)?.path;
+  }
+
+  /** The node of `path` after a reply that hands it to the kernel (one more lookup). */
+  remember(path: string): number {
+    let id = this.byPath.get(path);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.byId.set(id, { path, lookups: 0 });
+      this.bind(path, id);
+    }
+    this.byId.get(id)!.lookups++;
+    return id;
+  }
+
+  forget(id: number, n: number): void {
+    if (id === 1) return;
+    const info = this.byId.get(id);
+    if (!info) return;
+    info.lookups -= n;
+    if (info.lookups > 0) return;
+    this.byId.delete(id);
+    if (info.path !== undefined && this.byPath.get(info.path) === id) this.unbind(info.path);
+  }
+
+  /** `path` no longer names its node (unlink, rmdir, or replaced by a rename). */
+  detach(path: string): void {
+    for (const [p, id] of this.under(path)) {
+      this.unbind(p);
+      const info = this.byId.get(id);
+      if (info) info.path = undefined;
+    }
+  }
+
+  /** `from` is now `to`: what was at `to` is detached, `from` and its subtree move. */
+  rename(from: string, to: string): void {
+    if (from === to) return;
+    this.detach(to);
+    for (const [p, id] of this.under(from)) {
+      const moved = to + p.slice(from.length);
+      this.unbind(p);
+      this.bind(moved, id);
+      const info = this.byId.get(id);
+      if (info) info.path = moved;
+    }
+  }
+
+  private bind(path: string, id: number): void {
+    this.byPath.set(path, id);
+    // Link the path into the index up to the root (or to the first link already there), so
+    // that a subtree is found even when the kernel forgot an intermediate directory.
+    for (let p = path; p !== '/';) {
+      const parent = parentOf(p);
+      let set = this.children.get(parent);
+      if (!set) this.children.set(parent, (set = new Set()));
+      if (set.has(p)) break;
+      set.add(p);
+      p = parent;
+    }
+  }
+
+  private unbind(path: string): void {
+    this.byPath.delete(path);
+    // Unlink paths that no longer lead to any node, walking up.
+    for (let p = path; p !== '/' && !this.byPath.has(p) && !this.children.has(p);) {
+      const parent = parentOf(p);
+      const set = this.children.get(parent);
+      set?.delete(p);
+      if (set?.size !== 0) break;
+      this.children.delete(parent);
+      p = parent;
+    }
+  }
+
+  /** Every known path at or below `path` (depth first, parents first), with its node. A
+   *  directory's children stay indexed while it has some, even if it was forgotten itself. */
+  private under(path: string): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const id = this.byPath.get(p);
+      if (id !== undefined) out.push([p, id]);
+      for (const c of this.children.get(p) ?? []) stack.push(c);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,575 @@
+// One FUSE mount served by this process over the kernel protocol (/dev/fuse), without
+// libfuse. Why our own: libfuse 2 (and fuse-native on top of it) cannot negotiate
+// FUSE_MAX_PAGES, so every request carries at most 128 KiB and a sequential writer waits for
+// one synchronous replication round trip per 128 KiB; it also hides the caller's uid/gid
+// and answers through an extra thread hop. Here a request carries up to 1 MiB, replies are
+// written straight from the event loop, and the caller's identity reaches the ops.
+//
+// Threads: each outstanding read of /dev/fuse blocks one libuv pool thread until a request
+// arrives. `READERS_PER_MOUNT` reads are kept outstanding; the pool must be bigger than all
+// mounts' readers (see threadpool.ts), or file calls would queue behind idle reads forever.
+// Nothing here ever calls the file system on its own mount (the kernel would deadlock us).
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import { HakitError } from '../../errors/catalogue';
+import { claimPoolThreads, releasePoolThreads } from './threadpool';
+import { type AttrChange, type Caller, type FsOps, type TimeSet } from './ops';
+import {
+  attrOut, cstring, decodeHeader, DirType, entryOut, Fattr, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
+  MIN_READ_BUFFER_BYTES, negotiateInit, Op, openOut, packDirents, RENAME_NOREPLACE, ROOT_NODE, statfsOut,
+  u64, WRITE_OVERHEAD_BYTES, writeOut, type Attr, type DirEntry, type RequestHeader,
+} from './pure/protocol';
+import { childPath, NodeTable } from './pure/node-table';
+
+export const FUSE_DEFAULTS = {
+  /** 1 MiB: the kernel's default max_pages_limit (256 pages). */
+  max_write_bytes: 1024 * 1024,
+  readers_per_mount: 2,
+  /** Request buffers one mount may hold (reads in progress + writes waiting for SECOND). */
+  max_buffers: 32,
+  /** How long the kernel may cache an entry or attributes (libfuse's default). */
+  valid_ms: 1000,
+  init_timeout_ms: 5000,
+  mount_timeout_ms: 10_000,
+} as const;
+
+const ERRNO = os.constants.errno;
+const EIO = ERRNO.EIO;
+
+export interface FuseSessionOptions {
+  readonly mountpoint: string;
+  /** Source name shown in mountinfo (how stale mounts are recognised). */
+  readonly fsname: string;
+  readonly ops: FsOps;
+  readonly max_write_bytes?: number;
+}
+
+export interface FuseSessionEvents {
+  /** Something that is not the application's business went wrong (logged by the owner). */
+  problem: [Error];
+  /** The kernel connection is gone (unmounted or aborted). */
+  closed: [];
+}
+
+/** Negative errno of a rejection (Node's `errno` is negative; `code` names it otherwise). */
+export function errnoOf(e: unknown): number {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (typeof err?.errno === 'number' && err.errno < 0) return err.errno;
+  const byName = err?.code ? (ERRNO as Record<string, number>)[err.code] : undefined;
+  return -(byName ?? EIO);
+}
+
+function attrOf(st: fs.Stats): Attr {
+  return {
+    ino: st.ino, size: st.size, blocks: st.blocks, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
+    mode: st.mode, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev, blksize: st.blksize,
+  };
+}
+
+function direntType(d: fs.Dirent): number {
+  if (d.isFile()) return DirType.REG;
+  if (d.isDirectory()) return DirType.DIR;
+  if (d.isSymbolicLink()) return DirType.LNK;
+  if (d.isFIFO()) return DirType.FIFO;
+  if (d.isSocket()) return DirType.SOCK;
+  if (d.isCharacterDevice()) return DirType.CHR;
+  if (d.isBlockDevice()) return DirType.BLK;
+  return DirType.UNKNOWN;
+}
+
+function fail(errno: number): never {
+  throw Object.assign(new Error(`errno ${errno}`), { errno: -errno });
+}
+
+function timeSet(valid: number, setBit: number, nowBit: number, sec: number, nsec: number): TimeSet | undefined {
+  if (valid & nowBit) return 'now';
+  if (valid & setBit) return { ms: sec * 1000 + nsec / 1e6 };
+  return undefined;
+}
+
+/** Namespace ops in flight, by path: data ops on (or below) such a path wait for them, so
+ *  that no op is replicated under a name a rename or unlink is taking away. */
+class NamespaceLocks {
+  private readonly held = new Map<string, Promise<void>>();
+
+  conflict(path: string): Promise<void> | undefined {
+    for (const [p, done] of this.held) if (path === p || path.startsWith(p === '/' ? '/' : `${p}/`)) return done;
+    return undefined;
+  }
+
+  /** Runs `f` holding the paths `resolve` gives, resolved again after every wait (a rename
+   *  that ran meanwhile may have moved them). */
+  async run<T>(resolve: () => Promise<string[]>, f: (paths: string[]) => Promise<T>): Promise<T> {
+    let paths: string[];
+    for (;;) {
+      paths = await resolve();
+      const wait = paths.map((p) => this.conflict(p)).find((w) => w !== undefined);
+      if (!wait) break;
+      await wait;
+    }
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    for (const p of paths) this.held.set(p, done);
+    try {
+      return await f(paths);
+    } finally {
+      for (const p of paths) if (this.held.get(p) === done) this.held.delete(p);
+      release();
+    }
+  }
+}
+
+interface DirHandle { path: string; entries: DirEntry[] | undefined }
+
+export class FuseSession extends EventEmitter<FuseSessionEvents> {
+  private readonly nodes = new NodeTable();
+  private readonly locks = new NamespaceLocks();
+  private readonly dirs = new Map<number, DirHandle>();
+  private nextDir = 1;
+  private readonly freeBuffers: Buffer[] = [];
+  private buffersOut = 0;
+  private readsOut = 0;
+  private wantReads: number;
+  private closed = false;
+  /** The kernel ended the connection (ENODEV): no more requests will come. */
+  private gone = false;
+  private initDone: ((err?: Error) => void) | undefined;
+  private maxWrite: number;
+  /** Kernel connection number (/sys/fs/fuse/connections/N), known once mounted. */
+  connection: number | undefined;
+
+  private constructor(private fd: number, readonly opts: FuseSessionOptions) {
+    super();
+    this.maxWrite = opts.max_write_bytes ?? FUSE_DEFAULTS.max_write_bytes;
+    this.wantReads = FUSE_DEFAULTS.readers_per_mount;
+  }
+
+  /** Largest WRITE request the kernel sends (after INIT). */
+  get maxWriteBytes(): number { return this.maxWrite; }
+
+  /** Opens /dev/fuse, mounts it on `mountpoint` and answers INIT. */
+  static async mount(opts: FuseSessionOptions): Promise<FuseSession> {
+    claimPoolThreads(FUSE_DEFAULTS.readers_per_mount, opts.mountpoint);
+    let fd: number;
+    try {
+      fd = await new Promise<number>((resolve, reject) => fs.open('/dev/fuse', 'r+', (e, n) => (e ? reject(e) : resolve(n))));
+    } catch (e) {
+      releasePoolThreads(FUSE_DEFAULTS.readers_per_mount);
+      throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot open /dev/fuse: ${(e as Error).message}`, opts.mountpoint);
+    }
+    const s = new FuseSession(fd, opts);
+    try {
+      await s.kernelMount();
+      const init = new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new HakitError('HAKIT_E_MIRROR_MOUNT', `no FUSE INIT within ${FUSE_DEFAULTS.init_timeout_ms} ms`, opts.mountpoint)), FUSE_DEFAULTS.init_timeout_ms);
+        s.initDone = (err) => { clearTimeout(t); if (err) reject(err); else resolve(); };
+      });
+      s.armReads();
+      await init;
+      return s;
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  /** mount(8) without its helper: the kernel takes our open /dev/fuse as fd 3 of mount. */
+  private kernelMount(): Promise<void> {
+    const { mountpoint, fsname } = this.opts;
+    const options = 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions';
+    return new Promise((resolve, reject) => {
+      const child = spawn('mount', ['-i', '-t', 'fuse', '-o', options, fsname, mountpoint], { stdio: ['ignore', 'ignore', 'pipe', this.fd] });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const t = setTimeout(() => child.kill('SIGKILL'), FUSE_DEFAULTS.mount_timeout_ms);
+      child.on('error', (e) => { clearTimeout(t); reject(new HakitError('HAKIT_E_MIRROR_MOUNT', `mount: ${e.message}`, mountpoint)); });
+      child.on('exit', (code, signal) => {
+        clearTimeout(t);
+        if (code === 0) resolve();
+        else reject(new HakitError('HAKIT_E_MIRROR_MOUNT', `mount -t fuse exited ${code ?? signal}: ${stderr.trim()}`, mountpoint));
+      });
+    });
+  }
+
+  /** Stops reading and closes /dev/fuse once no read is outstanding. The mount must already
+   *  be gone (unmounted or aborted): a read only returns when a request or ENODEV comes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wantReads = 0;
+    releasePoolThreads(FUSE_DEFAULTS.readers_per_mount);
+    this.maybeCloseFd();
+  }
+
+  /** Resolves when every outstanding read has returned (after unmount or abort), bounded. */
+  async drained(timeout_ms: number): Promise<boolean> {
+    const end = Date.now() + timeout_ms;
+    while (this.readsOut > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    return this.readsOut === 0;
+  }
+
+  private maybeCloseFd(): void {
+    if ((this.closed || this.gone) && this.readsOut === 0 && this.fd >= 0) {
+      fs.close(this.fd, () => undefined);
+      this.fd = -1;
+      this.emit('closed');
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  private takeBuffer(): Buffer | undefined {
+    const b = this.freeBuffers.pop();
+    if (b) { this.buffersOut++; return b; }
+    if (this.buffersOut >= FUSE_DEFAULTS.max_buffers) return undefined;
+    this.buffersOut++;
+    return Buffer.allocUnsafeSlow(Math.max(MIN_READ_BUFFER_BYTES, this.maxWrite + WRITE_OVERHEAD_BYTES + 4096));
+  }
+
+  private giveBack(b: Buffer): void {
+    this.buffersOut--;
+    if (b.length >= this.maxWrite + WRITE_OVERHEAD_BYTES && this.freeBuffers.length < this.wantReads + 2) this.freeBuffers.push(b);
+    this.armReads();
+  }
+
+  private armReads(): void {
+    while (!this.closed && this.readsOut < this.wantReads) {
+      const buf = this.takeBuffer();
+      if (!buf) return; // every buffer is held by a write waiting for SECOND: giveBack re-arms
+      this.readsOut++;
+      fs.read(this.fd, buf, 0, buf.length, null, (err, n) => this.onRead(buf, err, n));
+    }
+  }
+
+  private onRead(buf: Buffer, err: NodeJS.ErrnoException | null, n: number): void {
+    this.readsOut--;
+    if (err) {
+      this.buffersOut--;
+      this.freeBuffers.push(buf);
+      // ENOENT: the request was interrupted before we read it; EINTR/EAGAIN: try again.
+      if (err.code === 'ENOENT' || err.code === 'EINTR' || err.code === 'EAGAIN') { this.armReads(); return; }
+      if (err.code !== 'ENODEV') this.emit('problem', err);
+      this.gone = true;
+      this.wantReads = 0;
+      this.maybeCloseFd();
+      return;
+    }
+    this.armReads();
+    let keep = false;
+    if (n < IN_HEADER_BYTES) {
+      this.emit('problem', new Error(`short FUSE request of ${n} bytes`));
+    } else {
+      try {
+        keep = this.dispatch(buf, n);
+      } catch (e) {
+        // A request we cannot decode still gets an answer, or its caller would hang.
+        this.reply(decodeHeader(buf).unique, -ERRNO.EINVAL);
+        this.emit('problem', e as Error);
+      }
+    }
+    if (!keep) this.giveBack(buf);
+  }
+
+  // ---- replying -----------------------------------------------------------------------
+
+  private reply(unique: bigint, error: number, body?: Buffer): void {
+    if (this.fd < 0) return;
+    const h = Buffer.allocUnsafe(16);
+    h.writeUInt32LE(16 + (body?.length ?? 0), 0);
+    h.writeInt32LE(error, 4);
+    h.writeBigUInt64LE(unique, 8);
+    try {
+      // Writing a reply never blocks: the kernel copies it to the waiting request.
+      if (body && body.length > 0) fs.writevSync(this.fd, [h, body]);
+      else fs.writeSync(this.fd, h);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // ENOENT: the request was interrupted or aborted meanwhile; ENODEV: unmounted.
+      if (code !== 'ENOENT' && code !== 'ENODEV') this.emit('problem', e as Error);
+    }
+  }
+
+  /** Runs `work` and replies with its body, or with the errno it failed with. */
+  private answer(h: RequestHeader, work: () => Promise<Buffer | undefined>, after?: () => void): void {
+    work().then((body) => { this.reply(h.unique, 0, body); after?.(); }, (e: unknown) => { this.reply(h.unique, errnoOf(e)); after?.(); });
+  }
+
+  // ---- paths --------------------------------------------------------------------------
+
+  /** Path of a node for a data op; waits while a rename/unlink of it (or above) runs. */
+  private async pathOf(node: number): Promise<string | undefined> {
+    for (;;) {
+      const p = this.nodes.pathOf(node);
+      const wait = p === undefined ? undefined : this.locks.conflict(p);
+      if (!wait) return p;
+      await wait;
+    }
+  }
+
+  private async mustPath(node: number): Promise<string> {
+    const p = await this.pathOf(node);
+    if (p === undefined) fail(ERRNO.ENOENT);
+    return p;
+  }
+
+  private async child(parent: number, name: string): Promise<string> {
+    if (name.length === 0 || name.includes('/') || name === '.' || name === '..') fail(ERRNO.EINVAL);
+    return childPath(await this.mustPath(parent), name);
+  }
+
+  private async entry(path: string): Promise<Buffer> {
+    const st = await this.opts.ops.getattr(path);
+    return entryOut(this.nodes.remember(path), attrOf(st), FUSE_DEFAULTS.valid_ms);
+  }
+
+  // ---- dispatch -----------------------------------------------------------------------
+
+  /** Decodes one request and starts serving it. True when `buf` is kept until the reply. */
+  private dispatch(buf: Buffer, n: number): boolean {
+    const h = decodeHeader(buf);
+    const end = Math.min(n, h.len);
+    const B = IN_HEADER_BYTES;
+    const ops = this.opts.ops;
+    const caller: Caller = { uid: h.uid, gid: h.gid, pid: h.pid };
+    const name = (off: number): string => cstring(buf, off, end).value;
+    const valid = FUSE_DEFAULTS.valid_ms;
+    switch (h.opcode) {
+      case Op.INIT:
+        this.onInit(h, buf);
+        return false;
+      case Op.LOOKUP: {
+        const nm = name(B);
+        this.answer(h, async () => this.entry(await this.child(h.nodeid, nm)));
+        return false;
+      }
+      case Op.FORGET:
+        this.nodes.forget(h.nodeid, u64(buf, B));
+        return false;
+      case Op.BATCH_FORGET: {
+        const count = buf.readUInt32LE(B);
+        for (let i = 0; i < count && B + 8 + (i + 1) * 16 <= end; i++) this.nodes.forget(u64(buf, B + 8 + i * 16), u64(buf, B + 16 + i * 16));
+        return false;
+      }
+      case Op.GETATTR: {
+        const byFh = (buf.readUInt32LE(B) & GETATTR_FH) !== 0;
+        const fh = u64(buf, B + 8);
+        this.answer(h, async () => attrOut(attrOf(byFh ? await ops.fgetattr(fh) : await ops.getattr(await this.mustPath(h.nodeid))), valid));
+        return false;
+      }
+      case Op.SETATTR: {
+        const v = buf.readUInt32LE(B);
+        const fh = v & Fattr.FH ? u64(buf, B + 8) : undefined;
+        const change: AttrChange = {
+          ...(v & Fattr.MODE ? { mode: buf.readUInt32LE(B + 68) & 0o7777 } : {}),
+          ...(v & Fattr.UID ? { uid: buf.readUInt32LE(B + 76) } : {}),
+          ...(v & Fattr.GID ? { gid: buf.readUInt32LE(B + 80) } : {}),
+          ...(v & Fattr.SIZE ? { size: u64(buf, B + 16) } : {}),
+        };
+        const atime = timeSet(v, Fattr.ATIME, Fattr.ATIME_NOW, u64(buf, B + 32), buf.readUInt32LE(B + 56));
+        const mtime = timeSet(v, Fattr.MTIME, Fattr.MTIME_NOW, u64(buf, B + 40), buf.readUInt32LE(B + 60));
+        const all: AttrChange = { ...change, ...(atime ? { atime } : {}), ...(mtime ? { mtime } : {}) };
+        this.answer(h, async () => {
+          const path = await this.pathOf(h.nodeid);
+          if (path === undefined && fh === undefined) fail(ERRNO.ENOENT);
+          await ops.setattr(path, fh, all);
+          return attrOut(attrOf(fh !== undefined ? await ops.fgetattr(fh) : await ops.getattr(path!)), valid);
+        });
+        return false;
+      }
+      case Op.READLINK:
+        this.answer(h, async () => Buffer.from(await ops.readlink(await this.mustPath(h.nodeid)), 'utf8'));
+        return false;
+      case Op.SYMLINK: {
+        const nm = cstring(buf, B, end);
+        const target = name(nm.next);
+        this.answer(h, async () => {
+          const path = await this.child(h.nodeid, nm.value);
+          await ops.symlink(target, path, caller);
+          return this.entry(path);
+        });
+        return false;
+      }
+      case Op.MKNOD: {
+        const mode = buf.readUInt32LE(B);
+        const rdev = buf.readUInt32LE(B + 4);
+        const nm = name(B + 16);
+        this.answer(h, async () => {
+          const path = await this.child(h.nodeid, nm);
+          await ops.mknod(path, mode, rdev, caller);
+          return this.entry(path);
+        });
+        return false;
+      }
+      case Op.MKDIR: {
+        const mode = buf.readUInt32LE(B) & 0o7777;
+        const nm = name(B + 8);
+        this.answer(h, async () => {
+          const path = await this.child(h.nodeid, nm);
+          await ops.mkdir(path, mode, caller);
+          return this.entry(path);
+        });
+        return false;
+      }
+      case Op.UNLINK:
+      case Op.RMDIR: {
+        const nm = name(B);
+        const rm = h.opcode === Op.UNLINK ? ops.unlink.bind(ops) : ops.rmdir.bind(ops);
+        this.answer(h, async () => {
+          await this.locks.run(async () => [await this.child(h.nodeid, nm)], async ([path]) => {
+            await rm(path!);
+            this.nodes.detach(path!);
+          });
+          return undefined;
+        });
+        return false;
+      }
+      case Op.RENAME:
+      case Op.RENAME2: {
+        const two = h.opcode === Op.RENAME2;
+        const newdir = u64(buf, B);
+        const flags = two ? buf.readUInt32LE(B + 8) : 0;
+        const from = cstring(buf, B + (two ? 16 : 8), end);
+        const to = name(from.next);
+        this.answer(h, async () => {
+          if (flags & ~RENAME_NOREPLACE) fail(ERRNO.EINVAL); // EXCHANGE and WHITEOUT are not replicated
+          await this.locks.run(async () => [await this.child(h.nodeid, from.value), await this.child(newdir, to)], async ([a, b]) => {
+            await ops.rename(a!, b!, flags);
+            this.nodes.rename(a!, b!);
+          });
+          return undefined;
+        });
+        return false;
+      }
+      case Op.LINK: {
+        const old = u64(buf, B);
+        const nm = name(B + 8);
+        this.answer(h, async () => {
+          const from = await this.mustPath(old);
+          const to = await this.child(h.nodeid, nm);
+          await ops.link(from, to);
+          return this.entry(to);
+        });
+        return false;
+      }
+      case Op.OPEN: {
+        const flags = buf.readUInt32LE(B);
+        this.answer(h, async () => openOut(await ops.open(await this.mustPath(h.nodeid), flags)));
+        return false;
+      }
+      case Op.CREATE: {
+        const flags = buf.readUInt32LE(B);
+        const mode = buf.readUInt32LE(B + 4);
+        const nm = name(B + 16);
+        this.answer(h, async () => {
+          const path = await this.child(h.nodeid, nm);
+          const fd = await ops.create(path, flags, mode & 0o7777, caller);
+          const st = await ops.fgetattr(fd);
+          return Buffer.concat([entryOut(this.nodes.remember(path), attrOf(st), valid), openOut(fd)]);
+        });
+        return false;
+      }
+      case Op.READ: {
+        const fh = u64(buf, B);
+        const pos = u64(buf, B + 8);
+        const size = buf.readUInt32LE(B + 16);
+        const out = Buffer.allocUnsafe(size);
+        this.answer(h, async () => out.subarray(0, await ops.read(fh, out, pos)));
+        return false;
+      }
+      case Op.WRITE: {
+        const fh = u64(buf, B);
+        const pos = u64(buf, B + 8);
+        const size = buf.readUInt32LE(B + 16);
+        const data = buf.subarray(WRITE_OVERHEAD_BYTES, Math.min(end, WRITE_OVERHEAD_BYTES + size));
+        this.answer(h, async () => writeOut(await ops.write(await this.pathOf(h.nodeid), fh, data, pos)), () => this.giveBack(buf));
+        return true;
+      }
+      case Op.STATFS:
+        this.answer(h, async () => {
+          const s = await ops.statfs((await this.pathOf(h.nodeid)) ?? '/');
+          return statfsOut({ blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize });
+        });
+        return false;
+      case Op.RELEASE: {
+        const fh = u64(buf, B);
+        this.answer(h, async () => { await ops.release(fh); return undefined; });
+        return false;
+      }
+      case Op.FSYNC: {
+        const fh = u64(buf, B);
+        const datasync = (buf.readUInt32LE(B + 8) & FSYNC_FDATASYNC) !== 0;
+        this.answer(h, async () => { await ops.fsync(await this.pathOf(h.nodeid), fh, datasync); return undefined; });
+        return false;
+      }
+      case Op.FLUSH:
+      case Op.FSYNCDIR:
+      case Op.DESTROY:
+        this.reply(h.unique, 0);
+        return false;
+      case Op.OPENDIR:
+        this.answer(h, async () => {
+          const path = await this.mustPath(h.nodeid);
+          const id = this.nextDir++;
+          this.dirs.set(id, { path, entries: undefined });
+          return openOut(id);
+        });
+        return false;
+      case Op.READDIR: {
+        const fh = u64(buf, B);
+        const offset = u64(buf, B + 8);
+        const size = buf.readUInt32LE(B + 16);
+        this.answer(h, async () => {
+          const d = this.dirs.get(fh);
+          if (!d) fail(ERRNO.EBADF);
+          if (offset === 0 || !d.entries) {
+            const list = await ops.readdir(d.path);
+            d.entries = [{ name: '.', type: DirType.DIR }, { name: '..', type: DirType.DIR }, ...list.map((e) => ({ name: e.name, type: direntType(e) }))];
+          }
+          return packDirents(d.entries, offset, size);
+        });
+        return false;
+      }
+      case Op.RELEASEDIR:
+        this.dirs.delete(u64(buf, B));
+        this.reply(h.unique, 0);
+        return false;
+      case Op.ACCESS: {
+        const mask = buf.readUInt32LE(B);
+        this.answer(h, async () => { await ops.access(await this.mustPath(h.nodeid), mask); return undefined; });
+        return false;
+      }
+      case Op.INTERRUPT:
+        return false; // every request is answered anyway, and none waits forever
+      default:
+        // xattrs, locks, fallocate, lseek, copy_file_range...: the kernel remembers ENOSYS
+        // and answers EOPNOTSUPP (or falls back to a generic path) from then on.
+        this.reply(h.unique, -ERRNO.ENOSYS);
+        return false;
+    }
+  }
+
+  private onInit(h: RequestHeader, buf: Buffer): void {
+    const B = IN_HEADER_BYTES;
+    const major = buf.readUInt32LE(B);
+    const minor = buf.readUInt32LE(B + 4);
+    const readahead = buf.readUInt32LE(B + 8);
+    const flags = buf.readUInt32LE(B + 12);
+    const r = negotiateInit(major, minor, flags, this.maxWrite, 4096);
+    if (!r) {
+      this.reply(h.unique, -ERRNO.EPROTO);
+      this.initDone?.(new HakitError('HAKIT_E_MIRROR_MOUNT', `kernel FUSE protocol ${major}.${minor} is older than 7.26`, this.opts.mountpoint));
+      return;
+    }
+    this.maxWrite = r.max_write;
+    this.reply(h.unique, 0, initOut(r, readahead));
+    this.initDone?.();
+    this.initDone = undefined;
+  }
+
+  /** For tests and status: how many node ids the kernel holds. */
+  get nodeCount(): number { return this.nodes.size; }
+
+  static readonly ROOT = ROOT_NODE;
+}

@@ -1,0 +1,88 @@
+// hakit's own FUSE session (core/mirror/fuse/session.ts) seen by applications: request
+// size, ownership of what a non-root caller creates, a file unlinked or renamed while
+// open, renameat2(NOREPLACE), readdir of a big directory, times, O_APPEND, reads — each
+// checked on PRIM's mount and on SECOND's copy.
+import fs from 'node:fs';
+import path from 'node:path';
+import { MirrorPair } from './harness/pair';
+
+const pair = new MirrorPair({ tag: 'fses', addr: '198.18.77.21', port: 7831, key: 'c3'.repeat(32), module: 'mfses' });
+const { d1, d2 } = pair;
+const app = (script: string): string => pair.app(script);
+
+beforeAll(async () => {
+  pair.prepare();
+  // mkdtemp made the base 0700: other users must reach the data directory.
+  for (const d of [pair.base, path.dirname(d1)]) fs.chmodSync(d, 0o755);
+  await pair.startSecond();
+  await pair.startPrim();
+}, 60000);
+
+afterAll(() => pair.stop(), 60000);
+
+test('a sequential writer gets 1 MiB requests and SECOND gets the exact bytes', () => {
+  app(`dd if=/dev/urandom of=${d1}/big.bin bs=1M count=24 conv=fsync status=none`);
+  expect(fs.readFileSync(path.join(d2, 'big.bin')).equals(fs.readFileSync(path.join(d1, 'big.bin')))).toBe(true);
+  // The application reads back through the mount what it wrote (served from PRIM's disk).
+  expect(app(`cmp ${d1}/big.bin ${pair.base}/n1/work/real/0/big.bin && echo same`).trim()).toBe('same');
+});
+
+test('what a non-root caller creates is owned by it, on PRIM and on SECOND', () => {
+  app(`mkdir -m 1777 ${d1}/pub && su nobody -s /bin/sh -c 'echo mine > ${d1}/pub/f && mkdir ${d1}/pub/dir && ln -s f ${d1}/pub/l'`);
+  const nobody = 65534;
+  for (const d of [d2]) {
+    expect(fs.statSync(path.join(d, 'pub/f')).uid).toBe(nobody);
+    expect(fs.statSync(path.join(d, 'pub/dir')).uid).toBe(nobody);
+    expect(fs.lstatSync(path.join(d, 'pub/l')).uid).toBe(nobody);
+  }
+  expect(app(`stat -c %U ${d1}/pub/f`).trim()).toBe('nobody');
+  // default_permissions: the kernel enforces modes with the owners we report.
+  app(`chmod 600 ${d1}/pub/f`);
+  expect(app(`su nobody -s /bin/sh -c 'cat ${d1}/pub/f'`).trim()).toBe('mine');
+  expect(app(`su daemon -s /bin/sh -c 'cat ${d1}/pub/f 2>&1 || true'`)).toMatch(/Permission denied/);
+});
+
+test('writes through a descriptor whose file was unlinked are not replicated anywhere', () => {
+  // The shell keeps fd 3 open on u.txt, removes the name, then writes through fd 3.
+  app(`cd ${d1} && exec 3>u.txt && echo before >&3 && rm u.txt && echo after >&3 && exec 3>&- && echo ok > after-unlink.txt`);
+  expect(fs.existsSync(path.join(d2, 'u.txt'))).toBe(false);
+  expect(fs.readFileSync(path.join(d2, 'after-unlink.txt'), 'utf8')).toBe('ok\n');
+  expect(fs.readdirSync(d2).filter((n) => n.startsWith('.fuse_hidden'))).toEqual([]);
+});
+
+test('a file renamed while open keeps being written under its new name', () => {
+  app(`cd ${d1} && mkdir -p r && exec 3>r/a.log && echo one >&3 && mv r r2 && mv r2/a.log r2/b.log && echo two >&3 && exec 3>&-`);
+  expect(fs.readFileSync(path.join(d2, 'r2/b.log'), 'utf8')).toBe('one\ntwo\n');
+  expect(fs.existsSync(path.join(d2, 'r'))).toBe(false);
+  expect(fs.existsSync(path.join(d2, 'r2/a.log'))).toBe(false);
+});
+
+test('renameat2(RENAME_NOREPLACE) refuses an existing target and replicates otherwise', () => {
+  app(`cd ${d1} && echo a > na && echo b > nb`);
+  expect(app(`cd ${d1} && mv --no-clobber na nb; cat nb`).trim()).toBe('b');
+  app(`cd ${d1} && mv --no-clobber na nc`);
+  expect(fs.readFileSync(path.join(d2, 'nb'), 'utf8')).toBe('b\n');
+  expect(fs.readFileSync(path.join(d2, 'nc'), 'utf8')).toBe('a\n');
+  expect(fs.existsSync(path.join(d2, 'na'))).toBe(false);
+});
+
+test('a directory listing longer than one readdir page is complete', () => {
+  // 600 names of 64 characters: about 13 pages of 4 KiB of directory entries.
+  app(`mkdir ${d1}/many && cd ${d1}/many && seq -f 'entry-%058g' 1 600 | xargs touch`);
+  expect(Number(app(`ls -A ${d1}/many | wc -l`).trim())).toBe(600);
+  expect(fs.readdirSync(path.join(d2, 'many')).length).toBe(600);
+});
+
+test('times, O_APPEND and partial overwrites match on SECOND', () => {
+  app(`cd ${d1} && printf 'abc' > ap && printf 'def' >> ap && printf 'XY' | dd of=ap bs=1 seek=1 conv=notrunc status=none && touch -m -d '2001-02-03 04:05:06' ap && touch -a -d '2010-01-01' ap`);
+  const [p, s] = [fs.statSync(path.join(d1, 'ap')), fs.statSync(path.join(d2, 'ap'))];
+  expect(fs.readFileSync(path.join(d2, 'ap'), 'utf8')).toBe('aXYdef');
+  expect(Math.round(s.mtimeMs / 1000)).toBe(Math.round(new Date('2001-02-03T04:05:06').getTime() / 1000));
+  expect(Math.round(s.mtimeMs)).toBe(Math.round(p.mtimeMs));
+  expect(Math.round(s.atimeMs)).toBe(Math.round(p.atimeMs));
+});
+
+test('devices and fifos are refused; xattrs are not supported', () => {
+  expect(app(`mkfifo ${d1}/fifo 2>&1 || true`)).toMatch(/not permitted/);
+  expect(app(`setfattr -n user.x -v 1 ${d1}/ap 2>&1 || python3 -c "import os; os.setxattr('${d1}/ap', 'user.x', b'1')" 2>&1 || true`)).toMatch(/not supported|Operation not supported/i);
+});

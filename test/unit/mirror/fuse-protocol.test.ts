@@ -1,0 +1,133 @@
+// The pure halves of the FUSE session: protocol encoding and the node-id/path table.
+import fc from 'fast-check';
+import { decodeHeader, cstring, entryOut, attrOut, packDirents, negotiateInit, initOut, InitFlag, ENTRY_OUT_BYTES, ATTR_OUT_BYTES, type Attr } from '../../../core/mirror/fuse/pure/protocol';
+import { NodeTable } from '../../../core/mirror/fuse/pure/node-table';
+
+const attr: Attr = { ino: 77, size: 5, blocks: 8, atimeMs: 1_500_000_000_123.5, mtimeMs: 2000.5, ctimeMs: 0, mode: 0o100644, nlink: 1, uid: 65534, gid: 65534, rdev: 0, blksize: 4096 };
+
+test('request header fields are read where linux/fuse.h puts them', () => {
+  const b = Buffer.alloc(40);
+  b.writeUInt32LE(52, 0); b.writeUInt32LE(16, 4); b.writeBigUInt64LE(99n, 8); b.writeBigUInt64LE(5n, 16);
+  b.writeUInt32LE(1000, 24); b.writeUInt32LE(100, 28); b.writeUInt32LE(4242, 32);
+  expect(decodeHeader(b)).toEqual({ len: 52, opcode: 16, unique: 99n, nodeid: 5, uid: 1000, gid: 100, pid: 4242 });
+});
+
+test('a name without its NUL inside the request is refused', () => {
+  const b = Buffer.from('abc\0def', 'utf8');
+  expect(cstring(b, 0, b.length)).toEqual({ value: 'abc', next: 4 });
+  expect(() => cstring(b, 4, b.length)).toThrow(RangeError);
+  expect(() => cstring(b, 0, 3)).toThrow(RangeError);
+});
+
+test('entry and attr replies carry node, validity and the attributes with nanoseconds', () => {
+  const e = entryOut(12, attr, 1500);
+  expect(e.length).toBe(ENTRY_OUT_BYTES);
+  expect(e.readBigUInt64LE(0)).toBe(12n);
+  expect(e.readBigUInt64LE(16)).toBe(1n); // entry_valid seconds
+  expect(e.readUInt32LE(32)).toBe(500_000_000);
+  expect(e.readBigUInt64LE(40)).toBe(77n); // attr.ino
+  expect(e.readBigInt64LE(40 + 24)).toBe(1_500_000_000n); // atime seconds
+  expect(e.readUInt32LE(40 + 48)).toBe(123_500_000); // atime nanoseconds
+  expect(e.readUInt32LE(40 + 60)).toBe(0o100644);
+  expect(e.readUInt32LE(40 + 68)).toBe(65534);
+  const a = attrOut(attr, 1000);
+  expect(a.length).toBe(ATTR_OUT_BYTES);
+  expect(a.readBigUInt64LE(16 + 8)).toBe(5n); // size
+});
+
+test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; old kernels refused', () => {
+  const all = 0x73fffffb;
+  expect(negotiateInit(7, 45, all, 1 << 20, 4096)).toEqual({ minor: 31, flags: InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES, max_write: 1 << 20, max_pages: 256 });
+  expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32 });
+  expect(negotiateInit(7, 25, all, 1 << 20, 4096)).toBeUndefined();
+  expect(negotiateInit(8, 45, all, 1 << 20, 4096)).toBeUndefined();
+  const out = initOut(negotiateInit(7, 45, all, 1 << 20, 4096)!, 131072);
+  expect(out.readUInt32LE(20)).toBe(1 << 20);
+  expect(out.readUInt16LE(28)).toBe(256);
+});
+
+test('directory entries resume at the offset the kernel hands back, none lost or repeated', () => {
+  fc.assert(fc.property(fc.array(fc.string({ minLength: 1, maxLength: 80 }).filter((s) => !s.includes('/') && !s.includes('\0')), { maxLength: 300 }), fc.integer({ min: 120, max: 5000 }), (names, page) => {
+    const entries = names.map((name) => ({ name, type: 8 }));
+    const seen: string[] = [];
+    let off = 0;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const b = packDirents(entries, off, page);
+      if (b.length === 0) break;
+      for (let p = 0; p < b.length;) {
+        const len = b.readUInt32LE(p + 16);
+        seen.push(b.toString('utf8', p + 24, p + 24 + len));
+        off = Number(b.readBigUInt64LE(p + 8));
+        p += (24 + len + 7) & ~7;
+      }
+    }
+    expect(seen).toEqual(names);
+  }), { numRuns: 200 });
+});
+
+describe('NodeTable', () => {
+  test('lookups count references; the last forget frees the id', () => {
+    const t = new NodeTable();
+    const a = t.remember('/a');
+    expect(t.remember('/a')).toBe(a);
+    t.forget(a, 1);
+    expect(t.pathOf(a)).toBe('/a');
+    t.forget(a, 1);
+    expect(t.pathOf(a)).toBeUndefined();
+    expect(t.remember('/a')).not.toBe(a); // ids are never reused
+    t.forget(1, 100);
+    expect(t.pathOf(1)).toBe('/');
+  });
+
+  test('a rename moves the subtree and detaches what it replaced', () => {
+    const t = new NodeTable();
+    const d = t.remember('/d');
+    const f = t.remember('/d/e/f');
+    const victim = t.remember('/x');
+    const victimChild = t.remember('/x/y');
+    t.rename('/d', '/x');
+    expect(t.pathOf(d)).toBe('/x');
+    expect(t.pathOf(f)).toBe('/x/e/f');
+    expect(t.pathOf(victim)).toBeUndefined();
+    expect(t.pathOf(victimChild)).toBeUndefined();
+    expect(t.remember('/x/e/f')).toBe(f);
+    // '/dd' is not under '/d'
+    const dd = t.remember('/xx');
+    t.rename('/x', '/z');
+    expect(t.pathOf(dd)).toBe('/xx');
+  });
+
+  test('unlink detaches; a new file at the same name gets a new id', () => {
+    const t = new NodeTable();
+    const a = t.remember('/a');
+    t.detach('/a');
+    expect(t.pathOf(a)).toBeUndefined();
+    const b = t.remember('/a');
+    expect(b).not.toBe(a);
+    t.forget(a, 1); // forgetting the detached node leaves the new one alone
+    expect(t.pathOf(b)).toBe('/a');
+  });
+
+  test('random renames, unlinks and forgets keep every path unique and consistent', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('remember', 'rename', 'detach', 'forget'), fc.constantFrom('/a', '/b', '/a/c', '/b/c', '/a/c/d'), fc.constantFrom('/a', '/b', '/e', '/b/f')), { maxLength: 60 }), (steps) => {
+      const t = new NodeTable();
+      const ids: number[] = [];
+      for (const [kind, p, q] of steps) {
+        if (kind === 'remember') ids.push(t.remember(p));
+        else if (kind === 'rename' && !q.startsWith(`${p}/`)) t.rename(p, q);
+        else if (kind === 'detach') t.detach(p);
+        else if (kind === 'forget' && ids.length > 0) t.forget(ids[ids.length - 1]!, 1);
+      }
+      const paths = ids.map((i) => t.pathOf(i)).filter((x): x is string => x !== undefined);
+      const byPath = new Map<string, number>();
+      for (const i of new Set(ids)) {
+        const p = t.pathOf(i);
+        if (p === undefined) continue;
+        expect(byPath.has(p)).toBe(false);
+        byPath.set(p, i);
+        expect(t.remember(p)).toBe(i);
+      }
+      expect(paths.length).toBeGreaterThanOrEqual(0);
+    }), { numRuns: 300 });
+  });
+});
