@@ -1,41 +1,54 @@
 // Workload of the mirror benchmark, run as the application would (a separate process in
 // PRIM's mount view, plain synchronous calls: it is the application, not the engine).
-//   seq DIR MIB        -> {"buffered_s", "durable_s"}: MIB x 1 MiB writes then close, and
-//                         MIB x 1 MiB writes then fdatasync then close (two files)
-//   fsync DIR N MAX_S  -> {"lat_us": [...]}: N x (4 KiB pwrite + fsync), at most MAX_S seconds
-//   scatter FILE N     -> {"changed_bytes"}: N distinct scattered 4 KiB blocks rewritten, fsync
-// Prints one JSON line.
+//   seq DIR MIB KIND        -> {"seconds", "sync_seconds"}: KIND buffered: MIB x 1 MiB writes into a new file
+//                              (O_TRUNC) then close (DIR/seq-buffered.bin); KIND durable: the
+//                              same then fdatasync before close (DIR/seq-durable.bin)
+//   fsync DIR FIRST N MAX_S -> {"lat_us": [...]}: N x (4 KiB pwrite + fsync) into DIR/fsync.bin
+//                              at blocks FIRST.. (FIRST 0 starts a new file), at most MAX_S s
+//   scatter FILE N          -> {"changed_bytes"}: N distinct scattered 4 KiB blocks rewritten, fsync
+//   serve                   -> one JSON array per stdin line, e.g. ["fsync","/d","0","20","2"],
+//                              run like the arguments above; one JSON line answers each
+//                              ({"error"} when it failed). Lets a benchmark interleave short
+//                              blocks of several writers without starting a process per block.
+// Prints one JSON line per command.
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 
 const MIB = 1024 * 1024;
+const BLOCK_BYTES = 4096;
+/** Filled once: random so that nothing on the way can compress or deduplicate it. */
+const SEQ_BUF = randomBytes(MIB);
+const BLOCK_BUF = randomBytes(BLOCK_BYTES);
 
 function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-function writeSeq(file: string, mib: number, durable: boolean): number {
-  const buf = randomBytes(MIB);
+/** Seconds for the whole file, and for its fdatasync alone (0 when not durable). */
+function writeSeq(file: string, mib: number, durable: boolean): { seconds: number; sync_seconds: number } {
   const fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_TRUNC, 0o644);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < mib; i++) {
     let done = 0;
-    while (done < MIB) done += fs.writeSync(fd, buf, done, MIB - done);
+    while (done < MIB) done += fs.writeSync(fd, SEQ_BUF, done, MIB - done);
   }
+  const t1 = process.hrtime.bigint();
   if (durable) fs.fdatasyncSync(fd);
+  const sync_seconds = seconds(t1);
   fs.closeSync(fd);
-  return seconds(t0);
+  return { seconds: seconds(t0), sync_seconds };
 }
 
-function fsyncLoop(dir: string, n: number, max_s: number): number[] {
-  const buf = randomBytes(4096);
-  const fd = fs.openSync(path.join(dir, 'fsync.bin'), fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_TRUNC, 0o644);
+function fsyncLoop(dir: string, first: number, n: number, max_s: number): number[] {
+  const flags = fs.constants.O_CREAT | fs.constants.O_WRONLY | (first === 0 ? fs.constants.O_TRUNC : 0);
+  const fd = fs.openSync(path.join(dir, 'fsync.bin'), flags, 0o644);
   const lat: number[] = [];
   const end = process.hrtime.bigint() + BigInt(Math.round(max_s * 1e9));
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
-    fs.writeSync(fd, buf, 0, buf.length, i * 4096);
+    fs.writeSync(fd, BLOCK_BUF, 0, BLOCK_BYTES, (first + i) * BLOCK_BYTES);
     fs.fsyncSync(fd);
     const t1 = process.hrtime.bigint();
     lat.push(Number(t1 - t0) / 1000);
@@ -47,27 +60,43 @@ function fsyncLoop(dir: string, n: number, max_s: number): number[] {
 
 /** Overwrites `count` distinct 4 KiB blocks of FILE at deterministic scattered offsets. */
 function scatter(file: string, count: number): number {
-  const blocks = Math.floor(fs.statSync(file).size / 4096);
+  const blocks = Math.floor(fs.statSync(file).size / BLOCK_BYTES);
   const fd = fs.openSync(file, 'r+');
-  const buf = randomBytes(4096);
   const stride = 7919; // prime: i * stride mod blocks visits distinct blocks while count < blocks
-  for (let i = 0; i < count; i++) fs.writeSync(fd, buf, 0, 4096, ((i * stride) % blocks) * 4096);
+  for (let i = 0; i < count; i++) fs.writeSync(fd, BLOCK_BUF, 0, BLOCK_BYTES, ((i * stride) % blocks) * BLOCK_BYTES);
   fs.fsyncSync(fd);
   fs.closeSync(fd);
-  return count * 4096;
+  return count * BLOCK_BYTES;
 }
 
-function main(argv: string[]): unknown {
-  const [mode, target, a, b] = argv;
-  if (mode === 'seq' && target) {
-    const mib = Number(a);
-    const buffered_s = writeSeq(path.join(target, 'seq-buffered.bin'), mib, false);
-    const durable_s = writeSeq(path.join(target, 'seq-durable.bin'), mib, true);
-    return { buffered_s, durable_s };
+const USAGE = 'usage: mirror-writer seq DIR MIB buffered|durable | fsync DIR FIRST N MAX_S | scatter FILE N | serve';
+
+function run(argv: readonly string[]): unknown {
+  const [mode, target, a, b, c] = argv;
+  if (mode === 'seq' && target && (b === 'buffered' || b === 'durable')) {
+    return writeSeq(path.join(target, `seq-${b}.bin`), Number(a), b === 'durable');
   }
-  if (mode === 'fsync' && target) return { lat_us: fsyncLoop(target, Number(a), Number(b)) };
+  if (mode === 'fsync' && target) return { lat_us: fsyncLoop(target, Number(a), Number(b), Number(c)) };
   if (mode === 'scatter' && target) return { changed_bytes: scatter(target, Number(a)) };
-  throw new Error(`usage: mirror-writer seq DIR MIB | fsync DIR N MAX_S (got ${argv.join(' ')})`);
+  throw new Error(`${USAGE} (got ${argv.join(' ')})`);
 }
 
-process.stdout.write(`${JSON.stringify(main(process.argv.slice(2)))}\n`);
+function serve(): void {
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    let reply: unknown;
+    try {
+      const argv = JSON.parse(line) as unknown;
+      if (!Array.isArray(argv) || argv.some((x) => typeof x !== 'string')) throw new Error(`serve wants a JSON array of strings, got ${line.slice(0, 200)}`);
+      reply = run(argv as string[]);
+    } catch (e) {
+      reply = { error: String((e as Error).message ?? e) };
+    }
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+  });
+  rl.on('close', () => process.exit(0));
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === 'serve') serve();
+else process.stdout.write(`${JSON.stringify(run(argv))}\n`);

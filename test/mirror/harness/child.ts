@@ -1,5 +1,6 @@
 // A mirror test node: runs inside a network namespace (and its own mount namespace) made
 // by the test, takes JSON commands on stdin, answers and reports events on stdout.
+import '../../../core/daemon/threadpool-init'; // first: FUSE reads hold pool threads
 import readline from 'node:readline';
 import { startMirrorPrim, startMirrorSecond, type MirrorPrim, type MirrorSecond, type MirrorModuleSpec } from '../../../core/mirror/engine';
 import { MirrorReceiver } from '../../../core/mirror/receiver';
@@ -61,6 +62,10 @@ async function handle(c: Cmd): Promise<unknown> {
       return { copy_id: receiver.copyId, complete: receiver.complete };
     case 'phase':
       return { phase: prim?.phase ?? sender?.phase, shipped_bytes: (prim?.sender ?? sender)?.shippedBytes, pending_bytes: (prim?.sender ?? sender)?.pending.dirtyBytes(), ...prim?.watchStats() };
+    case 'applied': { // SECOND's apply counters: a benchmark waits until they stop moving
+      const r = second?.receiver ?? receiver;
+      return { ops_applied: r?.opsApplied, bytes_applied: r?.bytesApplied };
+    }
     case 'settled':
       await prim?.settled();
       return {};
