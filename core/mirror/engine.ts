@@ -164,7 +164,7 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
   // install must not need a manual mkdir on each node before its first start.
   for (const dir of spec.dirs) await fs.mkdir(dir, { recursive: true });
   const sender = new MirrorSender({
-    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, peer,
+    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
   });
   const prim = new MirrorPrim(spec, sender);

@@ -274,11 +274,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
   }
 
-  /** Cumulative ACK on the current connection, for the current session only. */
+  /** Cumulative ACK on the current connection, for the current session only. Sent once the
+   *  current callback is done (every frame of one socket read acknowledged by one ACK), not
+   *  a loop turn later: PRIM's application is waiting for it. */
   private scheduleAck(): void {
     if (this.ackScheduled) return;
     this.ackScheduled = true;
-    setImmediate(() => {
+    process.nextTick(() => {
       this.ackScheduled = false;
       const ch = this.channel;
       const seq = this.opts.async === 'second' ? this.lastReceived : this.lastApplied;

@@ -45,6 +45,8 @@ export interface SenderOptions {
   readonly key: Buffer;
   /** Frame protection; the receiver must use the same (default 'auth'). */
   readonly protection?: FrameProtection;
+  /** SECOND's `<rfs async>` (the same on both nodes): with "second", fsync is not shipped. */
+  readonly async?: 'none' | 'second';
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
   /** Optional cap on re-integration traffic (live writes are never capped: capping them
@@ -117,11 +119,13 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   constructor(readonly opts: SenderOptions) {
     super();
     this.rules = opts.rules ?? NO_EXCLUDES;
+    this.cfg = configOf(opts);
     this.journal = new DirtyJournal(path.join(opts.state_dir, 'journal.log'));
   }
 
   get phase(): LinkPhase { return this.phaseValue; }
-  private get cfg() { return { ...SENDER_DEFAULTS, ...stripUndefined(this.opts) }; }
+  /** Options over defaults, built once: the pump reads it for every op. */
+  private readonly cfg: ReturnType<typeof configOf>;
 
   view(): RouteView {
     return { phase: this.phaseValue, rules: this.rules, pending: this.pending, busy: this.gate.busy };
@@ -205,6 +209,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         case 'record':
           return this.performRecorded(op, local);
         case 'live':
+          // async="second": SECOND acknowledges on receipt and never syncs, and every earlier
+          // write was acknowledged before it returned: an fsync has nothing to wait for there.
+          if (op.kind === 'fsync' && this.opts.async === 'second') return local();
           return this.performLive(op, local);
         case 'import':
         case 'drop':
@@ -749,6 +756,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   static journalEventFor(op: MirrorOp): JournalEvent {
     return op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op };
   }
+}
+
+function configOf(opts: SenderOptions) {
+  return { ...SENDER_DEFAULTS, ...stripUndefined(opts) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

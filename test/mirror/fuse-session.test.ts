@@ -27,6 +27,30 @@ test('a sequential writer gets 1 MiB requests and SECOND gets the exact bytes', 
   expect(app(`cmp ${d1}/big.bin ${pair.base}/n1/work/real/0/big.bin && echo same`).trim()).toBe('same');
 });
 
+test('a reader that cached a file sees what a write-only descriptor wrote next', () => {
+  // The writer's descriptor is opened while the reader holds a cached one (so it is cached
+  // too), and again after the reader closed (direct): both must be coherent.
+  const py = `import os
+p = '${d1}/coh.txt'
+open(p, 'w').write('A' * 8192)
+r = os.open(p, os.O_RDONLY)
+assert os.pread(r, 4, 0) == b'AAAA'
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b'BBBB', 0)
+first = os.pread(r, 4, 0)
+os.close(w); os.close(r)
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b'CCCC', 4)
+r = os.open(p, os.O_RDONLY)
+second = os.pread(r, 8, 0)
+os.pwrite(w, b'DDDD', 0)
+third = os.pread(r, 4, 0)
+print(first.decode(), second.decode(), third.decode())`;
+  fs.writeFileSync(path.join(pair.base, 'coh.py'), py);
+  expect(app(`python3 ${pair.base}/coh.py`).trim()).toBe('BBBB BBBBCCCC DDDD');
+  expect(fs.readFileSync(path.join(d2, 'coh.txt'), 'utf8').slice(0, 8)).toBe('DDDDCCCC');
+});
+
 test('what a non-root caller creates is owned by it, on PRIM and on SECOND', () => {
   app(`mkdir -m 1777 ${d1}/pub && su nobody -s /bin/sh -c 'echo mine > ${d1}/pub/f && mkdir ${d1}/pub/dir && ln -s f ${d1}/pub/l'`);
   const nobody = 65534;

@@ -17,11 +17,12 @@ import { HakitError } from '../../errors/catalogue';
 import { claimPoolThreads, releasePoolThreads } from './threadpool';
 import { type AttrChange, type Caller, type FsOps, type TimeSet } from './ops';
 import {
-  attrOut, cstring, decodeHeader, DirType, entryOut, Fattr, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
+  attrOut, cstring, decodeHeader, DirType, entryOut, Fattr, FOPEN_DIRECT_IO, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
   MIN_READ_BUFFER_BYTES, negotiateInit, Op, openOut, packDirents, RENAME_NOREPLACE, ROOT_NODE, statfsOut,
   u64, WRITE_OVERHEAD_BYTES, writeOut, type Attr, type DirEntry, type RequestHeader,
 } from './pure/protocol';
 import { childPath, NodeTable } from './pure/node-table';
+import { CacheModes } from './pure/cache-modes';
 
 export const FUSE_DEFAULTS = {
   /** 1 MiB: the kernel's default max_pages_limit (256 pages). */
@@ -79,6 +80,10 @@ function direntType(d: fs.Dirent): number {
   return DirType.UNKNOWN;
 }
 
+function isWriteOnly(flags: number): boolean {
+  return (flags & (fs.constants.O_RDONLY | fs.constants.O_WRONLY | fs.constants.O_RDWR)) === fs.constants.O_WRONLY;
+}
+
 function fail(errno: number): never {
   throw Object.assign(new Error(`errno ${errno}`), { errno: -errno });
 }
@@ -126,6 +131,7 @@ interface DirHandle { path: string; entries: DirEntry[] | undefined }
 export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private readonly nodes = new NodeTable();
   private readonly locks = new NamespaceLocks();
+  private readonly modes = new CacheModes();
   private readonly dirs = new Map<number, DirHandle>();
   private nextDir = 1;
   private readonly freeBuffers: Buffer[] = [];
@@ -256,7 +262,6 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       this.maybeCloseFd();
       return;
     }
-    this.armReads();
     let keep = false;
     if (n < IN_HEADER_BYTES) {
       this.emit('problem', new Error(`short FUSE request of ${n} bytes`));
@@ -269,7 +274,10 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         this.emit('problem', e as Error);
       }
     }
+    // Re-armed after the request is on its way: another read is still outstanding, and
+    // waking a pool thread first would delay this request's replication.
     if (!keep) this.giveBack(buf);
+    else this.armReads();
   }
 
   // ---- replying -----------------------------------------------------------------------
@@ -455,7 +463,10 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       }
       case Op.OPEN: {
         const flags = buf.readUInt32LE(B);
-        this.answer(h, async () => openOut(await ops.open(await this.mustPath(h.nodeid), flags)));
+        this.answer(h, async () => {
+          const fd = await ops.open(await this.mustPath(h.nodeid), flags);
+          return openOut(fd, this.modes.open(h.nodeid, fd, isWriteOnly(flags)) ? FOPEN_DIRECT_IO : 0);
+        });
         return false;
       }
       case Op.CREATE: {
@@ -466,7 +477,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
           const path = await this.child(h.nodeid, nm);
           const fd = await ops.create(path, flags, mode & 0o7777, caller);
           const st = await ops.fgetattr(fd);
-          return Buffer.concat([entryOut(this.nodes.remember(path), attrOf(st), valid), openOut(fd)]);
+          const node = this.nodes.remember(path);
+          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fd, this.modes.open(node, fd, isWriteOnly(flags)) ? FOPEN_DIRECT_IO : 0)]);
         });
         return false;
       }
@@ -494,6 +506,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       case Op.RELEASE: {
         const fh = u64(buf, B);
+        this.modes.release(fh);
         this.answer(h, async () => { await ops.release(fh); return undefined; });
         return false;
       }

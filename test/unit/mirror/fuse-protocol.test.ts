@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { decodeHeader, cstring, entryOut, attrOut, packDirents, negotiateInit, initOut, InitFlag, ENTRY_OUT_BYTES, ATTR_OUT_BYTES, type Attr } from '../../../core/mirror/fuse/pure/protocol';
 import { NodeTable } from '../../../core/mirror/fuse/pure/node-table';
+import { CacheModes } from '../../../core/mirror/fuse/pure/cache-modes';
 
 const attr: Attr = { ino: 77, size: 5, blocks: 8, atimeMs: 1_500_000_000_123.5, mtimeMs: 2000.5, ctimeMs: 0, mode: 0o100644, nlink: 1, uid: 65534, gid: 65534, rdev: 0, blksize: 4096 };
 
@@ -37,7 +38,7 @@ test('entry and attr replies carry node, validity and the attributes with nanose
 
 test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; old kernels refused', () => {
   const all = 0x73fffffb;
-  expect(negotiateInit(7, 45, all, 1 << 20, 4096)).toEqual({ minor: 31, flags: InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES, max_write: 1 << 20, max_pages: 256 });
+  expect(negotiateInit(7, 45, all, 1 << 20, 4096)).toEqual({ minor: 31, flags: InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES, max_write: 1 << 20, max_pages: 256 });
   expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32 });
   expect(negotiateInit(7, 25, all, 1 << 20, 4096)).toBeUndefined();
   expect(negotiateInit(8, 45, all, 1 << 20, 4096)).toBeUndefined();
@@ -129,5 +130,23 @@ describe('NodeTable', () => {
       }
       expect(paths.length).toBeGreaterThanOrEqual(0);
     }), { numRuns: 300 });
+  });
+});
+
+describe('CacheModes', () => {
+  test('a write-only descriptor is direct unless a cached one is open; any open is direct while a direct one is', () => {
+    const m = new CacheModes();
+    expect(m.open(5, 10, true)).toBe(true); // lone writer: direct
+    expect(m.open(5, 11, false)).toBe(true); // reader while a direct writer is open: direct too
+    m.release(10);
+    m.release(11);
+    expect(m.open(5, 12, false)).toBe(false); // reader alone: cached
+    expect(m.open(5, 13, true)).toBe(false); // writer while a cached reader is open: cached
+    expect(m.open(6, 14, true)).toBe(true); // other node unaffected
+    m.release(12);
+    m.release(13);
+    m.release(99); // unknown handle: nothing
+    expect(m.open(5, 12, true)).toBe(true); // descriptor numbers are reused after release
+    expect(m.openHandles).toBe(2);
   });
 });

@@ -29,6 +29,7 @@ export const InitFlag = {
   ASYNC_READ: 1 << 0,
   ATOMIC_O_TRUNC: 1 << 3,
   BIG_WRITES: 1 << 5,
+  AUTO_INVAL_DATA: 1 << 12,
   MAX_PAGES: 1 << 22,
 } as const;
 
@@ -151,9 +152,14 @@ export function attrOut(a: Attr, valid_ms: number): Buffer {
   return b;
 }
 
-export function openOut(fh: number): Buffer {
+/** open_out flags. DIRECT_IO: the kernel sends this descriptor's reads and writes to us
+ *  straight from the caller's pages, bypassing the mount's own page cache. */
+export const FOPEN_DIRECT_IO = 1 << 0;
+
+export function openOut(fh: number, open_flags = 0): Buffer {
   const b = Buffer.alloc(OPEN_OUT_BYTES);
   b.writeBigUInt64LE(BigInt(fh), 0);
+  b.writeUInt32LE(open_flags, 8);
   return b;
 }
 
@@ -186,7 +192,7 @@ export interface InitReply { readonly minor: number; readonly flags: number; rea
 /** Negotiates INIT: undefined when the kernel is too old for the layouts used here. */
 export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number): InitReply | undefined {
   if (kernel_major !== FUSE_KERNEL_MAJOR || kernel_minor < MIN_KERNEL_MINOR) return undefined;
-  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES;
+  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES;
   const flags = (kernel_flags & wanted) >>> 0;
   // Without MAX_PAGES the kernel caps a request at 32 pages whatever max_write says.
   const max_write = flags & InitFlag.MAX_PAGES ? want_max_write : Math.min(want_max_write, 32 * page_bytes);
