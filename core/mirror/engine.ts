@@ -62,6 +62,13 @@ function sh(cmd: string, args: string[]): Promise<void> {
 
 function realRoot(spec: MirrorModuleSpec): string { return path.join(spec.work_dir, 'real'); }
 
+/** work_dir/real holds bind mounts of the replicated directories: only root may go through
+ *  it, or a user could change the real files behind the capture (and its replication). */
+async function privateRoot(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fs.chmod(dir, 0o700);
+}
+
 function rulesOf(spec: MirrorModuleSpec): ExcludeRules {
   return compileExcludes(spec.notreplicated ?? [], `module ${spec.module} notreplicated`, true);
 }
@@ -77,10 +84,13 @@ function prefixed(rep: Replicator, n: number): Replicator {
       for (const k of ['path', 'from', 'to']) if (typeof o[k] === 'string') copy[k] = fix(o[k] as string);
       return rep.perform(copy as unknown as typeof op, local);
     },
+    unknownChange: () => rep.unknownChange?.(),
   };
 }
 
-export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
+/** status: replication state changes; problem: FUSE trouble that is no application's error
+ *  (a reply the kernel refused, a read of /dev/fuse that failed), for the daemon's log. */
+export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: [Error] }> {
   private captures: Array<SyncCapture | WatchCapture> = [];
   private binds: string[] = [];
 
@@ -97,7 +107,7 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
       return;
     }
     for (const [n, dir] of this.spec.dirs.entries()) {
-      const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n) });
+      const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n), onProblem: (e) => this.emit('problem', e) });
       await cap.start();
       this.captures.push(cap);
     }
@@ -159,7 +169,7 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus] }> {
 /** Starts PRIM: sender first (so the journal is ready), then the FUSE captures. */
 export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
   await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
-  await fs.mkdir(realRoot(spec), { recursive: true });
+  await privateRoot(realRoot(spec));
   // A replicated directory that does not exist yet is created, as the SECOND does: a fresh
   // install must not need a manual mkdir on each node before its first start.
   for (const dir of spec.dirs) await fs.mkdir(dir, { recursive: true });
@@ -207,6 +217,7 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
   const binds: string[] = [];
   await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   try {
+    await privateRoot(realRoot(spec)); // the writable binds of the read-only copy live there
     for (const [n, dir] of spec.dirs.entries()) {
       const priv = path.join(realRoot(spec), String(n));
       await fs.mkdir(priv, { recursive: true });

@@ -458,11 +458,16 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
         return;
       case 'create': {
         const fh = await fs.open(await at(op.path), fs.constants.O_CREAT | fs.constants.O_WRONLY | O_NOFOLLOW, op.mode);
-        await fh.close();
+        try {
+          await fh.chmod(op.mode); // exactly PRIM's mode, whatever this daemon's umask
+        } finally {
+          await fh.close();
+        }
         return;
       }
       case 'mkdir':
         await tolerate(async () => fs.mkdir(await at(op.path), { mode: op.mode }), 'EEXIST');
+        await chmodNoFollow(await at(op.path), op.mode);
         return;
       case 'chmod':
         await chmodNoFollow(await at(op.path, true), op.mode);

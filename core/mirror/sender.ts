@@ -370,6 +370,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     await this.ship(op);
   }
 
+  /** A change no op describes was made on PRIM (written through a hard link whose other
+   *  name we cannot tell): the next re-integration compares every file; one starts now when
+   *  in sync. */
+  unknownChange(): void {
+    this.needFull = true;
+    this.kickReintegration();
+  }
+
   /** In sync but something became pending (an import): run another pass. */
   private kickReintegration(): void {
     if (this.phaseValue === 'in_sync' && this.channel && !this.linkDown) this.startReintegration(this.needFull ? 'full' : 'journal');

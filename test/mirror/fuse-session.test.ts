@@ -110,3 +110,76 @@ test('devices and fifos are refused; xattrs are not supported', () => {
   expect(app(`mkfifo ${d1}/fifo 2>&1 || true`)).toMatch(/not permitted/);
   expect(app(`setfattr -n user.x -v 1 ${d1}/ap 2>&1 || python3 -c "import os; os.setxattr('${d1}/ap', 'user.x', b'1')" 2>&1 || true`)).toMatch(/not supported|Operation not supported/i);
 });
+
+// ---- findings of the review of the FUSE session (each reproduced before its fix) -------
+
+const py = (name: string, code: string): string => {
+  const file = path.join(pair.base, `${name}.py`);
+  fs.writeFileSync(file, code);
+  return app(`python3 ${file}`).trim();
+};
+
+/** Polls `f` until true; the full comparison a hard-link write starts runs in the background. */
+async function eventually(what: string, f: () => boolean, timeout_ms = 30_000): Promise<void> {
+  const end = Date.now() + timeout_ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`not within ${timeout_ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a write through a hard link whose other name was removed reaches SECOND', async () => {
+  app(`cd ${d1} && echo one > ha && ln ha hb && exec 3>>ha && rm ha && echo two >&3 && exec 3>&-`);
+  await eventually('SECOND hb = one two', () => fs.existsSync(path.join(d2, 'hb')) && fs.readFileSync(path.join(d2, 'hb'), 'utf8') === 'one\ntwo\n');
+  expect(fs.existsSync(path.join(d2, 'ha'))).toBe(false);
+});
+
+test("the caller's umask is the only one applied, on PRIM and SECOND", () => {
+  app(`cd ${d1} && umask 002 && echo x > um.txt && mkdir umd`);
+  for (const d of [d1, d2]) {
+    expect(fs.statSync(path.join(d, 'um.txt')).mode & 0o777).toBe(0o664);
+    expect(fs.statSync(path.join(d, 'umd')).mode & 0o777).toBe(0o775);
+  }
+});
+
+test('in a set-group-ID directory a non-root caller\'s file keeps the directory\'s group', () => {
+  app(`mkdir -m 2777 ${d1}/sg && chgrp 100 ${d1}/sg && su nobody -s /bin/sh -c 'echo x > ${d1}/sg/f'`);
+  for (const d of [d2]) {
+    expect(fs.statSync(path.join(d, 'sg/f')).gid).toBe(100);
+    expect(fs.statSync(path.join(d, 'sg/f')).uid).toBe(65534);
+  }
+});
+
+test('shared mmap works on a file a write-only descriptor has open; O_DIRECT works', () => {
+  expect(py('mm', `import os, mmap
+p = '${d1}/mm.bin'
+w = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(w, b'a' * 8192)
+r = os.open(p, os.O_RDWR)
+m = mmap.mmap(r, 8192, mmap.MAP_SHARED)
+print(m[:3].decode())
+m.close(); os.close(r); os.close(w)`)).toBe('aaa');
+  app(`dd if=/dev/urandom of=${d1}/od.bin bs=4096 count=8 oflag=direct status=none && dd if=${d1}/od.bin of=/dev/null bs=4096 iflag=direct status=none`);
+  expect(fs.readFileSync(path.join(d2, 'od.bin')).equals(fs.readFileSync(path.join(d1, 'od.bin')))).toBe(true);
+});
+
+test('an open directory renamed meanwhile lists itself; an unlinked open file still answers fstat and fchmod', () => {
+  expect(py('dirs', `import os, time
+os.chdir('${d1}')
+os.mkdir('od1'); open('od1/mine', 'w').close()
+fd = os.open('od1', os.O_RDONLY)
+os.rename('od1', 'od2'); os.mkdir('od1'); open('od1/other', 'w').close()
+names = sorted(os.listdir(fd))
+f = os.open('ul.txt', os.O_RDWR | os.O_CREAT, 0o644)
+os.unlink('ul.txt')
+time.sleep(1.2)  # past the attribute cache
+os.fchmod(f, 0o600)
+print(names, oct(os.fstat(f).st_mode & 0o777))`)).toBe("['mine'] 0o600");
+});
+
+test('a name that is not UTF-8 is refused instead of aliasing another', () => {
+  expect(app(`cd ${d1} && { printf first > "$(printf 'n\\377')"; } 2>&1 || true`)).toMatch(/Invalid or incomplete multibyte|Illegal byte sequence/);
+  const bad = (d: string) => fs.readdirSync(d, { encoding: 'buffer' }).filter((n) => n.length === 2 && n[0] === 0x6e && n[1] === 0xff);
+  expect(bad(d2)).toEqual([]);
+  expect(bad(path.join(pair.base, 'n1', 'data'))).toEqual([]); // nothing made on PRIM either
+});

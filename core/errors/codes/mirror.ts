@@ -11,6 +11,7 @@ export const MIRROR_CODES = {
   HAKIT_E_MIRROR_JOURNAL: 'the dirty-region journal is corrupt or could not be written',
   HAKIT_E_MIRROR_BAD_PATTERN: 'a notreplicated regular expression does not compile',
   HAKIT_E_MIRROR_MOUNT: 'the bind mount or the FUSE mount of a replicated directory failed',
+  HAKIT_E_MIRROR_FUSE: 'the FUSE capture met trouble that is no application error (a reply the kernel refused, a failed read of /dev/fuse); logged, the mount goes on',
   HAKIT_E_MIRROR_WATCH: 'the watch-mode capture hit a watcher error or overflow and rescans the tree',
   HAKIT_E_MIRROR_STOPPED: 'the mirror engine was stopped while an operation was pending',
   HAKIT_E_MIRROR_BUSY: 'the replication receiver refused a connection: a handshake from that address is already in progress',

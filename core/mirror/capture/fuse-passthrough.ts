@@ -7,13 +7,30 @@ import fs from 'node:fs';
 import { type MirrorOp } from '../pure/ops';
 import { realPathOf } from '../tree-walk';
 import { type AttrChange, type Caller, type FsOps, type TimeSet } from '../fuse/ops';
+import { DirType, isUtf8, type DirEntry } from '../fuse/pure/protocol';
+
+function direntType(d: fs.Dirent<Buffer>): number {
+  if (d.isFile()) return DirType.REG;
+  if (d.isDirectory()) return DirType.DIR;
+  if (d.isSymbolicLink()) return DirType.LNK;
+  if (d.isFIFO()) return DirType.FIFO;
+  if (d.isSocket()) return DirType.SOCK;
+  if (d.isCharacterDevice()) return DirType.CHR;
+  if (d.isBlockDevice()) return DirType.BLK;
+  return DirType.UNKNOWN;
+}
 
 export interface Replicator {
   perform<T>(op: MirrorOp, local: () => Promise<T>): Promise<T>;
+  /** A change no op can describe was made (see `afterDetached`): compare everything. */
+  unknownChange?(): void;
 }
 
 /** Flags the kernel handles itself; passing them to the real open would double-apply them. */
-const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_TRUNC;
+const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_TRUNC |
+  // The application's O_DIRECT is the kernel's business on the mount; on our descriptor it
+  // would make every read or write of an unaligned Node buffer fail with EINVAL.
+  fs.constants.O_DIRECT;
 /**
  * We act by path, as root. The kernel resolves symlinks on the mount itself before it calls
  * us, so the last component we get is never meant to be followed; if it is a symlink now
@@ -22,6 +39,7 @@ const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.co
  * or uses a call that does not follow (lstat, lchown, lutimes, unlink, rename, ...).
  */
 const NOFOLLOW = fs.constants.O_NOFOLLOW;
+const S_ISGID = 0o2000;
 
 /** Runs `f` on a descriptor of `file` opened without following a symlink there. */
 async function withHandle<T>(file: string, flags: number, f: (fh: fs.promises.FileHandle) => Promise<T>): Promise<T> {
@@ -64,7 +82,21 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
    *  system would, with a replicated chown when the caller is not root. */
   const ownToCaller = async (path: string, caller: Caller): Promise<void> => {
     if (caller.uid === 0 && caller.gid === 0) return;
-    await rep.perform({ kind: 'chown', path, uid: caller.uid, gid: caller.gid }, () => fs.promises.lchown(real(path), caller.uid, caller.gid));
+    // In a set-group-ID directory the new entry keeps the directory's group (the file
+    // system gave it already), as it would for the caller on a local file system.
+    const parent = await fs.promises.lstat(real(path.slice(0, path.lastIndexOf('/')) || '/'));
+    const gid = parent.mode & S_ISGID ? (await fs.promises.lstat(real(path))).gid : caller.gid;
+    await rep.perform({ kind: 'chown', path, uid: caller.uid, gid }, () => fs.promises.lchown(real(path), caller.uid, gid));
+  };
+
+  /**
+   * After a write, truncate or fsync through a descriptor whose name was removed: if the
+   * file still has links, the change is reachable under another name that we cannot tell
+   * (hard links are separate nodes), so the next re-integration compares every file.
+   */
+  const afterDetached = async (fd: number): Promise<void> => {
+    const st = await p<fs.Stats>((c) => fs.fstat(fd, c)).catch(() => undefined);
+    if (st && st.nlink > 0) rep.unknownChange?.();
   };
 
   const ops: FsOps = {
@@ -72,7 +104,10 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     fgetattr: (fd) => p<fs.Stats>((c) => fs.fstat(fd, c)),
     access: (path, mask) => fs.promises.access(real(path), mask),
     statfs: (path) => fs.promises.statfs(real(path)),
-    readdir: (path) => fs.promises.readdir(real(path), { withFileTypes: true }),
+    async readdir(path: string): Promise<DirEntry[]> {
+      const list = await fs.promises.readdir(real(path), { withFileTypes: true, encoding: 'buffer' });
+      return list.filter((d) => isUtf8(d.name)).map((d) => ({ name: d.name.toString('utf8'), type: direntType(d) }));
+    },
     readlink: (path) => fs.promises.readlink(real(path)),
 
     async setattr(path: string | undefined, fd: number | undefined, change: AttrChange): Promise<void> {
@@ -86,6 +121,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
           const st = await p<fs.Stats>((c) => fs.fstat(fd, c));
           await p<void>((c) => fs.futimes(fd, msOf(change.atime, st.atimeMs) / 1000, msOf(change.mtime, st.mtimeMs) / 1000, c));
         }
+        await afterDetached(fd);
         return;
       }
       if (change.mode !== undefined) {
@@ -112,18 +148,36 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     },
 
     async open(path: string, flags: number): Promise<number> {
+      // Opened first: a failed open (EMFILE, EACCES) must not have truncated anything.
+      const fd = await p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
       if (flags & fs.constants.O_TRUNC) {
-        await rep.perform({ kind: 'truncate', path, size: 0 }, () => withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(0)));
+        try {
+          await rep.perform({ kind: 'truncate', path, size: 0 }, () => p<void>((c) => fs.ftruncate(fd, 0, c)));
+        } catch (e) {
+          await p<void>((c) => fs.close(fd, c)).catch(() => undefined);
+          throw e;
+        }
       }
-      return p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
+      return fd;
     },
 
     async create(path: string, flags: number, mode: number, caller: Caller): Promise<number> {
       const perm = mode & 0o7777;
       // Read-write whatever the caller asked: the kernel may read through this descriptor.
-      const fd = await rep.perform({ kind: 'create', path, mode: perm }, () =>
-        p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | (flags & fs.constants.O_EXCL) | fs.constants.O_RDWR | NOFOLLOW, perm, c)));
-      await ownToCaller(path, caller);
+      // O_EXCL always: the kernel asks us to create only a name it found free, so whatever
+      // is there now was not made through the mount, and is not ours to open or to chown.
+      // fchmod: the daemon's own umask must not narrow the mode the caller's umask gave.
+      const fd = await rep.perform({ kind: 'create', path, mode: perm }, async () => {
+        const n = await p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_RDWR | NOFOLLOW, perm, c));
+        await p<void>((c) => fs.fchmod(n, perm, c)).catch(() => undefined);
+        return n;
+      });
+      try {
+        await ownToCaller(path, caller);
+      } catch (e) {
+        await p<void>((c) => fs.close(fd, c)).catch(() => undefined);
+        throw e;
+      }
       return fd;
     },
 
@@ -133,7 +187,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       // No copy: the request buffer stays ours until we answer, and the sender answers
       // only after SECOND acknowledged the frame (so the socket is done with the bytes)
       // or the op was turned into a dirty range (which keeps no bytes).
-      if (path === undefined) return writeAll(fd, data, pos); // unlinked while open: nothing to replicate
+      if (path === undefined) return writeAll(fd, data, pos).then(async (n) => { await afterDetached(fd); return n; });
       return rep.perform({ kind: 'write', path, offset: pos, data }, () => writeAll(fd, data, pos));
     },
 
@@ -144,19 +198,35 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       return path === undefined ? local() : rep.perform({ kind: 'fsync', path }, local);
     },
 
+    async fsyncdir(path: string): Promise<void> {
+      const fd = await p<number>((c) => fs.open(real(path), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | NOFOLLOW, c));
+      try {
+        await p<void>((c) => fs.fsync(fd, c));
+      } finally {
+        await p<void>((c) => fs.close(fd, c));
+      }
+    },
+
     async mknod(path: string, mode: number, _rdev: number, caller: Caller): Promise<void> {
       // Only regular files are replicated; devices, fifos and sockets are refused.
       if ((mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) refuse('EPERM', 1);
       const perm = mode & 0o7777;
       await rep.perform({ kind: 'create', path, mode: perm }, async () => {
-        const fh = await fs.promises.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, perm);
-        await fh.close();
+        const fh = await fs.promises.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | NOFOLLOW, perm);
+        try {
+          await fh.chmod(perm);
+        } finally {
+          await fh.close();
+        }
       });
       await ownToCaller(path, caller);
     },
 
     async mkdir(path: string, mode: number, caller: Caller): Promise<void> {
-      await rep.perform({ kind: 'mkdir', path, mode: mode & 0o7777 }, () => fs.promises.mkdir(real(path), mode & 0o7777));
+      await rep.perform({ kind: 'mkdir', path, mode: mode & 0o7777 }, async () => {
+        await fs.promises.mkdir(real(path), mode & 0o7777);
+        await withHandle(real(path), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (fh) => fh.chmod(mode & 0o7777));
+      });
       await ownToCaller(path, caller);
     },
 

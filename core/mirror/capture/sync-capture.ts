@@ -23,14 +23,9 @@ function run(cmd: string, args: string[], timeout_ms = UNMOUNT_TIMEOUT_MS): Prom
 /** Kernel FUSE connection number of the FUSE mount at `mountpoint`, from mountinfo (no stat:
  *  a stat of a stuck FUSE mount would hang us too). */
 export async function fuseConnectionOf(mountpoint: string): Promise<number | undefined> {
-  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
   let found: number | undefined;
-  for (const line of info.split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (f[4] === mountpoint && sep > 0 && (f[sep + 1] ?? '').startsWith('fuse')) {
-      found = Number((f[2] ?? '').split(':')[1]);
-    }
+  for (const m of parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8'))) {
+    if (m.mountpoint === mountpoint && m.fstype.startsWith('fuse') && Number.isInteger(m.minor)) found = m.minor;
   }
   return found;
 }
@@ -95,9 +90,9 @@ export class SyncCapture {
       this.bound = true;
       await run('mount', ['--make-private', private_dir]).catch(() => undefined);
       const session = await FuseSession.mount({ mountpoint: dir, fsname: CAPTURE_FSNAME, ops: passthroughOps(private_dir, this.opts.replicator) });
+      this.session = session; // from here on, stop() unmounts it whatever fails next
       session.on('problem', (e) => this.opts.onProblem?.(e));
       session.connection = await fuseConnectionOf(dir);
-      this.session = session;
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, dir);

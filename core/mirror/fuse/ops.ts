@@ -2,6 +2,7 @@
 // the node-id-to-path table), each a promise. A rejection's errno (negative, as Node gives
 // it, or a positive `code` name) becomes the reply's error; anything else becomes EIO.
 import type fs from 'node:fs';
+import type { DirEntry } from './pure/protocol';
 
 /** Who made the request (from the request header). */
 export interface Caller {
@@ -44,7 +45,11 @@ export interface FsOps {
   write(path: string | undefined, fd: number, data: Buffer, pos: number): Promise<number>;
   fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void>;
   release(fd: number): Promise<void>;
-  readdir(path: string): Promise<fs.Dirent[]>;
+  /** Makes the directory's entries durable on PRIM's disk (not replicated: SECOND's copy is
+   *  made durable by its own writes and fsyncs). */
+  fsyncdir(path: string): Promise<void>;
+  /** Entries other than . and ..; names that are not UTF-8 are left out (see protocol.ts). */
+  readdir(path: string): Promise<DirEntry[]>;
   statfs(path: string): Promise<fs.StatsFs>;
   access(path: string, mask: number): Promise<void>;
 }

@@ -17,12 +17,13 @@ import { HakitError } from '../../errors/catalogue';
 import { claimPoolThreads, releasePoolThreads } from './threadpool';
 import { type AttrChange, type Caller, type FsOps, type TimeSet } from './ops';
 import {
-  attrOut, cstring, decodeHeader, DirType, entryOut, Fattr, FOPEN_DIRECT_IO, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
+  attrOut, cstring, decodeHeader, DirType, IllegalNameError, InitFlag, entryOut, Fattr, FOPEN_DIRECT_IO, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
   MIN_READ_BUFFER_BYTES, negotiateInit, Op, openOut, packDirents, RENAME_NOREPLACE, ROOT_NODE, statfsOut,
   u64, WRITE_OVERHEAD_BYTES, writeOut, type Attr, type DirEntry, type RequestHeader,
 } from './pure/protocol';
 import { childPath, NodeTable } from './pure/node-table';
 import { CacheModes } from './pure/cache-modes';
+import { PathClaims } from './path-claims';
 
 export const FUSE_DEFAULTS = {
   /** 1 MiB: the kernel's default max_pages_limit (256 pages). */
@@ -57,9 +58,10 @@ export interface FuseSessionEvents {
 /** Negative errno of a rejection (Node's `errno` is negative; `code` names it otherwise). */
 export function errnoOf(e: unknown): number {
   const err = e as NodeJS.ErrnoException | undefined;
-  if (typeof err?.errno === 'number' && err.errno < 0) return err.errno;
-  const byName = err?.code ? (ERRNO as Record<string, number>)[err.code] : undefined;
-  return -(byName ?? EIO);
+  const n = typeof err?.errno === 'number' && err.errno < 0 ? err.errno : -((err?.code ? (ERRNO as Record<string, number>)[err.code] : undefined) ?? EIO);
+  // The kernel refuses a reply whose error is outside -511..-1 and leaves the request
+  // pending forever; ENOSYS would switch the op off for the whole connection.
+  return n <= -512 || n >= 0 || n === -ERRNO.ENOSYS ? -EIO : n;
 }
 
 function attrOf(st: fs.Stats): Attr {
@@ -67,17 +69,6 @@ function attrOf(st: fs.Stats): Attr {
     ino: st.ino, size: st.size, blocks: st.blocks, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
     mode: st.mode, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev, blksize: st.blksize,
   };
-}
-
-function direntType(d: fs.Dirent): number {
-  if (d.isFile()) return DirType.REG;
-  if (d.isDirectory()) return DirType.DIR;
-  if (d.isSymbolicLink()) return DirType.LNK;
-  if (d.isFIFO()) return DirType.FIFO;
-  if (d.isSocket()) return DirType.SOCK;
-  if (d.isCharacterDevice()) return DirType.CHR;
-  if (d.isBlockDevice()) return DirType.BLK;
-  return DirType.UNKNOWN;
 }
 
 function isWriteOnly(flags: number): boolean {
@@ -94,43 +85,13 @@ function timeSet(valid: number, setBit: number, nowBit: number, sec: number, nse
   return undefined;
 }
 
-/** Namespace ops in flight, by path: data ops on (or below) such a path wait for them, so
- *  that no op is replicated under a name a rename or unlink is taking away. */
-class NamespaceLocks {
-  private readonly held = new Map<string, Promise<void>>();
-
-  conflict(path: string): Promise<void> | undefined {
-    for (const [p, done] of this.held) if (path === p || path.startsWith(p === '/' ? '/' : `${p}/`)) return done;
-    return undefined;
-  }
-
-  /** Runs `f` holding the paths `resolve` gives, resolved again after every wait (a rename
-   *  that ran meanwhile may have moved them). */
-  async run<T>(resolve: () => Promise<string[]>, f: (paths: string[]) => Promise<T>): Promise<T> {
-    let paths: string[];
-    for (;;) {
-      paths = await resolve();
-      const wait = paths.map((p) => this.conflict(p)).find((w) => w !== undefined);
-      if (!wait) break;
-      await wait;
-    }
-    let release!: () => void;
-    const done = new Promise<void>((r) => (release = r));
-    for (const p of paths) this.held.set(p, done);
-    try {
-      return await f(paths);
-    } finally {
-      for (const p of paths) if (this.held.get(p) === done) this.held.delete(p);
-      release();
-    }
-  }
-}
-
-interface DirHandle { path: string; entries: DirEntry[] | undefined }
+/** An open directory: its node (renamed directories keep listing themselves) and the
+ *  snapshot of its entries that READDIR offsets index. */
+interface DirHandle { node: number; entries: DirEntry[] | undefined }
 
 export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private readonly nodes = new NodeTable();
-  private readonly locks = new NamespaceLocks();
+  private readonly claims = new PathClaims();
   private readonly modes = new CacheModes();
   private readonly dirs = new Map<number, DirHandle>();
   private nextDir = 1;
@@ -143,6 +104,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private gone = false;
   private initDone: ((err?: Error) => void) | undefined;
   private maxWrite: number;
+  /** Write-only descriptors may bypass the mount's cache (see pure/cache-modes.ts). */
+  private directWrites = false;
   /** Kernel connection number (/sys/fs/fuse/connections/N), known once mounted. */
   connection: number | undefined;
 
@@ -256,7 +219,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       this.freeBuffers.push(buf);
       // ENOENT: the request was interrupted before we read it; EINTR/EAGAIN: try again.
       if (err.code === 'ENOENT' || err.code === 'EINTR' || err.code === 'EAGAIN') { this.armReads(); return; }
-      if (err.code !== 'ENODEV') this.emit('problem', err);
+      // ENODEV: unmounted; ECONNABORTED: aborted through fusectl.
+      if (err.code !== 'ENODEV' && err.code !== 'ECONNABORTED') this.emit('problem', err);
       this.gone = true;
       this.wantReads = 0;
       this.maybeCloseFd();
@@ -270,8 +234,12 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         keep = this.dispatch(buf, n);
       } catch (e) {
         // A request we cannot decode still gets an answer, or its caller would hang.
-        this.reply(decodeHeader(buf).unique, -ERRNO.EINVAL);
-        this.emit('problem', e as Error);
+        if (e instanceof IllegalNameError) {
+          this.reply(decodeHeader(buf).unique, -ERRNO.EILSEQ);
+        } else {
+          this.reply(decodeHeader(buf).unique, -ERRNO.EINVAL);
+          this.emit('problem', e as Error);
+        }
       }
     }
     // Re-armed after the request is on its way: another read is still outstanding, and
@@ -295,7 +263,10 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // ENOENT: the request was interrupted or aborted meanwhile; ENODEV: unmounted.
-      if (code !== 'ENOENT' && code !== 'ENODEV') this.emit('problem', e as Error);
+      if (code === 'ENOENT' || code === 'ENODEV' || code === 'ECONNABORTED') return;
+      this.emit('problem', e as Error);
+      // A reply the kernel refused leaves its caller waiting: answer EIO at least.
+      if (error === 0) this.reply(unique, -EIO);
     }
   }
 
@@ -306,25 +277,31 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   // ---- paths --------------------------------------------------------------------------
 
-  /** Path of a node for a data op; waits while a rename/unlink of it (or above) runs. */
-  private async pathOf(node: number): Promise<string | undefined> {
-    for (;;) {
-      const p = this.nodes.pathOf(node);
-      const wait = p === undefined ? undefined : this.locks.conflict(p);
-      if (!wait) return p;
-      await wait;
-    }
-  }
-
-  private async mustPath(node: number): Promise<string> {
-    const p = await this.pathOf(node);
+  private mustPath(node: number): string {
+    const p = this.nodes.pathOf(node);
     if (p === undefined) fail(ERRNO.ENOENT);
     return p;
   }
 
-  private async child(parent: number, name: string): Promise<string> {
+  private child(parent: number, name: string): string {
     if (name.length === 0 || name.includes('/') || name === '.' || name === '..') fail(ERRNO.EINVAL);
-    return childPath(await this.mustPath(parent), name);
+    return childPath(this.mustPath(parent), name);
+  }
+
+  /** Runs `f` holding shared claims on the paths `resolve` gives (see path-claims.ts). */
+  private shared<P extends ReadonlyArray<string | undefined>, T>(resolve: () => P, f: (paths: P) => Promise<T>): Promise<T> {
+    return this.claims.run('shared', async () => resolve(), f);
+  }
+
+  private exclusive<P extends readonly string[], T>(resolve: () => P, f: (paths: P) => Promise<T>): Promise<T> {
+    return this.claims.run('exclusive', async () => resolve(), f);
+  }
+
+  /** Descriptor to act through for a node that has no path any more (unlinked while open). */
+  private handleOf(node: number): number {
+    const fd = this.modes.anyHandle(node);
+    if (fd === undefined) fail(ERRNO.ENOENT);
+    return fd;
   }
 
   private async entry(path: string): Promise<Buffer> {
@@ -349,7 +326,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       case Op.LOOKUP: {
         const nm = name(B);
-        this.answer(h, async () => this.entry(await this.child(h.nodeid, nm)));
+        this.answer(h, () => this.shared(() => [this.child(h.nodeid, nm)] as const, ([p]) => this.entry(p)));
         return false;
       }
       case Op.FORGET:
@@ -363,7 +340,11 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       case Op.GETATTR: {
         const byFh = (buf.readUInt32LE(B) & GETATTR_FH) !== 0;
         const fh = u64(buf, B + 8);
-        this.answer(h, async () => attrOut(attrOf(byFh ? await ops.fgetattr(fh) : await ops.getattr(await this.mustPath(h.nodeid))), valid));
+        this.answer(h, async () => {
+          if (byFh) return attrOut(attrOf(await ops.fgetattr(fh)), valid);
+          return this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([p]) =>
+            attrOut(attrOf(p !== undefined ? await ops.getattr(p) : await ops.fgetattr(this.handleOf(h.nodeid))), valid));
+        });
         return false;
       }
       case Op.SETATTR: {
@@ -378,59 +359,54 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const atime = timeSet(v, Fattr.ATIME, Fattr.ATIME_NOW, u64(buf, B + 32), buf.readUInt32LE(B + 56));
         const mtime = timeSet(v, Fattr.MTIME, Fattr.MTIME_NOW, u64(buf, B + 40), buf.readUInt32LE(B + 60));
         const all: AttrChange = { ...change, ...(atime ? { atime } : {}), ...(mtime ? { mtime } : {}) };
-        this.answer(h, async () => {
-          const path = await this.pathOf(h.nodeid);
-          if (path === undefined && fh === undefined) fail(ERRNO.ENOENT);
-          await ops.setattr(path, fh, all);
-          return attrOut(attrOf(fh !== undefined ? await ops.fgetattr(fh) : await ops.getattr(path!)), valid);
-        });
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => {
+          // fchmod/fchown/futimens of an unlinked file come without a handle: use one of its own.
+          const fd = fh ?? (path === undefined ? this.handleOf(h.nodeid) : undefined);
+          await ops.setattr(path, fd, all);
+          return attrOut(attrOf(fd !== undefined ? await ops.fgetattr(fd) : await ops.getattr(path!)), valid);
+        }));
         return false;
       }
       case Op.READLINK:
-        this.answer(h, async () => Buffer.from(await ops.readlink(await this.mustPath(h.nodeid)), 'utf8'));
+        this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([p]) => Buffer.from(await ops.readlink(p), 'utf8')));
         return false;
       case Op.SYMLINK: {
         const nm = cstring(buf, B, end);
         const target = name(nm.next);
-        this.answer(h, async () => {
-          const path = await this.child(h.nodeid, nm.value);
+        this.answer(h, () => this.shared(() => [this.child(h.nodeid, nm.value)] as const, async ([path]) => {
           await ops.symlink(target, path, caller);
           return this.entry(path);
-        });
+        }));
         return false;
       }
       case Op.MKNOD: {
         const mode = buf.readUInt32LE(B);
         const rdev = buf.readUInt32LE(B + 4);
         const nm = name(B + 16);
-        this.answer(h, async () => {
-          const path = await this.child(h.nodeid, nm);
+        this.answer(h, () => this.shared(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
           await ops.mknod(path, mode, rdev, caller);
           return this.entry(path);
-        });
+        }));
         return false;
       }
       case Op.MKDIR: {
         const mode = buf.readUInt32LE(B) & 0o7777;
         const nm = name(B + 8);
-        this.answer(h, async () => {
-          const path = await this.child(h.nodeid, nm);
+        this.answer(h, () => this.shared(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
           await ops.mkdir(path, mode, caller);
           return this.entry(path);
-        });
+        }));
         return false;
       }
       case Op.UNLINK:
       case Op.RMDIR: {
         const nm = name(B);
         const rm = h.opcode === Op.UNLINK ? ops.unlink.bind(ops) : ops.rmdir.bind(ops);
-        this.answer(h, async () => {
-          await this.locks.run(async () => [await this.child(h.nodeid, nm)], async ([path]) => {
-            await rm(path!);
-            this.nodes.detach(path!);
-          });
+        this.answer(h, () => this.exclusive(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
+          await rm(path);
+          this.nodes.detach(path);
           return undefined;
-        });
+        }));
         return false;
       }
       case Op.RENAME:
@@ -442,44 +418,47 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const to = name(from.next);
         this.answer(h, async () => {
           if (flags & ~RENAME_NOREPLACE) fail(ERRNO.EINVAL); // EXCHANGE and WHITEOUT are not replicated
-          await this.locks.run(async () => [await this.child(h.nodeid, from.value), await this.child(newdir, to)], async ([a, b]) => {
-            await ops.rename(a!, b!, flags);
-            this.nodes.rename(a!, b!);
+          return this.exclusive(() => [this.child(h.nodeid, from.value), this.child(newdir, to)] as const, async ([a, b]) => {
+            await ops.rename(a, b, flags);
+            this.nodes.rename(a, b);
+            return undefined;
           });
-          return undefined;
         });
         return false;
       }
       case Op.LINK: {
         const old = u64(buf, B);
         const nm = name(B + 8);
-        this.answer(h, async () => {
-          const from = await this.mustPath(old);
-          const to = await this.child(h.nodeid, nm);
+        this.answer(h, () => this.shared(() => [this.mustPath(old), this.child(h.nodeid, nm)] as const, async ([from, to]) => {
           await ops.link(from, to);
           return this.entry(to);
-        });
+        }));
         return false;
       }
       case Op.OPEN: {
         const flags = buf.readUInt32LE(B);
-        this.answer(h, async () => {
-          const fd = await ops.open(await this.mustPath(h.nodeid), flags);
-          return openOut(fd, this.modes.open(h.nodeid, fd, isWriteOnly(flags)) ? FOPEN_DIRECT_IO : 0);
-        });
+        this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([path]) => {
+          const fd = await ops.open(path, flags);
+          return openOut(fd, this.modes.open(h.nodeid, fd, isWriteOnly(flags) && this.directWrites) ? FOPEN_DIRECT_IO : 0);
+        }));
         return false;
       }
       case Op.CREATE: {
         const flags = buf.readUInt32LE(B);
         const mode = buf.readUInt32LE(B + 4);
         const nm = name(B + 16);
-        this.answer(h, async () => {
-          const path = await this.child(h.nodeid, nm);
+        this.answer(h, () => this.shared(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
           const fd = await ops.create(path, flags, mode & 0o7777, caller);
-          const st = await ops.fgetattr(fd);
+          let st: fs.Stats;
+          try {
+            st = await ops.fgetattr(fd);
+          } catch (e) {
+            await ops.release(fd).catch(() => undefined);
+            throw e;
+          }
           const node = this.nodes.remember(path);
-          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fd, this.modes.open(node, fd, isWriteOnly(flags)) ? FOPEN_DIRECT_IO : 0)]);
-        });
+          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fd, this.modes.open(node, fd, isWriteOnly(flags) && this.directWrites) ? FOPEN_DIRECT_IO : 0)]);
+        }));
         return false;
       }
       case Op.READ: {
@@ -495,14 +474,14 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const pos = u64(buf, B + 8);
         const size = buf.readUInt32LE(B + 16);
         const data = buf.subarray(WRITE_OVERHEAD_BYTES, Math.min(end, WRITE_OVERHEAD_BYTES + size));
-        this.answer(h, async () => writeOut(await ops.write(await this.pathOf(h.nodeid), fh, data, pos)), () => this.giveBack(buf));
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => writeOut(await ops.write(path, fh, data, pos))), () => this.giveBack(buf));
         return true;
       }
       case Op.STATFS:
-        this.answer(h, async () => {
-          const s = await ops.statfs((await this.pathOf(h.nodeid)) ?? '/');
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid) ?? '/'] as const, async ([p]) => {
+          const s = await ops.statfs(p);
           return statfsOut({ blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize });
-        });
+        }));
         return false;
       case Op.RELEASE: {
         const fh = u64(buf, B);
@@ -513,19 +492,26 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       case Op.FSYNC: {
         const fh = u64(buf, B);
         const datasync = (buf.readUInt32LE(B + 8) & FSYNC_FDATASYNC) !== 0;
-        this.answer(h, async () => { await ops.fsync(await this.pathOf(h.nodeid), fh, datasync); return undefined; });
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => { await ops.fsync(path, fh, datasync); return undefined; }));
+        return false;
+      }
+      case Op.FSYNCDIR: {
+        const d = this.dirs.get(u64(buf, B));
+        this.answer(h, async () => {
+          if (!d) fail(ERRNO.EBADF);
+          return this.shared(() => [this.mustPath(d.node)] as const, async ([p]) => { await ops.fsyncdir(p); return undefined; });
+        });
         return false;
       }
       case Op.FLUSH:
-      case Op.FSYNCDIR:
       case Op.DESTROY:
         this.reply(h.unique, 0);
         return false;
       case Op.OPENDIR:
         this.answer(h, async () => {
-          const path = await this.mustPath(h.nodeid);
+          this.mustPath(h.nodeid);
           const id = this.nextDir++;
-          this.dirs.set(id, { path, entries: undefined });
+          this.dirs.set(id, { node: h.nodeid, entries: undefined });
           return openOut(id);
         });
         return false;
@@ -537,8 +523,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
           const d = this.dirs.get(fh);
           if (!d) fail(ERRNO.EBADF);
           if (offset === 0 || !d.entries) {
-            const list = await ops.readdir(d.path);
-            d.entries = [{ name: '.', type: DirType.DIR }, { name: '..', type: DirType.DIR }, ...list.map((e) => ({ name: e.name, type: direntType(e) }))];
+            const list = await this.shared(() => [this.mustPath(d.node)] as const, ([p]) => ops.readdir(p));
+            d.entries = [{ name: '.', type: DirType.DIR }, { name: '..', type: DirType.DIR }, ...list];
           }
           return packDirents(d.entries, offset, size);
         });
@@ -550,7 +536,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       case Op.ACCESS: {
         const mask = buf.readUInt32LE(B);
-        this.answer(h, async () => { await ops.access(await this.mustPath(h.nodeid), mask); return undefined; });
+        this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([p]) => { await ops.access(p, mask); return undefined; }));
         return false;
       }
       case Op.INTERRUPT:
@@ -569,13 +555,15 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     const minor = buf.readUInt32LE(B + 4);
     const readahead = buf.readUInt32LE(B + 8);
     const flags = buf.readUInt32LE(B + 12);
-    const r = negotiateInit(major, minor, flags, this.maxWrite, 4096);
+    const flags2 = flags & InitFlag.INIT_EXT ? buf.readUInt32LE(B + 16) : 0;
+    const r = negotiateInit(major, minor, flags, this.maxWrite, 4096, flags2);
     if (!r) {
       this.reply(h.unique, -ERRNO.EPROTO);
       this.initDone?.(new HakitError('HAKIT_E_MIRROR_MOUNT', `kernel FUSE protocol ${major}.${minor} is older than 7.26`, this.opts.mountpoint));
       return;
     }
     this.maxWrite = r.max_write;
+    this.directWrites = r.direct_writes;
     this.reply(h.unique, 0, initOut(r, readahead));
     this.initDone?.();
     this.initDone = undefined;

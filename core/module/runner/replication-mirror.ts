@@ -193,6 +193,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     }
     this.prim = prim;
     prim.on('status', (s) => this.onPrimStatus(s));
+    prim.on('problem', (e) => this.d.log.warn({ code: 'HAKIT_E_MIRROR_FUSE', err: e.message }, 'mirror: FUSE capture problem'));
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
   }
 

@@ -1,6 +1,6 @@
 // The pure halves of the FUSE session: protocol encoding and the node-id/path table.
 import fc from 'fast-check';
-import { decodeHeader, cstring, entryOut, attrOut, packDirents, negotiateInit, initOut, InitFlag, ENTRY_OUT_BYTES, ATTR_OUT_BYTES, type Attr } from '../../../core/mirror/fuse/pure/protocol';
+import { decodeHeader, cstring, entryOut, attrOut, packDirents, negotiateInit, initOut, InitFlag, InitFlag2, IllegalNameError, ENTRY_OUT_BYTES, ATTR_OUT_BYTES, type Attr } from '../../../core/mirror/fuse/pure/protocol';
 import { NodeTable } from '../../../core/mirror/fuse/pure/node-table';
 import { CacheModes } from '../../../core/mirror/fuse/pure/cache-modes';
 
@@ -28,7 +28,7 @@ test('entry and attr replies carry node, validity and the attributes with nanose
   expect(e.readUInt32LE(32)).toBe(500_000_000);
   expect(e.readBigUInt64LE(40)).toBe(77n); // attr.ino
   expect(e.readBigInt64LE(40 + 24)).toBe(1_500_000_000n); // atime seconds
-  expect(e.readUInt32LE(40 + 48)).toBe(123_500_000); // atime nanoseconds
+  expect(e.readUInt32LE(40 + 48)).toBe(123_500_000); // atime nanoseconds (microsecond precision)
   expect(e.readUInt32LE(40 + 60)).toBe(0o100644);
   expect(e.readUInt32LE(40 + 68)).toBe(65534);
   const a = attrOut(attr, 1000);
@@ -36,15 +36,26 @@ test('entry and attr replies carry node, validity and the attributes with nanose
   expect(a.readBigUInt64LE(16 + 8)).toBe(5n); // size
 });
 
-test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; old kernels refused', () => {
-  const all = 0x73fffffb;
-  expect(negotiateInit(7, 45, all, 1 << 20, 4096)).toEqual({ minor: 31, flags: InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES, max_write: 1 << 20, max_pages: 256 });
-  expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32 });
+test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; direct writes only with mmap support; old kernels refused', () => {
+  const all = 0x73fffffb; // what kernel 6.18 offers (INIT_EXT included)
+  const r = negotiateInit(7, 45, all, 1 << 20, 4096, 0x1f)!;
+  expect(r).toMatchObject({ minor: 31, max_write: 1 << 20, max_pages: 256, flags2: InitFlag2.DIRECT_IO_ALLOW_MMAP, direct_writes: true });
+  expect(r.flags).toBe((InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES | InitFlag.INIT_EXT) >>> 0);
+  expect(negotiateInit(7, 38, all, 1 << 20, 4096, 0x0f)).toMatchObject({ direct_writes: false, flags2: 0 });
+  expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES & ~InitFlag.INIT_EXT, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32, direct_writes: false });
   expect(negotiateInit(7, 25, all, 1 << 20, 4096)).toBeUndefined();
   expect(negotiateInit(8, 45, all, 1 << 20, 4096)).toBeUndefined();
-  const out = initOut(negotiateInit(7, 45, all, 1 << 20, 4096)!, 131072);
+  const out = initOut(r, 131072);
   expect(out.readUInt32LE(20)).toBe(1 << 20);
+  expect(out.readUInt32LE(24)).toBe(1000); // time_gran: microseconds survive, not ns
   expect(out.readUInt16LE(28)).toBe(256);
+  expect(out.readUInt32LE(32)).toBe(InitFlag2.DIRECT_IO_ALLOW_MMAP);
+});
+
+test('names must be UTF-8 (two other names would alias one string)', () => {
+  const b = Buffer.from([0x61, 0xff, 0x00]);
+  expect(() => cstring(b, 0, b.length)).toThrow(IllegalNameError);
+  expect(cstring(Buffer.from('é\0', 'utf8'), 0, 3).value).toBe('é');
 });
 
 test('directory entries resume at the offset the kernel hands back, none lost or repeated', () => {

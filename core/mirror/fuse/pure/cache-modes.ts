@@ -37,4 +37,10 @@ export class CacheModes {
   }
 
   get openHandles(): number { return this.byHandle.size; }
+
+  /** Some open descriptor of `node` (to act on a file that has no name any more). */
+  anyHandle(node: number): number | undefined {
+    for (const [fh, h] of this.byHandle) if (h.node === node) return fh;
+    return undefined;
+  }
 }

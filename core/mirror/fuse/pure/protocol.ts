@@ -31,7 +31,12 @@ export const InitFlag = {
   BIG_WRITES: 1 << 5,
   AUTO_INVAL_DATA: 1 << 12,
   MAX_PAGES: 1 << 22,
+  INIT_EXT: 1 << 30,
 } as const;
+
+/** flags2 bits (bit 32 + n of the 64-bit flag space). DIRECT_IO_ALLOW_MMAP (7.39, Linux 6.6):
+ *  shared mmap of a file opened with FOPEN_DIRECT_IO works (ENODEV otherwise). */
+export const InitFlag2 = { DIRECT_IO_ALLOW_MMAP: 1 << 4 } as const;
 
 /** SETATTR `valid` bits. */
 export const Fattr = {
@@ -65,11 +70,30 @@ export function decodeHeader(b: Buffer): RequestHeader {
   };
 }
 
-/** A NUL-terminated name at `off`; throws RangeError when it is not terminated in the request. */
+/** A name that is not UTF-8: paths travel as strings (ops, journal, listings), and two such
+ *  names would decode to the same string; they are refused (EILSEQ) instead of aliased. */
+export class IllegalNameError extends Error {}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `bytes` decode as UTF-8 without loss. */
+export function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A NUL-terminated name at `off`; RangeError when it is not terminated in the request,
+ *  IllegalNameError when it is not UTF-8. */
 export function cstring(b: Buffer, off: number, end: number): { value: string; next: number } {
   const z = b.indexOf(0, off);
   if (z < 0 || z >= end) throw new RangeError('name not NUL-terminated');
-  return { value: b.toString('utf8', off, z), next: z + 1 };
+  const bytes = b.subarray(off, z);
+  if (!isUtf8(bytes)) throw new IllegalNameError('name is not UTF-8');
+  return { value: bytes.toString('utf8'), next: z + 1 };
 }
 
 export function u64(b: Buffer, off: number): number {
@@ -107,10 +131,14 @@ export const ENTRY_OUT_BYTES = 40 + ATTR_BYTES;
 export const ATTR_OUT_BYTES = 16 + ATTR_BYTES;
 export const OPEN_OUT_BYTES = 16;
 
+/** Granularity of the times we report and set (init_out.time_gran). */
+export const TIME_GRAN_NS = 1000;
+
 function writeTime(b: Buffer, ms: number, secOff: number, nsecOff: number): void {
   const sec = Math.floor(ms / 1000);
+  const us = Math.min(999_999, Math.max(0, Math.round((ms - sec * 1000) * 1000)));
   b.writeBigInt64LE(BigInt(sec), secOff);
-  b.writeUInt32LE(Math.min(999_999_999, Math.max(0, Math.round((ms - sec * 1000) * 1e6))), nsecOff);
+  b.writeUInt32LE(us * TIME_GRAN_NS, nsecOff);
 }
 
 export function writeAttr(b: Buffer, off: number, a: Attr): void {
@@ -187,16 +215,26 @@ export function statfsOut(s: StatfsInfo): Buffer {
   return b;
 }
 
-export interface InitReply { readonly minor: number; readonly flags: number; readonly max_write: number; readonly max_pages: number }
+export interface InitReply {
+  readonly minor: number;
+  readonly flags: number;
+  readonly flags2: number;
+  readonly max_write: number;
+  readonly max_pages: number;
+  /** Write-only descriptors may use direct I/O (only when shared mmap still works with it). */
+  readonly direct_writes: boolean;
+}
 
 /** Negotiates INIT: undefined when the kernel is too old for the layouts used here. */
-export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number): InitReply | undefined {
+export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number, kernel_flags2 = 0): InitReply | undefined {
   if (kernel_major !== FUSE_KERNEL_MAJOR || kernel_minor < MIN_KERNEL_MINOR) return undefined;
   const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES;
-  const flags = (kernel_flags & wanted) >>> 0;
+  const ext = (kernel_flags & InitFlag.INIT_EXT) !== 0;
+  const flags2 = ext ? (kernel_flags2 & InitFlag2.DIRECT_IO_ALLOW_MMAP) >>> 0 : 0;
+  const flags = ((kernel_flags & wanted) | (ext ? InitFlag.INIT_EXT : 0)) >>> 0;
   // Without MAX_PAGES the kernel caps a request at 32 pages whatever max_write says.
   const max_write = flags & InitFlag.MAX_PAGES ? want_max_write : Math.min(want_max_write, 32 * page_bytes);
-  return { minor: Math.min(kernel_minor, FUSE_OUR_MINOR), flags, max_write, max_pages: Math.ceil(max_write / page_bytes) };
+  return { minor: Math.min(kernel_minor, FUSE_OUR_MINOR), flags, flags2, max_write, max_pages: Math.ceil(max_write / page_bytes), direct_writes: flags2 !== 0 };
 }
 
 export function initOut(r: InitReply, max_readahead: number): Buffer {
@@ -208,8 +246,10 @@ export function initOut(r: InitReply, max_readahead: number): Buffer {
   b.writeUInt16LE(16, 16); // max_background
   b.writeUInt16LE(12, 18); // congestion_threshold
   b.writeUInt32LE(r.max_write, 20);
-  b.writeUInt32LE(1, 24); // time_gran: nanoseconds
+  // Times pass through Node as float milliseconds/seconds: microseconds survive, not ns.
+  b.writeUInt32LE(TIME_GRAN_NS, 24);
   b.writeUInt16LE(r.max_pages, 28);
+  b.writeUInt32LE(r.flags2, 32);
   return b;
 }
 
