@@ -3,7 +3,8 @@
 // the processes about to die), then every process dies at once, its FUSE connections are
 // aborted and the mounts its processes made are lazily unmounted (as after a reboot), so a
 // dead FUSE mount can never hang the machine. The namespaces stay; `setLinks(.., true)`
-// (lab.powerOn) brings the links back, after which daemons may be started again.
+// (lab.powerOn) brings the links back, after which daemons may be started again. The host's
+// neighbour table is flushed with the processes: packets queued there would outlive them.
 import fs from 'node:fs';
 import { fuseConnection, isFuse, mountsSince, parseMountinfo, type MountEntry } from './pure/mountinfo';
 import type { HostPlan, LabPlan } from './pure/types';
@@ -64,6 +65,11 @@ export async function powerCut(plan: LabPlan, hosts: readonly HostPlan[], baseli
   const fuseAborted: string[] = [];
   const unmounted: string[] = [];
   for (const host of hosts) {
+    // RAM is lost in a power cut, packets a dead process left queued in the kernel too: the
+    // neighbour table holds those sent while the links were already dead (no ARP answer),
+    // and would transmit them on power-on, old heartbeats claiming the host still serves
+    // (seen once in 35 cuts: the survivor took them for a split brain and yielded).
+    await run(['ip', '-n', host.netns, 'neigh', 'flush', 'all']);
     fuseAborted.push(...abortFuse(await readMounts(plan, host)));
     const baseline = baselines[host.name];
     if (baseline !== undefined) unmounted.push(...(await unmountSince(plan, host, baseline)));
