@@ -3,7 +3,7 @@
 // mounts undone) until powerOn.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import { distPath } from '../support/dist';
 import { Lab } from './index';
 import { pidGone } from './procs';
 import { reachable, waitFor } from './testkit';
@@ -96,12 +96,14 @@ describe('lab kill', () => {
   });
 
   it('aborts the host FUSE mount even when a process hangs in it, and the host powers on again', async () => {
-    const fuseNative = path.resolve(__dirname, '..', '..', 'node_modules', 'fuse-native');
+    // A FUSE server of hakit's own session whose lookup of /hang never answers.
+    const session = distPath('core/mirror/fuse/session.ts');
     const server = `
-      const Fuse = require(${JSON.stringify(fuseNative)}); require('fs').mkdirSync('/srv/fz', { recursive: true });
-      const attr = (dir) => ({ mtime: new Date(), atime: new Date(), ctime: new Date(), size: 0, mode: dir ? 0o40755 : 0o100644, uid: 0, gid: 0 });
-      const ops = { readdir: (p, cb) => { if (p !== '/hang') cb(0, ['hang']); }, getattr: (p, cb) => cb(0, attr(p === '/' || p === '/hang')) };
-      new Fuse('/srv/fz', ops, { force: true }).mount((e) => console.log(e ? 'fail ' + e.message : 'mounted'));`;
+      process.env.UV_THREADPOOL_SIZE = '8';
+      const { FuseSession } = require(${JSON.stringify(session)}); const fs = require('fs');
+      fs.mkdirSync('/srv/fz', { recursive: true }); const root = fs.statSync('/srv/fz');
+      const ops = { getattr: (p) => (p === '/' ? Promise.resolve(root) : new Promise(() => {})) };
+      FuseSession.mount({ mountpoint: '/srv/fz', fsname: 'hakit-lab-test', ops }).then(() => console.log('mounted'), (e) => console.log('fail ' + e.message));`;
     const srv = lab.spawn('node1', [process.execPath, '-e', server], { detached: true });
     let out = '';
     srv.stdout?.on('data', (d: Buffer) => (out += d.toString()));
