@@ -11,27 +11,15 @@ import { makePair, sh, type NsPair } from '../helpers/netns';
 import { distPath } from '../../support/dist';
 import { Netns } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
+import { twoNodeCluster, twoNodeMirrorUserconfig } from '../helpers/two-node-config';
 
 const SUBNET = 203;
 const VIP = `198.18.${SUBNET}.50`;
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
-const CLUSTER = `<cluster name="hdtest" keyfile="KEYFILE">
-  <lan name="lan0">
-    <node name="node1" addr="198.18.${SUBNET}.1" port="9010"/>
-    <node name="node2" addr="198.18.${SUBNET}.2" port="9010"/>
-  </lan>
-</cluster>`;
-const USERCONFIG = `<safe>
-  <service mode="mirror" nodes="node1 node2" failover="on">
-    <heart profile="fast"><heartbeat name="lan0"/></heart>
-    <vip><interface_list><interface><real_interface>
-      <virtual_addr addr="${VIP}" where="one_side_alias"/>
-    </real_interface></interface></interface_list></vip>
-    <user starttimeout="10s" nicestoptimeout="10s" forcestoptimeout="5s">
+const CLUSTER = twoNodeCluster('hdtest', SUBNET);
+const USERCONFIG = twoNodeMirrorUserconfig(VIP, `<user starttimeout="10s" nicestoptimeout="10s" forcestoptimeout="5s">
       <var name="APP_MARK" value="hello"/>
-    </user>
-  </service>
-</safe>`;
+    </user>`);
 const SCRIPTS = {
   start_prim: 'echo "prim $HAKIT_NODE $HAKIT_FROM_STATE>$HAKIT_TO_STATE $APP_MARK" > "$HAKIT_RUN_DIR/app"; echo started app',
   stop_prim: 'echo "stopped $HAKIT_NODE" > "$HAKIT_RUN_DIR/app"',

@@ -8,26 +8,14 @@ import { controlRequest } from '../../../core/control/client';
 import type { StateResult } from '../../../core/control/api';
 import { linkVeth, Netns, sh } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
+import { twoNodeCluster, twoNodeMirrorUserconfig } from '../helpers/two-node-config';
 
 const NS = { n1: 'hd-ws1', n2: 'hd-ws2', w: 'hd-wsw' };
 const VIP = '198.18.204.50';
 const WITNESS_ADDR = '198.18.207.254';
 const KEY = Buffer.from('witness-test-key-0123456789abcdef');
-const CLUSTER = `<cluster name="hdwit" keyfile="KEYFILE">
-  <lan name="lan0">
-    <node name="node1" addr="198.18.204.1" port="9010"/>
-    <node name="node2" addr="198.18.204.2" port="9010"/>
-  </lan>
-</cluster>`;
-const USERCONFIG = `<safe>
-  <service mode="mirror" nodes="node1 node2" failover="on">
-    <heart profile="fast"><heartbeat name="lan0"/></heart>
-    <vip><interface_list><interface><real_interface>
-      <virtual_addr addr="${VIP}" where="one_side_alias"/>
-    </real_interface></interface></interface_list></vip>
-    <check><splitbrain exec="ping" arg="${WITNESS_ADDR}"/></check>
-  </service>
-</safe>`;
+const CLUSTER = twoNodeCluster('hdwit', 204);
+const USERCONFIG = twoNodeMirrorUserconfig(VIP, `<check><splitbrain exec="ping" arg="${WITNESS_ADDR}"/></check>`);
 const SCRIPTS = { start_prim: 'echo "prim $HAKIT_NODE" > "$HAKIT_RUN_DIR/app"', stop_prim: 'echo "stopped $HAKIT_NODE" > "$HAKIT_RUN_DIR/app"' };
 
 const procs: ChildProcess[] = [];
