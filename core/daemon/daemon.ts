@@ -23,7 +23,7 @@ import { NoWitness, NothingToReplicate, type ReplicationPort, type WitnessPort }
 import { UdpWitnessClient } from '../membership/transport/witness-client';
 import { FileStateStore } from '../module/runner/state-store';
 import type { ModulePolicy } from '../module/pure/policy';
-import type { ModuleAnnouncement, PersistedModuleState } from '../module/pure/types';
+import type { LeftoverState, ModuleAnnouncement, PersistedModuleState } from '../module/pure/types';
 import { RealProcessRunner } from '../scripts/process-runner';
 import type { ProcessRunner } from '../scripts/types';
 import { readClusterKey } from './cluster-key';
@@ -38,6 +38,7 @@ import { FarmHost } from './farm-host';
 import { NftFilterBackend } from '../../filters/nft/nft-backend';
 import type { FilterBackend } from '../../filters/nft/backend';
 import { makeMirrorReplication } from './mirror-wire';
+import { LeftoverRecords } from './leftover-records';
 import { isMirrorCommand, makeMirrorHandler } from './mirror-handlers';
 import type { MirrorReplication } from '../module/runner/replication-mirror';
 
@@ -79,6 +80,8 @@ const SHUTDOWN_POLL_MS = 100;
 
 interface Hosted<S> {
   readonly loaded: LoadedModule;
+  /** What a dead predecessor of this daemon announced last (read before this daemon announces). */
+  readonly leftover: LeftoverState | undefined;
   readonly runner: ModuleRunner<S>;
   readonly monitor: ModuleMonitor;
 }
@@ -100,6 +103,7 @@ export class Daemon<S> {
   private readonly not_loaded: NotLoaded[] = [];
   private key: Buffer = Buffer.alloc(0);
   private stopping: Promise<void> | undefined;
+  private readonly leftovers: LeftoverRecords;
 
   constructor(private readonly o: DaemonOptions<S>) {
     for (const d of [o.state_dir, o.run_dir]) {
@@ -110,6 +114,7 @@ export class Daemon<S> {
       }
     }
     this.logs = new HakitLogs({ dir: o.log_dir, level: o.log_level, node: o.node });
+    this.leftovers = new LeftoverRecords(o.run_dir, this.logs.daemon);
     this.clock = o.clock ?? REAL_CLOCK;
     this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend(), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms() });
   }
@@ -139,14 +144,9 @@ export class Daemon<S> {
     this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), (req) => (isMirrorCommand(req.cmd) ? mirror(req) : control(req)), log);
     await this.control.start();
 
-    const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key, plan, logs: this.logs };
-    this.transport = this.o.transport ? this.o.transport(params) : this.udpTransport(params);
+    // Every module exists before the transport starts: a peer's view that arrived before its
+    // module was hosted would be dropped, and membership sends a view only when it changes.
     this.membership = initMembership(plan.membership);
-    this.transport.onHeartbeat((hb, now_ms) =>
-      this.stepMembership({ type: 'HeartbeatReceived', heartbeat: { from: hb.node_id, lan: hb.lan, incarnation: hb.incarnation, seq: hb.seq, payload: hb.payload } }, now_ms),
-    );
-    await this.transport.start();
-    this.sendPayload();
 
     const commands = this.o.commands ?? new RealCommandRunner();
     const vips = this.o.vips ?? new IpVipManager(commands);
@@ -177,9 +177,18 @@ export class Daemon<S> {
       if (replication) this.mirrors.set(l.plan.name, replication);
       late.runner = this.host(l, specs, store, vips, await this.witnessFor(l), replication ?? new NothingToReplicate());
     }
+    const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key, plan, logs: this.logs };
+    this.transport = this.o.transport ? this.o.transport(params) : this.udpTransport(params);
+    this.transport.onHeartbeat((hb, now_ms) =>
+      this.stepMembership({ type: 'HeartbeatReceived', heartbeat: { from: hb.node_id, lan: hb.lan, incarnation: hb.incarnation, seq: hb.seq, payload: hb.payload } }, now_ms),
+    );
+    await this.transport.start();
+    this.sendPayload();
     this.tick = setInterval(() => this.stepMembership({ type: 'Tick' }, this.clock.now_ms()), plan.membership.profile.period_ms);
     for (const h of this.hosted) {
-      h.runner.deliver({ type: 'Booted' });
+      const leftover = h.leftover;
+      if (leftover !== undefined) log.warn({ module: h.loaded.plan.name, leftover }, 'adopting a module left running by a previous hakitd');
+      h.runner.deliver(leftover === undefined ? { type: 'Booted' } : { type: 'Booted', leftover });
       h.monitor.start();
     }
     log.info({ socket: this.control.socket_path }, 'hakitd ready');
@@ -228,6 +237,7 @@ export class Daemon<S> {
 
   private host(l: LoadedModule, vip_specs: VipSpec[], store: FileStateStore, vips: VipManager, witness: WitnessPort, replication: ReplicationPort): ModuleRunner<S> {
     const name = l.plan.name;
+    const leftover = this.leftovers.read(name);
     const persisted = store.read(name);
     // The checkers plan needs each <vip><interface>'s interface as resolved on this node.
     const vipIfnames = (l.config.vip?.interfaces ?? []).map((itf, i) => itf.name ?? vip_specs[l.plan.vips.findIndex((v) => v.interface_index === i)]?.ifname ?? null);
@@ -256,6 +266,7 @@ export class Daemon<S> {
       log,
       policy_failover: policy.failover,
       onAnnounce: (a) => {
+        this.leftovers.record(name, { state: a.state, status: a.status });
         this.farm.announced(name, a);
         this.announcements.set(name, a);
         this.sendPayload();
@@ -279,7 +290,7 @@ export class Daemon<S> {
       log,
     });
     late.monitor = monitor;
-    this.hosted.push({ loaded: l, runner, monitor });
+    this.hosted.push({ loaded: l, runner, monitor, leftover });
     return runner;
   }
 

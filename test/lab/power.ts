@@ -13,6 +13,7 @@ import { shq } from './pure/scripts';
 import { mountViewArgv, nsSetOf } from './namespaces';
 import { killAllIn, waitGone, type NsSet } from './procs';
 import { mustRun, run } from './sh';
+import { dataDir } from './state-file';
 
 export const FUSECTL_DIR = '/sys/fs/fuse/connections';
 /** Processes stuck in the kernel need the FUSE abort to die; this bounds the wait after it. */
@@ -73,9 +74,16 @@ export async function powerCut(plan: LabPlan, hosts: readonly HostPlan[], baseli
     fuseAborted.push(...abortFuse(await readMounts(plan, host)));
     const baseline = baselines[host.name];
     if (baseline !== undefined) unmounted.push(...(await unmountSince(plan, host, baseline)));
+    clearRunDir(plan, host);
   }
   const stillAlive = await waitGone(killed, KILL_WAIT_MS);
   return { killed, fuseAborted, unmounted, stillAlive };
+}
+
+/** /run is a tmpfs on a real machine: a power cut empties the host's /run/hakit (its daemon's adoption records with it). */
+function clearRunDir(plan: LabPlan, host: HostPlan): void {
+  const run_dir = `${dataDir(plan.key)}/${host.name}/run`;
+  for (const entry of fs.existsSync(run_dir) ? fs.readdirSync(run_dir) : []) fs.rmSync(`${run_dir}/${entry}`, { recursive: true, force: true });
 }
 
 /**

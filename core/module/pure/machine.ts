@@ -6,6 +6,7 @@ import type { PeerModuleView } from '../../membership/pure/types';
 import { onScriptExited, persist } from './jobs';
 import { maintainLease, onWitnessReply, onWitnessRetry } from './lease';
 import { initMachine, type Fx, type ModuleMachine } from './machine-state';
+import { adopt } from './adopt';
 import { farmCommand, farmStart, farmStop, onFarmFailure, settleFarm } from './farm';
 import { absorbPeerView, failoverOn, mirrorCommand, onMirrorFailure, onReplicationEvent, settleMirror, startModule, stopModule, type CommandOutcome } from './mirror';
 import type { CommandEvent, ModuleAnnouncement, ModuleEvent, PersistedModuleState, StepResult } from './types';
@@ -40,7 +41,9 @@ function absorb(m: ModuleMachine, fx: Fx, event: ModuleEvent, now_ms: number): M
     case 'Command':
       return onCommand(m, fx, event, now_ms);
     case 'Booted':
-      if (!m.persisted.boot || m.state !== 'STOP') return m;
+      if (m.state !== 'STOP') return m;
+      if (event.leftover !== undefined && event.leftover.state !== 'STOP') return adopt(m, fx, event.leftover, now_ms);
+      if (!m.persisted.boot) return m;
       fx.push({ type: 'Log', level: 'info', msg: `${m.policy.module}: boot on: starting` });
       return mirror ? startModule(m, fx, 'boot', now_ms) : farmStart(m, fx, 'boot', now_ms);
     case 'PeerView':

@@ -13,7 +13,7 @@ export interface TransitionRow {
 }
 
 export const MIRROR_TABLE: readonly TransitionRow[] = [
-  { from: 'STOP', to: 'WAIT', triggers: ['start', 'boot', 'stopstart'], scripts: ['prestart'] },
+  { from: 'STOP', to: 'WAIT', triggers: ['start', 'boot', 'stopstart', 'adopt (hakitd restarted; a serving node runs stop_prim, vip- first)'], scripts: ['prestart'] },
   { from: 'WAIT', to: 'STOP', triggers: ['stop', 'prestart failed', 'maxloop'], scripts: ['poststop'] },
   { from: 'WAIT', to: 'ALONE', triggers: ['prim', 'primforce', 'up-to-date copy', 'failover'], scripts: ['vip+', 'start_prim'] },
   { from: 'WAIT', to: 'SECOND', triggers: ['second', 'peer serves'], scripts: ['start_second'] },
@@ -32,8 +32,8 @@ export const MIRROR_TABLE: readonly TransitionRow[] = [
 ];
 
 export const FARM_TABLE: readonly TransitionRow[] = [
-  { from: 'STOP', to: 'UP', triggers: ['start', 'boot', 'stopstart'], scripts: ['prestart', 'start_both'] },
-  { from: 'STOP', to: 'WAIT', triggers: ['start while a resource is down'], scripts: ['prestart'] },
+  { from: 'STOP', to: 'UP', triggers: ['start', 'boot', 'stopstart', 'adopt (hakitd restarted, application left running: vip+ only)'], scripts: ['prestart', 'start_both'] },
+  { from: 'STOP', to: 'WAIT', triggers: ['start while a resource is down', 'adopt'], scripts: ['prestart'] },
   { from: 'UP', to: 'WAIT', triggers: ['resource down', 'start_both failed'], scripts: ['stop_both'] },
   { from: 'WAIT', to: 'UP', triggers: ['resources up'], scripts: ['start_both'] },
   { from: 'UP', to: 'UP', triggers: ['restart'], scripts: ['stop_both', 'start_both'] },

@@ -11,9 +11,12 @@ export const FARM_STATES = ['STOP', 'WAIT', 'UP'] as const;
 export type MirrorState = (typeof MIRROR_STATES)[number];
 export type FarmState = (typeof FARM_STATES)[number];
 export type ModuleStateName = MirrorState | FarmState;
+/** Every state name of either machine (for parsing records). */
+export const MODULE_STATE_NAMES: readonly ModuleStateName[] = [...MIRROR_STATES, 'UP'];
 
 /** Transient while scripts run (or a SECOND re-integrates); Ready when settled. */
-export type SubStatus = 'NotReady' | 'Transient' | 'Ready';
+export const SUB_STATUSES = ['NotReady', 'Transient', 'Ready'] as const;
+export type SubStatus = (typeof SUB_STATUSES)[number];
 
 export const SCRIPT_NAMES = [
   'prestart',
@@ -87,6 +90,17 @@ export interface CommandEvent {
 /** The daemon started this module's machine (after init from the persisted record). */
 export interface BootedEvent {
   readonly type: 'Booted';
+  /**
+   * What a previous daemon of this same boot announced last (its run-dir record), when it
+   * died without stopping the module (kill -9, crash, watchdog): the machine adopts it
+   * instead of starting from scratch. Absent after a clean stop or a reboot.
+   */
+  readonly leftover?: LeftoverState;
+}
+/** The last state a dead daemon announced for a module (docs/architecture.md, "Restart and adoption"). */
+export interface LeftoverState {
+  readonly state: ModuleStateName;
+  readonly status: SubStatus;
 }
 /** Full, idempotent view of the peers of this module (from membership). */
 export interface PeerViewEvent {

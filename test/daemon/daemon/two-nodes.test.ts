@@ -153,11 +153,16 @@ it('first start, prim, second, failover on daemon kill, clean stop on SIGTERM', 
   const log = fs.readFileSync(path.join(n2.log, 'modules', 'web.log'), 'utf8');
   expect(log).toMatch(/started app/);
 
-  // node1's daemon died with the VIP on its interface: a new daemon removes it before anything else.
+  // node1's daemon died with the VIP on its interface and its application running on a capture
+  // that died with it: the new daemon removes the VIP before anything else, adopts the module
+  // (its leftover record says PRIM), stops the application cleanly and waits in WAIT (its
+  // peer is gone and its copy is not the only authority: lastRole PRIM).
   expect(vipOn(p.a)).toBe(true);
   const d1again = startDaemon(p.a, 'node1', n1);
   await until('node1 daemon back', async () => (await moduleState(n1)) !== 'unreachable', 20_000);
+  await until('node1 adopted and settled in WAIT', async () => (await moduleState(n1)) === 'WAIT/NotReady', 20_000);
   expect(vipOn(p.a)).toBe(false);
-  expect(await moduleState(n1)).toBe('STOP/NotReady'); // boot is off: nothing restarts by itself
+  expect(fs.readFileSync(path.join(n1.run, 'app'), 'utf8')).toBe('stopped node1\n');
+  expect(fs.readFileSync(path.join(n1.log, 'modules', 'web.log'), 'utf8')).toMatch(/adopt PRIM\/Ready/);
   d1again.kill('SIGTERM');
 }, 120_000);

@@ -1,0 +1,64 @@
+// The run-dir record of what each module announced last, read back by the next daemon of the
+// same boot to adopt a module its dead predecessor left running (core/module/pure/adopt.ts).
+// It lives in the run dir (/run/hakit, a tmpfs): a reboot clears it, so a record is only
+// ever found after a daemon death on a machine that kept running. A clean stop removes it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LogSink } from '../log/sink';
+import { MODULE_STATE_NAMES, SUB_STATUSES, type LeftoverState } from '../module/pure/types';
+
+const RECORD_FOLDER = 'modules';
+const RECORD_SUFFIX = '.last-state.json';
+
+export class LeftoverRecords {
+  private readonly dir: string;
+  private readonly written = new Map<string, string>();
+
+  constructor(run_dir: string, private readonly log: LogSink) {
+    this.dir = path.join(run_dir, RECORD_FOLDER);
+  }
+
+  private file(module: string): string {
+    return path.join(this.dir, `${module}${RECORD_SUFFIX}`);
+  }
+
+  /** The record a previous daemon left, or undefined; a malformed record is logged and ignored. */
+  read(module: string): LeftoverState | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file(module), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const j = JSON.parse(text) as { state?: unknown; status?: unknown };
+      const state = MODULE_STATE_NAMES.find((s) => s === j.state);
+      const status = SUB_STATUSES.find((s) => s === j.status);
+      if (state !== undefined && status !== undefined) return { state, status };
+    } catch {
+      // fall through
+    }
+    this.log.warn({ module, file: this.file(module) }, 'ignoring a malformed leftover state record');
+    return undefined;
+  }
+
+  /** Records the module's announced state (STOP and settled: no record). Synchronous: it must be there if we die next. */
+  record(module: string, state: LeftoverState): void {
+    const stopped = state.state === 'STOP' && state.status !== 'Transient';
+    const text = stopped ? '' : JSON.stringify(state);
+    if (this.written.get(module) === text) return;
+    try {
+      if (stopped) {
+        fs.rmSync(this.file(module), { force: true });
+      } else {
+        fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        const tmp = `${this.file(module)}.tmp`;
+        fs.writeFileSync(tmp, text, { mode: 0o600 });
+        fs.renameSync(tmp, this.file(module));
+      }
+      this.written.set(module, text);
+    } catch (e) {
+      this.log.warn({ module, err: e instanceof Error ? e.message : String(e) }, 'cannot write the leftover state record');
+    }
+  }
+}
