@@ -90,10 +90,15 @@ function injectFault(w: World, o: RunOptions): void {
   const r = w.rng;
   const id = r.pick(w.ids);
   const other = r.pick(w.ids.filter((x) => x !== id));
-  const k = o.faults === 'crash' ? r.pick([0, 1, 9, 10, 11]) : r.int(0, 11);
-  if (k <= 2) {
+  const k = o.faults === 'crash' ? r.pick([0, 1, 9, 10, 11, 12]) : r.int(0, 12);
+  if (k <= 1) {
     w.crash(id);
     w.scheduleRestart(id, r.int(500, 8000));
+  } else if (k === 2 || k === 12) {
+    // Only the daemon dies; systemd restarts it at once or after a while (a restart race
+    // with the peer's view is part of it: the daemon's first events may be anything).
+    w.daemonCrash(id);
+    w.scheduleRestart(id, r.pick([r.int(0, 300), r.int(500, 8000)]));
   } else if (k === 3) w.cut(id, other);
   else if (k === 4) w.cut(id, other, { lan: r.int(0, 1) });
   else if (k === 5) w.cut(id, other, { oneway: true });

@@ -7,7 +7,7 @@ import type { MembershipEffect, NodeId, ReceivedHeartbeat } from '../../core/mem
 import { initWitness, witnessStep, type WitnessInput, type WitnessReply, type WitnessState } from '../../core/membership/pure/witness';
 import { createMachine, step, type ModuleMachine } from '../../core/module/pure/machine';
 import { defaultPolicy, HEARTBEAT_PROFILES, type ModulePolicy } from '../../core/module/pure/policy';
-import { INITIAL_PERSISTED, type ModuleEffect, type ModuleEvent, type ModuleMode, type OperatorCommand, type PersistedModuleState, type ScriptName, type TimerId } from '../../core/module/pure/types';
+import { INITIAL_PERSISTED, type LeftoverState, type ModuleEffect, type ModuleEvent, type ModuleMode, type OperatorCommand, type PersistedModuleState, type ScriptName, type TimerId } from '../../core/module/pure/types';
 import { Prng } from './prng';
 import { EventQueue } from './queue';
 
@@ -73,6 +73,8 @@ interface SimNode {
   replRole: 'off' | 'sender' | 'receiver';
   /** Ground truth: how many acknowledged writes this node's copy holds. */
   version: number;
+  /** What the node's dead daemon announced last (its run-dir record), for the next boot to adopt. */
+  leftover: LeftoverState | undefined;
 }
 
 type SimEvent =
@@ -160,6 +162,7 @@ export class World {
         app: false,
         replRole: 'off',
         version: 0,
+        leftover: undefined,
       };
       this.nodes.set(id, node);
     }
@@ -213,13 +216,36 @@ export class World {
     n.scriptRun = null;
     n.announced = '';
     this.q.push(this.now + this.rng.int(0, this.policy.heartbeat.period_ms), { k: 'tick', node: id, inc: n.incarnation });
-    this.feed(n, { type: 'Booted' });
+    const leftover = n.leftover;
+    n.leftover = undefined;
+    this.feed(n, leftover === undefined ? { type: 'Booted' } : { type: 'Booted', leftover });
+  }
+
+  /**
+   * Only the daemon dies (kill -9, crash, watchdog); the machine runs on. A farm application
+   * keeps running; a mirror application cannot write any more (its capture died with the
+   * daemon: the kernel refuses its writes). The VIP is gone: it expires in the kernel before
+   * the peers' timeout (fencing by expiry), and a new daemon drops any it finds. The next
+   * boot (restart) adopts the module from its last announcement.
+   */
+  daemonCrash(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.alive) return;
+    this.log(`${id} DAEMON CRASH (the machine runs on)`);
+    const a = n.machine === null || n.announced === '' ? null : (JSON.parse(n.announced) as { state: LeftoverState['state']; status: LeftoverState['status'] });
+    n.leftover = a === null || a.state === 'STOP' ? undefined : { state: a.state, status: a.status };
+    const leftover = n.leftover;
+    const farmApp = this.policy.mode !== 'mirror' && n.app;
+    this.crash(id);
+    n.leftover = leftover;
+    n.app = farmApp;
   }
 
   crash(id: NodeId): void {
     const n = this.node(id);
     if (!n.alive) return;
     this.log(`${id} CRASH`);
+    n.leftover = undefined;
     n.alive = false;
     n.machine = null;
     n.app = false;
