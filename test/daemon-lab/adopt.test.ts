@@ -1,0 +1,91 @@
+// kill -9 of hakitd (the machine and the applications run on), then hakitd started again as
+// systemd's Restart= would: the farm application is adopted (same process, never restarted)
+// and the node takes its buckets back; the mirror PRIM's application, whose capture died with
+// the daemon, fails over to the SECOND and is stopped cleanly on the old PRIM, which becomes
+// SECOND. No VIP or bucket is left behind. (docs/architecture.md, "Restart and adoption".)
+import path from 'node:path';
+import { Lab } from '../lab';
+import { clusterXml, configureCluster, dropFarmNode, mustHakit, packageAndInstall, ROOT, setMacro, startDaemon, until, waitDaemon, moduleState } from '../lab/demo/cluster-setup';
+
+const LAB = 'adopt';
+const NODES = ['node1', 'node2'] as const;
+const WAIT_MS = 40_000;
+let lab: Lab;
+const daemons = new Map<string, number>();
+
+async function pidOf(host: string, file: string): Promise<number> {
+  const r = await lab.exec(host, ['cat', file]);
+  return Number(r.stdout.trim());
+}
+
+async function alive(host: string, pid: number): Promise<boolean> {
+  return (await lab.exec(host, ['kill', '-0', String(pid)])).code === 0;
+}
+
+async function hasAddr(host: string, addr: string): Promise<boolean> {
+  const r = await lab.exec(host, ['ip', '-o', '-4', 'addr', 'show']);
+  return r.stdout.includes(` ${addr}/`);
+}
+
+beforeAll(async () => {
+  await Lab.destroy(LAB);
+  lab = await Lab.up({ name: LAB, nodes: 2, client: true, lans: 1 });
+  await configureCluster(lab, NODES, clusterXml(lab, 'adopt', NODES, [{ name: 'default', lan: 0 }]), NODES);
+  const examples = path.join(ROOT, 'modules', 'examples');
+  await packageAndInstall(lab, NODES, path.join(examples, 'farm_http'), 'farm_http', (x) => dropFarmNode(setMacro(x, 'VIRTUAL_IP', lab.spareAddr(0, 51)), 'node3'));
+  await packageAndInstall(lab, NODES, path.join(examples, 'mirror_http'), 'mirror_http', (x) => setMacro(x, 'VIRTUAL_IP', lab.spareAddr(0, 50)));
+  for (const n of NODES) expect((await lab.exec(n, ['mkdir', '-p', '/srv/mirror_http/data'])).code).toBe(0);
+  for (const n of NODES) daemons.set(n, await startDaemon(lab, n));
+  for (const n of NODES) expect(await waitDaemon(lab, n, WAIT_MS)).toBe(true);
+  for (const n of NODES) await mustHakit(lab, n, ['start', '-m', 'farm_http']);
+  for (const n of NODES) await mustHakit(lab, n, ['start', '-m', 'mirror_http']);
+  await mustHakit(lab, 'node1', ['prim', '-m', 'mirror_http']);
+  await mustHakit(lab, 'node2', ['second', '-m', 'mirror_http']);
+  const settled = async (): Promise<boolean> =>
+    (await moduleState(lab, 'node1', 'mirror_http'))?.state === 'PRIM' &&
+    (await moduleState(lab, 'node2', 'mirror_http'))?.state === 'SECOND' &&
+    (await moduleState(lab, 'node1', 'farm_http'))?.status === 'Ready' &&
+    (await moduleState(lab, 'node2', 'farm_http'))?.status === 'Ready';
+  expect(await until(settled, WAIT_MS)).toBe(true);
+}, 180_000);
+
+afterAll(async () => {
+  await Lab.destroy(LAB);
+}, 60_000);
+
+test('kill -9 of hakitd on the mirror PRIM and farm node, then a restart: adopted, converged, nothing left behind', async () => {
+  const mirrorVip = lab.spareAddr(0, 50);
+  const farmPid = await pidOf('node1', '/run/hakit/farm_http/farm_http.pid');
+  const mirrorPid = await pidOf('node1', '/run/hakit/mirror_http/mirror_http.pid');
+  expect(await alive('node1', farmPid)).toBe(true);
+  expect(await hasAddr('node1', mirrorVip)).toBe(true);
+
+  expect((await lab.exec('node1', ['kill', '-9', String(daemons.get('node1'))])).code).toBe(0);
+  const t0 = Date.now();
+  // The SECOND takes the mirror module over.
+  expect(await until(async () => (await moduleState(lab, 'node2', 'mirror_http'))?.state === 'ALONE', WAIT_MS)).toBe(true);
+  const takeover_ms = Date.now() - t0;
+
+  daemons.set('node1', await startDaemon(lab, 'node1'));
+  expect(await waitDaemon(lab, 'node1', WAIT_MS)).toBe(true);
+  const converged = async (): Promise<boolean> =>
+    (await moduleState(lab, 'node1', 'farm_http'))?.state === 'UP' &&
+    (await moduleState(lab, 'node1', 'farm_http'))?.status === 'Ready' &&
+    (await moduleState(lab, 'node1', 'mirror_http'))?.state === 'SECOND' &&
+    (await moduleState(lab, 'node2', 'mirror_http'))?.state === 'PRIM';
+  expect(await until(converged, WAIT_MS)).toBe(true);
+  process.stdout.write(`daemon kill on the mirror PRIM: takeover after ${takeover_ms} ms; converged ${Date.now() - t0} ms after the kill\n`);
+
+  // The farm application was adopted, not restarted.
+  expect(await pidOf('node1', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
+  expect(await alive('node1', farmPid)).toBe(true);
+  const log1 = (await lab.exec('node1', ['cat', '/var/log/hakit/modules/farm_http.log'])).stdout;
+  expect(log1).toMatch(/adopt UP\/Ready: application left running/);
+  // The mirror application on the old PRIM was stopped cleanly; its VIP is only on node2.
+  expect(await alive('node1', mirrorPid)).toBe(false);
+  expect(await hasAddr('node1', mirrorVip)).toBe(false);
+  expect(await hasAddr('node2', mirrorVip)).toBe(true);
+  // Clients of the mirror are answered (by node2) through the VIP.
+  const r = await lab.exec('client', ['curl', '-s', '-m', '3', `http://${mirrorVip}:9080/`], { timeout_ms: 8000 });
+  expect(r.code).toBe(0);
+}, 180_000);
