@@ -89,3 +89,25 @@ test('kill -9 of hakitd on the mirror PRIM and farm node, then a restart: adopte
   const r = await lab.exec('client', ['curl', '-s', '-m', '3', `http://${mirrorVip}:9080/`], { timeout_ms: 8000 });
   expect(r.code).toBe(0);
 }, 180_000);
+
+test('restarting the SECOND\'s hakitd while its peer is steady: SECOND again every time (restart race)', async () => {
+  // The first test left node1 SECOND and node2 PRIM. Before the fix, a peer view that arrived
+  // between the transport's start and the modules' creation was dropped: WAIT with no peer in
+  // 2 of 5 restarts.
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const pid = daemons.get('node1')!;
+    const signal = i % 2 === 0 ? '-TERM' : '-KILL';
+    expect((await lab.exec('node1', ['kill', signal, String(pid)])).code).toBe(0);
+    expect(await until(async () => !(await alive('node1', pid)), WAIT_MS)).toBe(true);
+    const t0 = Date.now();
+    daemons.set('node1', await startDaemon(lab, 'node1'));
+    expect(await waitDaemon(lab, 'node1', WAIT_MS)).toBe(true);
+    if (signal === '-TERM') await mustHakit(lab, 'node1', ['start', '-m', 'mirror_http']); // a clean stop stopped it; boot is off
+    const back = await until(async () => (await moduleState(lab, 'node1', 'mirror_http'))?.state === 'SECOND' && (await moduleState(lab, 'node1', 'mirror_http'))?.status === 'Ready', WAIT_MS);
+    expect(back).toBe(true);
+    expect((await moduleState(lab, 'node2', 'mirror_http'))?.state).toBe('PRIM');
+    times.push(Date.now() - t0);
+  }
+  process.stdout.write(`SECOND restarts (TERM, KILL, TERM, KILL, TERM): back to SECOND/Ready in ${times.join(', ')} ms\n`);
+}, 300_000);
