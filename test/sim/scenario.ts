@@ -100,7 +100,10 @@ function execute(w: World, line: string): void {
       return;
     case 'crash':
       return w.crash(node(0));
+    case 'daemon-crash':
+      return w.daemonCrash(node(0));
     case 'poweron':
+    case 'daemon-start':
       return w.restart(node(0));
     case 'cut': {
       const lanAt = args.indexOf('lan');
