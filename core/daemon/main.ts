@@ -10,6 +10,8 @@ import { parseLogLevel } from '../log/levels';
 import { logDir } from '../log/logs';
 import { Daemon } from './daemon';
 import { MODULE_MACHINE } from './machine';
+import { systemdSession } from './systemd/notifier';
+import { startWatchdog } from './systemd/watchdog';
 
 interface DaemonCliOptions {
   node: string;
@@ -36,6 +38,12 @@ export function buildDaemonProgram(): Command {
 
 /** Exit code when a second SIGTERM/SIGINT cuts the clean stop short. */
 const FORCED_EXIT_CODE = 1;
+/**
+ * Exit code after SIGUSR2: hakitd exits at once for a restart (package upgrade), leaving modules
+ * and their applications running for the next hakitd to adopt. hakitd.service restarts on it
+ * (RestartForceExitStatus=75, EX_TEMPFAIL); installers/deb/postinst sends the signal.
+ */
+export const RESTART_KEEP_APPS_EXIT_CODE = 75;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildDaemonProgram();
@@ -46,6 +54,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
   const o = program.opts<DaemonCliOptions>();
+  // Before anything spawns: takes NOTIFY_SOCKET and WATCHDOG_* out of the environment.
+  const systemd = systemdSession(process.env, process.pid, (m) => process.stderr.write(`hakitd: systemd notify: ${m}\n`));
   let daemon: Daemon<unknown>;
   try {
     daemon = new Daemon({
@@ -61,10 +71,26 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     const text = isHakitError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
     process.stderr.write(`hakitd: ${text}\n`);
+    systemd.notifier.status(`start failed: ${text.split('\n')[0] ?? ''}`);
+    await systemd.notifier.close();
     return 1;
   }
   process.stderr.write(`hakitd: node ${o.node} ready\n`);
-  return new Promise<number>((resolve) => {
+  let stopping = false;
+  systemd.notifier.status(`node ${o.node} running`);
+  systemd.notifier.ready();
+  const watchdog_interval_ms = systemd.settings.watchdog_interval_ms;
+  const stopWatchdog =
+    watchdog_interval_ms === null
+      ? () => undefined
+      : startWatchdog({
+          notifier: systemd.notifier,
+          interval_ms: watchdog_interval_ms,
+          // While modules stop, membership keeps ticking; afterwards only the event loop counts.
+          healthy: () => stopping || daemon.healthy(),
+          onSkip: (why) => daemon.logs.daemon.warn(why, 'systemd watchdog not pinged: hakitd is not healthy'),
+        });
+  const code = await new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;
@@ -74,6 +100,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return;
       }
       process.stderr.write(`hakitd: ${sig}: stopping modules\n`);
+      stopping = true;
+      systemd.notifier.stopping();
+      systemd.notifier.status('stopping modules');
       daemon.stop().then(
         () => resolve(0),
         (e: unknown) => {
@@ -84,7 +113,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.once('SIGUSR2', () => {
+      process.stderr.write('hakitd: SIGUSR2: exiting for a restart; modules and their applications keep running\n');
+      daemon.logs.daemon.warn({}, 'exiting for a restart (SIGUSR2): modules left running for the next hakitd');
+      resolve(RESTART_KEEP_APPS_EXIT_CODE);
+    });
   });
+  stopWatchdog();
+  await systemd.notifier.close();
+  return code;
 }
 
 if (require.main === module) {
