@@ -61,6 +61,11 @@ export class ControlServer {
     if (!st.isDirectory() || st.uid !== uid) {
       throw new HakitError('HAKIT_E_CONTROL_DIR', `not a directory owned by uid ${uid}: refusing to put the control socket there`, dir);
     }
+    // Others able to write there could replace our socket with theirs (CLI users would then
+    // talk to an impostor) or plant one before we start.
+    if ((st.mode & 0o022) !== 0) {
+      throw new HakitError('HAKIT_E_CONTROL_DIR', `mode ${(st.mode & 0o7777).toString(8)} lets others write: refusing to put the control socket there (chmod go-w, or set HAKIT_RUN_DIR)`, dir);
+    }
     if (fs.existsSync(this.socket_path)) {
       if (await socketAnswers(this.socket_path)) {
         throw new HakitError('HAKIT_E_DAEMON_ALREADY_RUNNING', 'a daemon already answers on this socket', this.socket_path);

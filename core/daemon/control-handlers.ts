@@ -6,6 +6,7 @@ import type { ControlRequest } from '../control/protocol';
 import { isMonitorCommand } from './monitor-handlers';
 import { parseLogLevel, type LogLevel } from '../log/levels';
 import type { CommandKind, OperatorCommand } from '../module/pure/types';
+import { reportedStatus, type LinkState } from './pure/reported-state';
 
 export interface ControlTarget {
   readonly node: string;
@@ -13,6 +14,8 @@ export interface ControlTarget {
   /** Installed modules the daemon could not load, and why. */
   notLoaded(): readonly { readonly module: string; readonly reason: string }[];
   moduleStatus(module: string): StateResult['modules'][number];
+  /** Mirror modules: the replication link's real state (null: no engine, or not a mirror module). */
+  replicationLink?(module: string): LinkState | null;
   moduleCommand(module: string, command: OperatorCommand): Promise<void>;
   logLevel(): LogLevel;
   setLogLevel(level: LogLevel): void;
@@ -55,7 +58,7 @@ export function makeControlHandler(t: ControlTarget, monitor?: (req: ControlRequ
       case 'state': {
         const all = args['module'] === undefined;
         const names = all ? t.moduleNames() : [moduleArg(t, args)];
-        const r: StateResult = { node: t.node, modules: names.map((n) => t.moduleStatus(n)), not_loaded: all ? [...t.notLoaded()] : [] };
+        const r: StateResult = { node: t.node, modules: names.map((n) => reportedStatus(t.moduleStatus(n), t.replicationLink?.(n) ?? null)), not_loaded: all ? [...t.notLoaded()] : [] };
         return r;
       }
       case 'command': {

@@ -45,11 +45,20 @@ export function makeMirrorReplication(d: MirrorWireDeps): MirrorReplication | nu
   }
   d.log.info({ lan: plan.lan, listen: `${plan.listen.host}:${plan.listen.port}`, peer: `${plan.peer.host}:${plan.peer.port}`, dirs: plan.spec.dirs, mode: plan.spec.mode, async: plan.spec.async, frames: plan.spec.protection }, 'mirror: replication placed');
   return new MirrorReplication({
-    spec: { ...plan.spec, key: d.key },
+    spec: { ...plan.spec, key: d.key, peers: peerAddresses(d.cluster, plan.peer.host) },
     peer: plan.peer,
     listen: plan.listen,
     engine: d.engine ?? REAL_MIRROR_ENGINE,
     log: d.log,
     settled: d.settled,
   });
+}
+
+/**
+ * Every cluster.xml address of the node that owns `addr`: the receiver accepts replication
+ * connections from these only (issue 15 item 1), whichever LAN the PRIM's route uses.
+ */
+export function peerAddresses(cluster: DeepReadonlyClusterConfig, addr: string): string[] {
+  const peer = cluster.nodes.find((n) => Object.values(n.addrs).some((a) => a?.addr === addr));
+  return peer ? Object.values(peer.addrs).flatMap((a) => (a ? [a.addr] : [])) : [addr];
 }

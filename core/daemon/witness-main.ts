@@ -5,13 +5,15 @@ import { Command, CommanderError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readPackageVersion } from '../cli/package-version';
-import { isHakitError } from '../errors/catalogue';
+import { HakitError, isHakitError } from '../errors/catalogue';
 import { parseLogLevel } from '../log/levels';
 import { HakitLogs, logDir } from '../log/logs';
 import { DEFAULT_WITNESS_PORT } from '../membership/transport/witness-protocol';
 import { stateDir } from '../config/paths';
 import { readClusterKey } from './cluster-key';
 import { DEFAULT_WITNESS_LEASE_MS, WitnessServer } from './witness-server';
+import { systemdSession } from './systemd/notifier';
+import { startWatchdog } from './systemd/watchdog';
 
 interface Opts {
   address: string;
@@ -21,6 +23,19 @@ interface Opts {
   stateDir: string;
   logDir: string;
   logLevel: string;
+  node?: string[];
+}
+
+/** `--node name=addr[,addr...]`, repeatable: the addresses the witness hears each node from. */
+function parseNodes(specs: readonly string[] | undefined): Record<string, string[]> | undefined {
+  if (specs === undefined || specs.length === 0) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=([0-9A-Fa-f:.,]+)$/.exec(spec);
+    if (!m) throw new HakitError('HAKIT_E_USAGE', `--node "${spec}" is not name=address[,address...]`, 'hakit-witness');
+    out[m[1] as string] = [...(out[m[1] as string] ?? []), ...(m[2] as string).split(',').filter((a) => a !== '')];
+  }
+  return out;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -34,6 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--state-dir <dir>', 'where the witness records epochs and lease holders', stateDir())
     .option('--log-dir <dir>', 'log directory', logDir())
     .option('--log-level <level>', 'log level', 'info')
+    .option('--node <name=addr[,addr]>', "a node and its addresses (repeat per node): the witness hears and answers that node only there", (v: string, acc: string[] = []) => [...acc, v])
     .exitOverride();
   try {
     program.parse([...argv], { from: 'user' });
@@ -42,9 +58,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
   const o = program.opts<Opts>();
+  const systemd = systemdSession(process.env, process.pid, (m) => process.stderr.write(`hakit-witness: systemd notify: ${m}\n`));
   let server: WitnessServer;
   let logs: HakitLogs;
   try {
+    const nodes = parseNodes(o.node);
     fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
     logs = new HakitLogs({ dir: o.logDir, level: parseLogLevel(o.logLevel), node: 'witness' });
     server = new WitnessServer({
@@ -53,16 +71,28 @@ export async function main(argv: readonly string[]): Promise<number> {
       key: readClusterKey(o.keyFile),
       lease_ms: Number(o.leaseMs),
       state_file: path.join(o.stateDir, 'witness.json'),
+      floors_file: path.join(o.stateDir, 'witness-floors.json'),
       log: logs.daemon,
+      ...(nodes ? { nodes } : {}),
     });
+    if (!nodes) logs.daemon.warn({}, 'no --node given: requests are heard from any address (replays are still refused)');
     await server.start();
   } catch (e) {
-    process.stderr.write(`hakit-witness: ${isHakitError(e) ? `${e.code}: ${e.message}` : String(e)}\n`);
+    const text = isHakitError(e) ? `${e.code}: ${e.message}` : String(e);
+    process.stderr.write(`hakit-witness: ${text}\n`);
+    systemd.notifier.status(`start failed: ${text}`);
+    await systemd.notifier.close();
     return 1;
   }
   process.stderr.write(`hakit-witness: listening on ${o.address}:${o.port}\n`);
-  return new Promise<number>((resolve) => {
+  systemd.notifier.status(`listening on ${o.address}:${o.port}`);
+  systemd.notifier.ready();
+  const interval_ms = systemd.settings.watchdog_interval_ms;
+  // The witness has no membership of its own: a responsive event loop is its health.
+  const stopWatchdog = interval_ms === null ? () => undefined : startWatchdog({ notifier: systemd.notifier, interval_ms, healthy: () => true });
+  const code = await new Promise<number>((resolve) => {
     const stop = (): void => {
+      systemd.notifier.stopping();
       void server.close().then(() => {
         logs.close();
         resolve(0);
@@ -71,6 +101,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  stopWatchdog();
+  await systemd.notifier.close();
+  return code;
 }
 
 if (require.main === module) {

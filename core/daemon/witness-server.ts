@@ -3,12 +3,19 @@
 // kept durably in a file; after a restart each recorded lease is assumed to run a full
 // lease length from the restart, so a lease granted before the restart is never given to
 // another node while its holder may still serve.
+//
+// Replay protection (docs/adr/0006-replay-protection.md): a request is decided only when it
+// echoes this life's challenge (a request recorded before a restart cannot); one that does
+// not gets a `challenge` reply. Each node's newest incarnation is kept durably (floors file),
+// and when the nodes' addresses are configured the witness hears a node only from them and
+// answers only there.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { HakitError } from '../errors/catalogue';
 import type { LogSink } from '../log/sink';
 import { initWitness, witnessStep, type WitnessInput, type WitnessModuleRecord, type WitnessState } from '../membership/pure/witness';
-import { HeartbeatDecoder, HeartbeatEncoder } from '../membership/wire/codec';
+import { HeartbeatDecoder, HeartbeatEncoder, newChallenge, type Heartbeat } from '../membership/wire/codec';
+import { FileIncarnationFloors } from '../membership/transport/floor-file';
 import { parseWitnessInput, WITNESS_CHANNEL, WITNESS_NODE_ID } from '../membership/transport/witness-protocol';
 import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
@@ -27,6 +34,15 @@ export interface WitnessServerOptions {
   readonly state_file: string;
   readonly log: LogSink;
   readonly clock?: Clock;
+  /**
+   * Each node's addresses (the witness hears a node only from these and answers only there).
+   * Undefined: any address (the challenge and the floors still refuse replays).
+   */
+  readonly nodes?: Readonly<Record<string, readonly string[]>>;
+  /** File of the nodes' incarnation floors; default: next to state_file. */
+  readonly floors_file?: string;
+  /** This life's challenge (tests); default random. */
+  readonly challenge?: Buffer;
 }
 
 /** A module's witness record as stored: every field of the pure record but the lease, plus its holder. */
@@ -42,8 +58,14 @@ export class WitnessServer {
 
   constructor(private readonly o: WitnessServerOptions) {
     this.clock = o.clock ?? REAL_CLOCK;
-    this.encoder = new HeartbeatEncoder(o.key, WITNESS_NODE_ID, Date.now());
-    this.decoder = new HeartbeatDecoder(o.key, WITNESS_NODE_ID, parseWitnessInput);
+    const challenge = o.challenge ?? newChallenge();
+    this.encoder = new HeartbeatEncoder(o.key, WITNESS_NODE_ID, Date.now(), challenge);
+    const nodes = o.nodes;
+    this.decoder = new HeartbeatDecoder(o.key, WITNESS_NODE_ID, parseWitnessInput, {
+      challenge,
+      floors: new FileIncarnationFloors(o.floors_file ?? `${o.state_file.replace(/\.json$/, '')}-floors.json`, o.log),
+      ...(nodes ? { sourceAllowed: (node: string, _lan: number, address: string) => (nodes[node] ?? []).includes(address) } : {}),
+    });
     this.state = this.restore();
   }
 
@@ -100,8 +122,11 @@ export class WitnessServer {
   }
 
   private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
-    const r = this.decoder.decode(buf, WITNESS_CHANNEL);
-    if (!r.ok) return;
+    const r = this.decoder.decode(buf, WITNESS_CHANNEL, rinfo.address);
+    if (!r.ok) {
+      if (r.unverified) this.challenge(r.unverified, rinfo);
+      return;
+    }
     const input = r.heartbeat.payload;
     // The MAC proves the sender's id; it may only speak for itself.
     if (input.node !== r.heartbeat.node_id) return;
@@ -118,8 +143,16 @@ export class WitnessServer {
     }
     if (out.reply) {
       this.o.log.info({ module: input.module, node: input.node, request_id: out.reply.request_id, granted: out.reply.granted, reason: out.reply.reason, epoch: out.reply.epoch }, 'witness reply');
-      this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, out.reply), rinfo.port, rinfo.address);
+      this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, out.reply, this.decoder.challengeOf(input.node)), rinfo.port, rinfo.address);
     }
+  }
+
+  /** Answers a request that does not echo our challenge with the challenge only: no decision, no state change. */
+  private challenge(hb: Heartbeat<WitnessInput>, rinfo: dgram.RemoteInfo): void {
+    const input = hb.payload;
+    if (input.type !== 'Request' || input.node !== hb.node_id) return;
+    const reply = { module: input.module, node: input.node, request_id: input.request_id, granted: false, lease_ms: 0, epoch: 0, reason: 'challenge' };
+    this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, reply, this.decoder.challengeOf(hb.node_id)), rinfo.port, rinfo.address);
   }
 
   dropCounters(): ReturnType<HeartbeatDecoder<WitnessInput>['dropCounters']> {

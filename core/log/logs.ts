@@ -3,12 +3,14 @@
 //   <dir>/hakitd.log            the daemon (membership, control socket, runners)
 //   <dir>/modules/<module>.log  one module: its state changes and its scripts' output
 // One level for all of them, changeable at runtime (`hakit level`). Writes are synchronous
-// so the last lines before a crash are on disk.
+// so the last lines before a crash are on disk. Logs may carry secrets (scripts print what
+// they like): files are 0640 with the `hakit` group when it exists, else 0600 (file-access.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { HakitError } from '../errors/catalogue';
 import type { LogLevel } from './levels';
+import { applySecretAccess, secretAccess } from './file-access';
 
 export const DEFAULT_LOG_DIR = '/var/log/hakit';
 export const DAEMON_LOG_FILE = 'hakitd.log';
@@ -37,12 +39,26 @@ export class HakitLogs {
   private current: LogLevel;
 
   constructor(private readonly opts: LogsOptions) {
-    fs.mkdirSync(path.join(opts.dir, MODULE_LOG_FOLDER), { recursive: true, mode: 0o750 });
+    const access = secretAccess();
+    fs.mkdirSync(path.join(opts.dir, MODULE_LOG_FOLDER), { recursive: true, mode: access.dir_mode });
+    try {
+      applySecretAccess(path.join(opts.dir, MODULE_LOG_FOLDER), access, true);
+    } catch (e) {
+      throw new HakitError('HAKIT_E_LOG_FILE', `cannot restrict access: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, path.join(opts.dir, MODULE_LOG_FOLDER));
+    }
     this.current = opts.level;
     this.daemon = this.open(path.join(opts.dir, DAEMON_LOG_FILE), { node: opts.node, src: 'hakitd' });
   }
 
   private open(file: string, base: Record<string, string>): pino.Logger {
+    // Created (or an older file fixed) with the secret access before the first line is written.
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: secretAccess().dir_mode });
+      fs.closeSync(fs.openSync(file, 'a', secretAccess().file_mode));
+      applySecretAccess(file);
+    } catch (e) {
+      throw new HakitError('HAKIT_E_LOG_FILE', `cannot create the log with restricted access: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
+    }
     const dest = pino.destination({ dest: file, sync: true, mkdir: true });
     this.destinations.push(dest);
     return pino({ level: this.current, base, timestamp: pino.stdTimeFunctions.isoTime }, dest);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import yazl from 'yazl';
 import { HakitError } from '../../core/errors/catalogue';
 import { SAFE_LIMITS } from './limits';
+import { applySecretAccess, secretAccess } from '../../core/log/file-access';
 
 const FIXED_MTIME = new Date(Date.UTC(2020, 0, 1));
 export const MODULE_TOP_DIRS = ['conf', 'bin'] as const;
@@ -12,6 +13,13 @@ export const MODULE_TOP_DIRS = ['conf', 'bin'] as const;
 /** Every regular file under conf/ and bin/, relative, sorted; anything else is refused. */
 export function listModuleFiles(dir: string): { rel: string; executable: boolean }[] {
   const out: { rel: string; executable: boolean }[] = [];
+  let top: fs.Stats;
+  try {
+    top = fs.statSync(dir);
+  } catch (e) {
+    throw new HakitError('HAKIT_E_MOD_IO', `cannot read the module directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, dir);
+  }
+  if (!top.isDirectory()) throw new HakitError('HAKIT_E_MOD_IO', 'not a directory (a module directory holds conf/ and bin/)', dir);
   const walk = (rel: string): void => {
     const abs = path.join(dir, rel);
     const st = fs.lstatSync(abs);
@@ -43,10 +51,12 @@ export async function packModule(dir: string, outFile: string): Promise<void> {
   const tmp = `${outFile}.tmp-${process.pid}`;
   try {
     await new Promise<void>((resolve, reject) => {
-      const out = fs.createWriteStream(tmp, { mode: 0o644 });
+      // The package holds conf/userconfig.xml (its <var> values are often secrets).
+      const out = fs.createWriteStream(tmp, { mode: secretAccess().file_mode });
       zip.outputStream.pipe(out).on('close', resolve).on('error', reject);
       zip.outputStream.on('error', reject);
     });
+    applySecretAccess(tmp);
     fs.renameSync(tmp, outFile);
   } catch (e) {
     removeQuietly(tmp);

@@ -9,6 +9,10 @@ import yauzl from 'yauzl';
 import { HakitError } from '../../core/errors/catalogue';
 import { checkEntry } from './entry-check';
 import { SAFE_LIMITS } from './limits';
+import { applySecretAccess, secretAccess } from '../../core/log/file-access';
+
+/** conf/ holds userconfig.xml, whose <var> values are often secrets (core/log/file-access.ts). */
+const isConf = (p: string): boolean => p === 'conf' || p.startsWith('conf/');
 
 export interface UnpackedEntry {
   readonly path: string;
@@ -26,6 +30,7 @@ export async function unpackSafe(file: string, destDir: string): Promise<Unpacke
     }
     const entries = await readEntries(zip, path.basename(file));
     const planned = plan(entries, path.basename(file), size);
+    const secret = secretAccess();
     for (const p of planned) {
       const target = path.join(destDir, p.path);
       if (p.dir) {
@@ -33,7 +38,9 @@ export async function unpackSafe(file: string, destDir: string): Promise<Unpacke
         continue;
       }
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
-      await extract(zip, p.entry, target, p.executable ? 0o755 : 0o644, path.basename(file));
+      const mode = p.executable ? 0o755 : isConf(p.path) ? secret.file_mode : 0o644;
+      await extract(zip, p.entry, target, mode, path.basename(file));
+      if (isConf(p.path) && !p.executable) applySecretAccess(target, secret);
     }
     return planned.map((p) => ({ path: p.path, dir: p.dir, executable: p.executable, size_bytes: p.entry.uncompressedSize }));
   } finally {

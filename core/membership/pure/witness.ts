@@ -59,7 +59,8 @@ export interface WitnessReply {
   readonly granted: boolean;
   readonly lease_ms: number;
   readonly epoch: number;
-  readonly reason: 'granted' | 'held-by-other' | 'stale-epoch';
+  /** 'challenge': not a decision; the request did not echo the witness's challenge (resend it). */
+  readonly reason: 'granted' | 'held-by-other' | 'stale-epoch' | 'challenge';
 }
 
 export function initWitness(lease_ms: number): WitnessState {

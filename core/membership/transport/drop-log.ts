@@ -1,5 +1,7 @@
 // Rate-limited reporting of dropped packets: a flood of garbage must not flood the log.
-// At most one line per interval, carrying the counts since the previous line.
+// At most one line per interval, carrying the counts since the previous line. Counts still
+// pending when the flood stops are written by the next tick() past the interval, so a flood
+// followed by silence is logged too.
 import type { LogSink } from '../../log/sink';
 import type { DropReason } from '../wire/codec';
 
@@ -22,7 +24,12 @@ export class DropLog {
     let key = `${reason} lan=${lan} from=${from}`;
     if (!this.pending.has(key) && this.pending.size >= DROP_LOG_MAX_KEYS) key = 'other';
     this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
-    if (now_ms - this.last_line_at_ms < this.interval_ms) return;
+    this.tick(now_ms);
+  }
+
+  /** Writes the pending counts when the interval has passed; call it periodically. */
+  tick(now_ms: number): void {
+    if (this.pending.size === 0 || now_ms - this.last_line_at_ms < this.interval_ms) return;
     this.last_line_at_ms = now_ms;
     const drops = Object.fromEntries(this.pending);
     this.pending = new Map();

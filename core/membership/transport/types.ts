@@ -1,4 +1,4 @@
-// The Transport port (STYLE.md rule 5): sends this node's heartbeat on every LAN to every
+// The Transport port (docs/architecture.md, rule 5): sends this node's heartbeat on every LAN to every
 // peer, delivers the authenticated heartbeats of peers. Contract:
 //  - `announce(payload)` records the payload to send from now on and sends it at once on
 //    every LAN (so a state change is heard without waiting for the next period);

@@ -1,12 +1,15 @@
 // UDP heartbeats: one socket per LAN bound to this node's address on that LAN, unicast to
 // each peer's address on the same LAN. Binding to the LAN address (not 0.0.0.0) means a
 // heartbeat arrives on the socket of the LAN it crossed, which the packet's LAN index must
-// match.
+// match. A heartbeat is accepted only from the sender's configured address on that LAN, and
+// only when it echoes this process's challenge (replay protection across restarts of either
+// end: core/membership/wire/codec.ts, docs/adr/0006-replay-protection.md).
 import dgram from 'node:dgram';
 import { HakitError } from '../../errors/catalogue';
 import type { LogSink } from '../../log/sink';
-import { HeartbeatDecoder, HeartbeatEncoder, type DropCounters, type PayloadParser } from '../wire/codec';
+import { HeartbeatDecoder, HeartbeatEncoder, newChallenge, type DropCounters, type IncarnationFloors, type PayloadParser } from '../wire/codec';
 import { DropLog } from './drop-log';
+import { FileIncarnationFloors } from './floor-file';
 import type { HeartbeatHandler, LanConfig, Transport } from './types';
 
 export interface UdpTransportOptions<P> {
@@ -19,7 +22,14 @@ export interface UdpTransportOptions<P> {
   readonly log: LogSink;
   /** Monotonic clock in ms (injected for tests). */
   readonly now_ms?: () => number;
+  /** File of the peers' incarnation floors (in the state dir); without it floors live in memory only. */
+  readonly floors_file?: string;
+  /** This life's challenge (tests); default random. */
+  readonly challenge?: Buffer;
 }
+
+/** A peer whose challenge changed is answered at once, but at most this often (a replay flood must not make us send). */
+export const CHALLENGE_ANSWER_MIN_INTERVAL_MS = 100;
 
 interface LanSocket {
   readonly lan: LanConfig;
@@ -39,12 +49,35 @@ export class UdpTransport<P> implements Transport<P> {
   private payload: P | undefined;
   private closed = false;
   private send_errors = 0;
+  private readonly floors: IncarnationFloors | undefined;
+  private readonly answered_at_ms = new Map<string, number>();
 
   constructor(private readonly opts: UdpTransportOptions<P>) {
-    this.encoder = new HeartbeatEncoder(opts.key, opts.node_id, opts.incarnation);
-    this.decoder = new HeartbeatDecoder(opts.key, opts.node_id, opts.parsePayload);
+    const challenge = opts.challenge ?? newChallenge();
+    this.encoder = new HeartbeatEncoder(opts.key, opts.node_id, opts.incarnation, challenge);
+    this.floors = opts.floors_file === undefined ? undefined : new FileIncarnationFloors(opts.floors_file, opts.log);
+    this.decoder = new HeartbeatDecoder(opts.key, opts.node_id, opts.parsePayload, {
+      challenge,
+      ...(this.floors ? { floors: this.floors } : {}),
+      sourceAllowed: (node_id, lan, address) => this.sourceAllowed(node_id, lan, address),
+      onNewChallenge: (node_id) => this.answerChallenge(node_id),
+    });
     this.drop_log = new DropLog(opts.log);
     this.now_ms = opts.now_ms ?? monotonicMs;
+  }
+
+  /** A sender is heard only from its cluster.xml address on the LAN the packet crossed. */
+  private sourceAllowed(node_id: string, lan: number, address: string): boolean {
+    const l = this.opts.lans.find((x) => x.index === lan);
+    return l !== undefined && l.peers.some((p) => p.node_id === node_id && p.address === address);
+  }
+
+  /** Sends our payload to a peer whose challenge we just learned, so it can verify us within one round trip. */
+  private answerChallenge(node_id: string): void {
+    const now = this.now_ms();
+    if (now - (this.answered_at_ms.get(node_id) ?? -Infinity) < CHALLENGE_ANSWER_MIN_INTERVAL_MS) return;
+    this.answered_at_ms.set(node_id, now);
+    setImmediate(() => this.sendAll(node_id));
   }
 
   async start(): Promise<void> {
@@ -54,7 +87,10 @@ export class UdpTransport<P> implements Transport<P> {
       await this.close();
       throw e;
     }
-    this.timer = setInterval(() => this.sendAll(), this.opts.period_ms);
+    this.timer = setInterval(() => {
+      this.sendAll();
+      this.drop_log.tick(this.now_ms());
+    }, this.opts.period_ms);
   }
 
   private bind(lan: LanConfig): Promise<LanSocket> {
@@ -77,7 +113,7 @@ export class UdpTransport<P> implements Transport<P> {
   private receive(lan: LanConfig, buf: Buffer, from: string): void {
     if (this.closed) return;
     const now = this.now_ms();
-    const r = this.decoder.decode(buf, lan.index);
+    const r = this.decoder.decode(buf, lan.index, from.slice(0, from.lastIndexOf(':')));
     if (!r.ok) {
       this.drop_log.record(r.reason, lan.index, from, now);
       return;
@@ -90,17 +126,19 @@ export class UdpTransport<P> implements Transport<P> {
     this.sendAll();
   }
 
-  private sendAll(): void {
+  /** Sends the payload on every LAN to every peer (or to `only` one), each packet echoing that peer's challenge. */
+  private sendAll(only?: string): void {
     if (this.closed || this.payload === undefined) return;
     for (const { lan, socket } of this.sockets) {
-      let packet: Buffer;
-      try {
-        packet = this.encoder.encode(lan.index, this.payload);
-      } catch (e) {
-        this.opts.log.error({ err: e, lan: lan.index }, 'cannot encode heartbeat');
-        return;
-      }
       for (const peer of lan.peers) {
+        if (only !== undefined && peer.node_id !== only) continue;
+        let packet: Buffer;
+        try {
+          packet = this.encoder.encode(lan.index, this.payload, this.decoder.challengeOf(peer.node_id));
+        } catch (e) {
+          this.opts.log.error({ err: e, lan: lan.index }, 'cannot encode heartbeat');
+          return;
+        }
         socket.send(packet, peer.port, peer.address, (err) => {
           if (err) this.send_errors++;
         });

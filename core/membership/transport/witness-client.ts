@@ -9,8 +9,8 @@ import type { LogSink } from '../../log/sink';
 import { MAX_WITNESS_LEASE_MS } from '../../module/pure/policy';
 import type { WitnessAsk, WitnessGrant, WitnessPort } from '../../module/runner/ports';
 import type { WitnessReply } from '../pure/witness';
-import { HeartbeatDecoder, HeartbeatEncoder } from '../wire/codec';
-import { parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './witness-protocol';
+import { HeartbeatDecoder, HeartbeatEncoder, newChallenge } from '../wire/codec';
+import { MAX_WITNESS_CHALLENGE_ROUNDS, parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './witness-protocol';
 
 /** Requests waiting for an answer at once; more are refused at once. */
 export const MAX_PENDING_WITNESS_REQUESTS = 256;
@@ -34,6 +34,9 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** Monotonic send time, for the round-trip time in the debug log. */
   sent_ms: number;
+  /** The request as sent, for a resend after a challenge. */
+  payload: unknown;
+  challenge_rounds: number;
 }
 
 export class UdpWitnessClient implements WitnessPort {
@@ -43,8 +46,11 @@ export class UdpWitnessClient implements WitnessPort {
   private socket: dgram.Socket | undefined;
 
   constructor(private readonly o: WitnessClientOptions) {
-    this.encoder = new HeartbeatEncoder(o.key, o.node_id, o.incarnation);
-    this.decoder = new HeartbeatDecoder(o.key, o.node_id, parseWitnessReply);
+    const challenge = newChallenge();
+    this.encoder = new HeartbeatEncoder(o.key, o.node_id, o.incarnation, challenge);
+    // Replies must echo this life's challenge: a grant recorded before this daemon started
+    // (request ids start at 1 in every life) can never match a request of this one.
+    this.decoder = new HeartbeatDecoder(o.key, o.node_id, parseWitnessReply, { challenge });
   }
 
   async start(): Promise<void> {
@@ -60,7 +66,7 @@ export class UdpWitnessClient implements WitnessPort {
     // on every node, so a grant for another node (forwarded by anyone on the path) would
     // otherwise match one of ours and let both sides serve.
     if (from_address !== this.o.address) return;
-    const r = this.decoder.decode(buf, WITNESS_CHANNEL);
+    const r = this.decoder.decode(buf, WITNESS_CHANNEL, from_address);
     if (!r.ok || r.heartbeat.node_id !== WITNESS_NODE_ID) return;
     const reply = r.heartbeat.payload;
     if (reply.node !== this.o.node_id) return;
@@ -68,6 +74,15 @@ export class UdpWitnessClient implements WitnessPort {
     const p = this.pending.get(key);
     if (!p) {
       this.o.log.debug({ module: reply.module, request_id: reply.request_id, granted: reply.granted }, 'witness reply for no waiting request');
+      return;
+    }
+    if (reply.reason === 'challenge') {
+      // The witness restarted (or we did): it answered with its challenge, which the decoder
+      // has learned; the same request goes again, now echoing it.
+      if (p.challenge_rounds >= MAX_WITNESS_CHALLENGE_ROUNDS) return;
+      p.challenge_rounds++;
+      this.o.log.debug({ module: reply.module, request_id: reply.request_id }, 'witness challenge: request sent again');
+      this.send(p.payload);
       return;
     }
     this.pending.delete(key);
@@ -78,7 +93,7 @@ export class UdpWitnessClient implements WitnessPort {
   }
 
   private send(payload: unknown): void {
-    this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, payload), this.o.port, this.o.address);
+    this.socket?.send(this.encoder.encode(WITNESS_CHANNEL, payload, this.decoder.challengeOf(WITNESS_NODE_ID)), this.o.port, this.o.address);
   }
 
   request(module: string, ask: WitnessAsk): Promise<WitnessGrant> {
@@ -92,9 +107,10 @@ export class UdpWitnessClient implements WitnessPort {
         this.pending.delete(key);
         reject(new HakitError('HAKIT_E_CONTROL_TIMEOUT', `no witness answer within ${timeout_ms} ms`, where));
       }, timeout_ms);
-      this.pending.set(key, { resolve, reject, timer, sent_ms: performance.now() });
+      const payload = { type: 'Request', module, node: this.o.node_id, ...ask };
+      this.pending.set(key, { resolve, reject, timer, sent_ms: performance.now(), payload, challenge_rounds: 0 });
       this.o.log.debug({ module, request_id: ask.request_id, epoch: ask.epoch, bump: ask.bump }, 'witness request');
-      this.send({ type: 'Request', module, node: this.o.node_id, ...ask });
+      this.send(payload);
     });
   }
 

@@ -1,6 +1,9 @@
 // Witness messages travel in the heartbeat wire format (HMAC with the cluster key, replay
 // window per sender) on a reserved channel number, so a witness packet can never be taken
 // for a heartbeat (the heartbeat decoder checks the channel against its LAN index).
+// A request that does not echo the witness's current challenge (the witness restarted, or the
+// node did) gets a `challenge` reply instead of a decision: it carries the witness's challenge,
+// and the node sends the same request again echoing it (docs/adr/0006-replay-protection.md).
 import type { WitnessInput, WitnessReply } from '../pure/witness';
 
 /** The wire `lan` byte of witness traffic; heartbeat LAN indexes stay below it. */
@@ -29,7 +32,10 @@ export function parseWitnessInput(j: unknown): WitnessInput | undefined {
   return j['lease_ms'] === undefined ? base : { ...base, lease_ms: j['lease_ms'] };
 }
 
-const REASONS = new Set(['granted', 'held-by-other', 'stale-epoch']);
+const REASONS = new Set(['granted', 'held-by-other', 'stale-epoch', 'challenge']);
+
+/** Challenge rounds one witness request may take before it is counted as unanswered. */
+export const MAX_WITNESS_CHALLENGE_ROUNDS = 2;
 
 export function parseWitnessReply(j: unknown): WitnessReply | undefined {
   if (!isObj(j) || !isStr(j['module']) || !isStr(j['node']) || !isCount(j['request_id'])) return undefined;

@@ -1,4 +1,4 @@
-// Named bounds of the heartbeat wire format (STYLE.md rule 8).
+// Named bounds of the heartbeat wire format (docs/architecture.md, rule 8).
 
 /** Largest heartbeat datagram we send or accept; well under the 64 KiB UDP limit. */
 export const MAX_PACKET_BYTES = 16_384;
@@ -9,10 +9,12 @@ export const MIN_KEY_BYTES = 16;
 /** Bytes of the HMAC-SHA256 tag that ends every packet. */
 export const MAC_BYTES = 32;
 /** The wire format version this code writes and reads. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** Every heartbeat starts with these bytes ("HKHB"). */
 export const WIRE_MAGIC = Buffer.from('HKHB', 'ascii');
 /** Distinct (sender, LAN) pairs whose replay windows we keep; more are dropped. */
 export const MAX_TRACKED_SENDERS = 1024;
 /** Highest LAN index a packet may name (one byte on the wire). */
 export const MAX_LAN_INDEX = 255;
+/** Bytes of the per-life random challenge each packet carries (and of the echo of the peer's). */
+export const CHALLENGE_BYTES = 16;

@@ -28,6 +28,8 @@ import type { ReplicationPort, ReplicationReport } from './ports';
 
 /** Longest wait for the machine to make "copy incomplete" durable before a session is refused. */
 export const SYNCING_DURABLE_TIMEOUT_MS = 10_000;
+/** At most one "replication connection refused" line per this interval (a flood would write thousands). */
+export const REFUSED_LOG_INTERVAL_MS = 10_000;
 
 export interface Endpoint {
   readonly host: string;
@@ -69,6 +71,10 @@ export interface MirrorReplicationStatus {
   /** SECOND: bytes and ops applied to the copy since its engine started (what re-integration and live traffic shipped). */
   readonly bytes_applied: number | null;
   readonly ops_applied: number | null;
+  /** SECOND: connections closed at accept because they did not come from the peer's addresses. */
+  readonly foreign_refused: number | null;
+  /** Whether the replication session is up now (null: no engine). */
+  readonly link: 'up' | 'down' | null;
 }
 
 export class MirrorReplication implements ReplicationPort, MirrorControl {
@@ -83,6 +89,11 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private sessionUp = false;
   private inSync = false;
   private disposed = false;
+  /** A replication session with the peer is up now (PRIM: connected to the SECOND; SECOND: a PRIM connected). */
+  private linkUp = false;
+  /** Refused connections not logged yet (a flood must not write a line each). */
+  private refusedPending = 0;
+  private refusedLoggedAt_ms = -Infinity;
 
   constructor(private readonly d: MirrorReplicationDeps) {}
 
@@ -143,6 +154,15 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     await this.primOrThrow('fullsync').fullsync();
   }
 
+  /**
+   * The link's real state for monitoring: null when no engine runs; 'down' from the moment
+   * the engine reports the session lost (the machine may still say PRIM while it retries).
+   */
+  link(): 'up' | 'down' | null {
+    if (!this.prim && !this.second) return null;
+    return this.linkUp ? 'up' : 'down';
+  }
+
   status(): MirrorReplicationStatus {
     return {
       engine: this.prim ? 'prim' : this.second ? 'second' : 'none',
@@ -150,6 +170,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
       copy_complete: this.second ? this.second.complete : null,
       bytes_applied: this.second ? this.second.receiver.bytesApplied : null,
       ops_applied: this.second ? this.second.receiver.opsApplied : null,
+      foreign_refused: this.second ? (this.second.receiver.foreignRefused ?? 0) : null,
+      link: this.link(),
     };
   }
 
@@ -202,6 +224,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (!p) return;
     this.prim = null;
     p.removeAllListeners('status');
+    this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;
     await p.stop();
@@ -226,6 +249,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     const s = this.second;
     if (!s) return;
     this.second = null;
+    this.linkUp = false;
     s.removeAllListeners('status');
     await s.stop();
     this.d.log.info({}, 'mirror: SECOND engine stopped');
@@ -256,6 +280,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     switch (s.state) {
       case 'connected':
         this.sessionUp = true;
+        this.linkUp = true;
         this.d.log.info({ peer: s.peer }, 'mirror: connected to SECOND');
         this.tell({ type: 'ReplicationConnected' });
         return;
@@ -265,18 +290,21 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
         return;
       case 'in_sync':
         this.inSync = true;
+        this.linkUp = true;
         this.d.log.info({}, 'mirror: SECOND in sync');
         this.tell({ type: 'ReplicationSynced' });
         return;
       case 'alone': {
         const wasUp = this.sessionUp;
         this.sessionUp = false;
+        this.linkUp = false;
         this.inSync = false;
         this.d.log[wasUp ? 'warn' : 'info']({ code: s.code, reason: s.reason }, 'mirror: ALONE (changes journaled for the SECOND)');
         if (wasUp) this.tell({ type: 'ReplicationLost', reason: s.reason });
         return;
       }
       case 'lost':
+        this.linkUp = false;
         this.d.log.warn({ code: s.code, err: s.message }, 'mirror: link to SECOND lost, trying to resume');
         return;
       default:
@@ -284,10 +312,21 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     }
   }
 
+  /** At most one line per REFUSED_LOG_INTERVAL_MS, with the count of refusals since the last. */
+  private logRefused(code: string, message: string): void {
+    this.refusedPending++;
+    const now = performance.now();
+    if (now - this.refusedLoggedAt_ms < REFUSED_LOG_INTERVAL_MS) return;
+    this.d.log.error({ code, err: message, refused: this.refusedPending, interval_ms: REFUSED_LOG_INTERVAL_MS }, 'mirror: replication connection refused (count since the last such line)');
+    this.refusedPending = 0;
+    this.refusedLoggedAt_ms = now;
+  }
+
   private onSecondStatus(s: MirrorStatus): void {
     this.last = s;
     switch (s.state) {
       case 'second_connected':
+        this.linkUp = true;
         this.d.log.info({}, 'mirror: PRIM connected');
         return;
       case 'second_complete':
@@ -295,12 +334,15 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
         if (s.complete) this.tell({ type: 'ReplicationSynced' });
         return;
       case 'lost':
+        this.linkUp = false;
         this.d.log.warn({ code: s.code, err: s.message }, 'mirror: PRIM connection lost');
         this.tell({ type: 'ReplicationLost', reason: s.message });
         return;
       case 'refused':
+        this.logRefused(s.code, s.message);
+        return;
       case 'apply_error':
-        this.d.log.error({ code: s.code, err: s.message }, s.state === 'refused' ? 'mirror: replication connection refused' : 'mirror: cannot apply to the copy');
+        this.d.log.error({ code: s.code, err: s.message }, 'mirror: cannot apply to the copy');
         return;
       default:
         this.d.log.info({ status: s }, 'mirror: engine status');
