@@ -1,4 +1,4 @@
-// Drives one farm module's packet filter and VIPs on this node (STYLE.md rule 11: it owns the
+// Drives one farm module's packet filter and VIPs on this node (docs/architecture.md, rule 11: it owns the
 // module's nft tables and, for farm modules, its VIPs). Decisions come from the pure
 // farmShare() and the module machine's SetVip effects (performed through vipPort()); this
 // class only performs them, one reconcile at a time, always in this order:
@@ -9,6 +9,13 @@
 //          removed once the module settled in STOP/WAIT.
 // A failed nft call leaves the kernel as it was (FilterBackend contract); the controller then
 // stops changing the filter and shows the coded error until the module is stopped.
+// Fencing by expiry (docs/adr/0005-fencing-by-expiry.md): every owned bucket is an nft element
+// with a timeout; a timer renews them every lease/3. When this daemon dies or its event loop
+// stalls, the timer stops and the buckets expire before the peers take them over. The peers
+// can only have taken them if this node was silent for their timeout, i.e. stalled for at
+// least the lease (lease = timeout - period - margin); so after a gap of a whole lease without
+// renewal the lease counts as lost: the set is emptied and the buckets are taken again only
+// after a heartbeat timeout, from fresh peer views. A shorter gap is renewed as usual.
 import { HakitError, isHakitError } from '../errors/catalogue';
 import type { LogSink } from '../log/sink';
 import type { PeerModuleView } from '../membership/pure/types';
@@ -51,6 +58,19 @@ export interface FarmControllerDeps {
   /** The FarmWire changed: send a heartbeat now. */
   readonly onWire: () => void;
   readonly now_ms: () => number;
+  /** Bucket lease; null: buckets never expire (the filter then has no lease either). */
+  readonly lease?: FarmLease | null;
+}
+
+export interface FarmLease {
+  /** The filter's element timeout (ValidFarmFilter.lease_ms). */
+  readonly lease_ms: number;
+  /** Renewal interval, at most lease_ms / 3. */
+  readonly renew_ms: number;
+  /** Heartbeat timeout + period: until then, silent peers may be alive and holding buckets. */
+  readonly listen_ms: number;
+  /** After a lost lease, how long buckets stay given up (the peers' heartbeat timeout). */
+  readonly hold_ms: number;
 }
 
 function toPeer(p: PeerModuleView): FarmPeer {
@@ -88,8 +108,25 @@ export class FarmController {
   private again = false;
   private disposed = false;
   private idle: Array<() => void> = [];
+  /** Monotonic ms when the last successful transaction that (re)set the elements was started. */
+  private leaseStart_ms = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private lastRenewTick_ms: number;
+  private readonly started_ms: number;
+  /** After a lost lease: own nothing until then. */
+  private holdUntil_ms = 0;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private readonly lease: FarmLease | null;
 
-  constructor(private readonly d: FarmControllerDeps) {}
+  constructor(private readonly d: FarmControllerDeps) {
+    this.lease = d.lease ?? null;
+    this.started_ms = d.now_ms();
+    this.lastRenewTick_ms = this.started_ms;
+    if (this.lease) {
+      this.renewTimer = setInterval(() => this.renewTick(), this.lease.renew_ms);
+      this.renewTimer.unref();
+    }
+  }
 
   /** Removes tables a crashed daemon left (the VIPs are the daemon's leftover check). */
   async cleanLeftover(): Promise<void> {
@@ -173,6 +210,64 @@ export class FarmController {
   async dispose(): Promise<void> {
     await this.whenIdle();
     this.disposed = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  /**
+   * The renewal timer. Its own lateness reveals a stalled event loop: then the buckets may
+   * have expired and the peers may have declared this node dead, so the lease counts as lost.
+   */
+  private renewTick(): void {
+    if (!this.lease || this.disposed) return;
+    this.checkLease();
+    this.lastRenewTick_ms = this.d.now_ms();
+    this.kick();
+  }
+
+  private loseLease(why: string): void {
+    const lease = this.lease;
+    if (!lease) return;
+    const now = this.d.now_ms();
+    if (this.owned.length > 0 || this.applied !== null) {
+      this.d.log.error({ code: 'HAKIT_E_FENCE_LEASE_LOST', why, hold_ms: lease.hold_ms }, 'farm: bucket lease lost; buckets given up until the peers\' views are fresh');
+    }
+    this.holdUntil_ms = Math.max(this.holdUntil_ms, now + lease.hold_ms);
+    this.wakeAt(this.holdUntil_ms);
+  }
+
+  /** Kicks a reconcile at monotonic time `at_ms` (one pending wake-up, the earliest). */
+  private wakeAt(at_ms: number): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.kick();
+    }, Math.max(0, at_ms - this.d.now_ms()) + 1);
+    this.wakeTimer.unref();
+  }
+
+  /**
+   * A whole lease without a renewal tick (event loop stalled) or without a renewal of the owned
+   * set (nft slow): the peers may have declared this node dead and taken its buckets.
+   */
+  private checkLease(): void {
+    const lease = this.lease;
+    if (!lease) return;
+    const now = this.d.now_ms();
+    const gap_ms = now - this.lastRenewTick_ms;
+    if (gap_ms >= lease.lease_ms) this.loseLease(`no renewal tick for ${Math.round(gap_ms)} ms (event loop stalled)`);
+    else if (this.owned.length > 0 && now - this.leaseStart_ms >= lease.lease_ms) this.loseLease(`the last renewal started ${Math.round(now - this.leaseStart_ms)} ms ago`);
+  }
+
+  /** Applies `owned` (also a renewal when unchanged) and records when the lease started. */
+  private async applyOwned(owned: readonly number[]): Promise<void> {
+    const started = this.d.now_ms();
+    const r = await this.d.backend.setOwned(this.d.filter, owned);
+    this.leaseStart_ms = started;
+    if (!sameList(r.owned, this.owned)) {
+      this.d.log.info({ owned: r.owned.length, members: this.share?.members ?? [], waiting_for: this.share?.waiting_for ?? [], transaction_ms: Math.round(r.transaction_ms) }, `farm: owns ${r.owned.length}/${BUCKET_COUNT} buckets`);
+    }
+    this.owned = r.owned;
   }
 
   private setLeaving(on: boolean): void {
@@ -216,16 +311,20 @@ export class FarmController {
         this.d.log.info({ table: this.d.filter.table, dev: this.d.filter.interface, vmac: this.d.filter.virtual_mac }, 'farm: filter loaded, closed');
       }
       if (settledOut) return; // the machine's SetVip(true) arrived before its announcement
-      const share = farmShare({ self: this.d.node, state: this.state, status: this.subStatus, leaving: this.leaving, peers: this.peers, powers: this.d.powers });
+      this.checkLease();
+      const now = this.d.now_ms();
+      const listening = this.lease !== null && now - this.started_ms < this.lease.listen_ms;
+      if (listening) this.wakeAt(this.started_ms + this.lease!.listen_ms);
+      const share = farmShare({ self: this.d.node, state: this.state, status: this.subStatus, leaving: this.leaving, peers: this.peers, powers: this.d.powers, listening });
       if (share.error !== null && share.error !== this.share?.error) this.d.log.error({ code: 'HAKIT_E_FILTER_MEMBERS', err: share.error }, 'farm: member list cannot own buckets');
       this.share = share;
-      if (!sameList(share.owned, this.owned)) {
-        const r = await this.d.backend.setOwned(this.d.filter, share.owned);
-        this.d.log.info({ owned: r.owned.length, members: share.members, waiting_for: share.waiting_for, transaction_ms: Math.round(r.transaction_ms) }, `farm: owns ${r.owned.length}/${BUCKET_COUNT} buckets`);
-        this.owned = r.owned;
-      }
+      const holding = now < this.holdUntil_ms;
+      const want = holding ? [] : share.owned;
+      // Half a renewal interval: the timer's jitter never makes a tick skip its renewal.
+      const renewDue = this.lease !== null && want.length > 0 && now - this.leaseStart_ms >= this.lease.renew_ms / 2;
+      if (!sameList(want, this.owned) || renewDue) await this.applyOwned(want);
       // Announced only once the kernel holds no bucket outside this list's share.
-      this.setApplied(share.members.includes(this.d.node) ? share.members : null);
+      this.setApplied(!holding && share.members.includes(this.d.node) ? share.members : null);
     } catch (e) {
       this.noteError(e, 'farm: filter change failed; previous ruleset kept, filter frozen until the module stops');
     }

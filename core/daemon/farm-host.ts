@@ -8,6 +8,8 @@ import type { ModuleAnnouncement, OperatorCommand } from '../module/pure/types';
 import type { VipManager, VipSpec } from '../net/types';
 import type { FilterBackend } from '../../filters/nft/backend';
 import { validateFarmFilter } from '../../filters/pure/validate';
+import type { FenceTiming } from '../net/pure/fence-timing';
+import { VipKeeper } from '../net/vip-keeper';
 import { FarmController, type FarmStatus } from './farm-controller';
 import type { LoadedModule } from './module-loader';
 import { farmFilterConfig } from './pure/farm-filter-config';
@@ -21,6 +23,11 @@ export interface FarmHostDeps {
   /** Sends a heartbeat with the modules' current announcements. */
   readonly onWire: () => void;
   readonly now_ms: () => number;
+  /**
+   * The leases derived from the heartbeat profile (docs/adr/0005-fencing-by-expiry.md), known
+   * once the daemon read its config; undefined: buckets never expire (unit tests).
+   */
+  readonly fence?: () => FenceTiming | undefined;
 }
 
 export class FarmHost {
@@ -38,20 +45,24 @@ export class FarmHost {
     const name = l.plan.name;
     const mapped = farmFilterConfig(name, l.config, specs.map((s) => ({ address: s.address, ifname: s.ifname })), l.plan.policy.nodes);
     if (!mapped.ok) return `HAKIT_E_FARM_CONFIG: ${mapped.reason}`;
-    const valid = validateFarmFilter(mapped.config);
+    const fence = this.d.fence?.();
+    const valid = validateFarmFilter(fence ? { ...mapped.config, lease_ms: fence.bucket_lease_ms } : mapped.config);
     if (!valid.ok) return valid.errors.map((e) => `${e.code}: ${e.message}`).join('; ');
     this.backendInstance ??= this.d.backend();
+    // Farm VIPs do not expire: the bucket leases fence a dead node (docs/adr/0005-fencing-by-expiry.md).
+    const farmVips = vips instanceof VipKeeper ? vips.unleased() : vips;
     const c = new FarmController({
       module: name,
       node: this.d.node,
       filter: valid.filter,
       powers: mapped.powers,
       backend: this.backendInstance,
-      vips,
+      vips: farmVips,
       vip_specs: specs,
       log,
       onWire: this.d.onWire,
       now_ms: this.d.now_ms,
+      lease: fence ? { lease_ms: fence.bucket_lease_ms, renew_ms: fence.bucket_renew_ms, listen_ms: fence.timeout_ms + fence.period_ms, hold_ms: fence.timeout_ms } : null,
     });
     await c.cleanLeftover();
     this.controllers.set(name, c);
@@ -100,6 +111,13 @@ export class FarmHost {
   status(module: string): { farm?: FarmStatus } {
     const c = this.controllers.get(module);
     return c ? { farm: c.status() } : {};
+  }
+
+  /** Releases one module's filter (module uninstalled or reconfigured while STOP). */
+  async remove(module: string): Promise<void> {
+    const c = this.controllers.get(module);
+    this.controllers.delete(module);
+    await c?.dispose();
   }
 
   async dispose(): Promise<void> {

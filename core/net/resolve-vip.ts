@@ -3,6 +3,7 @@
 import { HakitError } from '../errors/catalogue';
 import type { CommandRunner } from './command-runner';
 import type { VipSpec } from './types';
+import { sameSubnet } from './pure/subnet';
 import { IP_COMMAND_TIMEOUT_MS } from './vip-manager';
 
 export interface VipWish {
@@ -17,14 +18,7 @@ export interface InterfaceAddress {
   readonly prefix_len: number;
 }
 
-function toInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-export function sameSubnet(a: string, b: string, prefix_len: number): boolean {
-  const size = 2 ** (32 - prefix_len);
-  return Math.floor(toInt(a) / size) === Math.floor(toInt(b) / size);
-}
+export { sameSubnet };
 
 /** Pure choice: the first interface address (other than the VIP itself) whose subnet holds the VIP. */
 export function chooseInterface(wish: VipWish, addrs: readonly InterfaceAddress[]): VipSpec | undefined {

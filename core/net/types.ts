@@ -1,4 +1,4 @@
-// The VipManager port (STYLE.md rule 5). Contract: `ensurePresent`/`ensureAbsent` are
+// The VipManager port (docs/architecture.md, rule 5). Contract: `ensurePresent`/`ensureAbsent` are
 // idempotent and read the kernel's truth back (`ip -j addr`) before and after acting; an
 // unexpected state after the command is a coded error. `announce` sends a gratuitous ARP
 // burst so switches and clients learn the VIP's new owner.

@@ -28,8 +28,38 @@ interface AddrInfo {
   prefixlen?: number;
 }
 
+export interface IpVipOptions {
+  /**
+   * valid_lft and preferred_lft (s) of every VIP added: the kernel removes the address itself
+   * unless renew() extends it (docs/adr/0005-fencing-by-expiry.md). Absent: forever.
+   */
+  readonly lifetime_s?: number;
+}
+
 export class IpVipManager implements VipManager {
-  constructor(private readonly cmd: CommandRunner) {}
+  constructor(
+    private readonly cmd: CommandRunner,
+    private readonly options: IpVipOptions = {},
+  ) {}
+
+  private lifetimeArgs(): string[] {
+    const s = this.options.lifetime_s;
+    return s === undefined ? [] : ['valid_lft', String(s), 'preferred_lft', String(s)];
+  }
+
+  /**
+   * Gives a present VIP a full lifetime again (`ip addr change`, which resets the kernel's
+   * timestamp of the address). Returns false, changing nothing, when the VIP is absent:
+   * `ip addr change` would add it, and a renewal must never bring back an expired VIP.
+   */
+  async renew(vip: VipSpec): Promise<boolean> {
+    validateVip(vip);
+    const prefix = await this.currentPrefix(vip);
+    if (prefix === undefined) return false;
+    const r = await this.cmd.run(['ip', 'addr', 'change', `${vip.address}/${prefix}`, 'dev', vip.ifname, ...this.lifetimeArgs()], IP_COMMAND_TIMEOUT_MS);
+    if (r.code !== 0) throw this.failed(vip, 'ip addr change', r.stderr);
+    return true;
+  }
 
   /** The prefix length the VIP currently has on its interface, or undefined when absent. */
   private async currentPrefix(vip: VipSpec): Promise<number | undefined> {
@@ -56,7 +86,7 @@ export class IpVipManager implements VipManager {
   async ensurePresent(vip: VipSpec): Promise<VipChange> {
     validateVip(vip);
     if ((await this.currentPrefix(vip)) !== undefined) return 'unchanged';
-    const r = await this.cmd.run(['ip', 'addr', 'add', `${vip.address}/${vip.prefix_len}`, 'dev', vip.ifname], IP_COMMAND_TIMEOUT_MS);
+    const r = await this.cmd.run(['ip', 'addr', 'add', `${vip.address}/${vip.prefix_len}`, 'dev', vip.ifname, ...this.lifetimeArgs()], IP_COMMAND_TIMEOUT_MS);
     if ((await this.currentPrefix(vip)) === undefined) throw this.failed(vip, 'ip addr add', r.stderr);
     return 'added';
   }

@@ -1,4 +1,4 @@
-// The FilterBackend port (STYLE.md rule 5): how the farm module runner changes a node's packet
+// The FilterBackend port (docs/architecture.md, rule 5): how the farm module runner changes a node's packet
 // filter. Contract, met by NftFilterBackend and by FakeFilterBackend:
 //  - load() installs the module's tables with an initial owned set, replacing a leftover of a
 //    crashed daemon in the same transaction; setOwned() changes only the owned set, in one

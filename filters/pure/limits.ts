@@ -20,5 +20,12 @@ export const NETDEV_INGRESS_PRIORITY = -500;
 export const PREROUTING_PRIORITY = -150;
 export const ARP_OUTPUT_PRIORITY = 0;
 
+/**
+ * Bucket lease bounds (ms). nft keeps element timeouts in milliseconds (jiffies inside); an
+ * expired element stops matching at once, before the set's garbage collection reclaims it.
+ */
+export const LEASE_MIN_MS = 50;
+export const LEASE_MAX_MS = 3_600_000;
+
 export const TABLE_PREFIX = 'hakit_';
 export const OWNED_SET = 'owned';

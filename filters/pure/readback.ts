@@ -1,5 +1,5 @@
 // Parses what `nft -j list set` printed back into bucket numbers, so the applier can compare
-// the kernel's set with what it wrote (STYLE.md rule 5: kernel changes are read back).
+// the kernel's set with what it wrote (docs/architecture.md, rule 5: kernel changes are read back).
 import { HakitError } from '../../core/errors/catalogue';
 
 type Json = unknown;

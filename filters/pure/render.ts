@@ -56,8 +56,13 @@ function groupLines(filter: ValidFarmFilter, group: ValidFarmGroup): string[] {
   });
 }
 
-function elements(owned: readonly number[]): string {
-  return owned.length === 0 ? '' : ` elements = { ${owned.join(', ')} };`;
+/** Element list; with a lease, each element carries its timeout (it expires unless renewed). */
+function elementList(owned: readonly number[], lease_ms: number | null): string {
+  return owned.map((b) => (lease_ms === null ? `${b}` : `${b} timeout ${lease_ms}ms`)).join(', ');
+}
+
+function elements(owned: readonly number[], lease_ms: number | null): string {
+  return owned.length === 0 ? '' : ` elements = { ${elementList(owned, lease_ms)} };`;
 }
 
 /** Add-then-delete removes a table whether or not it exists, inside the same transaction. */
@@ -93,7 +98,7 @@ export function renderFilterScript(filter: ValidFarmFilter, owned: readonly numb
     `table ip ${t} {`,
     // typeof numgen: a 32-bit integer like jhash's result (`type mark` does not match jhash,
     // and nft 1.0.6 crashes listing a `typeof jhash` set).
-    `  set ${OWNED_SET} { typeof numgen inc mod ${BUCKET_COUNT};${elements(buckets)} }`,
+    `  set ${OWNED_SET} { typeof numgen inc mod ${BUCKET_COUNT};${filter.lease_ms === null ? '' : ' flags timeout;'}${elements(buckets, filter.lease_ms)} }`,
     `  chain prerouting {`,
     `    type filter hook prerouting priority ${PREROUTING_PRIORITY}; policy accept;`,
     `    iifname != "${filter.interface}" accept`,
@@ -110,11 +115,16 @@ export function renderFilterScript(filter: ValidFarmFilter, owned: readonly numb
   return lines.join('\n') + '\n';
 }
 
-/** One transaction that makes the owned set exactly `owned` (idempotent desired state). */
+/**
+ * One transaction that makes the owned set exactly `owned` (idempotent desired state). With a
+ * lease it is also the renewal: flush and re-add in one transaction give every element a new
+ * full timeout, and packets see the old set or the new one, never an empty one in between
+ * (nf_tables commits a transaction by flipping its generation).
+ */
 export function renderOwnedUpdate(filter: ValidFarmFilter, owned: readonly number[]): string {
   const buckets = checkOwnedBuckets(owned, `module ${filter.module}`);
   const lines = [`flush set ip ${filter.table} ${OWNED_SET}`];
-  if (buckets.length > 0) lines.push(`add element ip ${filter.table} ${OWNED_SET} { ${buckets.join(', ')} }`);
+  if (buckets.length > 0) lines.push(`add element ip ${filter.table} ${OWNED_SET} { ${elementList(buckets, filter.lease_ms)} }`);
   return lines.join('\n') + '\n';
 }
 

@@ -34,6 +34,13 @@ export interface FarmFilterConfig {
   /** jhash seed; default derived from the module name (identical on every node). */
   readonly hash_seed?: number;
   readonly groups: readonly FarmGroup[];
+  /**
+   * Lifetime of each owned bucket in the kernel (nft element timeout): unless the daemon renews
+   * it (setOwned again) within this time, the bucket stops matching on its own, so a node whose
+   * daemon died stops accepting new flows (docs/adr/0005-fencing-by-expiry.md). Absent: buckets
+   * never expire (tests of the filter alone).
+   */
+  readonly lease_ms?: number;
   /** Where the <vip> element came from, for error messages. */
   readonly where?: string;
 }
@@ -66,4 +73,6 @@ export interface ValidFarmFilter {
   readonly virtual_mac: string;
   readonly hash_seed: number;
   readonly groups: readonly ValidFarmGroup[];
+  /** nft timeout of every owned element; null: elements never expire. */
+  readonly lease_ms: number | null;
 }

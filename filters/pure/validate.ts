@@ -1,8 +1,10 @@
-// Checks and defaults a farm filter description once (STYLE.md rule 10). All problems are
+// Checks and defaults a farm filter description once (docs/architecture.md, rule 10). All problems are
 // reported together, each as a coded error that names where it came from.
 import { HakitError } from '../../core/errors/catalogue';
 import {
   INTERFACE_NAME_MAX_CHARS,
+  LEASE_MAX_MS,
+  LEASE_MIN_MS,
   MODULE_NAME_MAX_CHARS,
   PORTS_PER_RULE_MAX,
   PORT_MAX,
@@ -156,6 +158,9 @@ export function validateFarmFilter(config: FarmFilterConfig): ValidationResult {
   if (config.hash_seed !== undefined && (!Number.isInteger(config.hash_seed) || config.hash_seed < 0 || config.hash_seed > 0xffffffff)) {
     errors.push(new HakitError('HAKIT_E_FILTER_RULE', `hash seed ${config.hash_seed} is not a 32-bit unsigned integer`, `module ${config.module}`));
   }
+  if (config.lease_ms !== undefined && (!Number.isInteger(config.lease_ms) || config.lease_ms < LEASE_MIN_MS || config.lease_ms > LEASE_MAX_MS)) {
+    errors.push(new HakitError('HAKIT_E_FILTER_RULE', `bucket lease ${config.lease_ms} ms is not an integer in ${LEASE_MIN_MS}..${LEASE_MAX_MS}`, `module ${config.module}`));
+  }
   if (config.groups.length === 0) {
     errors.push(new HakitError('HAKIT_E_FILTER_RULE', 'a farm filter needs at least one VIP with rules', at(config.where, `module ${config.module}`)));
   }
@@ -173,6 +178,7 @@ export function validateFarmFilter(config: FarmFilterConfig): ValidationResult {
     virtual_mac,
     hash_seed: config.hash_seed ?? defaultHashSeed(config.module),
     groups: valid,
+    lease_ms: config.lease_ms ?? null,
   };
   return { ok: true, filter: deepFreeze(filter) };
 }

@@ -51,6 +51,10 @@ test('three nodes each own their share; HTTP sticky per client IP; UDP spread pe
   expect(at('farm: filter loaded, closed')).toBeLessThan(at('virtual IP added'));
   expect(at('virtual IP added')).toBeLessThan(at('running start_both'));
   expect(at('running start_both')).toBeLessThan(at('farm: owns 8'));
+  if (log.filter((l) => l === 'virtual IP added').length !== 1) {
+    const daemonLog = await c!.sh('node1', ['cat', '/var/log/hakit/hakitd.log']);
+    console.log(`node1 module log: ${JSON.stringify(log)}\nnode1 daemon log (VIP/lease lines): ${daemonLog.split('\n').filter((l) => /virtual IP|LEASE|FENCE/.test(l)).join('\n')}`);
+  }
   expect(log.filter((l) => l === 'virtual IP added')).toHaveLength(1);
   const v = await c!.hakit('node1', ['state', '-m', MODULE, '-v']);
   expect(v.out).toMatch(/farm share 8[56]\/256 {2}members node1=8[56] node2=8[56] node3=8[56]/);

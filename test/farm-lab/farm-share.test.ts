@@ -34,11 +34,21 @@ describe('farmShare', () => {
     expect(later.waiting_for).toEqual(['node2']);
   });
 
-  test('a dead peer holds nothing: survivors take its buckets at once', () => {
+  test('a dead peer holds nothing (its leases ran out before the timeout): survivors take its buckets at once', () => {
     const dead: FarmPeer = { node: 'node3', reachable: false, state: 'UP', status: 'Ready', farm: { leaving: false, applied: all } };
     const s = farmShare({ self: 'node1', state: 'UP', status: 'Ready', leaving: false, powers, peers: [up('node2', ['node1', 'node2']), dead] });
     expect(s.members).toEqual(['node1', 'node2']);
     expect(s.owned.length).toBe(128);
+  });
+
+  test('while this node has not listened for a timeout yet, a silent peer may hold any bucket', () => {
+    const silent: FarmPeer = { node: 'node3', reachable: false, state: null, status: null, farm: null };
+    const early = farmShare({ self: 'node1', state: 'UP', status: 'Ready', leaving: false, powers, peers: [up('node2', ['node1', 'node2']), silent], listening: true });
+    expect(early.assigned.length).toBe(128);
+    expect(early.owned).toEqual([]);
+    expect(early.waiting_for).toEqual(['node3']);
+    const later = farmShare({ self: 'node1', state: 'UP', status: 'Ready', leaving: false, powers, peers: [up('node2', ['node1', 'node2']), silent], listening: false });
+    expect(later.owned.length).toBe(128);
   });
 
   test('a leaving peer is no member; its buckets are taken once it announces none', () => {

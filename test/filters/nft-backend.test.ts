@@ -17,10 +17,11 @@ async function sh(argv: string[]): Promise<string> {
   return r.stdout;
 }
 
-function filter(iface = 'eth0'): ValidFarmFilter {
+function filter(iface = 'eth0', lease_ms?: number): ValidFarmFilter {
   const r = validateFarmFilter({
     module: 'hfb',
     interface: iface,
+    ...(lease_ms !== undefined ? { lease_ms } : {}),
     groups: [{ vips: [lab.spareAddr(0, 0)], rules: [{ proto: 'tcp', ports: [80, { from: 8000, to: 8099 }], balance: 'on_port' }] }],
   });
   if (!r.ok) throw new Error('bad test config');
@@ -105,4 +106,31 @@ test('tcp_loose is 0 while loaded and restored by remove; remove is idempotent',
   await b.remove('hfb');
   expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('1');
   expect((await sh(['nft', 'list', 'ruleset'])).trim()).toBe('');
+});
+
+// Fencing by expiry (docs/adr/0005-fencing-by-expiry.md) on this kernel: set elements with a
+// timeout stop matching on their own; setOwned (flush + add in one transaction) renews them.
+test('with a lease, owned buckets expire unless setOwned renews them', async () => {
+  const LEASE_MS = 600;
+  const b = new NftFilterBackend({ run });
+  const f = filter('eth0', LEASE_MS);
+  await b.load(f, [1, 2, 3]);
+  expect(await sh(['nft', 'list', 'set', 'ip', 'hakit_hfb', 'owned'])).toMatch(/flags timeout[\s\S]*1 timeout 600ms expires/);
+  // Renewed every 200 ms for 1.2 s (two leases): always all there.
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await b.setOwned(f, [1, 2, 3])).owned).toEqual([1, 2, 3]);
+  }
+  // Not renewed any more: gone after the lease (plus slack for a loaded machine), not before half of it.
+  const stopped = Date.now();
+  await new Promise((r) => setTimeout(r, LEASE_MS / 2));
+  expect(await b.readOwned(f)).toEqual([1, 2, 3]);
+  let gone_ms = -1;
+  for (let i = 0; i < 100 && gone_ms < 0; i++) {
+    if ((await b.readOwned(f))?.length === 0) gone_ms = Date.now() - stopped;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(gone_ms).toBeGreaterThanOrEqual(LEASE_MS - 50);
+  expect(gone_ms).toBeLessThan(LEASE_MS + 400);
+  await b.remove('hfb');
 });

@@ -1,5 +1,6 @@
 // `hakit` commands that talk to the local hakitd through its control socket: module
 // commands, state, waitstate, failover, boot, level.
+import { moduleArg, optionalModuleArg } from '../../control/module-arg';
 import { Argument, type Command, Option } from 'commander';
 import { HakitError, isHakitError } from '../../errors/catalogue';
 import { controlRequest } from '../../control/client';
@@ -10,16 +11,20 @@ import {
   type CommandResult,
   type LevelResult,
   type ModuleStatus,
+  type PeerStatus,
   type StateResult,
 } from '../../control/api';
 import { MIRROR_STATES, FARM_STATES, type CommandKind, type ModuleStateName } from '../../module/pure/types';
 import type { FarmStatus } from '../../daemon/farm-controller';
 import { formatStateMonitor, withMonitors } from '../../monitor/pure/state-view';
 import { monitorsOf } from './monitor';
+import { ACTION_EXIT_OTHER_STATE, ACTION_EXIT_TIMEOUT, WAITING_ACTIONS, actionProgress, hasMoved, type Observed } from '../pure/action-wait';
 
 /** How often `waitstate` asks the daemon. */
 export const WAITSTATE_POLL_MS = 200;
 export const DEFAULT_WAITSTATE_TIMEOUT_S = 60;
+/** Default bound of `hakit start|stop|prim|second|swap` (scripts have their own timeouts). */
+export const DEFAULT_ACTION_TIMEOUT_S = 120;
 /** Cap on `waitstate --timeout`, so a typo never waits for days. */
 export const MAX_WAITSTATE_TIMEOUT_S = 24 * 3600;
 
@@ -42,23 +47,41 @@ function sock(): string {
 
 async function sendCommand(module: string, kind: CommandKind, on?: boolean): Promise<CommandResult> {
   const command = on === undefined ? { kind } : { kind, on };
-  return (await controlRequest(sock(), 'command', { module, command })) as CommandResult;
+  return (await controlRequest(sock(), 'command', { module: moduleArg(module), command })) as CommandResult;
 }
 
 async function getState(module?: string): Promise<StateResult> {
-  return (await controlRequest(sock(), 'state', module ? { module } : {})) as StateResult;
+  const m = optionalModuleArg(module);
+  return (await controlRequest(sock(), 'state', m === undefined ? {} : { module: m })) as StateResult;
+}
+
+/** The fields of the module's mode: a farm has no data epoch, copy or failover between roles. */
+export function modeFields(m: ModuleStatus): string {
+  const fields = [`mode=${m.mode}`];
+  if (m.mode === 'mirror') fields.push(`epoch=${m.epoch}`, `copy=${m.copyComplete ? 'complete' : 'incomplete'}`);
+  if (m.mode !== 'farm') fields.push(`failover=${m.failover ? 'on' : 'off'}`);
+  fields.push(`boot=${m.boot ? 'on' : 'off'}`);
+  return fields.join(' ');
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** One peer: its state when reachable; when not, only that and when it was last heard. */
+export function formatPeer(p: PeerStatus): string {
+  const name = `  peer ${p.node.padEnd(12)}`;
+  if (p.reachable) return `${name} ${(p.state ?? '-').padEnd(7)} (${p.status ?? '-'})  reachable on LAN ${p.lansUp.join(',')}`;
+  const heard = p.silent_ms === undefined ? '' : p.silent_ms === null ? ', not heard since hakitd started' : `, last heard ${seconds(p.silent_ms)} ago`;
+  const said = p.state ? ` (it last announced ${p.state} (${p.status ?? '-'}))` : '';
+  return `${name} unreachable${heard}${said}`;
 }
 
 function formatModule(m: ModuleStatus, verbose: boolean): string {
   const head = `${m.module.padEnd(16)} ${m.state.padEnd(7)} (${m.status})`;
   if (!verbose) return head;
-  const lines = [
-    `${head}  mode=${m.mode} epoch=${m.epoch} copy=${m.copyComplete ? 'complete' : 'incomplete'} failover=${m.failover ? 'on' : 'off'} boot=${m.boot ? 'on' : 'off'}`,
-  ];
-  for (const p of m.peers) {
-    const where = p.reachable ? `reachable on LAN ${p.lansUp.join(',')}` : 'unreachable';
-    lines.push(`  peer ${p.node.padEnd(12)} ${(p.state ?? '-').padEnd(7)} (${p.status ?? '-'})  ${where}`);
-  }
+  const lines = [`${head}  ${modeFields(m)}`];
+  for (const p of m.peers) lines.push(formatPeer(p));
   const farm = farmLine(m);
   if (farm) lines.push(farm);
   if (m.last_error) lines.push(`  last error: ${m.last_error.code}: ${m.last_error.message}`);
@@ -74,15 +97,81 @@ function farmLine(m: ModuleStatus): string | null {
   return `  farm share ${f.share}  members ${members}  default owner ${f.default_owner || '-'}  filter ${f.filter}${extra.length > 0 ? '  ' + extra.join('; ') : ''}`;
 }
 
+function parseTimeout(text: string, where: string): number {
+  const timeout_s = Number(text);
+  if (!Number.isFinite(timeout_s) || timeout_s < 0 || timeout_s > MAX_WAITSTATE_TIMEOUT_S) {
+    throw new HakitError('HAKIT_E_USAGE', `--timeout must be 0..${MAX_WAITSTATE_TIMEOUT_S} seconds`, where);
+  }
+  return timeout_s;
+}
+
+/**
+ * Sends the action, then polls until it has finished (core/cli/pure/action-wait.ts) and prints
+ * the final state. Exit 0: reached; ACTION_EXIT_OTHER_STATE: settled elsewhere;
+ * ACTION_EXIT_TIMEOUT: still on its way at the deadline.
+ */
+async function runAndWait(module: string, kind: CommandKind, timeout_s: number): Promise<void> {
+  const first = (await getState(module)).modules[0];
+  await sendCommand(module, kind);
+  if (!first) {
+    process.stdout.write(`${module}: ${kind} accepted\n`);
+    return;
+  }
+  const before: Observed = { state: first.state, status: first.status };
+  const deadline = Date.now() + timeout_s * 1000;
+  let moved = false;
+  let waitSince: number | null = null;
+  for (;;) {
+    const m = (await getState(module)).modules[0];
+    if (!m) throw new HakitError('HAKIT_E_UNKNOWN_MODULE', 'the module vanished while its action ran', `module ${module}`);
+    const now: Observed = { state: m.state, status: m.status };
+    moved ||= hasMoved(before, now);
+    waitSince = now.state === 'WAIT' && now.status !== 'Transient' ? (waitSince ?? Date.now()) : null;
+    const p = actionProgress(kind, m.mode, before, now, moved, waitSince === null ? 0 : Date.now() - waitSince);
+    if (p.kind === 'reached') {
+      const why = m.state === 'WAIT' ? `  (started; waiting for ${m.mode === 'farm' ? 'a resource' : 'its peer or `hakit prim`'})` : '';
+      process.stdout.write(`${module}: ${m.state} (${m.status})${why}\n`);
+      return;
+    }
+    if (p.kind === 'other') {
+      process.stdout.write(`${module}: ${m.state} (${m.status})\n`);
+      const err = m.last_error ? `; last error ${m.last_error.code}: ${m.last_error.message}` : '';
+      process.stderr.write(`hakit: ${kind} ended in ${p.why}${err}\n`);
+      process.exitCode = ACTION_EXIT_OTHER_STATE;
+      return;
+    }
+    if (Date.now() >= deadline) {
+      process.stdout.write(`${module}: ${m.state} (${m.status})\n`);
+      process.stderr.write(`hakit: HAKIT_E_ACTION_TIMEOUT: module ${module}: ${kind} not finished after ${timeout_s} s (still ${m.state} (${m.status}))\n`);
+      process.exitCode = ACTION_EXIT_TIMEOUT;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(WAITSTATE_POLL_MS, Math.max(1, deadline - Date.now()))));
+  }
+}
+
 function registerModuleCommands(program: Command): void {
   for (const c of SIMPLE_COMMANDS) {
-    program
-      .command(c.kind)
-      .description(c.help)
-      .requiredOption('-m, --module <module>', 'module name')
-      .action(async (opts: { module: string }) => {
+    const cmd = program.command(c.kind).description(c.help).requiredOption('-m, --module <module>', 'module name');
+    if (!WAITING_ACTIONS.has(c.kind)) {
+      cmd.action(async (opts: { module: string }) => {
         await sendCommand(opts.module, c.kind);
         process.stdout.write(`${opts.module}: ${c.kind} accepted\n`);
+      });
+      continue;
+    }
+    cmd
+      .description(`${c.help}; waits until it has finished and prints the final state (exit 0 reached, ${ACTION_EXIT_OTHER_STATE} ended in another state, ${ACTION_EXIT_TIMEOUT} timeout, 1 refused)`)
+      .option('--no-wait', 'return once hakitd accepted the command')
+      .option('--timeout <seconds>', 'give up waiting after this many seconds', String(DEFAULT_ACTION_TIMEOUT_S))
+      .action(async (opts: { module: string; wait: boolean; timeout: string }) => {
+        const timeout_s = parseTimeout(opts.timeout, `hakit ${c.kind}`);
+        if (!opts.wait) {
+          await sendCommand(opts.module, c.kind);
+          process.stdout.write(`${opts.module}: ${c.kind} accepted\n`);
+          return;
+        }
+        await runAndWait(opts.module, c.kind, timeout_s);
       });
   }
 }
@@ -143,10 +232,7 @@ function registerWaitstate(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds (exit 1)', String(DEFAULT_WAITSTATE_TIMEOUT_S))
     .action(async (state: string, opts: { module: string; timeout: string }) => {
       const wanted = parseStates(state);
-      const timeout_s = Number(opts.timeout);
-      if (!Number.isFinite(timeout_s) || timeout_s < 0 || timeout_s > MAX_WAITSTATE_TIMEOUT_S) {
-        throw new HakitError('HAKIT_E_USAGE', `--timeout must be 0..${MAX_WAITSTATE_TIMEOUT_S} seconds`, 'hakit waitstate');
-      }
+      const timeout_s = parseTimeout(opts.timeout, 'hakit waitstate');
       const deadline = Date.now() + timeout_s * 1000;
       let last = '';
       for (;;) {

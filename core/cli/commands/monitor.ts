@@ -6,6 +6,7 @@ import { Argument, type Command } from 'commander';
 import yazl from 'yazl';
 import { HakitError, isHakitError } from '../../errors/catalogue';
 import { controlRequest } from '../../control/client';
+import { moduleArg, optionalModuleArg } from '../../control/module-arg';
 import { controlSocketPath } from '../../control/paths';
 import type { StateResult } from '../../control/api';
 import { clusterXmlPath, moduleDir } from '../../config/paths';
@@ -30,6 +31,7 @@ export const SNAPSHOT_MAX_FILE_BYTES = 32 * 1024 * 1024;
 const sock = (): string => controlSocketPath(process.env);
 
 function request(cmd: string, args: Record<string, unknown>, timeout_ms = MONITOR_REQUEST_TIMEOUT_MS): Promise<unknown> {
+  if (args['module'] !== undefined) moduleArg(String(args['module']));
   return controlRequest(sock(), cmd, args, timeout_ms);
 }
 
@@ -50,7 +52,8 @@ export async function monitorsOf(modules: readonly string[], timeout_ms = MONITO
 }
 
 async function gather(module: string | undefined, timeout_ms: number): Promise<{ node: string; modules: (NagiosModule & { resources?: readonly ResourceStatus[] })[] }> {
-  const st = (await request('state', module ? { module } : {}, timeout_ms)) as StateResult;
+  const m = optionalModuleArg(module);
+  const st = (await request('state', m === undefined ? {} : { module: m }, timeout_ms)) as StateResult;
   const modules = await Promise.all(
     st.modules.map(async (m) => {
       const res = await resourcesOrNull(m.module, timeout_ms);
@@ -156,7 +159,7 @@ function readTail(file: string, max_bytes: number): string {
 }
 
 function logFileOf(module: string | undefined): string {
-  return module ? moduleLogPath(logDir(process.env), module) : path.join(logDir(process.env), DAEMON_LOG_FILE);
+  return module !== undefined ? moduleLogPath(logDir(process.env), moduleArg(module)) : path.join(logDir(process.env), DAEMON_LOG_FILE);
 }
 
 function parseCount(s: string): number {
@@ -265,9 +268,10 @@ function registerSnapshot(program: Command): void {
     .requiredOption('-m, --module <module>', 'module name')
     .argument('<out>', 'output .zip file')
     .action(async (out: string, opts: { module: string }) => {
+      moduleArg(opts.module);
       const zip = new yazl.ZipFile();
       const skipped: string[] = [];
-      addFile(zip, moduleLogPath(logDir(process.env), opts.module), `log/${opts.module}.log`, skipped);
+      addFile(zip, moduleLogPath(logDir(process.env), moduleArg(opts.module)), `log/${opts.module}.log`, skipped);
       addFile(zip, path.join(logDir(process.env), DAEMON_LOG_FILE), `log/${DAEMON_LOG_FILE}`, skipped);
       addFile(zip, clusterXmlPath(process.env), 'conf/cluster.xml', skipped);
       addTree(zip, path.join(moduleDir(opts.module, process.env), 'conf'), 'module/conf', skipped);

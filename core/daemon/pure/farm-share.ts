@@ -1,4 +1,4 @@
-// Which buckets a farm node may accept now (STYLE.md rule 1: pure, no I/O). Two rules keep
+// Which buckets a farm node may accept now (docs/architecture.md, rule 1: pure, no I/O). Two rules keep
 // one client from ever being answered by two nodes:
 //  - the member list: this node (UP, Ready, not leaving) and every reachable peer that
 //    announces UP/Ready without `leaving`. A peer still running start_both is not a member
@@ -8,7 +8,12 @@
 //    gives it. So when ownership moves, the old owner lets go (and announces it) before the
 //    new owner takes: new SYNs in the gap are dropped and retried by the client (a gap costs
 //    one SYN retransmission), while an overlap would let two nodes answer one handshake.
-// Dead peers (unreachable) hold nothing: their buckets go to the survivors at once.
+// A dead peer (unreachable: silent for the heartbeat timeout) holds nothing: every bucket in
+// its kernel had a lease shorter than that timeout minus one period and a margin, and its
+// daemon stopped renewing when it stopped sending (core/net/pure/fence-timing.ts,
+// docs/adr/0005-fencing-by-expiry.md). So its buckets go to the survivors at once. The one
+// exception is a peer this node has not listened to for a whole timeout yet (its daemon just
+// started): silence proves nothing then, and such a peer may hold any bucket.
 import { BUCKET_COUNT, BucketInputError, bucketOwners, type BucketMember, type BucketTable } from '../../../filters/buckets';
 import type { ModuleStateName, SubStatus } from '../../module/pure/types';
 
@@ -36,6 +41,11 @@ export interface FarmShareInput {
   readonly peers: readonly FarmPeer[];
   /** `power` of every farm node of the module (from userconfig, identical on every node). */
   readonly powers: Readonly<Record<string, number>>;
+  /**
+   * True until this node has listened for a whole heartbeat timeout: an unreachable peer may
+   * then still be alive and holding buckets. Absent: false.
+   */
+  readonly listening?: boolean;
 }
 
 export interface FarmShare {
@@ -86,8 +96,11 @@ function bucketsOf(table: BucketTable, node: string): number[] {
   return out;
 }
 
+const ALL_BUCKETS: ReadonlySet<number> = new Set(Array.from({ length: BUCKET_COUNT }, (_, b) => b));
+
 /** Buckets peer P may still hold: those its announced `applied` list gives it. */
-function heldByPeer(p: FarmPeer, powers: Readonly<Record<string, number>>, cache: Map<string, BucketTable | null>): Set<number> {
+function heldByPeer(p: FarmPeer, powers: Readonly<Record<string, number>>, cache: Map<string, BucketTable | null>, listening: boolean): ReadonlySet<number> {
+  if (!p.reachable && listening) return ALL_BUCKETS;
   const applied = p.reachable ? p.farm?.applied : null;
   if (!applied || !applied.includes(p.node)) return new Set();
   const key = [...applied].sort().join(',');
@@ -100,7 +113,7 @@ function heldByPeer(p: FarmPeer, powers: Readonly<Record<string, number>>, cache
     }
     cache.set(key, table);
   }
-  if (table === null) return new Set(Array.from({ length: BUCKET_COUNT }, (_, b) => b));
+  if (table === null) return ALL_BUCKETS;
   return new Set(bucketsOf(table, p.node));
 }
 
@@ -121,7 +134,7 @@ export function farmShare(i: FarmShareInput): FarmShare {
   const waiting_for: string[] = [];
   for (const p of i.peers) {
     if (p.node === i.self) continue;
-    const held = heldByPeer(p, i.powers, cache);
+    const held = heldByPeer(p, i.powers, cache, i.listening ?? false);
     let blocks = false;
     for (const b of assigned) {
       if (held.has(b)) {

@@ -153,11 +153,11 @@ it('first start, prim, second, failover on daemon kill, clean stop on SIGTERM', 
   const log = fs.readFileSync(path.join(n2.log, 'modules', 'web.log'), 'utf8');
   expect(log).toMatch(/started app/);
 
-  // node1's daemon died with the VIP on its interface and its application running on a capture
-  // that died with it: the new daemon removes the VIP before anything else, adopts the module
-  // (its leftover record says PRIM), stops the application cleanly and waits in WAIT (its
-  // peer is gone and its copy is not the only authority: lastRole PRIM).
-  expect(vipOn(p.a)).toBe(true);
+  // node1's daemon died with its application running on a capture that died with it. Its VIP
+  // expired on its own (fencing by expiry: docs/adr/0005-fencing-by-expiry.md); the new daemon
+  // adopts the module (its leftover record says PRIM), stops the application cleanly and waits
+  // in WAIT (its peer is gone and its copy is not the only authority: lastRole PRIM).
+  expect(vipOn(p.a)).toBe(false);
   const d1again = startDaemon(p.a, 'node1', n1);
   await until('node1 daemon back', async () => (await moduleState(n1)) !== 'unreachable', 20_000);
   await until('node1 adopted and settled in WAIT', async () => (await moduleState(n1)) === 'WAIT/NotReady', 20_000);
