@@ -10,6 +10,7 @@
 // Only the receiver changes the copy (the application path is a read-only bind), and it
 // applies ops one at a time, so nothing swaps a directory between the check and the use.
 import fs from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { HakitError } from '../errors/catalogue';
 
@@ -45,6 +46,26 @@ export class CopyRoots {
     // A missing parent (or a dangling symlink on the way) rejects with ENOENT, which the
     // op treats like its own ENOENT; nothing is ever created through it.
     const parentReal = await fs.realpath(path.dirname(abs));
+    if (parentReal !== rootReal && !parentReal.startsWith(rootReal + '/')) {
+      throw new HakitError('HAKIT_E_MIRROR_BAD_PATH', `path ${JSON.stringify(rel)} resolves outside its replicated directory (to ${parentReal})`, where);
+    }
+    return path.join(parentReal, path.basename(abs));
+  }
+
+  /**
+   * `resolve` without the thread-pool hops: the receiver applies one op at a time, and two
+   * realpath calls through libuv's pool cost ~100 µs each on a loaded 2-core node, per op
+   * (a 5 000-file workload was bound by them). realpath of cached dentries takes µs.
+   */
+  resolveSync(rel: string, where: string, opts: { allowRoot?: boolean } = {}): string {
+    const root = this.rootOf(rel, where);
+    const abs = path.join(this.dir, rel);
+    const rootReal = realpathSync(path.join(this.dir, root));
+    if (rel === root) {
+      if (opts.allowRoot) return rootReal;
+      throw new HakitError('HAKIT_E_MIRROR_BAD_PATH', `path ${JSON.stringify(rel)} names a replicated directory itself`, where);
+    }
+    const parentReal = realpathSync(path.dirname(abs));
     if (parentReal !== rootReal && !parentReal.startsWith(rootReal + '/')) {
       throw new HakitError('HAKIT_E_MIRROR_BAD_PATH', `path ${JSON.stringify(rel)} resolves outside its replicated directory (to ${parentReal})`, where);
     }

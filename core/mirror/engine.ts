@@ -43,6 +43,8 @@ export interface MirrorModuleSpec {
   readonly mode?: CaptureMode;
   /** Watch mode: queued hints before one full rescan (default MAX_WATCH_HINTS). */
   readonly watch_max_hints?: number;
+  /** The peer node's addresses: the receiver accepts connections from these only. */
+  readonly peers?: readonly string[];
 }
 
 export type CaptureMode = 'sync' | 'watch';
@@ -78,12 +80,14 @@ function prefixed(rep: Replicator, n: number): Replicator {
   const pre = `/${n}`;
   const fix = (p: string): string => (p === '/' ? pre : pre + p);
   return {
-    perform(op, local) {
+    perform(op, local, opts) {
       const o = op as unknown as Record<string, unknown>;
       const copy: Record<string, unknown> = { ...o };
       for (const k of ['path', 'from', 'to']) if (typeof o[k] === 'string') copy[k] = fix(o[k] as string);
-      return rep.perform(copy as unknown as typeof op, local);
+      return rep.perform(copy as unknown as typeof op, local, opts);
     },
+    write: (op, local, sync, hold) => rep.write({ ...op, path: fix(op.path) }, local, sync, hold),
+    sync: (p, local) => rep.sync(fix(p), local),
     unknownChange: () => rep.unknownChange?.(),
   };
 }
@@ -237,7 +241,7 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
   const receiver = new MirrorReceiver({
     module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection,
     host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec), before_syncing: opts.before_syncing,
-    roots: spec.dirs.length,
+    roots: spec.dirs.length, ...(spec.peers ? { peers: spec.peers } : {}),
   });
   const second = new MirrorSecond(spec, receiver, binds);
   try {

@@ -8,6 +8,7 @@
 // Whenever the phase changes, the journal is rewritten compactly (temporary file + rename).
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { writeSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { HakitError } from '../errors/catalogue';
 import { type MirrorOp, validateOp } from './pure/ops';
@@ -107,6 +108,8 @@ function snapshotEvents(p: PendingSet): JournalEvent[] {
 export class DirtyJournal {
   private fh: FileHandle | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Jobs queued on `chain` and not finished (an append may skip the queue when 0). */
+  private queued = 0;
   private bootId = 'unknown';
   private syncTimer: NodeJS.Timeout | undefined;
   private unsynced = false;
@@ -171,6 +174,18 @@ export class DirtyJournal {
 
   /** Appends events (written, not yet fsync'ed) in call order. */
   append(events: readonly JournalEvent[]): Promise<void> {
+    if (this.queued === 0 && this.fh) {
+      // Nothing queued (no rewrite or sync in progress): one write(2) right now. Through
+      // the queue it would cost a thread-pool hop per captured write while ALONE.
+      try {
+        writeSync(this.fh.fd, Buffer.concat(events.map(encodeRecord)));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      this.unsynced = true;
+      this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
+      return Promise.resolve();
+    }
     return this.enqueue(async () => {
       if (!this.fh) throw new HakitError('HAKIT_E_MIRROR_JOURNAL', 'journal is not open', this.file);
       await this.fh.write(Buffer.concat(events.map(encodeRecord)));
@@ -201,7 +216,8 @@ export class DirtyJournal {
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
-    const next = this.chain.then(job);
+    this.queued++;
+    const next = this.chain.then(job).finally(() => { this.queued--; });
     this.chain = next.catch(() => undefined);
     return next;
   }

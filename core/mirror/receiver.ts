@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { HakitError, isHakitError } from '../errors/catalogue';
@@ -24,7 +25,9 @@ export const MAX_APPLY_QUEUE = 4096;
 /** Received-but-unapplied payload bytes beyond which the receiver stops reading the socket
  *  (it reads again below half of both bounds). 4096 ops of 1 MiB would be 4 GiB. */
 export const MAX_APPLY_QUEUE_BYTES = 64 * 1024 * 1024;
-/** Connections the receiver holds at once (authenticated or not): a flood costs at most this. */
+/** Connections from the peer's addresses the receiver holds at once (authenticated or not).
+ *  With `peers` set, connections from other addresses are closed at accept and never counted,
+ *  so a flood from elsewhere cannot take the PRIM's room (issue 15 item 1). */
 export const MAX_RECEIVER_CONNECTIONS = 16;
 
 export type AsyncMode = 'second' | 'none';
@@ -50,6 +53,8 @@ export interface ReceiverOptions {
    * the session (PRIM reconnects later).
    */
   readonly before_syncing?: () => Promise<void>;
+  /** The peer's addresses (cluster.xml): only connections from these are accepted and counted. */
+  readonly peers?: readonly string[];
 }
 
 export interface ReceiverRecord {
@@ -99,8 +104,16 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   private pausedSocket: net.Socket | undefined;
   /** Source addresses with a handshake in progress (one each). */
   private readonly handshaking = new Set<string>();
+  /** Connections held from the peer's addresses (all connections when `peers` is not set). */
+  private held = 0;
+  /** Connections closed at accept because they came from elsewhere than the peer. */
+  foreignRefused = 0;
   opsApplied = 0;
   bytesApplied = 0;
+  /** Directories (replicated paths) whose entries changed since the last fsync op: made
+   *  durable with it (async="none"), so an acknowledged fsync covers every earlier
+   *  namespace op, as a journaling file system's commit does. */
+  private readonly dirtyDirs = new Set<string>();
 
   constructor(readonly opts: ReceiverOptions) {
     super();
@@ -131,7 +144,6 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
     await writeJsonDurable(this.recordFile, this.record);
     const server = net.createServer((s) => void this.onSocket(s));
-    server.maxConnections = MAX_RECEIVER_CONNECTIONS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -153,7 +165,8 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
 
   /** Never rejects: every failure becomes a `refused` event. */
   private async onSocket(socket: net.Socket): Promise<void> {
-    const from = socket.remoteAddress ?? '?';
+    const from = plainAddress(socket.remoteAddress ?? '?');
+    if (!this.admit(socket, from)) return;
     if (this.handshaking.has(from)) {
       // One handshake in flight per source address: a peer opening connections faster
       // than it authenticates them is refused at once instead of holding sockets.
@@ -187,6 +200,28 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq: this.lastReceived });
     this.emit('connected');
     this.throttle(ch);
+  }
+
+  /**
+   * Accept-time checks: a connection from elsewhere than the peer is closed at once and not
+   * counted; the peer's connections are counted against MAX_RECEIVER_CONNECTIONS.
+   */
+  private admit(socket: net.Socket, from: string): boolean {
+    const where = `mirror ${this.opts.module} <- ${from}`;
+    if (this.opts.peers !== undefined && !this.opts.peers.includes(from)) {
+      socket.destroy();
+      this.foreignRefused++;
+      this.emit('refused', new HakitError('HAKIT_E_MIRROR_NOT_PEER', `connection from ${from}, which is not an address of the peer (${this.opts.peers.join(', ')})`, where));
+      return false;
+    }
+    if (this.held >= MAX_RECEIVER_CONNECTIONS) {
+      socket.destroy();
+      this.emit('refused', new HakitError('HAKIT_E_MIRROR_BUSY', `${MAX_RECEIVER_CONNECTIONS} connections from the peer's addresses are open already`, where));
+      return false;
+    }
+    this.held++;
+    socket.once('close', () => this.held--);
+    return true;
   }
 
   private fail(ch: Channel, e: HakitError): void {
@@ -394,6 +429,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       }
       if (body.state === 'in_sync') {
         await this.fds.syncAll();
+        await this.syncDirtyDirs(); // the namespace a complete copy claims, durable too
         // Forced: after a resumed session the flag is unchanged but its owner must hear it.
         await this.setComplete(true, true);
       }
@@ -433,14 +469,43 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     throw new Error(`unknown request ${JSON.stringify(body.kind)}`);
   }
 
+  /**
+   * An fsync op (async="none"): the file's data, then every directory changed since the
+   * last one. A root path (`/<n>`: PRIM's syncfs or an fsync of the replicated directory
+   * itself) also syncs every open file.
+   */
+  private async syncCovered(p: string): Promise<void> {
+    const isRoot = /^\/\d+$/.test(p);
+    if (isRoot) await this.fds.syncAll();
+    else await this.fds.sync(p);
+    await this.syncDirtyDirs(isRoot ? [p] : []);
+  }
+
+  /** fsync of every directory whose entries changed since the last one (and of `more`). */
+  private async syncDirtyDirs(more: readonly string[] = []): Promise<void> {
+    const where = `${this.opts.module} fsync`;
+    const dirs = [...this.dirtyDirs, ...more];
+    this.dirtyDirs.clear();
+    for (const d of dirs) {
+      try {
+        const fh = await fs.open(await this.roots.resolve(d, `${where} ${d}`, { allowRoot: true }), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_NOFOLLOW);
+        try { await fh.sync(); } finally { await fh.close(); }
+      } catch (e) {
+        // A directory removed since: nothing of it is left to make durable.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+  }
+
   private async apply(op: MirrorOp): Promise<void> {
     const fds = this.fds;
     const where = `${this.opts.module} ${op.kind}`;
     // Checked path of the copy; `allowRoot` for metadata of a replicated directory itself.
-    const at = (p: string, allowRoot = false): Promise<string> => this.roots.resolve(p, `${where} ${p}`, { allowRoot });
-    const tolerate = async (p: () => Promise<unknown>, ...codes: string[]): Promise<void> => {
+    // Synchronous, like the calls below (see FdCache): one op at a time, page-cache work.
+    const at = (p: string, allowRoot = false): string => this.roots.resolveSync(p, `${where} ${p}`, { allowRoot });
+    const tolerate = (p: () => unknown, ...codes: string[]): void => {
       try {
-        await p();
+        p();
       } catch (e) {
         if (!codes.includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       }
@@ -451,79 +516,99 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
         this.bytesApplied += op.data.length;
         return;
       case 'fsync':
-        if (this.opts.async === 'none') await fds.sync(op.path);
+        if (this.opts.async === 'none') await this.syncCovered(op.path);
         return;
       case 'truncate':
         await fds.truncate(op.path, op.size);
         return;
       case 'create': {
-        const fh = await fs.open(await at(op.path), fs.constants.O_CREAT | fs.constants.O_WRONLY | O_NOFOLLOW, op.mode);
+        const fd = fsSync.openSync(at(op.path), fs.constants.O_CREAT | fs.constants.O_WRONLY | O_NOFOLLOW, op.mode);
         try {
-          await fh.chmod(op.mode); // exactly PRIM's mode, whatever this daemon's umask
+          fsSync.fchmodSync(fd, op.mode); // exactly PRIM's mode, whatever this daemon's umask
         } finally {
-          await fh.close();
+          fsSync.closeSync(fd);
         }
+        this.dirtyDirs.add(parentOf(op.path));
         return;
       }
       case 'mkdir':
-        await tolerate(async () => fs.mkdir(await at(op.path), { mode: op.mode }), 'EEXIST');
-        await chmodNoFollow(await at(op.path), op.mode);
+        tolerate(() => fsSync.mkdirSync(at(op.path), { mode: op.mode }), 'EEXIST');
+        chmodNoFollowSync(at(op.path), op.mode);
+        this.dirtyDirs.add(parentOf(op.path));
         return;
       case 'chmod':
-        await chmodNoFollow(await at(op.path, true), op.mode);
+        chmodNoFollowSync(at(op.path, true), op.mode);
         return;
       case 'chown':
-        await fs.lchown(await at(op.path, true), op.uid, op.gid);
+        fsSync.lchownSync(at(op.path, true), op.uid, op.gid);
         return;
       case 'utimens':
-        await fs.lutimes(await at(op.path, true), op.atime_ms / 1000, op.mtime_ms / 1000);
+        fsSync.lutimesSync(at(op.path, true), op.atime_ms / 1000, op.mtime_ms / 1000);
         return;
     }
     // Namespace changes invalidate cached descriptors by name.
     await fds.closeUnder('path' in op ? op.path : op.from);
+    for (const p of 'path' in op ? [op.path] : [op.from, op.to]) this.dirtyDirs.add(parentOf(p));
     switch (op.kind) {
       case 'rmdir':
-        await tolerate(async () => fs.rmdir(await at(op.path)), 'ENOENT');
+        tolerate(() => fsSync.rmdirSync(at(op.path)), 'ENOENT');
         return;
       case 'unlink':
-        await tolerate(async () => fs.unlink(await at(op.path)), 'ENOENT');
+        tolerate(() => fsSync.unlinkSync(at(op.path)), 'ENOENT');
         return;
       case 'remove':
-        // rm does not follow symlinks below the path; at() checked the path itself.
-        await tolerate(async () => fs.rm(await at(op.path), { recursive: true, force: true }), 'ENOENT');
+        // rm does not follow symlinks below the path; at() checked the path itself. (A whole
+        // tree may go: through the pool, not on the event loop.)
+        try {
+          await fs.rm(at(op.path), { recursive: true, force: true });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
         return;
       case 'rename': {
         await fds.closeUnder(op.to);
-        const from = await at(op.from);
-        await fs.rename(from, await at(op.to));
+        const from = at(op.from);
+        fsSync.renameSync(from, at(op.to));
         return;
       }
       case 'symlink':
         // The target is only stored, never followed by the receiver.
-        await tolerate(async () => fs.symlink(op.target, await at(op.path)), 'EEXIST');
+        tolerate(() => fsSync.symlinkSync(op.target, at(op.path)), 'EEXIST');
         return;
       case 'link': {
         // link(2) does not follow a symlink at `from`: it links the symlink itself.
-        await tolerate(async () => fs.link(await at(op.from), await at(op.to)), 'EEXIST');
+        tolerate(() => fsSync.linkSync(at(op.from), at(op.to)), 'EEXIST');
         return;
       }
     }
   }
 }
 
-/** chmod through a handle opened without following a symlink (Linux has no symlink modes:
- *  a symlink there is left alone). */
-async function chmodNoFollow(file: string, mode: number): Promise<void> {
-  let fh;
+/** chmod through a descriptor opened without following a symlink (Linux has no symlink
+ *  modes: a symlink there is left alone). */
+function chmodNoFollowSync(file: string, mode: number): void {
+  let fd: number;
   try {
-    fh = await fs.open(file, fs.constants.O_RDONLY | O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fsSync.openSync(file, fs.constants.O_RDONLY | O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') return;
     throw e;
   }
   try {
-    await fh.chmod(mode);
+    fsSync.fchmodSync(fd, mode);
   } finally {
-    await fh.close();
+    fsSync.closeSync(fd);
   }
 }
+
+/** The replicated directory holding `p` ('/0/a/b' -> '/0/a'; a root stays itself). */
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? p : p.slice(0, i);
+}
+
+/** '::ffff:198.18.0.1' (an IPv4 peer on a dual-stack socket) -> '198.18.0.1'. */
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+

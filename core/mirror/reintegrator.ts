@@ -23,13 +23,35 @@ export const SIG_PIPELINE_DEPTH = 64;
 export class Reintegrator {
   finished: Promise<boolean> = Promise.resolve(false);
   private shipped_bytes = 0;
+  /** Bytes dealt with: shipped, or compared and found equal (what the rate counts). */
+  private done_bytes = 0;
+  /** Sizes of the files a full comparison still has to compare (known after the listing). */
+  private readonly compareSizes = new Map<string, number>();
+  private compare_bytes = 0;
   private lastProgress_ms = 0;
+  private started_ms = 0;
 
   constructor(private readonly s: MirrorSender, readonly mode: ReintegrationMode, private readonly gen: number) {}
 
   run(): Promise<boolean> {
-    this.finished = this.pass().catch(() => false);
+    this.started_ms = this.s.now_ms();
+    // Progress from the first second, whatever the pass is doing (listing, waiting for acks).
+    let live = true;
+    const tick = (): void => { if (!live) return; this.progress(true); this.s.clock.setTimer(tick, PROGRESS_INTERVAL_MS); };
+    this.progress(true);
+    this.s.clock.setTimer(tick, PROGRESS_INTERVAL_MS);
+    this.finished = this.pass().catch(() => false).finally(() => { live = false; });
     return this.finished;
+  }
+
+  /** Progress figures (also for `state -v`, collect and the API through the status event). */
+  figures(): { shipped_bytes: number; pending_bytes: number; pending_files: number; rate_bytes_per_s: number; eta_s: number | null } {
+    const p = this.s.pending;
+    const pending_bytes = p.dirtyBytes() + this.compare_bytes;
+    const elapsed_s = Math.max(0.001, (this.s.now_ms() - this.started_ms) / 1000);
+    const rate_bytes_per_s = Math.round(this.done_bytes / elapsed_s);
+    const eta_s = pending_bytes === 0 ? 0 : rate_bytes_per_s > 0 ? Math.ceil(pending_bytes / rate_bytes_per_s) : null;
+    return { shipped_bytes: this.shipped_bytes, pending_bytes, pending_files: p.dirtyFileCount + p.compareCount, rate_bytes_per_s, eta_s };
   }
 
   private live(): boolean { return this.s.isLinkCurrent(this.gen); }
@@ -62,11 +84,11 @@ export class Reintegrator {
   }
 
   private progress(force = false): void {
-    const now = Date.now();
+    const now = this.s.now_ms();
     if (!force && now - this.lastProgress_ms < PROGRESS_INTERVAL_MS) return;
+    if (!this.live()) return;
     this.lastProgress_ms = now;
-    const p = this.s.pending;
-    this.s.emitStatus({ state: 'syncing', mode: this.mode, shipped_bytes: this.shipped_bytes, pending_bytes: p.dirtyBytes(), pending_files: p.dirtyFileCount + p.compareCount });
+    this.s.emitStatus({ state: 'syncing', mode: this.mode, ...this.figures() });
   }
 
   private async reconcileNames(): Promise<boolean> {
@@ -86,7 +108,14 @@ export class Reintegrator {
     const plan = planTree(local, remote, s.rules);
     s.pending.clear(); // the comparison supersedes whatever the journal said
     for (const op of plan.ops) void s.ship(op);
-    for (const p of plan.compare) s.pending.markCompare(p);
+    const sizes = new Map(local.map((e) => [e.path, e.size] as const));
+    for (const p of plan.compare) {
+      s.pending.markCompare(p);
+      const n = sizes.get(p) ?? 0;
+      this.compareSizes.set(p, n);
+      this.compare_bytes += n;
+    }
+    this.progress(true);
     return true;
   }
 
@@ -141,6 +170,7 @@ export class Reintegrator {
           await s.throttle(got);
           void s.ship({ kind: 'write', path, offset: at, data: buf.subarray(0, got) });
           this.shipped_bytes += got;
+          this.done_bytes += got;
           await s.room();
           if (got < buf.length) break;
         }
@@ -174,6 +204,9 @@ export class Reintegrator {
     const bs = s.opts.block_size_bytes ?? 64 * 1024;
     await s.gate.acquire(path);
     try {
+      const size = this.compareSizes.get(path) ?? 0;
+      this.compareSizes.delete(path);
+      this.compare_bytes -= size;
       // Renamed or removed since the request: its compare mark moved with it (or went).
       if (!s.pending.unmarkCompare(path)) return;
       const answer = gen === s.namespaceGen ? asked : s.request({ kind: 'sig', path, block_size: bs });
@@ -182,6 +215,7 @@ export class Reintegrator {
       const remote = joinSignature(frames.map((f) => f.payload));
       const ranges = differingRanges(local, remote);
       if (remote.size_bytes !== local.size_bytes) void s.ship({ kind: 'truncate', path, size: local.size_bytes });
+      this.done_bytes += Math.max(0, size - ranges.reduce((n, r) => n + (r.end - r.start), 0));
       await this.shipRanges(path, ranges);
     } catch (e) {
       if (this.live()) s.pending.markCompare(path);

@@ -18,8 +18,10 @@ import { DirtyJournal, type JournalEvent } from './journal';
 import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode } from './reintegrator';
+import { REAL_CLOCK, type Clock } from '../module/runner/clock';
+import { INITIAL_LINK_TIMES, linkStep, mayConnect, type LinkEffect, type LinkEvent, type LinkTimes } from './pure/link-watch';
 
-/** Defaults; each is a named bound (STYLE.md rule 8). */
+/** Defaults; each is a named bound (docs/architecture.md, rule 8). */
 export const SENDER_DEFAULTS = {
   max_inflight_bytes: 32 * 1024 * 1024,
   ack_timeout_ms: 5000,
@@ -37,6 +39,10 @@ export const SENDER_DEFAULTS = {
    *  doubling per failure up to apply_retry_max_ms; `fullsync()` retries at once. */
   apply_retry_ms: 1000,
   apply_retry_max_ms: 60_000,
+  /** A write() returns before SECOND has it, so its bytes must outlive the FUSE request
+   *  buffer: up to this size they are copied (cheap) and the buffer is free at the reply;
+   *  bigger writes keep their request buffer until SECOND acknowledged them. */
+  copy_write_below_bytes: 64 * 1024,
 } as const;
 
 export interface SenderOptions {
@@ -61,12 +67,16 @@ export interface SenderOptions {
   readonly resume_window_ms?: number;
   readonly block_size_bytes?: number;
   readonly reint_chunk_bytes?: number;
+  /** Monotonic time for every timeout (a wall-clock step must not cut or stall the link). */
+  readonly clock?: Clock;
 }
+
+type WriteOp = Extract<MirrorOp, { kind: 'write' }>;
 
 export type SenderStatus =
   | { readonly state: 'alone'; readonly reason: string; readonly code?: string }
   | { readonly state: 'connected'; readonly peer: string }
-  | { readonly state: 'syncing'; readonly mode: ReintegrationMode; readonly shipped_bytes: number; readonly pending_bytes: number; readonly pending_files: number }
+  | { readonly state: 'syncing'; readonly mode: ReintegrationMode; readonly shipped_bytes: number; readonly pending_bytes: number; readonly pending_files: number; readonly rate_bytes_per_s: number; readonly eta_s: number | null }
   | { readonly state: 'in_sync' }
   | { readonly state: 'lost'; readonly code: string; readonly message: string };
 
@@ -93,6 +103,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private nextReq = 1;
   private nextIntent = 1;
   private readonly outbox: OutItem[] = [];
+  /** Weight of the ops in `outbox` (kept as a sum: room() is asked before every small write). */
+  private outboxBytes = 0;
   private readonly inflight: OutOp[] = [];
   private inflightBytes = 0;
   private readonly requests = new Map<number, PendingRequest>();
@@ -101,16 +113,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private linkDown = false;
   private copyId = '';
   private needFull = false;
-  private lastRx_ms = 0;
-  private lastAckProgress_ms = 0;
-  private timers: NodeJS.Timeout[] = [];
+  /** The link's timing state (pure/link-watch.ts), stepped with the Clock port's time. */
+  private times: LinkTimes = INITIAL_LINK_TIMES;
+  private timers: Array<{ stop: () => void }> = [];
   private bucketTokens = 0;
   private bucketAt_ms = 0;
   private reint: Reintegrator | undefined;
   private connecting = false;
-  /** No reconnect before this time (set after SECOND failed to apply an op). */
-  private retryAt_ms = 0;
-  private applyBackoff_ms = 0;
+  /** Code of the last failed connection attempt (a refusal is reported once per change). */
+  private lastRefusal: string | undefined;
   /** Incremented at every connection change; stale async work compares it. */
   linkGen = 0;
   /** Incremented for every namespace op queued for SECOND: a signature requested before a
@@ -124,7 +135,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     this.rules = opts.rules ?? NO_EXCLUDES;
     this.cfg = configOf(opts);
     this.journal = new DirtyJournal(path.join(opts.state_dir, 'journal.log'));
+    this.clock = opts.clock ?? REAL_CLOCK;
   }
+
+  readonly clock: Clock;
+  /** Monotonic now (the Clock port). */
+  now_ms(): number { return this.clock.now_ms(); }
+  /** Resolves after `ms` on the Clock port's timer. */
+  sleep(ms: number): Promise<void> { return new Promise((r) => { this.clock.setTimer(r, ms); }); }
 
   get phase(): LinkPhase { return this.phaseValue; }
   /** Options over defaults, built once: the pump reads it for every op. */
@@ -166,15 +184,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   /** Starts the connect loop and the watchdog. */
   link(): void {
     if (this.stopped || this.timers.length > 0) return;
-    this.timers.push(setInterval(() => void this.tryConnect(), this.cfg.reconnect_ms));
-    this.timers.push(setInterval(() => this.watchdog(), Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4))));
+    this.timers.push(this.every(this.cfg.reconnect_ms, () => void this.tryConnect()));
+    this.timers.push(this.every(Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4)), () => this.watchdog()));
     void this.tryConnect();
   }
 
   /** Stops replication: unacknowledged ops become dirty, the journal is closed cleanly. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) t.stop();
     this.timers = [];
     const ch = this.channel;
     this.channel = undefined;
@@ -184,10 +202,26 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     await this.journal.close(this.copyId, this.pending, 'alone');
   }
 
+  /** Steps the link's timing machine at the Clock port's now; returns its effects. */
+  private step(e: LinkEvent): readonly LinkEffect[] {
+    const r = linkStep(this.times, e, this.clock.now_ms(), this.cfg);
+    this.times = r.state;
+    return r.effects;
+  }
+
+  /** A repeating timer on the Clock port. */
+  private every(period_ms: number, f: () => void): { stop: () => void } {
+    let handle: unknown;
+    let live = true;
+    const tick = (): void => { if (!live) return; f(); if (live) handle = this.clock.setTimer(tick, period_ms); };
+    handle = this.clock.setTimer(tick, period_ms);
+    return { stop: () => { live = false; this.clock.clearTimer(handle); } };
+  }
+
   /** Forces a full block-hash comparison at the next (or a new) re-integration. */
   async fullsync(): Promise<void> {
     this.needFull = true;
-    this.retryAt_ms = 0;
+    this.step({ kind: 'retry_now' });
     if (!this.channel) void this.tryConnect();
     if (this.channel && !this.linkDown) this.channel.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'full sync requested', this.opts.module));
   }
@@ -199,7 +233,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    * current phase requires. Resolves with the local result once SECOND acknowledged it,
    * or once it is recorded as dirty (ALONE). A local failure is returned unreplicated.
    */
-  async perform<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+  async perform<T>(op: MirrorOp, local: () => Promise<T>, opts: { wait?: boolean } = {}): Promise<T> {
     for (;;) {
       const route = routeOp(this.view(), op);
       switch (route.to) {
@@ -215,11 +249,84 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
           // async="second": SECOND acknowledges on receipt and never syncs, and every earlier
           // write was acknowledged before it returned: an fsync has nothing to wait for there.
           if (op.kind === 'fsync' && this.opts.async === 'second') return local();
-          return this.performLive(op, local);
+          return this.performLive(op, local, opts.wait !== false);
         case 'import':
         case 'drop':
           return this.performCrossing(op, route.to, route.path, local);
       }
+    }
+  }
+
+  /**
+   * write(2) under the contract of docs/mirror.md ("Durability contract"): resolves once the
+   * local write is done and the op is queued for SECOND (shipping starts at once, many
+   * writes in flight). `data` must stay unchanged until the promise given to `hold` settles
+   * (SECOND acknowledged it, or it became a dirty range); small writes are copied so that
+   * the caller's buffer is free at once. `sync` (an O_SYNC/O_DSYNC descriptor, RWF_DSYNC):
+   * resolves only when SECOND holds the bytes (async="none": on its disk), like `sync()`.
+   */
+  async write(op: WriteOp, local: () => Promise<number>, sync: boolean, hold: (until: Promise<void>) => void): Promise<number> {
+    for (;;) {
+      const route = routeOp(this.view(), op);
+      if (route.to === 'wait') { await this.gate.changed(); continue; }
+      if (route.to !== 'live') {
+        // ALONE / dirty / compared later: as before, the old path (no bytes kept).
+        return this.perform(op, local);
+      }
+      const copied = op.data.length <= this.cfg.copy_write_below_bytes;
+      // Bounded queue: a writer faster than the link waits here for room (its own buffer
+      // pool bounds the big writes; copies would grow without bound otherwise).
+      if (copied) await this.room();
+      if (routeOp(this.view(), op).to !== 'live') continue;
+      const shipped: WriteOp = copied ? { ...op, data: Buffer.from(op.data) } : op;
+      const paths = [op.path];
+      this.gate.enterShared(paths, false);
+      let acked: Promise<void>;
+      let syncAcked: Promise<void> | undefined;
+      let done: PromiseSettledResult<number>;
+      try {
+        acked = this.shipWrite(shipped); // takes the sequence number now: capture order is kept
+        if (sync) syncAcked = this.ship({ kind: 'fsync', path: op.path });
+        done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
+      } finally {
+        this.gate.leaveShared(paths, false);
+      }
+      if (!copied) hold(acked);
+      if (done.status === 'rejected') {
+        // SECOND may get bytes PRIM does not have: the range becomes dirty once acked (see
+        // performLiveOverlapped), and re-integration ships PRIM's truth.
+        const fix = acked.then(() => this.markDivergent(op.path, op.offset, op.offset + op.data.length)).catch(() => undefined);
+        if (!copied) hold(fix);
+        else void fix;
+        throw done.reason;
+      }
+      if (syncAcked) await syncAcked;
+      return done.value;
+    }
+  }
+
+  /**
+   * fsync, fdatasync, msync(MS_SYNC), an fsync of a directory, syncfs (`path` is then the
+   * replicated directory's root): performs `local` and, when SECOND is in the session,
+   * resolves only once SECOND holds every op queued before (cumulative ACK of an fsync op
+   * that SECOND applies after all of them; async="none": SECOND fsyncs the file, and the
+   * directories changed since its last fsync, before acknowledging).
+   */
+  async sync(path: string, local: () => Promise<void>): Promise<void> {
+    const op: MirrorOp = { kind: 'fsync', path };
+    for (;;) {
+      const route = routeOp(this.view(), op);
+      if (route.to === 'wait') { await this.gate.changed(); continue; }
+      if (route.to !== 'live') return local(); // ALONE or SECOND still incomplete: nothing to wait for
+      let acked: Promise<void>;
+      this.gate.enterShared([path], false);
+      try {
+        acked = this.ship(op);
+      } finally {
+        this.gate.leaveShared([path], false);
+      }
+      await Promise.all([local(), acked]);
+      return;
     }
   }
 
@@ -254,7 +361,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     }
   }
 
-  private async performLive<T>(op: MirrorOp, local: () => Promise<T>): Promise<T> {
+  private async performLive<T>(op: MirrorOp, local: () => Promise<T>, wait = true): Promise<T> {
     if (op.kind === 'write' || op.kind === 'fsync') return this.performLiveOverlapped(op, local);
     const paths = opPaths(op);
     const ns = isNamespaceOp(op);
@@ -268,7 +375,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     } finally {
       this.gate.leaveShared(paths, ns);
     }
-    await acked;
+    // The durability contract: a metadata or namespace op is queued, not awaited; a later
+    // fsync (of the file, its directory, or syncfs) waits for it.
+    if (wait) await acked;
     return r;
   }
 
@@ -395,7 +504,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         resolve();
         return;
       }
-      this.outbox.push({ kind: 'op', seq: this.nextSeq++, op, bytes: opWeightBytes(op), done: resolve });
+      const bytes = opWeightBytes(op);
+      this.outbox.push({ kind: 'op', seq: this.nextSeq++, op, bytes, done: resolve });
+      this.outboxBytes += bytes;
       this.pump();
     });
   }
@@ -432,9 +543,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   }
 
   private outboxOpBytes(): number {
-    let n = 0;
-    for (const i of this.outbox) if (i.kind === 'op') n += i.bytes;
-    return n;
+    return this.outboxBytes;
   }
 
   private wakeRoom(): void {
@@ -471,7 +580,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       }
       this.outbox.shift();
       if (item.kind === 'op') {
-        if (this.inflight.length === 0) this.lastAckProgress_ms = Date.now();
+        this.outboxBytes -= item.bytes;
+        if (this.inflight.length === 0) this.step({ kind: 'first_in_flight' });
         this.inflight.push(item);
         this.inflightBytes += item.bytes;
         if (!this.sendOrClose(ch, FrameType.OP, item.seq, encodeOpParts(item.op))) return;
@@ -512,7 +622,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     const cap = this.opts.bandwidth_bytes_per_s;
     if (!cap) return;
     for (;;) {
-      const now = Date.now();
+      const now = this.clock.now_ms();
       this.bucketTokens = Math.min(cap / 10, this.bucketTokens + ((now - this.bucketAt_ms) * cap) / 1000);
       this.bucketAt_ms = now;
       if (this.bucketTokens >= Math.min(bytes, cap / 10) || this.phaseValue === 'alone' || this.stopped) {
@@ -520,7 +630,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         return;
       }
       const wait_ms = Math.ceil(((Math.min(bytes, cap / 10) - this.bucketTokens) * 1000) / cap);
-      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(wait_ms, 100))));
+      await this.sleep(Math.max(1, Math.min(wait_ms, 100)));
     }
   }
 
@@ -532,12 +642,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       it.done();
       progressed = true;
     }
-    if (progressed) this.lastAckProgress_ms = Date.now();
+    if (progressed) this.step({ kind: 'ack_progress' });
     this.pump();
   }
 
   private onFrame(ch: Channel, f: Frame): void {
-    this.lastRx_ms = Date.now();
+    this.step({ kind: 'frame' });
     switch (f.type) {
       case FrameType.ACK:
         this.onAck(f.seq);
@@ -572,16 +682,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private watchdog(): void {
     const ch = this.channel;
     if (!ch || this.linkDown) return;
-    const now = Date.now();
-    if (this.inflight.length > 0 && now - this.lastAckProgress_ms > this.cfg.ack_timeout_ms) {
-      ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `no acknowledgement for ${this.cfg.ack_timeout_ms} ms (stream stalled)`, ch.where));
-      return;
+    for (const eff of this.step({ kind: 'tick', in_flight_ops: this.inflight.length })) {
+      if (eff.kind === 'close') { ch.close(new HakitError(eff.code, eff.message, ch.where)); return; }
+      ch.send(FrameType.PING, 0, Buffer.alloc(0));
     }
-    if (now - this.lastRx_ms > this.cfg.ack_timeout_ms) {
-      ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `SECOND silent for ${this.cfg.ack_timeout_ms} ms`, ch.where));
-      return;
-    }
-    if (now - this.lastRx_ms > SENDER_DEFAULTS.idle_ping_ms) ch.send(FrameType.PING, 0, Buffer.alloc(0));
   }
 
   // ---- connection management --------------------------------------------------------
@@ -590,13 +694,13 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     // A stopped peer's kernel still accepts TCP connections: only the deadline ends the wait.
     const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms, protection: this.opts.protection });
     const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => { ch.close(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', 'no WELCOME', ch.where)); }, timeout_ms);
+      const t = this.clock.setTimer(() => { ch.close(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', 'no WELCOME', ch.where)); }, timeout_ms);
       ch.once('frame', (f) => {
-        clearTimeout(t);
+        this.clock.clearTimer(t);
         if (f.type !== FrameType.WELCOME) { ch.close(new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'expected WELCOME', ch.where)); return; }
         try { resolve(JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>); } catch { ch.close(new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'WELCOME is not JSON', ch.where)); }
       });
-      ch.once('close', (err) => { clearTimeout(t); reject(err ?? new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'closed before WELCOME', ch.where)); });
+      ch.once('close', (err) => { this.clock.clearTimer(t); reject(err ?? new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'closed before WELCOME', ch.where)); });
     });
     return { ch, welcome };
   }
@@ -604,8 +708,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   private attach(ch: Channel): void {
     this.channel = ch;
     this.linkGen++;
-    this.lastRx_ms = Date.now();
-    this.lastAckProgress_ms = Date.now();
+    this.step({ kind: 'attached' });
     ch.removeAllListeners('frame');
     ch.removeAllListeners('close');
     ch.on('frame', (f) => this.onFrame(ch, f));
@@ -614,7 +717,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   private async tryConnect(): Promise<void> {
     if (this.stopped || this.connecting || this.channel || this.phaseValue !== 'alone' || this.linkDown) return;
-    if (Date.now() < this.retryAt_ms) return;
+    if (!mayConnect(this.times, this.clock.now_ms())) return;
     this.connecting = true;
     try {
       const { ch, welcome } = await this.openChannel();
@@ -622,8 +725,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       this.attach(ch);
       this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
       this.beginSession(welcome);
-    } catch {
-      // SECOND not there yet: the interval retries.
+    } catch (e) {
+      // SECOND not there yet: the interval retries. A refusal that retrying cannot cure
+      // (the nodes' <rfs encrypt> differ, a wrong key) is said once, with its code, so that
+      // PRIM's state shows why it stays ALONE.
+      const code = (e as { code?: unknown }).code;
+      if ((code === 'HAKIT_E_MIRROR_PROTECTION' || code === 'HAKIT_E_MIRROR_AUTH') && code !== this.lastRefusal) {
+        this.emitStatus({ state: 'alone', reason: (e as Error).message, code });
+      }
+      this.lastRefusal = typeof code === 'string' ? code : undefined;
     } finally {
       this.connecting = false;
     }
@@ -663,7 +773,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       await this.journal.rewrite(this.copyId, this.pending, 'in_sync');
       if (gen !== this.linkGen || !this.pending.isEmpty || this.phaseValue === 'alone') return;
       this.setPhase('in_sync');
-      this.applyBackoff_ms = 0;
+      this.step({ kind: 'in_sync' });
       this.emitStatus({ state: 'in_sync' });
     }).catch((e: unknown) => this.onInternalError(e));
   }
@@ -686,6 +796,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     for (const it of [...this.inflight, ...this.outbox.filter((i): i is OutOp => i.kind === 'op')]) { this.pending.recordUnshipped(it.op); it.done(); }
     this.inflight.length = 0;
     this.outbox.length = 0;
+    this.outboxBytes = 0;
     this.inflightBytes = 0;
     this.wakeRoom();
     this.emitStatus({ state: 'alone', reason: err.message, code: err.code });
@@ -706,12 +817,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     // Requests in the outbox die with the connection; ops stay for a resume.
     for (let i = this.outbox.length - 1; i >= 0; i--) if (this.outbox[i]!.kind === 'frame') this.outbox.splice(i, 1);
     this.emitStatus({ state: 'lost', code: err?.code ?? 'HAKIT_E_MIRROR_PEER_LOST', message: err?.message ?? 'connection closed' });
-    if (err?.code === 'HAKIT_E_MIRROR_APPLY') {
-      // SECOND cannot take our data (disk full, permissions): retrying at once would ship
-      // the same bytes into the same wall. Back off; space freed is found within a minute.
-      this.applyBackoff_ms = Math.min(SENDER_DEFAULTS.apply_retry_max_ms, this.applyBackoff_ms ? this.applyBackoff_ms * 2 : SENDER_DEFAULTS.apply_retry_ms);
-      this.retryAt_ms = Date.now() + this.applyBackoff_ms;
-    }
+    this.step({ kind: 'closed', apply_error: err?.code === 'HAKIT_E_MIRROR_APPLY' });
     if (this.stopped || this.phaseValue === 'alone') return;
     const canResume = err?.code !== 'HAKIT_E_MIRROR_APPLY' && this.phaseValue === 'in_sync' && !this.needFull;
     if (canResume) {
@@ -723,10 +829,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   /** Reconnects within the resume window and resends what SECOND did not receive. */
   private async resume(): Promise<boolean> {
-    const deadline = Date.now() + this.cfg.resume_window_ms;
-    while (!this.stopped && Date.now() < deadline) {
+    const deadline = this.clock.now_ms() + this.cfg.resume_window_ms;
+    while (!this.stopped && this.clock.now_ms() < deadline) {
       try {
-        const { ch, welcome } = await this.openChannel(Math.max(50, deadline - Date.now()));
+        const { ch, welcome } = await this.openChannel(Math.max(50, deadline - this.clock.now_ms()));
         const last = typeof welcome.last_seq === 'number' ? welcome.last_seq : -1;
         const first = this.inflight[0]?.seq ?? this.outbox.find((i): i is OutOp => i.kind === 'op')?.seq ?? this.nextSeq;
         if (welcome.session !== this.session || last < first - 1) {
@@ -739,6 +845,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         const again = this.inflight.splice(0);
         this.inflightBytes = 0;
         this.outbox.unshift(...again);
+        for (const it of again) this.outboxBytes += it.bytes;
         this.linkDown = false;
         this.pump();
         this.emitStatus({ state: 'connected', peer: `${this.opts.peer.host}:${this.opts.peer.port}` });
@@ -750,7 +857,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         else void this.sendState({ session: this.session, state: 'in_sync' }).catch(() => undefined);
         return true;
       } catch {
-        await new Promise((r) => setTimeout(r, SENDER_DEFAULTS.resume_retry_ms));
+        await this.sleep(SENDER_DEFAULTS.resume_retry_ms);
       }
     }
     return false;
@@ -765,6 +872,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     const unacked = [...this.inflight, ...this.outbox.filter((i): i is OutOp => i.kind === 'op')].sort((a, b) => a.seq - b.seq);
     this.inflight.length = 0;
     this.outbox.length = 0;
+    this.outboxBytes = 0;
     this.inflightBytes = 0;
     for (const it of unacked) this.pending.recordUnshipped(it.op);
     try {

@@ -6,6 +6,14 @@
 //   fsync DIR FIRST N MAX_S -> {"lat_us": [...]}: N x (4 KiB pwrite + fsync) into DIR/fsync.bin
 //                              at blocks FIRST.. (FIRST 0 starts a new file), at most MAX_S s
 //   scatter FILE N          -> {"changed_bytes"}: N distinct scattered 4 KiB blocks rewritten, fsync
+//   fdsync DIR FIRST N MAX_S-> {"lat_us"}: as fsync, with fdatasync (DIR/fdsync.bin)
+//   dsync DIR FIRST N MAX_S -> {"lat_us"}: N x 4 KiB pwrite on an O_DSYNC descriptor (DIR/dsync.bin)
+//   files DIR N             -> {"seconds"}: N new files of 4 KiB (create, write, close) in
+//                              DIR/files-<stamp>/, then one fsync of that directory and of
+//                              DIR (the durable point of the batch)
+//   fsyncfiles DIR N        -> {"seconds"}: N files of 4 KiB made (untimed, once per DIR),
+//                              then timed: open, fsync, close each (a database's start-up
+//                              sync of its data directory)
 //   serve                   -> one JSON array per stdin line, e.g. ["fsync","/d","0","20","2"],
 //                              run like the arguments above; one JSON line answers each
 //                              ({"error"} when it failed). Lets a benchmark interleave short
@@ -58,6 +66,61 @@ function fsyncLoop(dir: string, first: number, n: number, max_s: number): number
   return lat;
 }
 
+/** 4 KiB writes made durable one by one: by fdatasync after each, or by O_DSYNC. */
+function syncLoop(kind: 'fdsync' | 'dsync', dir: string, first: number, n: number, max_s: number): number[] {
+  const flags = fs.constants.O_CREAT | fs.constants.O_WRONLY | (first === 0 ? fs.constants.O_TRUNC : 0) | (kind === 'dsync' ? fs.constants.O_DSYNC : 0);
+  const fd = fs.openSync(path.join(dir, `${kind}.bin`), flags, 0o644);
+  const lat: number[] = [];
+  const end = process.hrtime.bigint() + BigInt(Math.round(max_s * 1e9));
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    fs.writeSync(fd, BLOCK_BUF, 0, BLOCK_BYTES, (first + i) * BLOCK_BYTES);
+    if (kind === 'fdsync') fs.fdatasyncSync(fd);
+    const t1 = process.hrtime.bigint();
+    lat.push(Number(t1 - t0) / 1000);
+    if (t1 > end) break;
+  }
+  fs.closeSync(fd);
+  return lat;
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
+
+let filesBatch = 0;
+function manyFiles(dir: string, n: number): number {
+  const sub = path.join(dir, `files-${process.pid}-${filesBatch++}`);
+  const t0 = process.hrtime.bigint();
+  fs.mkdirSync(sub);
+  for (let i = 0; i < n; i++) {
+    const fd = fs.openSync(path.join(sub, `f${i}`), fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_EXCL, 0o644);
+    fs.writeSync(fd, BLOCK_BUF, 0, BLOCK_BYTES, 0);
+    fs.closeSync(fd);
+  }
+  syncDir(sub);
+  syncDir(dir);
+  return seconds(t0);
+}
+
+function fsyncFiles(dir: string, n: number): number {
+  const sub = path.join(dir, 'fsyncfiles');
+  if (!fs.existsSync(sub)) {
+    fs.mkdirSync(sub);
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(sub, `f${i}`), BLOCK_BUF);
+    syncDir(sub);
+  }
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const fd = fs.openSync(path.join(sub, `f${i}`), fs.constants.O_RDONLY);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+  }
+  return seconds(t0);
+}
+
 /** Overwrites `count` distinct 4 KiB blocks of FILE at deterministic scattered offsets. */
 function scatter(file: string, count: number): number {
   const blocks = Math.floor(fs.statSync(file).size / BLOCK_BYTES);
@@ -78,6 +141,9 @@ function run(argv: readonly string[]): unknown {
   }
   if (mode === 'fsync' && target) return { lat_us: fsyncLoop(target, Number(a), Number(b), Number(c)) };
   if (mode === 'scatter' && target) return { changed_bytes: scatter(target, Number(a)) };
+  if ((mode === 'fdsync' || mode === 'dsync') && target) return { lat_us: syncLoop(mode, target, Number(a), Number(b), Number(c)) };
+  if (mode === 'files' && target) return { seconds: manyFiles(target, Number(a)) };
+  if (mode === 'fsyncfiles' && target) return { seconds: fsyncFiles(target, Number(a)) };
   throw new Error(`${USAGE} (got ${argv.join(' ')})`);
 }
 

@@ -18,6 +18,7 @@ import { distPath } from '../support/dist';
 import { sh } from '../support/netns';
 import { printFigures, quantile, type Figure } from './figures';
 import { perRoundRatios, roundFits, roundOrder, spread } from './rounds';
+import { glusterBench } from './mirror-gluster';
 
 const ADDR = '198.18.77.9';
 const PORT = 7819;
@@ -438,6 +439,150 @@ async function watchLag(): Promise<Figure[]> {
   });
 }
 
+// ---- side by side: local, the physical limit, hakit (one async mode), PostgreSQL ----
+
+/** Side-by-side rounds (each workload, targets in ABBA order per round). */
+const SIDE_ROUNDS = 3;
+const SIDE_OPS = 400;
+const SIDE_FILES = 5000;
+const WIRE_PORT = PORT + 2;
+const PG_SCALE = 10;
+const PG_SECONDS = 20;
+
+/** Builds the physical-limit program (test/bench/mirror-wire-limit.c) into `dir`. */
+function buildWireLimit(dir: string): string {
+  const src = path.join(__dirname, '..', '..', '..', 'test', 'bench', 'mirror-wire-limit.c');
+  const bin = path.join(dir, 'mirror-wire-limit');
+  sh(['cc', '-O2', '-o', bin, src]);
+  return bin;
+}
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+function opsPerS(lat_us: readonly number[]): number {
+  return lat_us.length / (lat_us.reduce((a, b) => a + b, 0) / 1e6);
+}
+
+/** PostgreSQL in `mountPid`'s view (0: the host's), data in `dir`, socket in `sock`. */
+class Pg {
+  constructor(private readonly p: Pair, private readonly mountPid: number, readonly dir: string, readonly sock: string, readonly port: number) {}
+  private run(argv: string[], timeout_ms = 600_000): string {
+    const pre = this.mountPid ? ['nsenter', '-t', String(this.mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', this.p.ns.name];
+    return sh([...pre, 'runuser', '-u', 'postgres', '--', ...argv], false, timeout_ms).stdout + '';
+  }
+  start(): void {
+    const pre = this.mountPid ? ['nsenter', '-t', String(this.mountPid), '-m', '-n', '--'] : ['ip', 'netns', 'exec', this.p.ns.name];
+    sh([...pre, 'sh', '-c', `mkdir -p ${this.dir} ${this.sock} && chown postgres ${this.dir} ${this.sock}`]);
+    this.run(['initdb', '-A', 'trust', '-D', this.dir], 300_000);
+    this.run(['pg_ctl', '-D', this.dir, '-w', '-l', path.join(this.sock, 'log'), '-o', `-p ${this.port} -k ${this.sock} -c listen_addresses=''`, 'start']);
+  }
+  stop(): void {
+    try { this.run(['pg_ctl', '-D', this.dir, '-w', '-m', 'fast', 'stop']); } catch { /* not running */ }
+  }
+  /** pgbench -i: seconds of the bulk load (COPY, index build, vacuum; durable at commit). */
+  init(): number {
+    const t0 = performance.now();
+    this.run(['pgbench', '-q', '-i', '-s', String(PG_SCALE), '-h', this.sock, '-p', String(this.port), 'postgres']);
+    return (performance.now() - t0) / 1000;
+  }
+  tps(): number {
+    const out = this.run(['pgbench', '-c', '4', '-j', '2', '-T', String(PG_SECONDS), '-h', this.sock, '-p', String(this.port), 'postgres']);
+    const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+    if (!m) throw new Error(`pgbench output without tps: ${out.slice(-500)}`);
+    return Number(m[1]);
+  }
+}
+
+async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promise<Figure[]> {
+  return withPair(`s${asyncMode[0]}`, { async: asyncMode }, () => undefined, async (p) => {
+    await p.prim.call('prim', { ...p.spec('n1'), async: asyncMode, peer: { host: ADDR, port: PORT } });
+    await p.prim.waitStatus('prim', 'in_sync', 20000);
+    const bin = buildWireLimit(p.base);
+    const wireDir = { local: path.join(p.base, 'wire-local'), remote: path.join(p.base, 'wire-remote') };
+    for (const d of Object.values(wireDir)) fs.mkdirSync(d, { recursive: true });
+    const recv = spawn('ip', ['netns', 'exec', p.ns.name, bin, 'recv', String(WIRE_PORT), wireDir.remote], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const alone = await startAlonePrim(p, asyncMode);
+    const w = { local: Writer.start(p.prim.pid), mirror: Writer.start(p.prim.pid), alone: Writer.start(alone.node.pid) };
+    const dirs = { local: path.join(p.base, 'local'), mirror: p.d1, alone: alone.dir };
+    const wire = (args: string[]): Record<string, number> => JSON.parse(p.ns.exec([bin, ...args])) as Record<string, number>;
+    const v: Record<string, number[]> = {};
+    const put = (k: string, x: number): void => { (v[k] ??= []).push(x); };
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the receiver listens
+      for (let r = 0; r < SIDE_ROUNDS; r++) {
+        const order = r % 2 === 0 ? (['local', 'wire', 'mirror'] as const) : (['mirror', 'wire', 'local'] as const);
+        for (const t of order) {
+          sh(['sync'], false, SYNC_TIMEOUT_MS);
+          if (t === 'wire') put('seq_wire', SEQ_MIB / wire(['seq', ADDR, String(WIRE_PORT), wireDir.local, String(SEQ_MIB)]).seconds!);
+          else put(`seq_${t}`, SEQ_MIB / Number((await w[t].run(['seq', dirs[t], String(SEQ_MIB), 'durable'])).seconds));
+        }
+        for (const t of order) {
+          if (t === 'wire') put('fdsync_wire', wire(['ops', ADDR, String(WIRE_PORT), wireDir.local, String(SIDE_OPS)]).ops_per_s!);
+          else {
+            put(`fdsync_${t}`, opsPerS((await w[t].run(['fdsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
+            put(`dsync_${t}`, opsPerS((await w[t].run(['dsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
+          }
+        }
+        for (const t of order) if (t !== 'wire') put(`files_${t}`, SIDE_FILES / Number((await w[t].run(['files', dirs[t], String(SIDE_FILES)])).seconds));
+        // The capture while ALONE (no network): 4 KiB write + fdatasync, and a database's
+        // start-up sync (open, fsync, close of 1000 files), against the local disk.
+        for (const t of r % 2 === 0 ? (['local', 'alone'] as const) : (['alone', 'local'] as const)) {
+          put(`fdsyncA_${t}`, opsPerS((await w[t].run(['fdsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
+          put(`fsyncfiles_${t}`, Number((await w[t].run(['fsyncfiles', dirs[t], '1000'])).seconds));
+        }
+        process.stderr.write(`mirror bench side async=${asyncMode} round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Math.round(x[r]!)])))}\n`);
+      }
+      if (withDb) {
+        fs.chmodSync(p.base, 0o755); // the postgres user must reach its directories
+        const pgs = { local: new Pg(p, p.prim.pid, path.join(dirs.local, 'pg'), path.join(p.base, 'pgsock-l'), 5433), mirror: new Pg(p, p.prim.pid, path.join(dirs.mirror, 'pg'), path.join(p.base, 'pgsock-m'), 5434) };
+        try {
+          for (const t of ['local', 'mirror'] as const) { pgs[t].start(); put(`pginit_${t}`, pgs[t].init()); }
+          for (let r = 0; r < 2; r++) for (const t of r === 0 ? (['local', 'mirror'] as const) : (['mirror', 'local'] as const)) put(`pgtps_${t}`, pgs[t].tps());
+          process.stderr.write(`mirror bench side pg: ${JSON.stringify(Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith('pg'))))}\n`);
+        } finally {
+          for (const g of Object.values(pgs)) g.stop();
+        }
+      }
+    } finally {
+      recv.kill('SIGKILL');
+      for (const x of Object.values(w)) await x.close();
+      await alone.node.close();
+    }
+    const a = `_async_${asyncMode}`;
+    const m = (k: string): number => +median(v[k] ?? []).toFixed(1);
+    const figs: Figure[] = [
+      { figure: `side_seq_durable_local_mib_s${a}`, value: m('seq_local'), unit: 'MiB/s', note: `${SEQ_MIB} x 1 MiB + fdatasync; median of ${SIDE_ROUNDS}` },
+      { figure: `side_seq_durable_wire_limit_mib_s${a}`, value: m('seq_wire'), unit: 'MiB/s', note: 'minimal C program: pwrite + sendfile, splice + fdatasync on the peer' },
+      { figure: `side_seq_durable_mirror_mib_s${a}`, value: m('seq_mirror'), unit: 'MiB/s' },
+      { figure: `side_seq_durable_mirror_vs_limit${a}`, value: +(m('seq_mirror') / m('seq_wire')).toFixed(3), unit: 'x', note: 'goal >= 0.8' },
+      { figure: `side_4k_fdatasync_local_ops_s${a}`, value: m('fdsync_local'), unit: 'ops/s' },
+      { figure: `side_4k_fdatasync_wire_limit_ops_s${a}`, value: m('fdsync_wire'), unit: 'ops/s' },
+      { figure: `side_4k_fdatasync_mirror_ops_s${a}`, value: m('fdsync_mirror'), unit: 'ops/s' },
+      { figure: `side_4k_fdatasync_mirror_vs_local${a}`, value: +(m('fdsync_mirror') / m('fdsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
+      { figure: `side_4k_dsync_local_ops_s${a}`, value: m('dsync_local'), unit: 'ops/s' },
+      { figure: `side_4k_dsync_mirror_ops_s${a}`, value: m('dsync_mirror'), unit: 'ops/s' },
+      { figure: `side_4k_dsync_mirror_vs_local${a}`, value: +(m('dsync_mirror') / m('dsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
+      { figure: `side_files_local_per_s${a}`, value: m('files_local'), unit: 'files/s', note: `${SIDE_FILES} x (create, 4 KiB, close), fsync dir` },
+      { figure: `side_files_mirror_per_s${a}`, value: m('files_mirror'), unit: 'files/s' },
+      { figure: `side_alone_4k_fdatasync_vs_local${a}`, value: +(m('fdsyncA_local') / m('fdsyncA_alone')).toFixed(3), unit: 'x time', note: `PRIM ALONE: capture cost per write+fdatasync (${m('fdsyncA_alone')} vs ${m('fdsyncA_local')} ops/s); goal <= 1.2` },
+      { figure: `side_alone_fsync_1000_files_vs_local${a}`, value: +(median(v.fsyncfiles_alone ?? []) / median(v.fsyncfiles_local ?? [])).toFixed(3), unit: 'x time', note: `open+fsync+close of 1000 files (${(median(v.fsyncfiles_alone ?? []) * 1000).toFixed(0)} vs ${(median(v.fsyncfiles_local ?? []) * 1000).toFixed(0)} ms)` },
+    ];
+    if (withDb) {
+      figs.push(
+        { figure: `side_pg_init_local_s${a}`, value: m('pginit_local'), unit: 's', note: `pgbench -i -s ${PG_SCALE}` },
+        { figure: `side_pg_init_mirror_s${a}`, value: m('pginit_mirror'), unit: 's', note: 'goal <= 2x local' },
+        { figure: `side_pg_tps_local${a}`, value: m('pgtps_local'), unit: 'tps', note: `pgbench -c 4 -j 2 -T ${PG_SECONDS}, median of 2` },
+        { figure: `side_pg_tps_mirror${a}`, value: m('pgtps_mirror'), unit: 'tps' },
+        { figure: `side_pg_tps_mirror_vs_local${a}`, value: +(m('pgtps_mirror') / m('pgtps_local')).toFixed(3), unit: 'x', note: 'goal >= 0.7' },
+      );
+    }
+    return figs;
+  });
+}
+
 function argValue(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -456,6 +601,8 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
   if (only.has('reint')) all.push(...(await reintegration(args.includes('--full') ? 1024 : 256)));
   if (only.has('files')) all.push(...(await manyFiles(files)));
   if (only.has('watch')) all.push(...(await watchLag()));
+  if (only.has('gluster')) all.push(...(await glusterBench(SEQ_MIB)));
+  if (only.has('side')) all.push(...(await sideBySide('none', !args.includes('--no-db'))), ...(await sideBySide('second', false)));
   printFigures('mirror', all);
 }
 

@@ -134,6 +134,17 @@ test('a write through a hard link whose other name was removed reaches SECOND', 
   expect(fs.existsSync(path.join(d2, 'ha'))).toBe(false);
 });
 
+test('hard links share one node: the other name sees a write at once; a write after removing one name is replicated under the other, no full comparison', () => {
+  const from = pair.prim.events.length;
+  // Separate nodes would let `cat l2` use the size the kernel cached for l2 before the append.
+  expect(app(`cd ${d1} && echo one > l1 && ln l1 l2 && cat l2 > /dev/null && echo two >> l1 && cat l2`)).toBe('one\ntwo\n');
+  app(`cd ${d1} && exec 3>>l1 && rm l1 && echo three >&3 && exec 3>&-`);
+  expect(fs.readFileSync(path.join(d2, 'l2'), 'utf8')).toBe('one\ntwo\nthree\n');
+  expect(fs.statSync(path.join(d2, 'l2')).nlink).toBe(1);
+  const full = pair.prim.events.slice(from).some((e) => e.event === 'status' && (e.status as { mode?: string }).mode === 'full');
+  expect(full).toBe(false);
+});
+
 test("the caller's umask is the only one applied, on PRIM and SECOND", () => {
   app(`cd ${d1} && umask 002 && echo x > um.txt && mkdir umd`);
   for (const d of [d1, d2]) {

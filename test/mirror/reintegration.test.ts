@@ -54,6 +54,13 @@ test('SECOND returns: re-integration ships only the changed bytes, under a live 
   const changed = CHANGES * CHANGE_BYTES;
   const syncing = pair.prim.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
   expect((syncing?.status as { mode?: string }).mode).toBe('journal');
+  // Visible from the first progress event: what is pending (every dirty range is known from
+  // the journal), what was shipped, the rate and the ETA fields.
+  const first = syncing?.status as { pending_bytes: number; shipped_bytes: number; rate_bytes_per_s: number; eta_s: number | null };
+  expect(first.pending_bytes).toBeGreaterThanOrEqual(changed);
+  expect(typeof first.shipped_bytes).toBe('number');
+  expect(typeof first.rate_bytes_per_s).toBe('number');
+  expect('eta_s' in first).toBe(true);
   // Distinct regions changed: the 64 blocks, plus the writer's block 7 and log (4 KiB
   // granules each) and three small files; the writer's repeats of block 7 may ship live.
   const distinct = changed + 3 * 4096;
@@ -130,4 +137,17 @@ test('the bandwidth cap applies to re-integration only: live writes are not slow
   // Capped, these 8 MiB would take ≥ 8 s; live, they take what the mirror takes (< 1 s here).
   expect(took_ms).toBeLessThan(((LIVE_MIB << 20) / CAP) * 1000 / 2);
   expect(fs.readFileSync(path.join(d2, 'live.bin')).equals(fs.readFileSync(path.join(d1, 'live.bin')))).toBe(true);
+}, 60000);
+
+test('a full comparison counts the bytes still to compare as pending, with rate and ETA', async () => {
+  const from = pair.prim.events.length;
+  await pair.prim.call('fullsync');
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  const progress = pair.prim.events.slice(from)
+    .filter((e) => e.event === 'status' && (e.status as { state?: string }).state === 'syncing')
+    .map((e) => e.status as { mode: string; pending_bytes: number; rate_bytes_per_s: number; eta_s: number | null });
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress.every((p) => p.mode === 'full')).toBe(true);
+  // Once both trees are listed, every file to compare counts (big.bin alone is 16 MiB).
+  expect(Math.max(...progress.map((p) => p.pending_bytes))).toBeGreaterThanOrEqual(FILE_BYTES);
 }, 60000);

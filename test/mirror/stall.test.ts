@@ -25,7 +25,8 @@ test('a stalled SECOND costs one ack timeout, then PRIM is ALONE and writes flow
   const from = pair.prim.events.length;
   process.kill(pair.second.pid, 'SIGSTOP');
   const t0 = Date.now();
-  ns.exec(['sh', '-c', `echo during-stall > ${d1}/s.txt`], pair.prim.pid);
+  // The write is queued; its fsync is what waits for SECOND (the durability contract).
+  ns.exec(['sh', '-c', `echo during-stall > ${d1}/s.txt && sync ${d1}/s.txt`], pair.prim.pid);
   const waited_ms = Date.now() - t0;
   expect(waited_ms).toBeLessThan(9000);
   await pair.prim.waitStatus('prim', 'alone', 5000, from);

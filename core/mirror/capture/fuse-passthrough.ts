@@ -1,8 +1,9 @@
 // The file system the sync capture's FUSE mount serves: every call is served from the REAL
 // directory (the private bind mount) with asynchronous fs calls only — the process serving
 // a FUSE mount must never touch that mount itself, or the kernel deadlocks it.
-// Mutating calls go through Replicator.perform, which returns after the local call
-// succeeded and SECOND acknowledged it (or the op was recorded as dirty while ALONE).
+// Mutating calls go through the Replicator under the durability contract of docs/mirror.md:
+// they return once done locally and queued for SECOND; fsync, fdatasync, O_SYNC/O_DSYNC
+// writes, msync, fsyncdir and syncfs return only once SECOND holds every earlier op.
 import fs from 'node:fs';
 import { type MirrorOp } from '../pure/ops';
 import { realPathOf } from '../tree-walk';
@@ -20,8 +21,15 @@ function direntType(d: fs.Dirent<Buffer>): number {
   return DirType.UNKNOWN;
 }
 
+export type WriteOp = Extract<MirrorOp, { kind: 'write' }>;
+
 export interface Replicator {
-  perform<T>(op: MirrorOp, local: () => Promise<T>): Promise<T>;
+  /** `wait: false`: return once the op is queued for SECOND (default: once acknowledged). */
+  perform<T>(op: MirrorOp, local: () => Promise<T>, opts?: { wait?: boolean }): Promise<T>;
+  /** write(2): see MirrorSender.write (`hold` gets what `data` must outlive). */
+  write(op: WriteOp, local: () => Promise<number>, sync: boolean, hold: (until: Promise<void>) => void): Promise<number>;
+  /** fsync and its kin: see MirrorSender.sync. */
+  sync(path: string, local: () => Promise<void>): Promise<void>;
   /** A change no op can describe was made (see `afterDetached`): compare everything. */
   unknownChange?(): void;
 }
@@ -39,6 +47,10 @@ const STRIPPED_OPEN_FLAGS = fs.constants.O_APPEND | fs.constants.O_CREAT | fs.co
  * or uses a call that does not follow (lstat, lchown, lutimes, unlink, rename, ...).
  */
 const NOFOLLOW = fs.constants.O_NOFOLLOW;
+/** O_SYNC includes O_DSYNC's bit: either makes every write(2) a synchronous one. */
+const DSYNC = fs.constants.O_DSYNC;
+/** Metadata and namespace ops: queued for SECOND, not awaited (a later fsync covers them). */
+const QUEUED = { wait: false } as const;
 const S_ISGID = 0o2000;
 
 /** Runs `f` on a descriptor of `file` opened without following a symlink there. */
@@ -69,6 +81,29 @@ async function writeAll(fd: number, data: Buffer, pos: number): Promise<number> 
   return done;
 }
 
+/** fsync of a directory of the real tree (its entries made durable on PRIM's disk). */
+async function syncDir(dir: string): Promise<void> {
+  const fd = await p<number>((c) => fs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | NOFOLLOW, c));
+  try {
+    await p<void>((c) => fs.fsync(fd, c));
+  } finally {
+    await p<void>((c) => fs.close(fd, c));
+  }
+}
+
+/** Writes up to this size are done with a synchronous pwrite (see getattr in passthroughOps). */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+
+function writeAllSync(fd: number, data: Buffer, pos: number): number {
+  let done = 0;
+  while (done < data.length) {
+    const n = fs.writeSync(fd, data, done, data.length - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 function msOf(t: TimeSet | undefined, current: number): number {
   if (t === undefined) return current;
   return t === 'now' ? Date.now() : t.ms;
@@ -86,7 +121,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     // system gave it already), as it would for the caller on a local file system.
     const parent = await fs.promises.lstat(real(path.slice(0, path.lastIndexOf('/')) || '/'));
     const gid = parent.mode & S_ISGID ? (await fs.promises.lstat(real(path))).gid : caller.gid;
-    await rep.perform({ kind: 'chown', path, uid: caller.uid, gid }, () => fs.promises.lchown(real(path), caller.uid, gid));
+    await rep.perform({ kind: 'chown', path, uid: caller.uid, gid }, () => fs.promises.lchown(real(path), caller.uid, gid), QUEUED);
   };
 
   /**
@@ -100,8 +135,13 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
   };
 
   const ops: FsOps = {
-    getattr: (path) => fs.promises.lstat(real(path)),
-    fgetattr: (fd) => p<fs.Stats>((c) => fs.fstat(fd, c)),
+    // Attribute reads, opens, small writes and closes are synchronous calls on the REAL
+    // directory (never on our mount, so no deadlock): each is page-cache work of a few µs,
+    // while a hop through libuv's pool costs ~100 µs on a loaded 2-core node, several per
+    // file created (a small-file workload was bound by them). Syncs, reads, big writes and
+    // directory listings stay in the pool.
+    getattr: async (path) => fs.lstatSync(real(path)),
+    fgetattr: async (fd) => fs.fstatSync(fd),
     access: (path, mask) => fs.promises.access(real(path), mask),
     statfs: (path) => fs.promises.statfs(real(path)),
     async readdir(path: string): Promise<DirEntry[]> {
@@ -126,33 +166,34 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       }
       if (change.mode !== undefined) {
         const mode = change.mode;
-        await rep.perform({ kind: 'chmod', path, mode }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode)));
+        await rep.perform({ kind: 'chmod', path, mode }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode)), QUEUED);
       }
       if (change.uid !== undefined || change.gid !== undefined) {
         const st = await fs.promises.lstat(real(path));
         const uid = change.uid ?? st.uid;
         const gid = change.gid ?? st.gid;
-        await rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid));
+        await rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid), QUEUED);
       }
       if (change.size !== undefined) {
         const size = change.size;
         await rep.perform({ kind: 'truncate', path, size }, () =>
-          fd !== undefined ? p<void>((c) => fs.ftruncate(fd, size, c)) : withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size)));
+          fd !== undefined ? p<void>((c) => fs.ftruncate(fd, size, c)) : withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size)), QUEUED);
       }
       if (change.atime !== undefined || change.mtime !== undefined) {
         const st = await fs.promises.lstat(real(path));
         const atime_ms = msOf(change.atime, st.atimeMs);
         const mtime_ms = msOf(change.mtime, st.mtimeMs);
-        await rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000));
+        await rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000), QUEUED);
       }
     },
 
     async open(path: string, flags: number): Promise<number> {
       // Opened first: a failed open (EMFILE, EACCES) must not have truncated anything.
-      const fd = await p<number>((c) => fs.open(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW, c));
+      // O_NONBLOCK: a FIFO never blocks us (the open is synchronous, see getattr).
+      const fd = fs.openSync(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW | fs.constants.O_NONBLOCK);
       if (flags & fs.constants.O_TRUNC) {
         try {
-          await rep.perform({ kind: 'truncate', path, size: 0 }, () => p<void>((c) => fs.ftruncate(fd, 0, c)));
+          await rep.perform({ kind: 'truncate', path, size: 0 }, () => p<void>((c) => fs.ftruncate(fd, 0, c)), QUEUED);
         } catch (e) {
           await p<void>((c) => fs.close(fd, c)).catch(() => undefined);
           throw e;
@@ -168,10 +209,10 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       // is there now was not made through the mount, and is not ours to open or to chown.
       // fchmod: the daemon's own umask must not narrow the mode the caller's umask gave.
       const fd = await rep.perform({ kind: 'create', path, mode: perm }, async () => {
-        const n = await p<number>((c) => fs.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_RDWR | NOFOLLOW, perm, c));
-        await p<void>((c) => fs.fchmod(n, perm, c)).catch(() => undefined);
+        const n = fs.openSync(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_RDWR | NOFOLLOW, perm);
+        try { fs.fchmodSync(n, perm); } catch { /* the mode stays the umask's */ }
         return n;
-      });
+      }, QUEUED);
       try {
         await ownToCaller(path, caller);
       } catch (e) {
@@ -183,28 +224,27 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
 
     read: (fd, buf, pos) => p<number>((c) => fs.read(fd, buf, 0, buf.length, pos, c)),
 
-    write(path: string | undefined, fd: number, data: Buffer, pos: number): Promise<number> {
-      // No copy: the request buffer stays ours until we answer, and the sender answers
-      // only after SECOND acknowledged the frame (so the socket is done with the bytes)
-      // or the op was turned into a dirty range (which keeps no bytes).
+    write(path: string | undefined, fd: number, data: Buffer, pos: number, flags: number, hold: (until: Promise<void>) => void): Promise<number> {
+      // `data` is the request buffer: the session keeps it until `hold`'s promises settle
+      // (SECOND acknowledged the bytes, or they became a dirty range).
       if (path === undefined) return writeAll(fd, data, pos).then(async (n) => { await afterDetached(fd); return n; });
-      return rep.perform({ kind: 'write', path, offset: pos, data }, () => writeAll(fd, data, pos));
+      const local = data.length <= SYNC_WRITE_MAX_BYTES ? async (): Promise<number> => writeAllSync(fd, data, pos) : () => writeAll(fd, data, pos);
+      return rep.write({ kind: 'write', path, offset: pos, data }, local, (flags & DSYNC) !== 0, hold);
     },
 
-    release: (fd) => p<void>((c) => fs.close(fd, c)),
+    release: async (fd) => fs.closeSync(fd),
 
     fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void> {
       const local = (): Promise<void> => p<void>((c) => (datasync ? fs.fdatasync(fd, c) : fs.fsync(fd, c)));
-      return path === undefined ? local() : rep.perform({ kind: 'fsync', path }, local);
+      return path === undefined ? local() : rep.sync(path, local);
     },
 
-    async fsyncdir(path: string): Promise<void> {
-      const fd = await p<number>((c) => fs.open(real(path), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | NOFOLLOW, c));
-      try {
-        await p<void>((c) => fs.fsync(fd, c));
-      } finally {
-        await p<void>((c) => fs.close(fd, c));
-      }
+    fsyncdir(path: string): Promise<void> {
+      return rep.sync(path, () => syncDir(real(path)));
+    },
+
+    syncfs(): Promise<void> {
+      return rep.sync('/', () => syncDir(real('/')));
     },
 
     async mknod(path: string, mode: number, _rdev: number, caller: Caller): Promise<void> {
@@ -218,7 +258,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
         } finally {
           await fh.close();
         }
-      });
+      }, QUEUED);
       await ownToCaller(path, caller);
     },
 
@@ -226,12 +266,12 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       await rep.perform({ kind: 'mkdir', path, mode: mode & 0o7777 }, async () => {
         await fs.promises.mkdir(real(path), mode & 0o7777);
         await withHandle(real(path), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (fh) => fh.chmod(mode & 0o7777));
-      });
+      }, QUEUED);
       await ownToCaller(path, caller);
     },
 
-    rmdir: (path) => rep.perform({ kind: 'rmdir', path }, () => fs.promises.rmdir(real(path))),
-    unlink: (path) => rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path))),
+    rmdir: (path) => rep.perform({ kind: 'rmdir', path }, () => fs.promises.rmdir(real(path)), QUEUED),
+    unlink: (path) => rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path)), QUEUED),
 
     async rename(from: string, to: string, flags: number): Promise<void> {
       await rep.perform({ kind: 'rename', from, to }, async () => {
@@ -242,13 +282,13 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
           if (exists) refuse('EEXIST', 17);
         }
         await fs.promises.rename(real(from), real(to));
-      });
+      }, QUEUED);
     },
 
-    link: (from, to) => rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to))),
+    link: (from, to) => rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to)), QUEUED),
 
     async symlink(target: string, path: string, caller: Caller): Promise<void> {
-      await rep.perform({ kind: 'symlink', target, path }, () => fs.promises.symlink(target, real(path)));
+      await rep.perform({ kind: 'symlink', target, path }, () => fs.promises.symlink(target, real(path)), QUEUED);
       await ownToCaller(path, caller);
     },
   };

@@ -41,13 +41,16 @@ export interface FsOps {
   create(path: string, flags: number, mode: number, caller: Caller): Promise<number>;
   /** Reads into `buf` (of the requested length); resolves with the bytes read. */
   read(fd: number, buf: Buffer, pos: number): Promise<number>;
-  /** `data` is the request buffer itself: valid until this promise settles, not after. */
-  write(path: string | undefined, fd: number, data: Buffer, pos: number): Promise<number>;
+  /** `data` is the request buffer itself: kept until this promise and every promise given
+   *  to `hold` have settled (a write returns before SECOND has its bytes). `flags`: the
+   *  descriptor's flags as the kernel sends them with the write (O_DSYNC, O_SYNC). */
+  write(path: string | undefined, fd: number, data: Buffer, pos: number, flags: number, hold: (until: Promise<void>) => void): Promise<number>;
   fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void>;
   release(fd: number): Promise<void>;
-  /** Makes the directory's entries durable on PRIM's disk (not replicated: SECOND's copy is
-   *  made durable by its own writes and fsyncs). */
+  /** Makes the directory's entries durable (on PRIM, and on SECOND as an fsync covers). */
   fsyncdir(path: string): Promise<void>;
+  /** syncfs(2) on the mount (FUSE_SYNCFS, when the kernel sends it). */
+  syncfs?(): Promise<void>;
   /** Entries other than . and ..; names that are not UTF-8 are left out (see protocol.ts). */
   readdir(path: string): Promise<DirEntry[]>;
   statfs(path: string): Promise<fs.StatsFs>;

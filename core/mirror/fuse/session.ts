@@ -34,6 +34,8 @@ export const FUSE_DEFAULTS = {
   /** How long the kernel may cache an entry or attributes (libfuse's default). */
   valid_ms: 1000,
   init_timeout_ms: 5000,
+  /** An interrupted sync whose caller is not (yet) being killed is re-checked this often. */
+  interrupt_poll_ms: 100,
   mount_timeout_ms: 10_000,
 } as const;
 
@@ -75,6 +77,27 @@ function isWriteOnly(flags: number): boolean {
   return (flags & (fs.constants.O_RDONLY | fs.constants.O_WRONLY | fs.constants.O_RDWR)) === fs.constants.O_WRONLY;
 }
 
+/** SIGKILL pending on thread `tid` (a fatal signal of any kind is turned into one by the
+ *  kernel): the caller is dying and must not wait for our answer. */
+export function callerDying(tid: number): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${tid}/status`, 'utf8');
+  } catch {
+    return true; // gone already
+  }
+  for (const key of ['SigPnd:', 'ShdPnd:']) {
+    const m = new RegExp(`^${key}\\s*([0-9a-f]+)`, 'm').exec(text);
+    if (m && (BigInt(`0x${m[1]}`) & 0x100n) !== 0n) return true;
+  }
+  return false;
+}
+
+/** A regular file's inode and link count: hard links share one node (pure/node-table.ts). */
+function fileIdentity(st: fs.Stats): { ino: number; nlink: number } | undefined {
+  return st.isFile() ? { ino: st.ino, nlink: st.nlink } : undefined;
+}
+
 function fail(errno: number): never {
   throw Object.assign(new Error(`errno ${errno}`), { errno: -errno });
 }
@@ -94,6 +117,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private readonly claims = new PathClaims();
   private readonly modes = new CacheModes();
   private readonly dirs = new Map<number, DirHandle>();
+  /** Requests that may be answered EINTR when the kernel interrupts them (by unique). */
+  private readonly interruptible = new Map<bigint, () => void>();
   private nextDir = 1;
   private readonly freeBuffers: Buffer[] = [];
   private buffersOut = 0;
@@ -174,8 +199,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   /** Resolves when every outstanding read has returned (after unmount or abort), bounded. */
   async drained(timeout_ms: number): Promise<boolean> {
-    const end = Date.now() + timeout_ms;
-    while (this.readsOut > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    // Monotonic: a wall-clock step must not shorten or stretch the wait.
+    const end = performance.now() + timeout_ms;
+    while (this.readsOut > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
     return this.readsOut === 0;
   }
 
@@ -199,7 +225,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   private giveBack(b: Buffer): void {
     this.buffersOut--;
-    if (b.length >= this.maxWrite + WRITE_OVERHEAD_BYTES && this.freeBuffers.length < this.wantReads + 2) this.freeBuffers.push(b);
+    // Kept for reuse (up to a quarter of the pool): writes now hold buffers until SECOND
+    // acknowledged them, and a fresh 1 MiB buffer costs first-touch page faults.
+    if (b.length >= this.maxWrite + WRITE_OVERHEAD_BYTES && this.freeBuffers.length < Math.max(this.wantReads + 2, FUSE_DEFAULTS.max_buffers / 4)) this.freeBuffers.push(b);
     this.armReads();
   }
 
@@ -270,9 +298,33 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     }
   }
 
-  /** Runs `work` and replies with its body, or with the errno it failed with. */
-  private answer(h: RequestHeader, work: () => Promise<Buffer | undefined>, after?: () => void): void {
-    work().then((body) => { this.reply(h.unique, 0, body); after?.(); }, (e: unknown) => { this.reply(h.unique, errnoOf(e)); after?.(); });
+  /** Runs `work` and replies with its body, or with the errno it failed with.
+   *  `interruptible`: an INTERRUPT of this request answers EINTR at once (see INTERRUPT). */
+  private answer(h: RequestHeader, work: () => Promise<Buffer | undefined>, after?: () => void, interruptible = false): void {
+    let answered = false;
+    let watch: NodeJS.Timeout | undefined;
+    if (interruptible) {
+      // Only a caller that is being killed gets EINTR: the kernel sends INTERRUPT for any
+      // signal, and an fsync failing with EINTR makes a database PANIC (PostgreSQL's
+      // latch signals arrive all the time). A fatal signal shows as SIGKILL pending on the
+      // thread; a caller that is only signalled is watched until it is killed or answered.
+      this.interruptible.set(h.unique, () => {
+        const check = (): void => {
+          if (answered) return;
+          if (!callerDying(h.pid)) { watch = setTimeout(check, FUSE_DEFAULTS.interrupt_poll_ms); return; }
+          answered = true;
+          this.reply(h.unique, -ERRNO.EINTR);
+        };
+        if (watch === undefined) check();
+      });
+    }
+    const done = (error: number, body?: Buffer): void => {
+      if (watch !== undefined) clearTimeout(watch);
+      if (interruptible) this.interruptible.delete(h.unique);
+      if (!answered) { answered = true; this.reply(h.unique, error, body); }
+      after?.();
+    };
+    work().then((body) => done(0, body), (e: unknown) => done(errnoOf(e)));
   }
 
   // ---- paths --------------------------------------------------------------------------
@@ -306,7 +358,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   private async entry(path: string): Promise<Buffer> {
     const st = await this.opts.ops.getattr(path);
-    return entryOut(this.nodes.remember(path), attrOf(st), FUSE_DEFAULTS.valid_ms);
+    return entryOut(this.nodes.remember(path, fileIdentity(st)), attrOf(st), FUSE_DEFAULTS.valid_ms);
   }
 
   // ---- dispatch -----------------------------------------------------------------------
@@ -456,7 +508,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
             await ops.release(fd).catch(() => undefined);
             throw e;
           }
-          const node = this.nodes.remember(path);
+          const node = this.nodes.remember(path, fileIdentity(st));
           return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fd, this.modes.open(node, fd, isWriteOnly(flags) && this.directWrites) ? FOPEN_DIRECT_IO : 0)]);
         }));
         return false;
@@ -473,8 +525,16 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const fh = u64(buf, B);
         const pos = u64(buf, B + 8);
         const size = buf.readUInt32LE(B + 16);
+        // fuse_write_in.flags: the descriptor's flags, with O_DSYNC/O_SYNC also set for a
+        // pwritev2(RWF_DSYNC/RWF_SYNC) (the kernel's fuse_write_flags).
+        const flags = buf.readUInt32LE(B + 32);
         const data = buf.subarray(WRITE_OVERHEAD_BYTES, Math.min(end, WRITE_OVERHEAD_BYTES + size));
-        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => writeOut(await ops.write(path, fh, data, pos))), () => this.giveBack(buf));
+        // The reply goes when the local write is done and the op queued; the buffer comes
+        // back only when SECOND no longer needs its bytes (held promises never reject).
+        const holds: Array<Promise<void>> = [];
+        const hold = (until: Promise<void>): void => { holds.push(until.catch(() => undefined)); };
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => writeOut(await ops.write(path, fh, data, pos, flags, hold))),
+          () => { if (holds.length === 0) this.giveBack(buf); else void Promise.all(holds).then(() => this.giveBack(buf)); });
         return true;
       }
       case Op.STATFS:
@@ -492,7 +552,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       case Op.FSYNC: {
         const fh = u64(buf, B);
         const datasync = (buf.readUInt32LE(B + 8) & FSYNC_FDATASYNC) !== 0;
-        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => { await ops.fsync(path, fh, datasync); return undefined; }));
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => { await ops.fsync(path, fh, datasync); return undefined; }), undefined, true);
         return false;
       }
       case Op.FSYNCDIR: {
@@ -500,7 +560,12 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         this.answer(h, async () => {
           if (!d) fail(ERRNO.EBADF);
           return this.shared(() => [this.mustPath(d.node)] as const, async ([p]) => { await ops.fsyncdir(p); return undefined; });
-        });
+        }, undefined, true);
+        return false;
+      }
+      case Op.SYNCFS: {
+        const f = ops.syncfs?.bind(ops);
+        this.answer(h, async () => { if (f) await f(); return undefined; }, undefined, true);
         return false;
       }
       case Op.FLUSH:
@@ -539,8 +604,15 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([p]) => { await ops.access(p, mask); return undefined; }));
         return false;
       }
-      case Op.INTERRUPT:
-        return false; // every request is answered anyway, and none waits forever
+      case Op.INTERRUPT: {
+        // A caller killed (or signalled) while its fsync waits for SECOND: answer EINTR now
+        // instead of holding it in D state until SECOND acknowledges or the link times out.
+        // The sync itself goes on (what it covers reaches SECOND anyway); nothing else is
+        // interruptible: every other request is done locally without waiting for SECOND,
+        // and an INTERRUPT for one is simply dropped (its reply follows soon).
+        this.interruptible.get(buf.readBigUInt64LE(B))?.();
+        return false;
+      }
       default:
         // xattrs, locks, fallocate, lseek, copy_file_range...: the kernel remembers ENOSYS
         // and answers EOPNOTSUPP (or falls back to a generic path) from then on.

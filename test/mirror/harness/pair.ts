@@ -84,8 +84,19 @@ export class MirrorPair {
     return node;
   }
 
-  /** Runs a shell command as the application would: in PRIM's mount namespace. */
+  /**
+   * Runs a shell command as the application would, in PRIM's mount namespace, then
+   * `sync DIR` (an fsync of the replicated directory): under the durability contract
+   * (docs/mirror.md) writes return before SECOND has them and an fsync is the barrier, so
+   * what the script did is on SECOND when this returns. The script's exit status is kept.
+   */
   app(script: string): string {
+    return this.ns.exec(['sh', '-c', `( ${script}
+); rc=$?; sync ${this.d1} 2>/dev/null; exit $rc`], this.prim.pid);
+  }
+
+  /** The script alone: returns as soon as the application's own calls return. */
+  appNoSync(script: string): string {
     return this.ns.exec(['sh', '-c', script], this.prim.pid);
   }
 

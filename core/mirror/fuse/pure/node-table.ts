@@ -4,11 +4,27 @@
 // unlink or a rename over a node detaches it: it keeps its id (open files still use it)
 // but has no path any more, so nothing done through it is replicated under a name that now
 // means another file (or none).
+// Hard links share one node (as on a local file system): a regular file's node is known by
+// its inode number too, and a name found with a link count above 1 whose inode already has a
+// node with a name becomes another name of that node. The node keeps a name while any of
+// its names is left, so a write through a descriptor of a name that was removed is
+// replicated under another one, and the kernel's cached size and pages are the same for all
+// names. (Inode numbers are trusted only while the node still has a name: every namespace
+// change of the real directory goes through us, so a live name still means that inode.)
 
 export interface NodeInfo {
-  /** '/'-rooted path relative to the mount, or undefined when detached. */
+  /** '/'-rooted path relative to the mount (one of its names), or undefined when detached. */
   path: string | undefined;
+  /** Every name the node has (hard links); empty when detached. */
+  readonly names: Set<string>;
   lookups: number;
+  ino?: number;
+}
+
+/** What `remember` needs of a regular file to share its node among hard links. */
+export interface FileIdentity {
+  readonly ino: number;
+  readonly nlink: number;
 }
 
 export function childPath(parent: string, name: string): string {
@@ -23,13 +39,15 @@ function parentOf(path: string): string {
 export class NodeTable {
   private readonly byId = new Map<number, NodeInfo>();
   private readonly byPath = new Map<string, number>();
+  /** Regular files' nodes by inode number (hard links). */
+  private readonly byIno = new Map<number, number>();
   /** Known child paths per directory path, so that a rename or unlink visits its subtree
    *  only (a scan of every known path would cost O(files) per namespace op). */
   private readonly children = new Map<string, Set<string>>();
   private nextId = 2;
 
   constructor() {
-    this.byId.set(1, { path: '/', lookups: 1 });
+    this.byId.set(1, { path: '/', names: new Set(['/']), lookups: 1 });
     this.byPath.set('/', 1);
   }
 
@@ -39,12 +57,32 @@ export class NodeTable {
     return this.byId.get(id)?.path;
   }
 
-  /** The node of `path` after a reply that hands it to the kernel (one more lookup). */
-  remember(path: string): number {
+  /** Every name of node `id` (hard links); [] when detached or unknown. */
+  namesOf(id: number): string[] {
+    return [...(this.byId.get(id)?.names ?? [])];
+  }
+
+  /** The node of `path` after a reply that hands it to the kernel (one more lookup).
+   *  `file`: the regular file's inode and link count, so that hard links share a node. */
+  remember(path: string, file?: FileIdentity): number {
     let id = this.byPath.get(path);
+    if (id === undefined && file !== undefined && file.nlink > 1) {
+      const other = this.byIno.get(file.ino);
+      const info = other === undefined ? undefined : this.byId.get(other);
+      if (info !== undefined && info.path !== undefined && info.ino === file.ino) {
+        id = other!;
+        info.names.add(path);
+        this.bind(path, id);
+      }
+    }
     if (id === undefined) {
       id = this.nextId++;
-      this.byId.set(id, { path, lookups: 0 });
+      const info: NodeInfo = { path, names: new Set([path]), lookups: 0 };
+      if (file !== undefined) {
+        info.ino = file.ino;
+        this.byIno.set(file.ino, id);
+      }
+      this.byId.set(id, info);
       this.bind(path, id);
     }
     this.byId.get(id)!.lookups++;
@@ -58,15 +96,23 @@ export class NodeTable {
     info.lookups -= n;
     if (info.lookups > 0) return;
     this.byId.delete(id);
-    if (info.path !== undefined && this.byPath.get(info.path) === id) this.unbind(info.path);
+    for (const name of info.names) if (this.byPath.get(name) === id) this.unbind(name);
+    if (info.ino !== undefined && this.byIno.get(info.ino) === id) this.byIno.delete(info.ino);
+  }
+
+  /** `name` is no longer a name of node `id`; its path becomes another name, if any. */
+  private dropName(id: number, name: string): void {
+    const info = this.byId.get(id);
+    if (!info) return;
+    info.names.delete(name);
+    if (info.path === name) info.path = info.names.values().next().value;
   }
 
   /** `path` no longer names its node (unlink, rmdir, or replaced by a rename). */
   detach(path: string): void {
     for (const [p, id] of this.under(path)) {
       this.unbind(p);
-      const info = this.byId.get(id);
-      if (info) info.path = undefined;
+      this.dropName(id, p);
     }
   }
 
@@ -79,7 +125,11 @@ export class NodeTable {
       this.unbind(p);
       this.bind(moved, id);
       const info = this.byId.get(id);
-      if (info) info.path = moved;
+      if (info) {
+        info.names.delete(p);
+        info.names.add(moved);
+        if (info.path === p) info.path = moved;
+      }
     }
   }
 
