@@ -5,11 +5,13 @@ import { Command, CommanderError } from 'commander';
 import { COMMAND_GROUPS } from './commands';
 import { isHakitError } from '../errors/catalogue';
 import { readPackageVersion } from './package-version';
+import { extractHostOption, runOnHosts } from './remote/host-option';
 
 export function buildProgram(): Command {
   const program = new Command('hakit')
     .description('hakit: high availability for Linux applications (mirror and farm modules)')
     .version(readPackageVersion(), '-V, --version')
+    .option('-H, --host <node>', 'run the command on NODE ("*": every node) through the API (docs/api.md)')
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMAND_GROUPS) register(program);
@@ -17,6 +19,19 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // `hakit -H NODE|"*" CMD…`: CMD runs on NODE through the API (core/cli/remote/).
+  try {
+    const { host, rest } = extractHostOption(argv);
+    if (host !== undefined) return await runOnHosts(host, () => runOnce(rest), (s) => process.stdout.write(s));
+  } catch (e) {
+    if (!isHakitError(e)) throw e;
+    process.stderr.write(`hakit: ${e.code}: ${e.message}\n`);
+    return e.code === 'HAKIT_E_USAGE' ? 2 : 1;
+  }
+  return runOnce(argv);
+}
+
+async function runOnce(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });

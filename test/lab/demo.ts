@@ -9,6 +9,8 @@ import path from 'node:path';
 import { Lab } from './index';
 import { requireRoot } from './make';
 import { labDir } from './state-file';
+import { provisionApi, startConsoleRelay } from '../api/lab/provision';
+import { DEFAULT_API_PORT } from '../../core/api/contract/version';
 import { addHeartbeat, addWitness, clusterXml, configureCluster, dropFarmNode, hakit, moduleState, mustHakit, packageAndInstall, ROOT, setMacro, startDaemon, startWitness, until, waitDaemon } from './demo/cluster-setup';
 
 const DEMO = { nodes: 2, client: true, witness: true, lans: 2 } as const;
@@ -145,7 +147,7 @@ Cause a failure
                               npm run lab -- cut node1 node2 ; npm run lab -- heal
   Swap the roles:             npm run lab -- exec node1 -- node dist/core/cli/main.js swap -m ${MIRROR}
 
-Web console: none yet (a later issue); there is nothing to log in to.
+Web console and API: the line "Console:" below (from the host; the CA is /etc/hakit/tls/ca.crt on each node).
 Tear down (kills every daemon and removes the lab):  npm run lab -- down`);
 }
 
@@ -158,6 +160,7 @@ export async function demo(): Promise<number> {
     { name: 'lan1', lan: 1 },
   ]);
   await configureCluster(lab, NODES, xml, [...NODES, 'witness']);
+  const api = await provisionApi(lab, NODES, [0, 1], 'demo');
   log('cluster.xml (LANs default and lan1) and the cluster key are on every node; the key is on the witness too.');
   const { farm } = await installModules(lab);
   await startCluster(lab);
@@ -171,6 +174,8 @@ export async function demo(): Promise<number> {
   if (farmProblem === undefined) log(`From the client: GET http://${farmVip(lab)}:${FARM_PORT}/ -> ${await clientGet(lab, `http://${farmVip(lab)}:${FARM_PORT}/`)}`);
   const states = await Promise.all(NODES.map((n) => moduleState(lab, n, MIRROR)));
   printGuide(lab, farmProblem);
+  const consoleUrl = await startConsoleRelay(lab, 'node1', DEFAULT_API_PORT, api.ca);
+  log(`Console: ${consoleUrl}  user ${api.user} password ${api.password}`);
   return states[0]?.state === 'PRIM' && states[1]?.state === 'SECOND' ? 0 : 1;
 }
 

@@ -1,0 +1,158 @@
+// Test kit for the API: TLS material in a temp conf dir (the real openssl path), a fake
+// backend driven by the daemon's real control handler over a fake target, and a small HTTPS
+// client that returns status, headers and parsed body.
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { HakitError } from '../../core/errors/catalogue';
+import { makeControlHandler, type ControlTarget } from '../../core/daemon/control-handlers';
+import type { ModuleStatus } from '../../core/control/api';
+import type { OperatorCommand } from '../../core/module/pure/types';
+import { createClusterCa, installNodeCert, issueNodeCert, loadTlsMaterial, type TlsMaterial } from '../../core/api/tls';
+import type { ApiBackend } from '../../core/api/server/backend';
+import { ApiServer } from '../../core/api/server/api-server';
+import { AuditLog, auditPath } from '../../core/api/audit';
+import { SILENT_LOG } from '../../core/log/sink';
+
+export interface TlsFixture {
+  readonly conf_dir: string;
+  readonly tls: TlsMaterial;
+}
+
+/** One CA and a node certificate for 127.0.0.1, made once per test file. */
+export async function makeTls(node = 'n1'): Promise<TlsFixture> {
+  const conf_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-test-'));
+  await createClusterCa(conf_dir, 'test');
+  installNodeCert(conf_dir, await issueNodeCert(conf_dir, node, ['127.0.0.1']));
+  return { conf_dir, tls: loadTlsMaterial(conf_dir) };
+}
+
+export class FakeDaemon {
+  readonly commands: Array<{ module: string; command: OperatorCommand }> = [];
+  level = 'info';
+  state: ModuleStatus['state'] = 'PRIM';
+  resource: 'up' | 'down' = 'up';
+
+  status(m: string): ModuleStatus {
+    return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND', status: 'Ready' }], last_error: null };
+  }
+
+  target(node: string): ControlTarget {
+    return {
+      node,
+      moduleNames: () => ['m1'],
+      notLoaded: () => [],
+      moduleStatus: (m) => this.status(m),
+      moduleCommand: async (m, c) => {
+        if (c.kind === 'start' && this.state !== 'STOP') throw new HakitError('HAKIT_E_MODULE_ALREADY_STARTED', 'already started', `module ${m}`);
+        this.commands.push({ module: m, command: c });
+      },
+      logLevel: () => this.level as never,
+      setLogLevel: (l) => {
+        this.level = l;
+      },
+      info: () => ({ node }),
+    };
+  }
+
+  /** The dispatch a daemon gives the control socket: the real handler, plus fake monitor/mirror answers. */
+  dispatch(node: string): (cmd: string, args: Record<string, unknown>) => Promise<unknown> {
+    const control = makeControlHandler(this.target(node));
+    return async (cmd, args) => {
+      if (cmd === 'resources' || cmd === 'resource-set' || cmd === 'monitor-switch' || cmd === 'mirrorstatus' || cmd === 'rfsverify' || cmd === 'fullsync') {
+        if (args['module'] !== 'm1') throw new HakitError('HAKIT_E_UNKNOWN_MODULE', `no module "${String(args['module'])}"`, `node ${node}`);
+        if (cmd === 'resource-set') this.resource = args['value'] as 'up' | 'down';
+        if (cmd === 'mirrorstatus') return { module: 'm1', node, engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 10, pending_bytes: 1000, pending_files: 2, rate_bytes_per_s: 500, eta_s: 2 }, copy_complete: true, bytes_applied: null, ops_applied: null };
+        if (cmd === 'rfsverify') return { module: 'm1', node, differences: [] };
+        if (cmd === 'fullsync') return { module: 'm1', node, accepted: true };
+        if (cmd === 'monitor-switch') return { module: 'm1', what: args['what'], on: args['on'] };
+        return {
+          module: 'm1',
+          errd: true,
+          checkers: true,
+          held: [],
+          last_rule: null,
+          resources: [{ name: 'ping.router', class: 'ping', state: this.resource, since_ms_ago: 5, source: 'checker', action: 'wait', rule: null, active: true, targets: [] }],
+        };
+      }
+      return control({ id: 1, cmd, args });
+    };
+  }
+}
+
+export interface Started {
+  readonly server: ApiServer;
+  readonly port: number;
+  readonly daemon: FakeDaemon;
+  readonly conf_dir: string;
+  readonly log_dir: string;
+  readonly tls: TlsMaterial;
+}
+
+export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer } = {}): Promise<Started> {
+  const daemon = new FakeDaemon();
+  const log_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-log-'));
+  fs.mkdirSync(path.join(log_dir, 'modules'), { recursive: true });
+  const backend: ApiBackend = {
+    node: 'n1',
+    cluster_name: 'test',
+    nodes: () => [
+      { name: 'n1', addresses: [{ lan: 'default', addr: '127.0.0.1' }] },
+      { name: 'n2', addresses: [{ lan: 'default', addr: '127.0.0.2' }] },
+    ],
+    call: daemon.dispatch('n1'),
+    log_dir,
+  };
+  const server = new ApiServer({
+    backend,
+    conf_dir: fx.conf_dir,
+    tls: fx.tls,
+    host: '127.0.0.1',
+    port: 0,
+    cluster_key: opts.cluster_key ?? null,
+    peers: () => [],
+    audit: new AuditLog(auditPath(log_dir)),
+    log: SILENT_LOG,
+    product_version: 'test',
+    poll_ms: opts.poll_ms,
+    relay_peers: false,
+  });
+  const { port } = await server.start();
+  return { server, port, daemon, conf_dir: fx.conf_dir, log_dir, tls: fx.tls };
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: unknown;
+  readonly text: string;
+}
+
+export function call(port: number, ca: string | null, method: string, p: string, o: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; timeout_ms?: number } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = o.raw !== undefined ? o.raw : o.body !== undefined ? JSON.stringify(o.body) : undefined;
+    const headers: Record<string, string> = { ...(payload !== undefined && o.raw === undefined ? { 'content-type': 'application/json' } : {}), ...(o.headers ?? {}) };
+    const req = https.request({ host: '127.0.0.1', port, method, path: p, headers, ca: ca ?? undefined, agent: false, timeout: o.timeout_ms ?? 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // text
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export function codeOf(a: Answer): string | undefined {
+  return (a.body as { error?: { code?: string } } | null)?.error?.code;
+}
