@@ -1,4 +1,4 @@
-// Lint configuration. The local `hakit/layering` rule enforces STYLE.md rule 4:
+// Lint configuration. The local `hakit/layering` rule enforces docs/architecture.md, rule 4:
 //  - pure code (any file in a folder named `pure`) imports only other pure code, the error
 //    catalogue, and types; never node's I/O modules nor npm packages;
 //  - leaf libraries import nothing of hakit outside their own folder;
@@ -13,7 +13,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts', '**/*.mjs'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.mjs'],
     plugins: { hakit: { rules: { layering } } },
     rules: {
       'hakit/layering': 'error',

@@ -1,0 +1,205 @@
+// One module on one node in detail: live log, resources and their history with the failover
+// rule applied last, replication status, the farm's bucket map and shares. Tabs follow the
+// WAI-ARIA tabs pattern (arrow keys move between them).
+import { useEffect, useState } from 'preact/hooks';
+import { routeById } from '../../core/api/contract/routes';
+import { roleAllows, type Role } from '../../core/api/contract/pure/roles';
+import type { ModuleOnNode, ModuleResources, ReplicationStatus } from '../../core/api/contract/pure/types';
+import { bucketOwners } from '../pure/cell';
+import { api, enc } from './api';
+import type { EventSocket } from './live';
+import { LogView } from './logs';
+
+type Tab = 'log' | 'resources' | 'replication' | 'farm';
+
+function bytes(n: number | null): string {
+  if (n === null) return 'unknown';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function Detail(props: { node: string; m: ModuleOnNode; role: Role; socket: EventSocket | null; replication: ReplicationStatus | undefined; onClose: () => void }) {
+  const tabs: Tab[] = ['log', 'resources', ...(props.m.mode === 'mirror' ? (['replication'] as Tab[]) : []), ...(props.m.farm ? (['farm'] as Tab[]) : [])];
+  const [tab, setTab] = useState<Tab>('log');
+  const names: Record<Tab, string> = { log: 'Log', resources: 'Resources', replication: 'Replication', farm: 'Farm buckets' };
+  const onKey = (e: KeyboardEvent): void => {
+    const i = tabs.indexOf(tab);
+    const next = e.key === 'ArrowRight' ? tabs[(i + 1) % tabs.length] : e.key === 'ArrowLeft' ? tabs[(i + tabs.length - 1) % tabs.length] : undefined;
+    if (next) {
+      setTab(next);
+      (document.getElementById(`tab-${next}`) as HTMLElement | null)?.focus();
+    }
+  };
+  return (
+    <section class="detail" aria-labelledby="detail-title">
+      <div class="row">
+        <h2 id="detail-title">
+          {props.m.module} on {props.node}
+        </h2>
+        <button type="button" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      <div role="tablist" aria-label="Module detail" onKeyDown={onKey}>
+        {tabs.map((t) => (
+          <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={tab === t ? `panel-${t}` : undefined} tabIndex={tab === t ? 0 : -1} onClick={() => setTab(t)}>
+            {names[t]}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'log' && <LogView node={props.node} module={props.m.module} socket={props.socket} />}
+        {tab === 'resources' && <ResourcesView node={props.node} module={props.m.module} />}
+        {tab === 'replication' && <ReplicationView node={props.node} module={props.m.module} role={props.role} live={props.replication} />}
+        {tab === 'farm' && <FarmView m={props.m} />}
+      </div>
+    </section>
+  );
+}
+
+function ResourcesView(props: { node: string; module: string }) {
+  const [r, setR] = useState<ModuleResources | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const load = (): void => {
+      api<ModuleResources>('GET', `/nodes/${enc(props.node)}/modules/${enc(props.module)}/resources`).then(setR, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    };
+    load();
+    const t = setInterval(load, 5_000);
+    return () => clearInterval(t);
+  }, [props.node, props.module]);
+  if (error) return <p class="error">✖ {error}</p>;
+  if (!r) return <p>Loading…</p>;
+  return (
+    <div>
+      <p>
+        errd {r.errd ? 'on' : 'off'} · checkers {r.checkers ? 'on' : 'off'}
+        {r.held.length > 0 && ` · held: ${r.held.join(', ')}`}
+      </p>
+      <p>Failover rule applied last: {r.last_rule ? `${r.last_rule.rule} (${r.last_rule.resource} → ${r.last_rule.action}, ${Math.round(r.last_rule.ms_ago / 1000)} s ago)` : 'none'}</p>
+      <table class="plain">
+        <caption>Resources</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Class</th>
+            <th scope="col">State</th>
+            <th scope="col">Since</th>
+            <th scope="col">Source</th>
+            <th scope="col">Rule / action</th>
+          </tr>
+        </thead>
+        <tbody>
+          {r.resources.map((x) => (
+            <tr key={x.name}>
+              <td>{x.name}</td>
+              <td>{x.class}</td>
+              <td class={`res-${x.state}`}>
+                {x.state === 'up' ? '✔' : x.state === 'down' ? '✖' : '…'} {x.state}
+              </td>
+              <td>{Math.round(x.since_ms_ago / 1000)} s</td>
+              <td>{x.source}</td>
+              <td>
+                {x.rule ?? '-'} / {x.action}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>History</h3>
+      {r.history.length === 0 ? (
+        <p class="empty">No change since the API started.</p>
+      ) : (
+        <ol class="history">
+          {[...r.history].reverse().map((h, i) => (
+            <li key={i}>
+              <time>{h.at}</time> {h.resource}: {h.from ?? '-'} → {h.to}
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+function ReplicationView(props: { node: string; module: string; role: Role; live: ReplicationStatus | undefined }) {
+  const [r, setR] = useState<ReplicationStatus | null>(null);
+  const [verify, setVerify] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<ReplicationStatus>('GET', `/nodes/${enc(props.node)}/modules/${enc(props.module)}/replication`).then(setR, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [props.node, props.module]);
+  const s = props.live ?? r;
+  const route = routeById('verify');
+  const canVerify = route !== undefined && roleAllows(props.role, route.access);
+  return (
+    <div>
+      {error && <p class="error">✖ {error}</p>}
+      {s && (
+        <dl class="kv">
+          <dt>Engine</dt>
+          <dd>{s.engine}</dd>
+          <dt>In sync</dt>
+          <dd>{s.in_sync === null ? 'unknown' : s.in_sync ? '✔ yes' : '✖ no (re-integrating)'}</dd>
+          <dt>Pending</dt>
+          <dd>{bytes(s.pending_bytes)}</dd>
+          <dt>Rate</dt>
+          <dd>{s.rate_bytes_per_s === null ? 'unknown' : `${bytes(s.rate_bytes_per_s)}/s`}</dd>
+          <dt>ETA</dt>
+          <dd>{s.eta_s === null ? 'unknown' : `${s.eta_s} s`}</dd>
+          <dt>Applied</dt>
+          <dd>
+            {bytes(s.bytes_applied)} in {s.ops_applied ?? '?'} operations
+          </dd>
+        </dl>
+      )}
+      {canVerify && (
+        <button
+          type="button"
+          onClick={() => {
+            setVerify('⏳ comparing both copies…');
+            api<{ differences?: unknown[] }>('POST', `/nodes/${enc(props.node)}/modules/${enc(props.module)}/replication/verify`, {}).then(
+              (v) => setVerify(`✔ verify done: ${v.differences?.length ?? 0} difference(s)`),
+              (e: unknown) => setVerify(`✖ verify failed: ${e instanceof Error ? e.message : String(e)}`),
+            );
+          }}
+        >
+          Verify copies now
+        </button>
+      )}
+      {verify && <p role="status">{verify}</p>}
+    </div>
+  );
+}
+
+function FarmView(props: { m: ModuleOnNode }) {
+  const f = props.m.farm;
+  if (!f) return null;
+  const owners = bucketOwners(f.counts, f.members);
+  const members = [...new Set([...f.members, ...Object.keys(f.counts)])];
+  const idx = (o: string | null): number => (o === null ? -1 : members.indexOf(o) % 8);
+  return (
+    <div>
+      <p>
+        This node's share: {f.share} · filter {f.filter} · default owner {f.default_owner}
+        {f.waiting_for.length > 0 && ` · waiting for ${f.waiting_for.join(', ')}`}
+        {f.leaving && ' · leaving'}
+      </p>
+      <ul class="owners">
+        {members.map((m) => (
+          <li key={m}>
+            <span class={`swatch o-${idx(m)}`} aria-hidden="true" /> {m}: {f.counts[m] ?? 0} buckets
+          </li>
+        ))}
+      </ul>
+      <div class="buckets" role="img" aria-label={`256 buckets: ${members.map((m) => `${m} ${f.counts[m] ?? 0}`).join(', ')}`}>
+        {owners.map((o, i) => (
+          <span key={i} class={`b o-${idx(o)}`} title={`bucket ${i}: ${o ?? 'no owner'}`} />
+        ))}
+      </div>
+      <p class="note">Buckets are laid out by each member's count; the API does not give each bucket's owner.</p>
+    </div>
+  );
+}

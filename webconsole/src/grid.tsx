@@ -1,0 +1,82 @@
+// The monitoring grid: modules × nodes, each cell coloured like SafeKit's console, with an
+// icon and the state in words, the detail lines under it and the role's actions.
+import type { Role } from '../../core/api/contract/pure/roles';
+import type { ReplicationStatus } from '../../core/api/contract/pure/types';
+import { cellLook, resyncPercent } from '../pure/cell';
+import type { Grid } from '../pure/cluster-view';
+import { ActionMenu, type ActionProgress, type ActionSpec } from './actions';
+
+export interface Selected {
+  readonly module: string;
+  readonly node: string;
+}
+
+export function ClusterGrid(props: {
+  grid: Grid;
+  role: Role;
+  replication: ReadonlyMap<string, ReplicationStatus>;
+  progress: ReadonlyMap<string, ActionProgress>;
+  onRun: (node: string, module: string, a: ActionSpec) => void;
+  onSelect: (s: Selected) => void;
+}) {
+  const g = props.grid;
+  if (g.modules.length === 0) return <p class="empty">No module is installed on any node that answered.</p>;
+  return (
+    <div class="grid-wrap">
+      <table class="grid" aria-label="Modules by node">
+        <caption>Modules (rows) on each node (columns)</caption>
+        <thead>
+          <tr>
+            <th scope="col">Module</th>
+            {g.nodes.map((n) => (
+              <th scope="col" key={n}>
+                {n}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {g.modules.map((mod) => (
+            <tr key={mod}>
+              <th scope="row">{mod}</th>
+              {g.nodes.map((node) => {
+                const c = g.cell(mod, node);
+                const look = cellLook(c.m, c.reachable, c.via, c.heartbeat_lost);
+                const r = props.replication.get(`${node}/${mod}`);
+                const extra: string[] = [];
+                if (r && r.in_sync === false) {
+                  const pct = resyncPercent(r.pending_bytes, r.bytes_applied);
+                  extra.push(pct === null ? 'resync running' : `resync ${pct} %`);
+                }
+                return (
+                  <td key={node} class={`cell c-${look.colour}`} data-node={node} data-module={mod} data-colour={look.colour}>
+                    <div class="state">
+                      <span class="icon" aria-hidden="true">
+                        {look.icon}
+                      </span>{' '}
+                      <span class="label">{look.label}</span>
+                    </div>
+                    <ul class="details">
+                      {[...look.details, ...extra].map((d) => (
+                        <li key={d}>{d}</li>
+                      ))}
+                    </ul>
+                    {c.m && (
+                      <button type="button" class="link" onClick={() => props.onSelect({ module: mod, node })} aria-label={`Details of ${mod} on ${node}`}>
+                        Details
+                      </button>
+                    )}
+                    {c.m && <ActionMenu node={node} module={c.m} role={props.role} progress={props.progress.get(`${node}/${mod}`)} onRun={(a) => props.onRun(node, mod, a)} />}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="legend" aria-label="Legend">
+        <span class="c-green">✔ ready (PRIM, SECOND, UP)</span> <span class="c-magenta">◐ ALONE</span> <span class="c-orange">⟳ transition or re-integration</span> <span class="c-red">✖ STOP, WAIT NotReady or unreachable</span>
+      </p>
+    </div>
+  );
+}
