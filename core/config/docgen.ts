@@ -44,6 +44,39 @@ else. Module names: a letter, then letters, digits or \`_\`, at most 32 characte
 
 const CLUSTER_INTRO = `# cluster.xml reference
 
+## Build a cluster
+
+Three commands, with \`hakitd\` already running on every node (the package starts it; without
+a configuration it waits):
+
+    hakit cluster init --name NAME [--lan default=ADDRESS ...]    # on the first node
+    hakit cluster join FIRST_NODE_ADDRESS --token TOKEN            # on each other node
+    hakit module install NAME.safe --all-nodes                    # on any node
+
+\`init\` writes the cluster key, a \`cluster.xml\` with this node on each LAN (default: one LAN
+\`default\` at the address of the default route), the cluster CA and this node's certificate
+(\`/etc/hakit/tls\`), the first console/API user \`admin\` with a one-time password it prints once,
+and a one-time **join token** (\`hkj1.<id>.<secret>\`, valid 1 h; \`--ttl\` up to 24 h; \`hakit cluster
+token\` prints another). \`join\` opens a TLS channel keyed by the token's secret (TLS 1.2
+ECDHE-PSK: the secret itself never travels, and the exchange has forward secrecy) to the member's
+config service (TCP, the node's port + 1: 9011), which adds the node to \`cluster.xml\` at its
+address in each LAN's subnet, tells the other members, and hands back \`cluster.xml\`, the key, the
+CA certificate, a certificate for the new node and the users file. The token may also come from
+the environment (\`HAKIT_JOIN_TOKEN\`) to keep it out of the shell history. A wrong token
+(\`HAKIT_E_JOIN_TOKEN_UNKNOWN\`), a used one (\`HAKIT_E_JOIN_TOKEN_USED\`), an expired one
+(\`HAKIT_E_JOIN_TOKEN_EXPIRED\`), a taken name or address (\`HAKIT_E_JOIN_NAME_TAKEN\`) or a node of
+another cluster (\`HAKIT_E_JOIN_OTHER_CLUSTER\`) is refused and changes nothing anywhere.
+
+Members push modules to each other through the same service, keyed by the cluster key:
+\`module install --all-nodes\` installs the package on every node. Every change (join, module
+install, uninstall, rollback, \`hakit cluster reload\`) is applied by the running daemon without a
+restart: new modules are hosted, removed ones stopped and released, a changed module is
+re-hosted when it is STOP (a running one keeps its configuration until it is stopped and started
+again, as SafeKit does), and added nodes join the heartbeats while every peer already heard stays
+as heard.
+
+## The file
+
 \`cluster.xml\` names the nodes of the cluster and the LANs joining them; the same file goes on every
 node (\`hakit cluster config FILE\` checks it, then installs it as \`<config dir>/cluster.xml\` with one
 rename; \`hakit cluster confcheck FILE\` only checks). \`hakit cluster genkey\` writes a random 32-byte

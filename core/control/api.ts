@@ -9,8 +9,14 @@ export interface PeerStatus {
   readonly node: string;
   readonly reachable: boolean;
   readonly lansUp: readonly number[];
+  /** The peer's last announcement for the module (stale when the peer is unreachable). */
   readonly state: ModuleStateName | null;
   readonly status: SubStatus | null;
+  /**
+   * ms since the peer was last heard on any LAN; null: not heard since this hakitd started;
+   * absent: a daemon that does not report it.
+   */
+  readonly silent_ms?: number | null;
 }
 
 export interface ModuleStatus {
@@ -26,6 +32,11 @@ export interface ModuleStatus {
   readonly peers: readonly PeerStatus[];
   /** The last refusal or failure, for `hakit state -v`. */
   readonly last_error: { readonly code: string; readonly message: string } | null;
+  /**
+   * Mirror: whether the replication session with the peer is up right now; `state` already
+   * says ALONE for a PRIM whose link is down (core/daemon/pure/reported-state.ts).
+   */
+  readonly replication?: 'up' | 'down';
 }
 
 export interface StateArgs {
@@ -66,3 +77,17 @@ export const STATE_EXIT_CODES: Readonly<Record<ModuleStateName, number>> = {
 };
 /** `hakit state -m M -lq` when the daemon does not answer or the module is unknown. */
 export const STATE_EXIT_UNKNOWN = 5;
+
+/** Answer of the `reload` command (`hakit cluster reload`, and after init/join/module install). */
+export interface ReloadReport {
+  /** The daemon was waiting for a configuration and has started with it. */
+  started: boolean;
+  nodes_added: string[];
+  nodes_removed: string[];
+  modules_added: string[];
+  modules_removed: string[];
+  /** Re-hosted with their new configuration (they were STOP). */
+  modules_reloaded: string[];
+  /** Running modules whose new configuration waits for their next stop and start. */
+  modules_pending: { module: string; reason: string }[];
+}

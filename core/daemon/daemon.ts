@@ -1,4 +1,4 @@
-// hakitd's composition root (STYLE.md rule 4): wires the real adapters around the pure
+// hakitd's composition root (docs/architecture.md, rule 4): wires the real adapters around the pure
 // module machines and membership. One runner per installed module; one heartbeat transport;
 // one control socket. Stop order: modules in reverse load order, each until it is STOP.
 import fs from 'node:fs';
@@ -17,6 +17,9 @@ import { RealCommandRunner, type CommandRunner } from '../net/command-runner';
 import { resolveVip } from '../net/resolve-vip';
 import type { VipManager, VipSpec } from '../net/types';
 import { IpVipManager } from '../net/vip-manager';
+import { VipKeeper } from '../net/vip-keeper';
+import { withPeerSilence } from './pure/peer-silence';
+import { fenceTiming, vipTakeoverAt, type FenceTiming } from '../net/pure/fence-timing';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { ModuleRunner, type StepFn } from '../module/runner/module-runner';
 import { NoWitness, NothingToReplicate, type ReplicationPort, type WitnessPort } from '../module/runner/ports';
@@ -31,7 +34,11 @@ import { makeControlHandler } from './control-handlers';
 import { makeMonitorHandler } from './monitor-handlers';
 import { ModuleMonitor } from '../checkers/host';
 import { planMonitor, waitResourceNames } from '../rules/pure/plan';
-import { planHeartbeats } from './heartbeat-plan';
+import { planHeartbeats, type HeartbeatPlan } from './heartbeat-plan';
+import { reconfigureMembership } from '../membership/pure/reconfigure';
+import type { DeepReadonlyClusterConfig } from '../config/pure/types-frozen';
+import { ConfigService, configEndpoints } from '../cluster/config-service';
+import type { ReloadReport } from '../control/api';
 import { nextIncarnation } from './incarnation';
 import { loadCluster, loadModules, type LoadedModule, type NotLoaded } from './module-loader';
 import { FarmHost } from './farm-host';
@@ -40,9 +47,11 @@ import type { FilterBackend } from '../../filters/nft/backend';
 import { makeMirrorReplication } from './mirror-wire';
 import { LeftoverRecords } from './leftover-records';
 import { isMirrorCommand, makeMirrorHandler } from './mirror-handlers';
+import { auditControl, startApiHost } from './api-host';
+import type { ControlRequest } from '../control/protocol';
 import type { MirrorReplication } from '../module/runner/replication-mirror';
 
-/** The pure module machine, as the daemon drives it (H3's core/module/pure). */
+/** The pure module machine, as the daemon drives it (core/module/pure). */
 export interface MachineFactory<S> {
   init(node: NodeId, policy: ModulePolicy, persisted: PersistedModuleState): S;
   readonly step: StepFn<S>;
@@ -73,9 +82,15 @@ export interface TransportParams {
   readonly logs: HakitLogs;
 }
 
+/** Control command: apply cluster.xml and the installed modules now (`hakit cluster reload`). */
+export const RELOAD_COMMAND = 'reload';
+const CLUSTER_XML = 'cluster.xml';
+
 /** Longest wait for one module to reach STOP at shutdown (its stop scripts' timeouts + slack). */
 export const SHUTDOWN_SLACK_MS = 10_000;
 export const MAX_SHUTDOWN_PER_MODULE_MS = 10 * 60_000;
+/** Daemon.healthy(): how many membership periods may pass without a Tick. */
+export const HEALTHY_TICK_PERIODS = 3;
 const SHUTDOWN_POLL_MS = 100;
 
 interface Hosted<S> {
@@ -94,6 +109,8 @@ export class Daemon<S> {
   private payload_version = 0;
   private transport: Transport<HeartbeatPayload> | undefined;
   private control: ControlServer | undefined;
+  private dispatch: (req: ControlRequest) => Promise<unknown> = () => Promise.reject(new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'hakitd is starting', 'control'));
+  private api: { close(): Promise<void> } | null = null;
   private membership: MembershipState | undefined;
   private tick: NodeJS.Timeout | undefined;
   private incarnation = 0;
@@ -103,7 +120,24 @@ export class Daemon<S> {
   private readonly not_loaded: NotLoaded[] = [];
   private key: Buffer = Buffer.alloc(0);
   private stopping: Promise<void> | undefined;
+  /** When the membership Tick last ran, and its period: the watchdog's health check. */
+  private last_tick_ms: number | undefined;
+  private tick_period_ms = 0;
   private readonly leftovers: LeftoverRecords;
+  private cluster: DeepReadonlyClusterConfig | undefined;
+  private plan: HeartbeatPlan | undefined;
+  private commands: CommandRunner | undefined;
+  private vipManager: VipManager | undefined;
+  /** Leases of buckets and VIPs, derived from the heartbeat profile at start (docs/adr/0005-fencing-by-expiry.md). */
+  private fence: FenceTiming | undefined;
+  private fence_started_ms = 0;
+  private store: FileStateStore | undefined;
+  private configService: ConfigService | undefined;
+  private configEndpointsKey = '';
+  /** start() has returned (configured, or waiting for a configuration). */
+  private started = false;
+  /** Reloads run one at a time. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: DaemonOptions<S>) {
     for (const d of [o.state_dir, o.run_dir]) {
@@ -116,7 +150,7 @@ export class Daemon<S> {
     this.logs = new HakitLogs({ dir: o.log_dir, level: o.log_level, node: o.node });
     this.leftovers = new LeftoverRecords(o.run_dir, this.logs.daemon);
     this.clock = o.clock ?? REAL_CLOCK;
-    this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend(), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms() });
+    this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend(), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms(), fence: () => this.fence });
   }
 
   get node(): NodeId {
@@ -125,14 +159,7 @@ export class Daemon<S> {
 
   async start(): Promise<void> {
     const log = this.logs.daemon;
-    const cluster = loadCluster(this.o.conf_dir);
-    const key = readClusterKey(cluster.keyfile);
-    this.key = key;
-    const loaded = loadModules(path.join(this.o.state_dir, 'modules'), cluster, this.o.node, log, this.not_loaded);
-    const plan = planHeartbeats(this.o.node, cluster, loaded.map((l) => l.plan));
     this.incarnation = nextIncarnation(this.o.state_dir);
-    log.info({ incarnation: this.incarnation, modules: loaded.map((l) => l.plan.name), lans: plan.lans.map((l) => l.index), profile: plan.membership.profile }, 'hakitd starting');
-
     // Control first, so that a second daemon is refused before it touches sockets or VIPs.
     const monitors = makeMonitorHandler({
       node: this.o.node,
@@ -141,57 +168,220 @@ export class Daemon<S> {
     });
     const control = makeControlHandler(this.controlTarget(), monitors);
     const mirror = makeMirrorHandler({ node: this.o.node, moduleNames: () => this.hosted.map((h) => h.loaded.plan.name), mirror: (m) => this.mirrors.get(m) });
-    this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), (req) => (isMirrorCommand(req.cmd) ? mirror(req) : control(req)), log);
+    this.dispatch = (req) => (req.cmd === RELOAD_COMMAND ? this.reload() : isMirrorCommand(req.cmd) ? mirror(req) : control(req));
+    // The API (core/daemon/api-host.ts) runs the same dispatch; both record changes in the audit log.
+    this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), auditControl(this.dispatch, this.o.node, this.o.log_dir), log);
     await this.control.start();
+    if (!fs.existsSync(path.join(this.o.conf_dir, CLUSTER_XML))) {
+      // A node installed but not yet in a cluster (the package starts hakitd at once): it
+      // waits, serving the control socket, until `hakit cluster init|join` writes the
+      // configuration and asks it to reload. It never exits in a loop for systemd to restart.
+      log.warn({ conf_dir: this.o.conf_dir, incarnation: this.incarnation }, 'no cluster.xml yet: waiting for `hakit cluster init` or `hakit cluster join`');
+      this.started = true;
+      return;
+    }
+    await this.startCluster();
+    log.info({ socket: this.control.socket_path }, 'hakitd ready');
+  }
+
+  /** Everything that needs cluster.xml: modules, heartbeats, the config service. */
+  private async startCluster(): Promise<void> {
+    const log = this.logs.daemon;
+    const cluster = loadCluster(this.o.conf_dir);
+    const key = readClusterKey(cluster.keyfile);
+    this.key = key;
+    this.cluster = cluster;
+    const loaded = loadModules(path.join(this.o.state_dir, 'modules'), cluster, this.o.node, log, this.not_loaded);
+    const plan = planHeartbeats(this.o.node, cluster, loaded.map((l) => l.plan));
+    // Checked at config load: a profile that leaves no room for the leases is a coded error.
+    this.fence = fenceTiming(plan.membership.profile, `heartbeat profile ${plan.membership.profile.name}`);
+    this.fence_started_ms = this.clock.now_ms();
+    log.info({ incarnation: this.incarnation, modules: loaded.map((l) => l.plan.name), lans: plan.lans.map((l) => l.index), profile: plan.membership.profile }, 'hakitd starting');
 
     // Every module exists before the transport starts: a peer's view that arrived before its
     // module was hosted would be dropped, and membership sends a view only when it changes.
     this.membership = initMembership(plan.membership);
+    for (const l of loaded) await this.hostLoaded(l);
+    await this.startTransport(plan);
+    this.tick_period_ms = plan.membership.profile.period_ms;
+    this.last_tick_ms = this.clock.now_ms();
+    this.tick = setInterval(() => {
+      this.last_tick_ms = this.clock.now_ms();
+      this.stepMembership({ type: 'Tick' }, this.last_tick_ms);
+    }, plan.membership.profile.period_ms);
+    for (const h of this.hosted) this.boot(h);
+    await this.startConfigService(cluster);
+    this.api = await startApiHost({
+      node: this.o.node,
+      conf_dir: this.o.conf_dir,
+      log_dir: this.o.log_dir,
+      cluster: () => this.cluster ?? cluster,
+      key: this.key,
+      dispatch: (req) => this.dispatch(req),
+      heartbeat_drops: () => (this.transport?.dropCounters() ?? null) as Readonly<Record<string, number>> | null,
+      log: this.logs.daemon,
+    });
+    this.started = true;
+  }
 
-    const commands = this.o.commands ?? new RealCommandRunner();
-    const vips = this.o.vips ?? new IpVipManager(commands);
-    const store = new FileStateStore(path.join(this.o.state_dir, 'runtime'), log);
-    for (const l of loaded) {
-      const specs: VipSpec[] = [];
-      try {
-        for (const v of l.plan.vips) specs.push(await resolveVip(v, commands));
-      } catch (e) {
-        const reason = e instanceof Error ? e.message : String(e);
-        log.error({ module: l.plan.name, err: reason }, 'module not loaded: its virtual IP cannot be placed');
-        this.not_loaded.push({ module: l.plan.name, reason });
-        continue;
-      }
-      await this.dropLeftoverVips(l.plan.name, specs, vips);
-      const farmIssue = await this.farm.add(l, specs, vips, this.logs.module(l.plan.name));
-      if (farmIssue !== null) {
-        log.error({ module: l.plan.name, err: farmIssue }, 'module not loaded: its farm filter cannot be built');
-        this.not_loaded.push({ module: l.plan.name, reason: farmIssue });
-        continue;
-      }
-      const late: { runner?: ModuleRunner<S> } = {};
-      const replication = makeMirrorReplication({ loaded: l, cluster, node: this.o.node, state_dir: this.o.state_dir, key, log: this.logs.module(l.plan.name), settled: () => late.runner?.whenIdle() ?? Promise.resolve(), taken: this.mirrors });
-      if (replication === 'not-loaded') {
-        this.not_loaded.push({ module: l.plan.name, reason: 'its replication cannot be placed (see the module log)' });
-        continue;
-      }
-      if (replication) this.mirrors.set(l.plan.name, replication);
-      late.runner = this.host(l, specs, store, vips, await this.witnessFor(l), replication ?? new NothingToReplicate());
-    }
-    const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key, plan, logs: this.logs };
-    this.transport = this.o.transport ? this.o.transport(params) : this.udpTransport(params);
-    this.transport.onHeartbeat((hb, now_ms) =>
+  private boot(h: Hosted<S>): void {
+    const leftover = h.leftover;
+    if (leftover !== undefined) this.logs.daemon.warn({ module: h.loaded.plan.name, leftover }, 'adopting a module left running by a previous hakitd');
+    h.runner.deliver(leftover === undefined ? { type: 'Booted' } : { type: 'Booted', leftover });
+    h.monitor.start();
+  }
+
+  private async startTransport(plan: HeartbeatPlan): Promise<void> {
+    const params: TransportParams = { node_id: this.o.node, incarnation: this.incarnation, key: this.key, plan, logs: this.logs };
+    const transport = this.o.transport ? this.o.transport(params) : this.udpTransport(params);
+    transport.onHeartbeat((hb, now_ms) =>
       this.stepMembership({ type: 'HeartbeatReceived', heartbeat: { from: hb.node_id, lan: hb.lan, incarnation: hb.incarnation, seq: hb.seq, payload: hb.payload } }, now_ms),
     );
-    await this.transport.start();
+    await transport.start();
+    this.transport = transport;
+    this.plan = plan;
     this.sendPayload();
-    this.tick = setInterval(() => this.stepMembership({ type: 'Tick' }, this.clock.now_ms()), plan.membership.profile.period_ms);
-    for (const h of this.hosted) {
-      const leftover = h.leftover;
-      if (leftover !== undefined) log.warn({ module: h.loaded.plan.name, leftover }, 'adopting a module left running by a previous hakitd');
-      h.runner.deliver(leftover === undefined ? { type: 'Booted' } : { type: 'Booted', leftover });
-      h.monitor.start();
+  }
+
+  /** Hosts one loaded module (VIPs resolved, farm filter, replication, runner, monitor); a module that cannot be placed is listed as not loaded. */
+  private async hostLoaded(l: LoadedModule): Promise<Hosted<S> | undefined> {
+    const log = this.logs.daemon;
+    const commands = (this.commands ??= this.o.commands ?? new RealCommandRunner());
+    const vips = (this.vipManager ??= this.o.vips ?? this.leasedVips(commands));
+    const store = (this.store ??= new FileStateStore(path.join(this.o.state_dir, 'runtime'), log));
+    const cluster = this.cluster!;
+    const specs: VipSpec[] = [];
+    try {
+      for (const v of l.plan.vips) specs.push(await resolveVip(v, commands));
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      log.error({ module: l.plan.name, err: reason }, 'module not loaded: its virtual IP cannot be placed');
+      this.not_loaded.push({ module: l.plan.name, reason });
+      return undefined;
     }
-    log.info({ socket: this.control.socket_path }, 'hakitd ready');
+    await this.dropLeftoverVips(l.plan.name, specs, vips);
+    const farmIssue = await this.farm.add(l, specs, vips, this.logs.module(l.plan.name));
+    if (farmIssue !== null) {
+      log.error({ module: l.plan.name, err: farmIssue }, 'module not loaded: its farm filter cannot be built');
+      this.not_loaded.push({ module: l.plan.name, reason: farmIssue });
+      return undefined;
+    }
+    const late: { runner?: ModuleRunner<S> } = {};
+    const replication = makeMirrorReplication({ loaded: l, cluster, node: this.o.node, state_dir: this.o.state_dir, key: this.key, log: this.logs.module(l.plan.name), settled: () => late.runner?.whenIdle() ?? Promise.resolve(), taken: this.mirrors });
+    if (replication === 'not-loaded') {
+      this.not_loaded.push({ module: l.plan.name, reason: 'its replication cannot be placed (see the module log)' });
+      return undefined;
+    }
+    if (replication) this.mirrors.set(l.plan.name, replication);
+    late.runner = this.host(l, specs, store, vips, await this.witnessFor(l), replication ?? new NothingToReplicate());
+    return this.hosted[this.hosted.length - 1];
+  }
+
+  /**
+   * Applies cluster.xml and the installed modules without a restart: a waiting daemon starts;
+   * a configured one adds new modules, drops uninstalled ones (stopping them first), re-hosts
+   * changed ones that are STOP (a running one keeps its config until it is stopped and
+   * started again), and follows added or removed nodes with its heartbeats and membership
+   * while every peer already heard stays as heard (no module sees its peer vanish).
+   */
+  reload(): Promise<ReloadReport> {
+    const run = this.reloading.then(() => this.doReload());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doReload(): Promise<ReloadReport> {
+    if (this.stopping) throw new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'hakitd is shutting down', `node ${this.o.node}`);
+    const report: ReloadReport = { started: false, nodes_added: [], nodes_removed: [], modules_added: [], modules_removed: [], modules_reloaded: [], modules_pending: [] };
+    if (this.cluster === undefined) {
+      if (!fs.existsSync(path.join(this.o.conf_dir, CLUSTER_XML))) throw new HakitError('HAKIT_E_CONF_NO_CLUSTER', 'no cluster.xml yet: run `hakit cluster init` or `hakit cluster join`', this.o.conf_dir);
+      this.not_loaded.splice(0);
+      await this.startCluster();
+      this.logs.daemon.info({}, 'hakitd ready (configuration applied)');
+      return { ...report, started: true, modules_added: this.hosted.map((h) => h.loaded.plan.name) };
+    }
+    const log = this.logs.daemon;
+    const cluster = loadCluster(this.o.conf_dir);
+    const key = readClusterKey(cluster.keyfile);
+    if (!key.equals(this.key)) throw new HakitError('HAKIT_E_CLUSTER_INSTALL', 'the cluster key changed: restart hakitd on every node to apply it', cluster.keyfile);
+    const oldNodes = new Set(this.cluster.nodes.map((n) => n.name));
+    const newNodes = new Set(cluster.nodes.map((n) => n.name));
+    report.nodes_added.push(...[...newNodes].filter((n) => !oldNodes.has(n)));
+    report.nodes_removed.push(...[...oldNodes].filter((n) => !newNodes.has(n)));
+    this.cluster = cluster;
+    const notLoaded: NotLoaded[] = [];
+    const installed = loadModules(path.join(this.o.state_dir, 'modules'), cluster, this.o.node, log, notLoaded);
+    const byName = new Map(installed.map((l) => [l.plan.name, l]));
+    for (const h of [...this.hosted]) {
+      const name = h.loaded.plan.name;
+      const next = byName.get(name);
+      if (next !== undefined && JSON.stringify(next.config) === JSON.stringify(h.loaded.config)) {
+        byName.delete(name);
+        continue;
+      }
+      const s = h.runner.status();
+      if (next !== undefined && !(s.state === 'STOP' && s.status !== 'Transient')) {
+        report.modules_pending.push({ module: name, reason: `it is ${s.state}: its new configuration applies once it is stopped and started again` });
+        byName.delete(name);
+        continue;
+      }
+      await this.unhost(h);
+      (next === undefined ? report.modules_removed : report.modules_reloaded).push(name);
+    }
+    this.not_loaded.splice(0, this.not_loaded.length, ...notLoaded);
+    const added: Hosted<S>[] = [];
+    for (const l of byName.values()) {
+      const h = await this.hostLoaded(l);
+      if (h === undefined) continue;
+      added.push(h);
+      if (!report.modules_reloaded.includes(l.plan.name)) report.modules_added.push(l.plan.name);
+    }
+    const plan = planHeartbeats(this.o.node, cluster, this.hosted.map((h) => h.loaded.plan));
+    this.membership = reconfigureMembership(this.membership!, plan.membership);
+    if (JSON.stringify(plan.lans) !== JSON.stringify(this.plan?.lans)) {
+      // New peers or LANs: a new transport (same incarnation); peers learn its challenge within one round trip.
+      await this.transport?.close();
+      await this.startTransport(plan);
+    }
+    this.plan = plan;
+    for (const h of added) this.boot(h);
+    this.sendPayload();
+    // The service is not restarted for a change that keeps its addresses: a join in progress
+    // is one of its own connections, waiting for this reload.
+    const endpoints = JSON.stringify(configEndpoints(cluster, this.o.node));
+    if (endpoints !== this.configEndpointsKey) {
+      await this.configService?.close();
+      await this.startConfigService(cluster);
+    }
+    log.info({ ...report }, 'configuration reloaded');
+    return report;
+  }
+
+  /** Stops (if needed) and releases one hosted module. */
+  private async unhost(h: Hosted<S>): Promise<void> {
+    const name = h.loaded.plan.name;
+    await this.stopModule(h);
+    h.monitor.dispose();
+    await h.runner.dispose();
+    await this.farm.remove(name);
+    this.mirrors.delete(name);
+    this.announcements.delete(name);
+    this.leftovers.record(name, { state: 'STOP', status: 'NotReady' });
+    this.hosted.splice(this.hosted.indexOf(h), 1);
+  }
+
+  private async startConfigService(cluster: DeepReadonlyClusterConfig): Promise<void> {
+    this.configEndpointsKey = JSON.stringify(configEndpoints(cluster, this.o.node));
+    this.configService = new ConfigService({
+      node: this.o.node,
+      conf_dir: this.o.conf_dir,
+      state_dir: this.o.state_dir,
+      cluster: () => this.cluster ?? cluster,
+      key: this.key,
+      log: this.logs.daemon,
+      reload: () => this.reload(),
+    });
+    await this.configService.start();
   }
 
   /**
@@ -219,6 +409,8 @@ export class Daemon<S> {
       parsePayload: parseHeartbeatPayload,
       log: p.logs.daemon,
       now_ms: () => this.clock.now_ms(),
+      // Peers' incarnation floors survive our restarts (docs/adr/0006-replay-protection.md).
+      floors_file: path.join(this.o.state_dir, 'peer-floors.json'),
     });
   }
 
@@ -339,7 +531,9 @@ export class Daemon<S> {
       node: this.o.node,
       moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
       notLoaded: () => this.not_loaded,
-      moduleStatus: (m) => ({ ...this.runner(m).status(), ...this.farm.status(m) }),
+      moduleStatus: (m) => withPeerSilence({ ...this.runner(m).status(), ...this.farm.status(m) }, this.membership?.peers ?? {}, this.clock.now_ms()),
+      // Monitoring reports the replication link's real state (core/daemon/pure/reported-state.ts).
+      replicationLink: (m) => this.mirrors.get(m)?.link() ?? null,
       moduleCommand: (m, c) => {
         if (this.stopping) return Promise.reject(new HakitError('HAKIT_E_DAEMON_UNREACHABLE', 'hakitd is shutting down', `node ${this.o.node}`));
         const runner = this.runner(m);
@@ -360,12 +554,31 @@ export class Daemon<S> {
     return this.stopping;
   }
 
+  /** Real VIPs with kernel lifetimes, renewed by this daemon while it lives. */
+  private leasedVips(commands: CommandRunner): VipManager {
+    const timing = this.fence;
+    if (!timing) return new IpVipManager(commands);
+    return new VipKeeper({
+      vips: new IpVipManager(commands, { lifetime_s: timing.vip_lifetime_s }),
+      timing,
+      now_ms: () => this.clock.now_ms(),
+      takeoverAt_ms: () => vipTakeoverAt(timing, this.fence_started_ms, Object.values(this.membership?.peers ?? {}).filter((p) => !p.up).map((p) => {
+        const heard = Object.values(p.lastHeard_ms);
+        return heard.length === 0 ? undefined : Math.max(...heard);
+      })),
+      log: this.logs.daemon,
+      permanent: new IpVipManager(commands),
+    });
+  }
+
   private async doStop(): Promise<void> {
     const log = this.logs.daemon;
     log.info({}, 'hakitd stopping: stopping modules in order');
     for (const h of [...this.hosted].reverse()) await this.stopModule(h);
     if (this.tick) clearInterval(this.tick);
+    await this.api?.close();
     await this.control?.close();
+    await this.configService?.close();
     await this.transport?.close();
     for (const w of this.witnesses.values()) await w.close();
     for (const h of this.hosted) {
@@ -373,6 +586,7 @@ export class Daemon<S> {
       await h.runner.dispose();
     }
     await this.farm.dispose();
+    if (this.vipManager instanceof VipKeeper) this.vipManager.dispose();
     log.info({}, 'hakitd stopped');
     this.logs.close();
   }
@@ -399,5 +613,16 @@ export class Daemon<S> {
       this.logs.daemon.error({ module: name, bound_ms, code: 'HAKIT_E_STOP_SCRIPT_FAILED' }, 'module did not reach STOP in time at shutdown: removing its virtual IPs');
       await h.runner.releaseVips();
     }
+  }
+
+  /**
+   * For systemd's watchdog (main.ts also checks the event loop): once membership runs, its Tick
+   * ran within the last HEALTHY_TICK_PERIODS periods (a stuck timer or a starved event loop
+   * fails it). Before that (no cluster.xml yet, or the cluster still starting) there is no
+   * membership to check.
+   */
+  healthy(now_ms: number = this.clock.now_ms()): boolean {
+    if (this.last_tick_ms === undefined) return true;
+    return now_ms - this.last_tick_ms <= HEALTHY_TICK_PERIODS * this.tick_period_ms;
   }
 }

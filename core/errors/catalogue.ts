@@ -1,4 +1,4 @@
-// One catalogue of coded errors (STYLE.md rule 9). Callers and tests match on `code`.
+// One catalogue of coded errors (docs/architecture.md, rule 9). Callers and tests match on `code`.
 // Each subsystem keeps its codes in codes/<subsystem>.ts; they are merged here so that one
 // type names every code and `hakit` can list them all in one place.
 import { GENERAL_CODES } from './codes/general';
@@ -12,6 +12,9 @@ import { FILTER_CODES } from './codes/filter';
 import { CHECKERS_CODES } from './codes/checkers';
 import { REPLICATION_CODES } from './codes/replication';
 import { FARM_CODES } from './codes/farm';
+import { PACKAGE_CODES } from './codes/package';
+import { CLUSTER_CODES } from './codes/cluster';
+import { API_CODES } from './codes/api';
 
 export const ERROR_CODES = {
   ...FILTER_CODES,
@@ -25,6 +28,9 @@ export const ERROR_CODES = {
   ...CHECKERS_CODES,
   ...REPLICATION_CODES,
   ...FARM_CODES,
+  ...PACKAGE_CODES,
+  ...CLUSTER_CODES,
+  ...API_CODES,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

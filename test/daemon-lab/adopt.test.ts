@@ -111,3 +111,27 @@ test('restarting the SECOND\'s hakitd while its peer is steady: SECOND again eve
   }
   process.stdout.write(`SECOND restarts (TERM, KILL, TERM, KILL, TERM): back to SECOND/Ready in ${times.join(', ')} ms\n`);
 }, 300_000);
+
+test('hakit daemon restart --keep-apps (package upgrade): mirror handed over first, farm application kept, back in place', async () => {
+  // node2 is PRIM of the mirror and UP in the farm; node1 is SECOND.
+  const farmPid = await pidOf('node2', '/run/hakit/farm_http/farm_http.pid');
+  const oldDaemon = daemons.get('node2')!;
+  const t0 = Date.now();
+  const outText = await mustHakit(lab, 'node2', ['daemon', 'restart', '--keep-apps'], 180_000);
+  expect(outText).toMatch(/mirror_http: this node is SECOND now/);
+  expect(await until(async () => !(await alive('node2', oldDaemon)), WAIT_MS)).toBe(true);
+  // node1 serves the mirror (ALONE while node2 has no daemon).
+  expect(['PRIM', 'ALONE']).toContain((await moduleState(lab, 'node1', 'mirror_http'))?.state);
+  daemons.set('node2', await startDaemon(lab, 'node2')); // what systemd does on exit code 75
+  expect(await waitDaemon(lab, 'node2', WAIT_MS)).toBe(true);
+  const back = async (): Promise<boolean> =>
+    (await moduleState(lab, 'node2', 'mirror_http'))?.state === 'SECOND' &&
+    (await moduleState(lab, 'node2', 'mirror_http'))?.status === 'Ready' &&
+    (await moduleState(lab, 'node2', 'farm_http'))?.state === 'UP' &&
+    (await moduleState(lab, 'node2', 'farm_http'))?.status === 'Ready' &&
+    (await moduleState(lab, 'node1', 'mirror_http'))?.state === 'PRIM';
+  expect(await until(back, WAIT_MS)).toBe(true);
+  process.stdout.write(`daemon restart --keep-apps: node2 back (SECOND, farm UP) ${Date.now() - t0} ms after the command\n`);
+  expect(await pidOf('node2', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
+  expect(await alive('node2', farmPid)).toBe(true);
+}, 300_000);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { confcheckCluster, genKey, installCluster } from '../../config/cluster-store';
 import { confDir } from '../../config/paths';
 import { reportIssues } from '../../config/cli-report';
+import { registerClusterBootstrap } from './cluster-bootstrap';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -44,4 +45,6 @@ export function registerClusterCommands(program: Command): void {
         out(`wrote ${file}`);
       }),
     );
+
+  registerClusterBootstrap(cluster);
 }

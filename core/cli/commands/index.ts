@@ -7,5 +7,8 @@ import { registerClusterCommands } from './cluster';
 import { registerControlCommands } from './control';
 import { registerMonitorCommands } from './monitor';
 import { registerMirrorCommands } from './mirror';
+import { registerDaemonCommands } from './daemon';
+import { registerUserCommands } from './user';
+import { registerCmdlogCommands } from './cmdlog';
 
-export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands, registerMirrorCommands];
+export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands, registerMirrorCommands, registerUserCommands, registerCmdlogCommands, registerDaemonCommands];

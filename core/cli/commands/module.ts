@@ -3,9 +3,13 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { HakitError } from '../../errors/catalogue';
 import { moduleDir } from '../../config/paths';
-import { checkModuleName, installModule, listInstalled, packageInstalled, rollbackModule, uninstallModule, validateModule } from '../../../modules/store/module-store';
+import { checkModuleName, installedCluster, installModule, listInstalled, packageInstalled, rollbackModule, uninstallModule, validateModule } from '../../../modules/store/module-store';
 import { packModule } from '../../../modules/safe/pack';
+import { prepareSafe } from '../../../modules/safe/with-macros';
 import { reportIssues } from '../../config/cli-report';
+import { pushModule } from '../../cluster/push';
+import { nodeOfThisHost } from '../../cluster/this-node';
+import { reloadLocal } from './cluster-bootstrap';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -31,22 +35,47 @@ export function registerModuleCommands(program: Command): void {
     .command('install')
     .description('validate FILE.safe against cluster.xml and the installed modules, then install it atomically')
     .option('-m, --module <NAME>', 'module name (default: the file name without .safe)')
-    .argument('<FILE.safe>', 'package to install')
-    .action((file: string, opts: { module?: string }) =>
+    .option('--all-nodes', 'also install it on every other node of cluster.xml (through their config service)', false)
+    .option('--macro <NAME=VALUE>', 'set a macro of its userconfig.xml, e.g. VIRTUAL_IP=10.0.0.50 (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .argument('<FILE.safe|DIR>', 'package (or module directory) to install')
+    .action((source: string, opts: { module?: string; allNodes: boolean; macro: string[] }) =>
       reportIssues(async () => {
-        const r = await installModule(file, opts.module);
-        out(`installed ${r.name} (release ${r.release}) in ${moduleDir(r.name)}`);
+        const prepared = await prepareSafe(source, opts.macro);
+        try {
+          await installEverywhere(prepared.file, opts.module ?? path.basename(source, '.safe'), opts.allNodes);
+        } finally {
+          prepared.dispose();
+        }
       }),
     );
+
+  async function installEverywhere(file: string, name: string, allNodes: boolean): Promise<void> {
+    const r = await installModule(file, name);
+    out(`installed ${r.name} (release ${r.release}) in ${moduleDir(r.name)}`);
+    const reload = await reloadLocal();
+    const pending = reload?.modules_pending.find((p) => p.module === r.name);
+    if (pending) out(`hakitd: ${pending.reason}`);
+    if (!allNodes) return;
+    const cluster = installedCluster();
+    if (cluster === null) throw new HakitError('HAKIT_E_CONF_NO_CLUSTER', 'no cluster.xml', 'module install --all-nodes');
+    const self = nodeOfThisHost(cluster);
+    let failed = 0;
+    for (const p of await pushModule(cluster, self, r.name, file)) {
+      out(`${p.node}: ${p.ok ? 'installed' : 'FAILED'} ${p.detail}`);
+      if (!p.ok) failed++;
+        }
+        if (failed > 0) throw new HakitError('HAKIT_E_CONFIG_PUSH', `${failed} node(s) did not install ${r.name}; fix and run the install again`, 'module install --all-nodes');
+  }
 
   mod
     .command('uninstall')
     .description('remove an installed module, keeping a backup')
     .requiredOption('-m, --module <NAME>', 'module to remove')
     .action((opts: { module: string }) =>
-      reportIssues(() => {
+      reportIssues(async () => {
         const r = uninstallModule(opts.module);
         out(`uninstalled ${opts.module}; backup in ${r.backup}`);
+        await reloadLocal();
       }),
     );
 
@@ -77,9 +106,12 @@ export function registerModuleCommands(program: Command): void {
     .description('re-apply the previous installed config of a module (the last 3 are kept)')
     .requiredOption('-m, --module <NAME>', 'module to roll back')
     .action((opts: { module: string }) =>
-      reportIssues(() => {
+      reportIssues(async () => {
         const r = rollbackModule(opts.module);
         out(`${opts.module} rolled back to release ${r.release}`);
+        const reload = await reloadLocal();
+        const pending = reload?.modules_pending.find((p) => p.module === opts.module);
+        if (pending) out(`hakitd: ${pending.reason}`);
       }),
     );
 }
