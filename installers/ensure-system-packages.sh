@@ -17,6 +17,15 @@ declare -A NEEDS=(
   [cc]=gcc
   [pgrep]=procps
   [curl]=curl
+  # The Debian package (npm run package) and its tests (test/installers/).
+  [systemd-analyze]=systemd
+  [strip]=binutils
+  [xz]=xz-utils
+  [groupadd]=passwd
+  # The web console's browser tests (test/console/): Debian's own build, no browser download.
+  [chromium]=chromium
+  # The API's cluster CA and node certificates (core/api/tls/).
+  [openssl]=openssl
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes docs/state-machine.md from the transition table and the policy defaults, so the
-// diagram can never drift from the code (STYLE.md rule 3). `--check` exits 1 when the file
+// diagram can never drift from the code (docs/architecture.md, rule 3). `--check` exits 1 when the file
 // is stale; test/unit/module/docgen.test.ts runs the same check.
 //   node dist/core/module/docgen.js [--check]
 import fs from 'node:fs';
@@ -129,6 +129,26 @@ durable before the mirror engine accepts the first re-integration block.
 | profile | period | timeout (silent on all LANs) | detection |
 | --- | --- | --- | --- |
 ${profiles}
+
+## Heartbeat authentication and replay protection
+
+Heartbeats and witness messages carry an HMAC-SHA256 tag (cluster key), the sender's
+incarnation and a sequence number per LAN. A packet is accepted only when it comes from the
+sender's cluster.xml address on that LAN, is above the sender's durable incarnation floor
+(\`<state dir>/peer-floors.json\`), is fresh in the sequence window, and echoes the receiver's
+random challenge of this life: recorded packets are refused after a restart of either end.
+The witness (\`hakit-witness --node NAME=ADDR[,ADDR]\` per node) hears and answers a node only
+at its addresses and answers an unechoed request with its challenge only. Details and the
+reasons: [ADR 0006](adr/0006-replay-protection.md).
+
+## What monitoring reports
+
+\`hakit state\`, \`nagios\`, \`collect\` and the API report the machine's state corrected by the
+replication link's real state (core/daemon/pure/reported-state.ts): a mirror module that is
+PRIM while its replication session is down is shown **ALONE** (field \`replication: "down"\`)
+from the moment the engine reports the session lost, while the machine stays PRIM and the
+engine reconnects; on the SECOND, a peer announcing PRIM without a session to this node is
+shown ALONE.
 
 ## Refusal and alarm codes
 

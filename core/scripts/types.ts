@@ -1,4 +1,4 @@
-// The ProcessRunner port (STYLE.md rule 5). Contract:
+// The ProcessRunner port (docs/architecture.md, rule 5). Contract:
 //  - `run` never throws for a script problem: a missing or failing script, a timeout, a
 //    spawn error are all described in the result (the module runner turns it into an event);
 //  - the script runs in its own process group; past `timeout_ms` the whole group gets

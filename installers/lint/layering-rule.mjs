@@ -1,4 +1,4 @@
-// ESLint rule `hakit/layering` (STYLE.md rule 4). Paths are compared relative to the repo root.
+// ESLint rule `hakit/layering` (docs/architecture.md, rule 4). Paths are compared relative to the repo root.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +30,7 @@ function classify(fromRel, spec, fromAbs) {
 export default {
   meta: {
     type: 'problem',
-    docs: { description: 'enforce hakit layering (STYLE.md rule 4)' },
+    docs: { description: 'enforce hakit layering (docs/architecture.md, rule 4)' },
     schema: [],
     messages: {
       pureImport: 'pure code ({{from}}) must not import {{what}}: return an effect for the runner instead',

@@ -1,4 +1,4 @@
-// Scenario scripts that read like the manual (STYLE.md rule 7), run in the simulated cluster
+// Scenario scripts that read like the manual (docs/architecture.md, rule 7), run in the simulated cluster
 // with a fixed seed; the trace they produce is compared with a checked-in golden file.
 //
 //   config witness=on mode=mirror profile=default seed=7 nodes=3 defaultprim=n1   (first line, all optional)

@@ -1,4 +1,4 @@
-// Scenario tests (STYLE.md rule 7): each scenarios/NAME.scn runs in the simulated cluster and
+// Scenario tests (docs/architecture.md, rule 7): each scenarios/NAME.scn runs in the simulated cluster and
 // its trace must equal scenarios/NAME.golden.txt. After an intended change, regenerate with
 //   UPDATE_GOLDEN=1 npx jest test/sim/scenarios.test.ts
 // and review the diff like code.

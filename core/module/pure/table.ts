@@ -45,7 +45,7 @@ export function tableFor(mode: ModuleMode): readonly TransitionRow[] {
   return mode === 'mirror' ? MIRROR_TABLE : FARM_TABLE;
 }
 
-/** Assertion (STYLE.md rule 3): a transition the table cannot produce is a bug. */
+/** Assertion (docs/architecture.md, rule 3): a transition the table cannot produce is a bug. */
 export function assertTransition(mode: ModuleMode, from: ModuleStateName, to: ModuleStateName, where: string): void {
   if (!tableFor(mode).some((r) => r.from === from && r.to === to)) {
     throw new HakitError('HAKIT_E_BAD_TRANSITION', `${mode} module cannot go from ${from} to ${to}`, where);

@@ -1,5 +1,5 @@
 // The Clock port: monotonic time for the pure machines and timers that feed TimerFired back.
-// Wall-clock time is for logs only (STYLE.md rule 2).
+// Wall-clock time is for logs only (docs/architecture.md, rule 2).
 export interface Clock {
   now_ms(): number;
   setTimer(fn: () => void, delay_ms: number): unknown;

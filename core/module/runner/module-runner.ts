@@ -1,5 +1,5 @@
 // Performs one module machine's effects with the real adapters and feeds the results back as
-// events (STYLE.md rule 1). Events are handled one at a time, in order; the effects of a step
+// events (docs/architecture.md, rule 1). Events are handled one at a time, in order; the effects of a step
 // are performed in the order given, each finished before the next (a VIP is on the interface
 // before start_prim is launched; a Persist is on disk before the Announce that follows it).
 // Scripts are launched, not awaited: their exit is a later ScriptExited event.

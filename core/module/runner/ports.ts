@@ -1,5 +1,5 @@
 // Ports the module runner needs besides scripts and VIPs, with the stand-ins used until the
-// real subsystems exist (STYLE.md rule 5).
+// real subsystems exist (docs/architecture.md, rule 5).
 
 /** The mirror engine, as the runner drives it. Results come back through `report`. */
 export interface ReplicationPort {

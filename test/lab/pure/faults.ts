@@ -1,6 +1,6 @@
 // Renders the lab's faults (cuts, losses) into one nftables transaction for the switch
 // namespace. The whole table is replaced at once, so the kernel holds exactly what the state
-// file says (effects say the desired result, STYLE.md rule 1).
+// file says (effects say the desired result, docs/architecture.md, rule 1).
 import { delayPorts, switchPort } from './plan';
 import type { Cut, LabPlan, Loss } from './types';
 

@@ -1,4 +1,4 @@
-// The layering rule (STYLE.md rule 4) is what keeps pure code pure: prove it fires.
+// The layering rule (docs/architecture.md, rule 4) is what keeps pure code pure: prove it fires.
 // ESLint runs as a child process: its ESM config cannot load inside jest's module sandbox.
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
