@@ -5,7 +5,7 @@
 // codes and change nothing.
 import path from 'node:path';
 import { Lab } from '../lab';
-import { hakit, mustHakit, ROOT, setMacro, startDaemon, until, waitDaemon, moduleState, writeOn } from '../lab/demo/cluster-setup';
+import { hakit, mustHakit, ROOT, startDaemon, until, waitDaemon, moduleState, writeOn } from '../lab/demo/cluster-setup';
 
 const LAB = 'join';
 const WAIT_MS = 30_000;
