@@ -15,9 +15,6 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(async () => {
-  // A stopped SECOND would never answer its close request.
-  const second = pair.secondIfStarted();
-  if (second && !second.exited) process.kill(second.pid, 'SIGCONT');
   await pair.stop();
 }, 60000);
 

@@ -64,8 +64,6 @@ beforeAll(async () => {
 }, 60000);
 
 afterAll(async () => {
-  const second = pair.secondIfStarted();
-  if (second && !second.exited) process.kill(second.pid, 'SIGCONT');
   await pair.stop();
 }, 60000);
 

@@ -51,10 +51,6 @@ export class MirrorPair {
   }
 
   /** SECOND if it was started (for clean-ups that must not throw). */
-  secondIfStarted(): HarnessNode | undefined {
-    return this.s;
-  }
-
   spec(node: 'n1' | 'n2', extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { module: this.o.module, dirs: [path.join(this.base, node, 'data')], work_dir: path.join(this.base, node, 'work'), key: this.o.key, async: 'none', ...this.o.spec, ...extra };
   }
@@ -109,7 +105,10 @@ export class MirrorPair {
   }
 
   /** Stops both sides, removes the namespace and the temp dir (also after a failed test). */
+  /** Closes both nodes (a SECOND a test stopped with SIGSTOP is resumed first: a stopped
+   * process never answers its close request), removes the namespace and the files. */
   async stop(): Promise<void> {
+    if (this.s && !this.s.exited) process.kill(this.s.pid, 'SIGCONT');
     await this.p?.close();
     await this.s?.close();
     this.ns.down();
