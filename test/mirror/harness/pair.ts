@@ -50,7 +50,6 @@ export class MirrorPair {
     return { host: this.o.addr, port: this.o.port };
   }
 
-  /** SECOND if it was started (for clean-ups that must not throw). */
   spec(node: 'n1' | 'n2', extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { module: this.o.module, dirs: [path.join(this.base, node, 'data')], work_dir: path.join(this.base, node, 'work'), key: this.o.key, async: 'none', ...this.o.spec, ...extra };
   }
