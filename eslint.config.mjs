@@ -3,7 +3,10 @@
 //    catalogue, and types; never node's I/O modules nor npm packages;
 //  - leaf libraries import nothing of hakit outside their own folder;
 //  - the web console imports only the API's contract types;
-//  - nothing outside test/ imports from test/.
+//  - nothing outside test/ imports from test/;
+//  - the subsystems are ordered in layers (errors ← log ← config ← membership ← module ←
+//    mirror/farm ← daemon ← api/cli): no import goes up, and only the composition roots
+//    create real adapters (the rule's lists say which, and the seams kept, with reasons).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import layering from './installers/lint/layering-rule.mjs';

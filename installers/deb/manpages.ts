@@ -90,7 +90,7 @@ async function main(argv: readonly string[]): Promise<void> {
       name: 'hakit-witness',
       section: 8,
       summary: 'the hakit split-brain witness',
-      help: helpOf(path.resolve(dist, 'core/daemon/witness-main.js')),
+      help: helpOf(path.resolve(dist, 'core/witness/main.js')),
       subcommands: [],
       files: [
         '/etc/default/hakit-witness    HAKIT_WITNESS_ADDRESS, HAKIT_WITNESS_KEY_FILE, HAKIT_WITNESS_OPTS',

@@ -1,7 +1,7 @@
 // Membership's vocabulary: what a decoded, authenticated heartbeat carries, the peer views
 // the failure detector keeps, and what it tells the module machines. Contract read by the
 // daemon's runner (H6) and the simulation: change it only additively.
-import type { ModuleAnnouncement } from '../../module/pure/types';
+import type { ModuleAnnouncement } from './announcement';
 
 export type NodeId = string;
 /** Index of a heartbeat LAN in the cluster config (matches the wire format's `lan`). */

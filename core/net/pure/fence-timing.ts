@@ -87,6 +87,19 @@ export function fenceTiming(p: HeartbeatTiming, where = 'heartbeat profile'): Fe
   return t;
 }
 
+/**
+ * The same check without throwing, for the config validator: null when the profile leaves
+ * room for the leases, else what is wrong (and the timeout that would do).
+ */
+export function fenceTimingProblem(p: HeartbeatTiming): string | null {
+  try {
+    fenceTiming(p, '');
+    return null;
+  } catch (e) {
+    return e instanceof HakitError ? e.message.replace(/^: /, '') : String(e);
+  }
+}
+
 /** The relation the peers' takeover relies on; a violation is a bug in fenceTiming. */
 export function assertFenceRelation(t: FenceTiming, where: string): void {
   const bucketHeld = t.period_ms + t.bucket_lease_ms + t.margin_ms;

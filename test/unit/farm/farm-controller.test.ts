@@ -1,7 +1,7 @@
 // The farm controller performs the machine's SetVip (W3b item 3): the filter is loaded closed
 // before the VIP is added, the VIP is added once (by the machine's effect, never by the
 // controller on its own), removed by SetVip(false), and the tables go once the module settled.
-import { FarmController } from '../../../core/daemon/farm-controller';
+import { FarmController } from '../../../core/farm/controller';
 import { SILENT_LOG } from '../../../core/log/sink';
 import type { ModuleStateName, SubStatus } from '../../../core/module/pure/types';
 import { FakeVipManager } from '../../../core/net/fake-vip-manager';

@@ -2,7 +2,7 @@
 // are renewed every renew_ms while the daemon lives; after a gap of a whole lease (event loop
 // stalled) the lease counts as lost: buckets given up, taken again only after hold_ms; while
 // the daemon has not listened for a heartbeat timeout yet, a silent peer may hold anything.
-import { FarmController, type FarmLease } from '../../../core/daemon/farm-controller';
+import { FarmController, type FarmLease } from '../../../core/farm/controller';
 import { SILENT_LOG } from '../../../core/log/sink';
 import type { LogSink } from '../../../core/log/sink';
 import type { PeerModuleView } from '../../../core/membership/pure/types';

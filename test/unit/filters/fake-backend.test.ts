@@ -1,6 +1,5 @@
 import { isHakitError } from '../../../core/errors/catalogue';
 import { FakeFilterBackend } from '../../../filters/nft';
-import { nodeShare } from '../../../filters/ownership';
 import { validateFarmFilter, type ValidFarmFilter } from '../../../filters/pure';
 
 function filter(iface = 'eth0'): ValidFarmFilter {
@@ -45,18 +44,5 @@ describe('FakeFilterBackend keeps the FilterBackend contract', () => {
     expect(await code(b.setOwned(filter(), [1]))).toBe('HAKIT_E_FILTER_NOT_LOADED');
     expect(await code(b.load(filter('eth9'), [1]))).toBe('HAKIT_E_FILTER_NO_INTERFACE');
     expect(b.tables.size).toBe(0);
-  });
-});
-
-describe('nodeShare', () => {
-  test('shares of three equal nodes add up to 256 and name the default owner', () => {
-    const members = ['a', 'b', 'c'].map((id) => ({ id, power: 1 }));
-    const shares = members.map((m) => nodeShare(members, m.id, 'web'));
-    expect(shares.reduce((s, x) => s + x.owned.length, 0)).toBe(256);
-    expect(shares[0]!.share_text).toMatch(/^8[56]\/256$/);
-    expect(new Set(shares.map((s) => s.default_owner)).size).toBe(1);
-  });
-  test('a bad member list is HAKIT_E_FILTER_MEMBERS', () => {
-    expect(() => nodeShare([], 'a', 'web')).toThrow(expect.objectContaining({ code: 'HAKIT_E_FILTER_MEMBERS' }));
   });
 });

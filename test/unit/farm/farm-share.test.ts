@@ -1,7 +1,7 @@
-// The pure farm share rules (core/daemon/pure/farm-share.ts, farm-filter-config.ts): members,
+// The pure farm share rules (core/farm/pure/share.ts, filter-config.ts): members,
 // release-before-take, and the leave hand-over condition.
-import { farmShare, peersReleased, type FarmPeer } from '../../core/daemon/pure/farm-share';
-import { parseWire } from '../../core/daemon/farm-controller';
+import { farmShare, peersReleased, type FarmPeer } from '../../../core/farm/pure/share';
+import { parseWire } from '../../../core/farm/pure/share';
 
 const powers = { node1: 1, node2: 1, node3: 1 };
 const up = (node: string, applied: string[] | null, leaving = false): FarmPeer => ({ node, reachable: true, state: 'UP', status: 'Ready', farm: { leaving, applied } });

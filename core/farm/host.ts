@@ -2,17 +2,18 @@
 // load, fed with the machine's announcements and the membership views, and asked to hand its
 // buckets over before any operator stop. Calls for other modules are no-ops, so daemon.ts
 // can call it for every module.
+import type { DeepReadonlyUserConfig } from '../config/pure/types-frozen';
 import type { LogSink } from '../log/sink';
 import type { PeerModuleView } from '../membership/pure/types';
+import type { ModulePolicy } from '../module/pure/policy';
 import type { ModuleAnnouncement, OperatorCommand } from '../module/pure/types';
 import type { VipManager, VipSpec } from '../net/types';
 import type { FilterBackend } from '../../filters/nft/backend';
 import { validateFarmFilter } from '../../filters/pure/validate';
 import type { FenceTiming } from '../net/pure/fence-timing';
 import { VipKeeper } from '../net/vip-keeper';
-import { FarmController, type FarmStatus } from './farm-controller';
-import type { LoadedModule } from './module-loader';
-import { farmFilterConfig } from './pure/farm-filter-config';
+import { FarmController, type FarmStatus } from './controller';
+import { farmFilterConfig } from './pure/filter-config';
 
 /** Operator commands that stop the application here: the node leaves the farm first. */
 const LEAVING_COMMANDS: ReadonlySet<OperatorCommand['kind']> = new Set(['stop', 'stopstart', 'restart']);
@@ -30,6 +31,12 @@ export interface FarmHostDeps {
   readonly fence?: () => FenceTiming | undefined;
 }
 
+/** What the farm needs of a loaded module (the daemon's LoadedModule has it). */
+export interface FarmModuleSource {
+  readonly plan: { readonly name: string; readonly policy: Pick<ModulePolicy, 'mode' | 'nodes'> };
+  readonly config: DeepReadonlyUserConfig;
+}
+
 export class FarmHost {
   private readonly controllers = new Map<string, FarmController>();
   private backendInstance: FilterBackend | undefined;
@@ -40,7 +47,7 @@ export class FarmHost {
    * Builds the farm filter of a farm module and removes tables a crashed daemon left.
    * Returns the reason when the module cannot run here (its config cannot make a filter).
    */
-  async add(l: LoadedModule, specs: readonly VipSpec[], vips: VipManager, log: LogSink): Promise<string | null> {
+  async add(l: FarmModuleSource, specs: readonly VipSpec[], vips: VipManager, log: LogSink): Promise<string | null> {
     if (l.plan.policy.mode !== 'farm') return null;
     const name = l.plan.name;
     const mapped = farmFilterConfig(name, l.config, specs.map((s) => ({ address: s.address, ifname: s.ifname })), l.plan.policy.nodes);

@@ -11,12 +11,14 @@
 // answers only there.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import { HakitError } from '../errors/catalogue';
+import { ERROR_CODES, HakitError } from '../errors/catalogue';
+import { EMPTY_REFUSALS, noteRefusal, type RefusalLogState } from './pure/refusals';
+import { witnessAfterRestart } from './pure/restart';
 import type { LogSink } from '../log/sink';
-import { initWitness, witnessStep, type WitnessInput, type WitnessModuleRecord, type WitnessState } from '../membership/pure/witness';
+import { initWitness, witnessStep, type WitnessInput, type WitnessModuleRecord, type WitnessState } from './pure/witness';
 import { HeartbeatDecoder, HeartbeatEncoder, newChallenge, type Heartbeat } from '../membership/wire/codec';
 import { FileIncarnationFloors } from '../membership/transport/floor-file';
-import { parseWitnessInput, WITNESS_CHANNEL, WITNESS_NODE_ID } from '../membership/transport/witness-protocol';
+import { parseWitnessInput, WITNESS_CHANNEL, WITNESS_NODE_ID } from './protocol';
 import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 
@@ -55,6 +57,7 @@ export class WitnessServer {
   private readonly clock: Clock;
   private socket: dgram.Socket | undefined;
   private saved = '';
+  private refusals: RefusalLogState = EMPTY_REFUSALS;
 
   constructor(private readonly o: WitnessServerOptions) {
     this.clock = o.clock ?? REAL_CLOCK;
@@ -78,13 +81,13 @@ export class WitnessServer {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.error({ file: this.o.state_file, err: String(e) }, 'witness record unreadable: starting empty');
       return empty;
     }
-    const now = this.clock.now_ms();
     const modules: Record<string, WitnessModuleRecord> = {};
     for (const [m, saved_rec] of Object.entries(saved)) {
       const { holder, ...rest } = saved_rec;
-      modules[m] = { ...rest, lease: holder ? { holder, until_ms: now + this.o.lease_ms } : null };
+      modules[m] = { ...rest, lease: holder ? { holder, until_ms: 0 } : null };
     }
-    return { ...empty, modules };
+    // Each recorded holder keeps its ticket a full lease from now (core/witness/pure/restart.ts).
+    return witnessAfterRestart({ ...empty, modules }, this.clock.now_ms());
   }
 
   private persist(): void {
@@ -125,6 +128,10 @@ export class WitnessServer {
     const r = this.decoder.decode(buf, WITNESS_CHANNEL, rinfo.address);
     if (!r.ok) {
       if (r.unverified) this.challenge(r.unverified, rinfo);
+      // Bad signature, older life: nothing changes, no answer; said with a code (rate-limited).
+      const noted = noteRefusal(this.refusals, r.reason, rinfo.address, this.clock.now_ms());
+      this.refusals = noted.state;
+      if (noted.line) this.o.log.warn({ ...noted.line, port: rinfo.port }, `ticket request refused (${noted.line.reason}): ${ERROR_CODES[noted.line.code]}`);
       return;
     }
     const input = r.heartbeat.payload;

@@ -8,12 +8,12 @@ import { readPackageVersion } from '../cli/package-version';
 import { HakitError, isHakitError } from '../errors/catalogue';
 import { parseLogLevel } from '../log/levels';
 import { HakitLogs, logDir } from '../log/logs';
-import { DEFAULT_WITNESS_PORT } from '../membership/transport/witness-protocol';
+import { DEFAULT_WITNESS_PORT } from './protocol';
 import { stateDir } from '../config/paths';
-import { readClusterKey } from './cluster-key';
-import { DEFAULT_WITNESS_LEASE_MS, WitnessServer } from './witness-server';
-import { systemdSession } from './systemd/notifier';
-import { startWatchdog } from './systemd/watchdog';
+import { readClusterKey } from '../daemon/cluster-key';
+import { DEFAULT_WITNESS_LEASE_MS, WitnessServer } from './server';
+import { systemdSession } from '../daemon/systemd/notifier';
+import { startWatchdog } from '../daemon/systemd/watchdog';
 
 interface Opts {
   address: string;

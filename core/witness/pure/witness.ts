@@ -4,7 +4,7 @@
 // never serve under the same epoch) and remembers the newest CONFIRMED epoch (one a serving
 // node renewed with, so writes may exist under it): a node whose copy is older never gets
 // the lease (it would serve stale data) unless the operator forces.
-import type { NodeId } from './types';
+import type { NodeId } from '../../membership/pure/types';
 
 export interface WitnessLease {
   readonly holder: NodeId;

@@ -1,16 +1,16 @@
 // The node side of the split-brain witness: lease requests and releases over UDP, answered
-// by `hakit-witness` (core/daemon/witness-server.ts). A request waits for its answer as long
+// by `hakit-witness` (core/witness/server.ts). A request waits for its answer as long
 // as the lease it asks for: the module machine accepts a late grant (counted from the
 // request's send time, core/module/pure/lease.ts), so a reply delayed by a starved CPU still
 // renews the lease. Past that, the request rejects (a grant that late is worth nothing).
 import dgram from 'node:dgram';
-import { HakitError } from '../../errors/catalogue';
-import type { LogSink } from '../../log/sink';
-import { MAX_WITNESS_LEASE_MS } from '../../module/pure/policy';
-import type { WitnessAsk, WitnessGrant, WitnessPort } from '../../module/runner/ports';
-import type { WitnessReply } from '../pure/witness';
-import { HeartbeatDecoder, HeartbeatEncoder, newChallenge } from '../wire/codec';
-import { MAX_WITNESS_CHALLENGE_ROUNDS, parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './witness-protocol';
+import { HakitError } from '../errors/catalogue';
+import type { LogSink } from '../log/sink';
+import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
+import type { WitnessAsk, WitnessGrant, WitnessPort } from '../module/runner/ports';
+import type { WitnessReply } from './pure/witness';
+import { HeartbeatDecoder, HeartbeatEncoder, newChallenge } from '../membership/wire/codec';
+import { MAX_WITNESS_CHALLENGE_ROUNDS, parseWitnessReply, WITNESS_CHANNEL, WITNESS_NODE_ID } from './protocol';
 
 /** Requests waiting for an answer at once; more are refused at once. */
 export const MAX_PENDING_WITNESS_REQUESTS = 256;

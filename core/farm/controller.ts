@@ -1,7 +1,7 @@
 // Drives one farm module's packet filter and VIPs on this node (docs/architecture.md, rule 11: it owns the
 // module's nft tables and, for farm modules, its VIPs). Decisions come from the pure
-// farmShare() and the module machine's SetVip effects (performed through vipPort()); this
-// class only performs them, one reconcile at a time, always in this order:
+// farmShare() and ownershipPlan() (the desired owned set, applied idempotently) and the module
+// machine's SetVip effects (performed through vipPort()); this class only performs them, one reconcile at a time, always in this order:
 //   start: SetVip(true) -> filter loaded closed (ARP rewrite first, so no node ever teaches
 //          its own MAC for the VIP) -> VIP added -> start_both -> buckets opened once the
 //          application is up;
@@ -24,7 +24,8 @@ import type { VipChange, VipManager, VipSpec } from '../net/types';
 import type { FilterBackend } from '../../filters/nft/backend';
 import type { ValidFarmFilter } from '../../filters/pure/types';
 import { BUCKET_COUNT } from '../../filters/buckets';
-import { farmShare, peersReleased, type FarmPeer, type FarmShare, type FarmWire } from './pure/farm-share';
+import { leaseLost, ownershipPlan } from './pure/ownership';
+import { farmPeer, farmShare, peersReleased, type FarmPeer, type FarmShare, type FarmWire } from './pure/share';
 
 /** Longest a stopping node waits for the survivors to take its buckets before it stops anyway. */
 export const FARM_LEAVE_MAX_MS = 5_000;
@@ -44,6 +45,8 @@ export interface FarmStatus {
   readonly filter: 'loaded' | 'absent';
   readonly leaving: boolean;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** The buckets this node's filter owns now, as the last nft transaction read them back (the console's bucket map). */
+  readonly owned: readonly number[];
 }
 
 export interface FarmControllerDeps {
@@ -71,21 +74,6 @@ export interface FarmLease {
   readonly listen_ms: number;
   /** After a lost lease, how long buckets stay given up (the peers' heartbeat timeout). */
   readonly hold_ms: number;
-}
-
-function toPeer(p: PeerModuleView): FarmPeer {
-  const a = p.module as (PeerModuleView['module'] & { farm?: unknown }) | null;
-  return { node: p.node, reachable: p.reachable, state: a?.state ?? null, status: a?.status ?? null, farm: parseWire(a?.farm) };
-}
-
-/** The farm field of a peer's announcement; anything malformed counts as absent. */
-export function parseWire(x: unknown): FarmWire | null {
-  if (typeof x !== 'object' || x === null) return null;
-  const o = x as Record<string, unknown>;
-  const applied = o['applied'];
-  if (typeof o['leaving'] !== 'boolean') return null;
-  if (applied !== null && !(Array.isArray(applied) && applied.every((n) => typeof n === 'string'))) return null;
-  return { leaving: o['leaving'], applied: applied as string[] | null };
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -146,7 +134,7 @@ export class FarmController {
   }
 
   peersChanged(peers: readonly PeerModuleView[]): void {
-    this.peers = peers.map(toPeer);
+    this.peers = peers.map(farmPeer);
     this.kick();
   }
 
@@ -166,6 +154,7 @@ export class FarmController {
       filter: this.loaded ? 'loaded' : 'absent',
       leaving: this.leaving,
       error: this.error,
+      owned: [...this.owned],
     };
   }
 
@@ -253,10 +242,8 @@ export class FarmController {
   private checkLease(): void {
     const lease = this.lease;
     if (!lease) return;
-    const now = this.d.now_ms();
-    const gap_ms = now - this.lastRenewTick_ms;
-    if (gap_ms >= lease.lease_ms) this.loseLease(`no renewal tick for ${Math.round(gap_ms)} ms (event loop stalled)`);
-    else if (this.owned.length > 0 && now - this.leaseStart_ms >= lease.lease_ms) this.loseLease(`the last renewal started ${Math.round(now - this.leaseStart_ms)} ms ago`);
+    const why = leaseLost({ now_ms: this.d.now_ms(), lastRenewTick_ms: this.lastRenewTick_ms, leaseStart_ms: this.leaseStart_ms, owned: this.owned.length, lease_ms: lease.lease_ms });
+    if (why !== null) this.loseLease(why);
   }
 
   /** Applies `owned` (also a renewal when unchanged) and records when the lease started. */
@@ -318,13 +305,10 @@ export class FarmController {
       const share = farmShare({ self: this.d.node, state: this.state, status: this.subStatus, leaving: this.leaving, peers: this.peers, powers: this.d.powers, listening });
       if (share.error !== null && share.error !== this.share?.error) this.d.log.error({ code: 'HAKIT_E_FILTER_MEMBERS', err: share.error }, 'farm: member list cannot own buckets');
       this.share = share;
-      const holding = now < this.holdUntil_ms;
-      const want = holding ? [] : share.owned;
-      // Half a renewal interval: the timer's jitter never makes a tick skip its renewal.
-      const renewDue = this.lease !== null && want.length > 0 && now - this.leaseStart_ms >= this.lease.renew_ms / 2;
-      if (!sameList(want, this.owned) || renewDue) await this.applyOwned(want);
+      const plan = ownershipPlan({ self: this.d.node, now_ms: now, share, owned: this.owned, leaseStart_ms: this.leaseStart_ms, holdUntil_ms: this.holdUntil_ms, lease: this.lease });
+      if (plan.apply) await this.applyOwned(plan.want);
       // Announced only once the kernel holds no bucket outside this list's share.
-      this.setApplied(!holding && share.members.includes(this.d.node) ? share.members : null);
+      this.setApplied(plan.applied);
     } catch (e) {
       this.noteError(e, 'farm: filter change failed; previous ruleset kept, filter frozen until the module stops');
     }

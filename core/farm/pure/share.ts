@@ -15,6 +15,7 @@
 // exception is a peer this node has not listened to for a whole timeout yet (its daemon just
 // started): silence proves nothing then, and such a peer may hold any bucket.
 import { BUCKET_COUNT, BucketInputError, bucketOwners, type BucketMember, type BucketTable } from '../../../filters/buckets';
+import type { PeerModuleView } from '../../membership/pure/types';
 import type { ModuleStateName, SubStatus } from '../../module/pure/types';
 
 /** What a farm node adds to its module announcement (an additive heartbeat field). */
@@ -23,6 +24,16 @@ export interface FarmWire {
   readonly leaving: boolean;
   /** Members its loaded filter applies (it holds at most their table's buckets); null: holds none. */
   readonly applied: readonly string[] | null;
+}
+
+/** The farm field of a peer's announcement; anything malformed counts as absent. */
+export function parseWire(x: unknown): FarmWire | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const o = x as Record<string, unknown>;
+  const applied = o['applied'];
+  if (typeof o['leaving'] !== 'boolean') return null;
+  if (applied !== null && !(Array.isArray(applied) && applied.every((n) => typeof n === 'string'))) return null;
+  return { leaving: o['leaving'], applied: applied as string[] | null };
 }
 
 export interface FarmPeer {
@@ -63,6 +74,12 @@ export interface FarmShare {
   readonly waiting_for: readonly string[];
   /** Bad member list (unknown power…): the reason; nothing is owned then. */
   readonly error: string | null;
+}
+
+/** A peer's membership view as the share rules read it. */
+export function farmPeer(p: PeerModuleView): FarmPeer {
+  const a = p.module as (PeerModuleView['module'] & { farm?: unknown }) | null;
+  return { node: p.node, reachable: p.reachable, state: a?.state ?? null, status: a?.status ?? null, farm: parseWire(a?.farm) };
 }
 
 /** This node counts itself a member only when its application is up and it is not leaving. */

@@ -1,4 +1,4 @@
-import { initWitness, witnessStep, type WitnessInput, type WitnessState } from '../../../core/membership/pure/witness';
+import { initWitness, witnessStep, type WitnessInput, type WitnessState } from '../../../core/witness/pure/witness';
 
 const req = (node: string, epoch: number, extra: Partial<Extract<WitnessInput, { type: 'Request' }>> = {}): WitnessInput => ({
   type: 'Request',

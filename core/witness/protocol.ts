@@ -4,7 +4,7 @@
 // A request that does not echo the witness's current challenge (the witness restarted, or the
 // node did) gets a `challenge` reply instead of a decision: it carries the witness's challenge,
 // and the node sends the same request again echoing it (docs/adr/0006-replay-protection.md).
-import type { WitnessInput, WitnessReply } from '../pure/witness';
+import type { WitnessInput, WitnessReply } from './pure/witness';
 
 /** The wire `lan` byte of witness traffic; heartbeat LAN indexes stay below it. */
 export const WITNESS_CHANNEL = 255;
