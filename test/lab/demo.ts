@@ -4,6 +4,9 @@
 // and SECOND on node2 (farm_http UP on both when it installs). Then it prints how to watch it,
 // reach the application and cause a failure. Re-runnable: a default lab made by an earlier
 // demo is taken down first; a default lab made by anyone else is left alone (refusal).
+// The lab is packaged (docs/lab.md, "Packaged layout"): every host has the Debian package's
+// /usr/lib/hakit (staged from this build, reused while up to date), commands are the
+// package's `hakit`, and hakitd and hakit-witness start from the package's unit files.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from './index';
@@ -13,7 +16,7 @@ import { provisionApi, startConsoleRelay } from '../api/lab/provision';
 import { DEFAULT_API_PORT } from '../../core/api/contract/version';
 import { addHeartbeat, addWitness, clusterXml, configureCluster, dropFarmNode, hakit, moduleState, mustHakit, packageAndInstall, ROOT, setMacro, startDaemon, startWitness, until, waitDaemon } from './demo/cluster-setup';
 
-const DEMO = { nodes: 2, client: true, witness: true, lans: 2 } as const;
+const DEMO = { nodes: 2, client: true, witness: true, lans: 2, packaged: true } as const;
 const NODES = ['node1', 'node2'] as const;
 /** Written into the lab's own directory, so it goes away with the lab. */
 const MARKER = path.join(labDir('default'), 'made-by-demo');
@@ -45,7 +48,7 @@ async function freshLab(): Promise<Lab | undefined> {
   const t0 = Date.now();
   const lab = await Lab.up(DEMO);
   fs.writeFileSync(MARKER, `made by npm run demo at ${new Date().toISOString()}\n`);
-  log(`Lab up in ${Date.now() - t0} ms: ${lab.hosts.map((h) => `${h.name} (${lab.addr(h.name, 0)}, ${lab.addr(h.name, 1)})`).join(', ')}.`);
+  log(`Lab up in ${Date.now() - t0} ms (package tree ${lab.packagedRoot ?? 'none'}): ${lab.hosts.map((h) => `${h.name} (${lab.addr(h.name, 0)}, ${lab.addr(h.name, 1)})`).join(', ')}.`);
   return lab;
 }
 
@@ -85,7 +88,7 @@ async function startCluster(lab: Lab): Promise<void> {
   for (const n of NODES) {
     if (!(await waitDaemon(lab, n, DAEMON_WAIT_MS))) throw new Error(`hakitd on ${n} does not answer after ${DAEMON_WAIT_MS} ms; see /var/lib/hakit-lab/default/${n}/log/hakitd.out`);
   }
-  log(`hakit-witness runs on witness, hakitd on ${NODES.join(' and ')}.`);
+  log(`hakit-witness runs on witness, hakitd on ${NODES.join(' and ')}, each started as its systemd unit does (the package's /usr/sbin wrappers on /usr/lib/hakit).`);
 }
 
 /** First start of a mirror module: both WAIT until `prim` on the node with the good data. */
@@ -129,9 +132,9 @@ function printGuide(lab: Lab, farmProblem: string | undefined): void {
   const mv = mirrorVip(lab);
   const fv = farmVip(lab);
   log(`
-How to use it
-  Run hakit on a node:        npm run lab -- exec node1 -- node dist/core/cli/main.js state
-                              npm run lab -- exec node2 -- node dist/core/cli/main.js state -m ${MIRROR} -v
+How to use it (each node runs the package's files; \`hakit\` is the package's command)
+  Run hakit on a node:        npm run lab -- exec node1 -- hakit state
+                              npm run lab -- exec node2 -- hakit state -m ${MIRROR} -v
   Logs of a node:             /var/lib/hakit-lab/default/node1/log/   (the node sees it as /var/log/hakit)
   The application via its VIP, from the client:
     npm run lab -- exec client -- curl -s -d 'hello' http://${mv}:${MIRROR_PORT}/    (store a record)
@@ -139,16 +142,16 @@ How to use it
 ${farmProblem === undefined ? `    npm run lab -- exec client -- curl -s http://${fv}:${FARM_PORT}/               (farm: the serving node's name)\n` : ''}
 Cause a failure
   Power cut of the primary:   npm run lab -- kill node1      (links dead, every process killed)
-  Watch the failover:         npm run lab -- exec node2 -- node dist/core/cli/main.js state
+  Watch the failover:         npm run lab -- exec node2 -- hakit state
   Boot it again:              npm run lab -- poweron node1
-                              npm run lab -- exec node1 -- sh -c 'setsid node dist/core/daemon/main.js --node node1 >>/var/log/hakit/hakitd.out 2>&1 </dev/null &'
-                              npm run lab -- exec node1 -- node dist/core/cli/main.js start -m ${MIRROR}   (it comes back SECOND)
+                              npm run lab -- start node1 hakitd          (as systemd starts it at boot)
+                              npm run lab -- exec node1 -- hakit start -m ${MIRROR}   (it comes back SECOND)
   Cut the LANs between the nodes (the witness decides who serves):
                               npm run lab -- cut node1 node2 ; npm run lab -- heal
-  Swap the roles:             npm run lab -- exec node1 -- node dist/core/cli/main.js swap -m ${MIRROR}
+  Swap the roles:             npm run lab -- exec node1 -- hakit swap -m ${MIRROR}
 
 Web console and API: the line "Console:" below (from the host; the CA is /etc/hakit/tls/ca.crt on each node).
-Tear down (kills every daemon and removes the lab):  npm run lab -- down`);
+Tear down (kills every daemon and the console relay, removes the lab):  npm run lab -- down`);
 }
 
 export async function demo(): Promise<number> {

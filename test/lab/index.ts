@@ -3,6 +3,7 @@
 // and by the `npm run lab` CLI. See docs/lab.md.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { HakitError } from '../../core/errors/catalogue';
+import { LabError } from './errors';
 import { addCut, cutsFor, renderFaults, setLoss } from './pure/faults';
 import { findHost, hostAddr, hostIfname, hostMac, labKey, normaliseLabName, PREFIX_LEN, spareAddr } from './pure/plan';
 import type { Cut, Delay, HostKind, HostPlan, LabPlan, LabState, Loss } from './pure/types';
@@ -10,7 +11,8 @@ import { makeDelayPorts, removeDelayPorts, routeThroughDelay, startDelayLine } f
 import { makeLab, requireRoot } from './make';
 import { joinArgv, netnsPath } from './namespaces';
 import { powerCut, setLinks, type PowerCutReport } from './power';
-import { nsInode, pidGone, pidsIn, waitGone } from './procs';
+import { ensureStagedTree } from './packaged';
+import { nsInode, pidGone, pidsIn, processStartTicks, waitGone } from './procs';
 import { mustRun, run, type RunResult } from './sh';
 import { pinPath, readState, writeState } from './state-file';
 import { teardown } from './teardown';
@@ -25,6 +27,12 @@ export interface LabOptions {
   client?: boolean;
   witness?: boolean;
   lans?: number;
+  /**
+   * Packaged layout (docs/lab.md): every host sees the package's /usr/lib/hakit (staged from
+   * the current build, reused while up to date) and its own /etc/default; hakitd and
+   * hakit-witness are started from the package's unit files (test/lab/unit-start.ts).
+   */
+  packaged?: boolean;
 }
 
 export interface LabHost {
@@ -47,6 +55,8 @@ export interface LabStatus {
   delays: Delay[];
   /** Hosts off after a power cut (lab.kill) until lab.powerOn. */
   poweredOff: string[];
+  /** Packaged lab: the staged package tree its hosts use. */
+  packagedRoot?: string;
 }
 
 /** How long a delay line gets to exit after SIGTERM before SIGKILL. */
@@ -62,7 +72,8 @@ export class Lab {
   /** Makes a lab; refuses (HAKIT_E_LAB_EXISTS, nothing changed) if it exists. */
   static async up(opts: LabOptions): Promise<Lab> {
     const spec = { name: normaliseLabName(opts.name), nodes: opts.nodes, client: opts.client ?? false, witness: opts.witness ?? false, lans: opts.lans ?? 1 };
-    return new Lab(await makeLab(spec));
+    const packagedRoot = opts.packaged === true ? (await ensureStagedTree()).root : undefined;
+    return new Lab(await makeLab(spec, packagedRoot));
   }
 
   /** The existing lab of that name, or undefined. */
@@ -83,6 +94,11 @@ export class Lab {
 
   get plan(): LabPlan {
     return this.state.plan;
+  }
+
+  /** The staged package tree the hosts use (packaged labs), else undefined. */
+  get packagedRoot(): string | undefined {
+    return this.state.packagedRoot;
   }
 
   get prefixLen(): number {
@@ -153,7 +169,7 @@ export class Lab {
     await setLinks(this.state.plan, h, false);
     const report = await powerCut(this.state.plan, [h], this.state.baselineMounts);
     if (report.stillAlive.length > 0) {
-      throw new HakitError('HAKIT_E_LAB_KILL', `pids ${report.stillAlive.join(' ')} still run after the power cut`, `lab kill ${host}`);
+      throw new LabError('HAKIT_E_LAB_KILL', `pids ${report.stillAlive.join(' ')} still run after the power cut`, `lab kill ${host}`);
     }
     return report;
   }
@@ -219,7 +235,21 @@ export class Lab {
       losses: [...s.losses],
       delays: [...s.delays],
       poweredOff: [...(s.poweredOff ?? [])],
+      ...(s.packagedRoot === undefined ? {} : { packagedRoot: s.packagedRoot }),
     };
+  }
+
+  /**
+   * Records a process started for this lab outside its hosts (in the machine's namespaces),
+   * so that `down` stops it: that pid only, and only while it is the same process.
+   */
+  recordHostProcess(pid: number, what: string): void {
+    this.reload();
+    const startTicks = processStartTicks(pid);
+    if (startTicks === undefined) return;
+    const next = { ...this.state, hostProcesses: [...(this.state.hostProcesses ?? []), { pid, startTicks, what }] };
+    writeState(next);
+    this.state = next;
   }
 
   /** Removes everything the lab made. */
@@ -231,7 +261,7 @@ export class Lab {
 
   private reload(): void {
     const fresh = readState(this.state.plan.key);
-    if (fresh === undefined) throw new HakitError('HAKIT_E_LAB_NONE', `lab '${this.state.plan.key}' is not up`, 'lab');
+    if (fresh === undefined) throw new LabError('HAKIT_E_LAB_NONE', `lab '${this.state.plan.key}' is not up`, 'lab');
     this.state = fresh;
   }
 
@@ -247,14 +277,14 @@ export class Lab {
     const h = findHost(this.state.plan, name);
     if (h === undefined) {
       const known = this.state.plan.hosts.map((x) => x.name).join(', ');
-      throw new HakitError('HAKIT_E_LAB_UNKNOWN_HOST', `no host '${name}' in lab '${this.state.plan.key}' (hosts: ${known})`, 'lab');
+      throw new LabError('HAKIT_E_LAB_UNKNOWN_HOST', `no host '${name}' in lab '${this.state.plan.key}' (hosts: ${known})`, 'lab');
     }
     return h;
   }
 
   private checkLan(lan: number): number {
     if (!Number.isInteger(lan) || lan < 0 || lan >= this.state.plan.lans.length) {
-      throw new HakitError('HAKIT_E_LAB_BAD_LAN', `LAN ${lan} does not exist (lab '${this.state.plan.key}' has LANs 0..${this.state.plan.lans.length - 1})`, 'lab');
+      throw new LabError('HAKIT_E_LAB_BAD_LAN', `LAN ${lan} does not exist (lab '${this.state.plan.key}' has LANs 0..${this.state.plan.lans.length - 1})`, 'lab');
     }
     return lan;
   }

@@ -86,3 +86,14 @@ export async function waitGone(pids: readonly number[], wait_ms: number): Promis
   }
   return left;
 }
+
+/** The process's start time (field 22 of /proc/PID/stat, clock ticks since boot); undefined if it is gone. */
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

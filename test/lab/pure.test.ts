@@ -3,7 +3,7 @@ import { parseArgs } from './pure/args';
 import { cutsFor, renderFaults, setLoss } from './pure/faults';
 import { mountsSince, parseMountinfo, fuseConnection, isFuse } from './pure/mountinfo';
 import { checkSpec, hostAddr, hostMac, IFNAME_MAX_CHARS, lanNetwork, makePlan, MAX_LAB_INDEX, MAX_LANS, spareAddr, delayPorts, switchPort } from './pure/plan';
-import { switchScript } from './pure/scripts';
+import { hostScript, switchScript } from './pure/scripts';
 
 const spec = { name: 'tlp', nodes: 3, client: true, witness: true, lans: 2 };
 
@@ -62,9 +62,33 @@ describe('lab plan', () => {
   });
 });
 
+describe('host script', () => {
+  const plan = makePlan(spec, 1);
+  const node1 = plan.hosts.find((h) => h.name === 'node1')!;
+  const client = plan.hosts.find((h) => h.name === 'client')!;
+
+  it('binds nothing of the package in a plain lab', () => {
+    expect(hostScript(plan, node1, '/d/node1')).not.toContain('/usr/lib/hakit');
+  });
+
+  it('binds the staged /usr/lib/hakit read-only, the witness dirs and a per-host /etc/default in a packaged lab', () => {
+    const script = hostScript(plan, node1, '/d/node1', '/var/lib/hakit-lab/package/abc');
+    expect(script).toContain("mount --bind '/var/lib/hakit-lab/package/abc/usr/lib/hakit' /usr/lib/hakit");
+    expect(script).toContain('mount -o remount,bind,ro /usr/lib/hakit');
+    expect(script).toContain("mount --bind '/d/node1/witness-lib' '/var/lib/hakit-witness'");
+    expect(script).toContain("cp -a /etc/default/. '/d/node1/default'/");
+    expect(script).toContain('HAKITD_OPTS="--node node1"');
+    expect(script.indexOf('cp -a /etc/default')).toBeLessThan(script.indexOf("mount --bind '/d/node1/default' /etc/default"));
+    expect(hostScript(plan, client, '/d/client', '/p')).not.toContain('HAKITD_OPTS');
+  });
+});
+
 describe('lab arguments', () => {
   it('parses every command', () => {
-    expect(parseArgs(['up', '--nodes', '3', '--client', '--lans', '2'])).toEqual({ ok: true, labName: undefined, command: { kind: 'up', nodes: 3, lans: 2, client: true, witness: false } });
+    expect(parseArgs(['up', '--nodes', '3', '--client', '--lans', '2'])).toEqual({ ok: true, labName: undefined, command: { kind: 'up', nodes: 3, lans: 2, client: true, witness: false, packaged: false } });
+    expect(parseArgs(['up', '--nodes', '2', '--packaged'])).toMatchObject({ ok: true, command: { kind: 'up', packaged: true } });
+    expect(parseArgs(['start', 'node1', 'hakitd'])).toEqual({ ok: true, labName: undefined, command: { kind: 'start', host: 'node1', unit: 'hakitd' } });
+    expect(parseArgs(['start', 'witness', 'hakit-witness'])).toMatchObject({ ok: true, command: { kind: 'start', unit: 'hakit-witness' } });
     expect(parseArgs(['--name', 'tl1', 'exec', 'node1', '--', 'ls', '--all'])).toEqual({ ok: true, labName: 'tl1', command: { kind: 'exec', host: 'node1', argv: ['ls', '--all'] } });
     expect(parseArgs(['cut', 'node1', 'node2', '--oneway', '--lan', '1'])).toMatchObject({ ok: true, command: { kind: 'cut', a: 'node1', b: 'node2', lan: 1, oneway: true } });
     expect(parseArgs(['delay', 'node1', '100'])).toMatchObject({ ok: true, command: { kind: 'delay', host: 'node1', delay_ms: 100, lan: undefined } });
@@ -89,6 +113,9 @@ describe('lab arguments', () => {
     [['delay', 'node1', '-5']],
     [['status', 'extra']],
     [['--name']],
+    [['start', 'node1']],
+    [['start', 'node1', 'sshd']],
+    [['start', 'node1', 'hakitd', 'extra']],
   ])('refuses %j', (argv) => {
     expect(parseArgs(argv).ok).toBe(false);
   });

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { HakitError } from '../../core/errors/catalogue';
+import { LabError } from './errors';
 
 /** No lab command (ip, nft, nsenter, cc) should take this long; a hang becomes an error. */
 export const COMMAND_TIMEOUT_MS = 30_000;
@@ -60,7 +61,7 @@ export async function mustRun(argv: readonly string[], what: string, opts: RunOp
   const r = await run(argv, opts);
   if (r.code !== 0) {
     const detail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ');
-    throw new HakitError('HAKIT_E_LAB_COMMAND', `${what}: '${argv.join(' ')}' exited ${r.code}: ${detail}`, 'lab');
+    throw new LabError('HAKIT_E_LAB_COMMAND', `${what}: '${argv.join(' ')}' exited ${r.code}: ${detail}`, 'lab');
   }
   return r.stdout;
 }

@@ -4,7 +4,7 @@
 // what the lab made.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HakitError } from '../../core/errors/catalogue';
+import { LabError } from './errors';
 import { MAX_LAB_INDEX } from './pure/plan';
 import type { LabState } from './pure/types';
 
@@ -42,14 +42,14 @@ export function readState(key: string): LabState | undefined {
     text = fs.readFileSync(statePath(key), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new HakitError('HAKIT_E_LAB_STATE', `cannot read: ${(e as Error).message}`, statePath(key));
+    throw new LabError('HAKIT_E_LAB_STATE', `cannot read: ${(e as Error).message}`, statePath(key));
   }
   try {
     const state = JSON.parse(text) as LabState;
     if (state.version !== 1 || typeof state.plan?.key !== 'string') throw new Error('not a version 1 lab record');
     return state;
   } catch (e) {
-    throw new HakitError('HAKIT_E_LAB_STATE', `damaged: ${(e as Error).message}; remove the lab by hand`, statePath(key));
+    throw new LabError('HAKIT_E_LAB_STATE', `damaged: ${(e as Error).message}; remove the lab by hand`, statePath(key));
   }
 }
 
@@ -115,7 +115,7 @@ export async function withGlobalLock<T>(fn: () => Promise<T> | T): Promise<T> {
         }
         continue;
       }
-      if (Date.now() > deadline) throw new HakitError('HAKIT_E_LAB_LOCK', `held for more than ${LOCK_WAIT_MS} ms`, LOCK_DIR);
+      if (Date.now() > deadline) throw new LabError('HAKIT_E_LAB_LOCK', `held for more than ${LOCK_WAIT_MS} ms`, LOCK_DIR);
       await sleep(LOCK_POLL_MS);
     }
   }
@@ -138,7 +138,7 @@ export function claimIndex(key: string, isDefault: boolean): number {
     fs.writeFileSync(claim, key);
     return i;
   }
-  throw new HakitError('HAKIT_E_LAB_FULL', `all ${MAX_LAB_INDEX} named lab indexes are in use; take a lab down`, INDEX_DIR);
+  throw new LabError('HAKIT_E_LAB_FULL', `all ${MAX_LAB_INDEX} named lab indexes are in use; take a lab down`, INDEX_DIR);
 }
 
 function readClaim(file: string): string | undefined {

@@ -1,11 +1,12 @@
 // `down`: removes exactly what the state file says the lab made, in an order that works
 // after a crash at any point of `up`: processes, mounts, namespaces, directories, records.
 import fs from 'node:fs';
-import { HakitError } from '../../core/errors/catalogue';
+import { LabError } from './errors';
 import { parseMountinfo } from './pure/mountinfo';
 import type { LabState } from './pure/types';
 import { netnsPath, nsSetOf } from './namespaces';
 import { powerCut } from './power';
+import { pidGone, processStartTicks, waitGone } from './procs';
 import { run } from './sh';
 import { labDir, listLabKeys, pinDir, readMadeDirs, readState, releaseIndex, withGlobalLock, writeMadeDirs } from './state-file';
 
@@ -50,6 +51,26 @@ function removeMadeDirsIfLast(ownKey: string): void {
   writeMadeDirs(kept);
 }
 
+/** How long a recorded host process gets to exit after SIGTERM before SIGKILL. */
+const HOST_PROCESS_STOP_WAIT_MS = 3_000;
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** Stops the processes the lab recorded outside its hosts: those pids only, if still the same processes. Returns the survivors. */
+async function stopHostProcesses(state: LabState): Promise<number[]> {
+  const ours = (state.hostProcesses ?? []).filter((p) => p.pid > 1 && !pidGone(p.pid) && processStartTicks(p.pid) === p.startTicks).map((p) => p.pid);
+  for (const pid of ours) signal(pid, 'SIGTERM');
+  const stubborn = await waitGone(ours, HOST_PROCESS_STOP_WAIT_MS);
+  for (const pid of stubborn) signal(pid, 'SIGKILL');
+  return waitGone(stubborn, HOST_PROCESS_STOP_WAIT_MS);
+}
+
 /** Takes a lab down; false when there was no such lab. Throws after cleaning up if a process would not die. */
 export async function teardown(key: string): Promise<boolean> {
   const state = readState(key);
@@ -60,6 +81,7 @@ export async function teardown(key: string): Promise<boolean> {
     return true;
   }
   const plan = state.plan;
+  const hostAlive = await stopHostProcesses(state);
   const report = await powerCut(plan, plan.hosts, {}, nsSetOf(plan, plan.hosts, true));
   await unmountPins(state);
   await deleteNetns(state);
@@ -69,9 +91,10 @@ export async function teardown(key: string): Promise<boolean> {
     removeMadeDirsIfLast(key);
     fs.rmSync(labDir(key), { recursive: true, force: true });
   });
-  if (report.stillAlive.length > 0 || dataProblem !== undefined) {
-    const alive = report.stillAlive.length > 0 ? `pids ${report.stillAlive.join(' ')} did not die within the wait; ` : '';
-    throw new HakitError('HAKIT_E_LAB_KILL', `${alive}${dataProblem ?? ''}`, `lab ${key} down`);
+  const stillAlive = [...hostAlive, ...report.stillAlive];
+  if (stillAlive.length > 0 || dataProblem !== undefined) {
+    const alive = stillAlive.length > 0 ? `pids ${stillAlive.join(' ')} did not die within the wait; ` : '';
+    throw new LabError('HAKIT_E_LAB_KILL', `${alive}${dataProblem ?? ''}`, `lab ${key} down`);
   }
   return true;
 }

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Lab } from './index';
-import { isHakitError } from '../../core/errors/catalogue';
+import { isLabError } from './errors';
 import { leaksOf, waitFor } from './testkit';
 
 const NAME = 'tlu';
@@ -43,7 +43,7 @@ describe('lab up/down', () => {
     const state = fs.readFileSync(`/run/hakit-lab/${NAME}/state.json`, 'utf8');
     const netns = leaksOf(NAME, rootLinks()).netns.sort();
     const err = await Lab.up({ name: NAME, nodes: 3, witness: true }).catch((e: unknown) => e);
-    expect(isHakitError(err) && err.code).toBe('HAKIT_E_LAB_EXISTS');
+    expect(isLabError(err) && err.code).toBe('HAKIT_E_LAB_EXISTS');
     expect(String(err)).toMatch(/already; nothing changed/);
     expect(fs.readFileSync(`/run/hakit-lab/${NAME}/state.json`, 'utf8')).toBe(state);
     expect(leaksOf(NAME, rootLinks()).netns.sort()).toEqual(netns);

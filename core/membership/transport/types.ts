@@ -4,8 +4,11 @@
 //    every LAN (so a state change is heard without waiting for the next period);
 //  - every `period_ms` the last payload is sent again on every LAN;
 //  - handlers get only authenticated, fresh heartbeats; a bad packet is counted, never thrown;
+//  - each peer is sent the highest wire version both speak (core/membership/wire/pure/negotiate.ts);
+//    a peer with none in common is reported (HAKIT_E_WIRE_INCOMPATIBLE, `wireStatus()`), never used;
 //  - `close()` releases every socket and timer; afterwards nothing is sent or delivered.
 import type { DropCounters, Heartbeat } from '../wire/codec';
+import type { WireRange } from '../wire/pure/negotiate';
 
 export interface LanPeer {
   readonly node_id: string;
@@ -26,10 +29,27 @@ export interface LanConfig {
 
 export type HeartbeatHandler<P> = (heartbeat: Heartbeat<P>, received_at_ms: number) => void;
 
+/** What the transport negotiated with one peer (wire/pure/negotiate.ts). */
+export interface PeerWireStatus {
+  /** The versions the peer announced. */
+  readonly range: WireRange;
+  /** The version sent to it; null: no version in common (its heartbeats are ignored). */
+  readonly version: number | null;
+}
+
+export interface WireStatus {
+  /** The versions this node speaks. */
+  readonly own: WireRange;
+  /** Peers heard so far. */
+  readonly peers: Readonly<Record<string, PeerWireStatus>>;
+}
+
 export interface Transport<P> {
   start(): Promise<void>;
   announce(payload: P): void;
   onHeartbeat(handler: HeartbeatHandler<P>): void;
   dropCounters(): DropCounters;
+  /** Wire versions negotiated with each peer heard (optional: fakes speak no wire). */
+  wireStatus?(): WireStatus;
   close(): Promise<void>;
 }

@@ -7,10 +7,11 @@
 import dgram from 'node:dgram';
 import { HakitError } from '../../errors/catalogue';
 import type { LogSink } from '../../log/sink';
-import { HeartbeatDecoder, HeartbeatEncoder, newChallenge, type DropCounters, type IncarnationFloors, type PayloadParser } from '../wire/codec';
+import { HeartbeatDecoder, HeartbeatEncoder, newChallenge, OWN_WIRE_RANGE, type DropCounters, type IncarnationFloors, type PayloadParser } from '../wire/codec';
+import { initNegotiation, peerRangeHeard, sendVersion, type NegotiationState, type WireRange } from '../wire/pure/negotiate';
 import { DropLog } from './drop-log';
 import { FileIncarnationFloors } from './floor-file';
-import type { HeartbeatHandler, LanConfig, Transport } from './types';
+import type { HeartbeatHandler, LanConfig, Transport, WireStatus } from './types';
 
 export interface UdpTransportOptions<P> {
   readonly node_id: string;
@@ -26,6 +27,8 @@ export interface UdpTransportOptions<P> {
   readonly floors_file?: string;
   /** This life's challenge (tests); default random. */
   readonly challenge?: Buffer;
+  /** The wire versions this node speaks (tests of older and newer peers); default all this code speaks. */
+  readonly wire_range?: WireRange;
 }
 
 /** A peer whose challenge changed is answered at once, but at most this often (a replay flood must not make us send). */
@@ -51,16 +54,21 @@ export class UdpTransport<P> implements Transport<P> {
   private send_errors = 0;
   private readonly floors: IncarnationFloors | undefined;
   private readonly answered_at_ms = new Map<string, number>();
+  private negotiation: NegotiationState;
 
   constructor(private readonly opts: UdpTransportOptions<P>) {
     const challenge = opts.challenge ?? newChallenge();
-    this.encoder = new HeartbeatEncoder(opts.key, opts.node_id, opts.incarnation, challenge);
+    const range = opts.wire_range ?? OWN_WIRE_RANGE;
+    this.negotiation = initNegotiation(range);
+    this.encoder = new HeartbeatEncoder(opts.key, opts.node_id, opts.incarnation, challenge, range);
     this.floors = opts.floors_file === undefined ? undefined : new FileIncarnationFloors(opts.floors_file, opts.log);
     this.decoder = new HeartbeatDecoder(opts.key, opts.node_id, opts.parsePayload, {
       challenge,
       ...(this.floors ? { floors: this.floors } : {}),
       sourceAllowed: (node_id, lan, address) => this.sourceAllowed(node_id, lan, address),
       onNewChallenge: (node_id) => this.answerChallenge(node_id),
+      versions: range,
+      onPeerRange: (node_id, incarnation, peer_range) => this.peerRange(node_id, incarnation, peer_range),
     });
     this.drop_log = new DropLog(opts.log);
     this.now_ms = opts.now_ms ?? monotonicMs;
@@ -78,6 +86,23 @@ export class UdpTransport<P> implements Transport<P> {
     if (now - (this.answered_at_ms.get(node_id) ?? -Infinity) < CHALLENGE_ANSWER_MIN_INTERVAL_MS) return;
     this.answered_at_ms.set(node_id, now);
     setImmediate(() => this.sendAll(node_id));
+  }
+
+  /** A peer's authentic packet told its versions: negotiate; a new version is sent at once. */
+  private peerRange(node_id: string, incarnation: number, range: WireRange): void {
+    const before = sendVersion(this.negotiation, node_id);
+    const step = peerRangeHeard(this.negotiation, node_id, incarnation, range);
+    this.negotiation = step.state;
+    for (const e of step.effects) {
+      if (e.level === 'error') this.opts.log.error({ code: e.code, peer: e.node, peer_versions: range, own_versions: this.negotiation.own }, `${e.code}: ${e.msg}`);
+      else this.opts.log.info({ peer: e.node, peer_versions: range }, e.msg);
+    }
+    if (sendVersion(this.negotiation, node_id) !== before) this.answerChallenge(node_id);
+  }
+
+  wireStatus(): WireStatus {
+    const peers: WireStatus['peers'] = Object.fromEntries(Object.entries(this.negotiation.peers).map(([n, p]) => [n, { range: p.range, version: p.version }]));
+    return { own: this.negotiation.own, peers };
   }
 
   async start(): Promise<void> {
@@ -134,7 +159,7 @@ export class UdpTransport<P> implements Transport<P> {
         if (only !== undefined && peer.node_id !== only) continue;
         let packet: Buffer;
         try {
-          packet = this.encoder.encode(lan.index, this.payload, this.decoder.challengeOf(peer.node_id));
+          packet = this.encoder.encode(lan.index, this.payload, this.decoder.challengeOf(peer.node_id), sendVersion(this.negotiation, peer.node_id));
         } catch (e) {
           this.opts.log.error({ err: e, lan: lan.index }, 'cannot encode heartbeat');
           return;

@@ -8,8 +8,16 @@ export const MAX_NODE_ID_BYTES = 64;
 export const MIN_KEY_BYTES = 16;
 /** Bytes of the HMAC-SHA256 tag that ends every packet. */
 export const MAC_BYTES = 32;
-/** The wire format version this code writes and reads. */
-export const WIRE_VERSION = 2;
+/** The oldest heartbeat wire version this code reads and writes (2: the first with challenges). */
+export const WIRE_VERSION_MIN = 2;
+/** The newest: 3 carries the sender's version range in the envelope (version negotiation). */
+export const WIRE_VERSION_MAX = 3;
+/**
+ * The version an encoder writes when the caller names none: the oldest this code speaks, which
+ * every peer that speaks anything in common reads. The heartbeat transport negotiates per
+ * peer (wire/pure/negotiate.ts); the witness exchange writes this one.
+ */
+export const WIRE_VERSION = WIRE_VERSION_MIN;
 /** Every heartbeat starts with these bytes ("HKHB"). */
 export const WIRE_MAGIC = Buffer.from('HKHB', 'ascii');
 /** Distinct (sender, LAN) pairs whose replay windows we keep; more are dropped. */

@@ -2,15 +2,14 @@
 // who sent it, not that the sender runs a compatible version: a payload we cannot read is
 // dropped as `bad_payload`, never half-used.
 import type { HeartbeatPayload } from '../pure/types';
-import type { ModuleAnnouncement } from '../../module/pure/types';
-import { MIRROR_STATES, FARM_STATES } from '../../module/pure/types';
+import { MIRROR_STATES, FARM_STATES, SUB_STATUSES, type ModuleAnnouncement } from '../pure/announcement';
 
 /** Modules one heartbeat may carry. */
 export const MAX_MODULES_PER_HEARTBEAT = 64;
 
 const STATES = new Set<string>([...MIRROR_STATES, ...FARM_STATES]);
 const MODES = new Set(['mirror', 'farm', 'light']);
-const STATUSES = new Set(['NotReady', 'Transient', 'Ready']);
+const STATUSES = new Set<string>(SUB_STATUSES);
 const ROLES = new Set(['none', 'ALONE', 'PRIM', 'SECOND']);
 const BOOLEAN_FIELDS = ['serving', 'copyComplete', 'tookOver', 'handover', 'wantsPrim', 'started'] as const;
 

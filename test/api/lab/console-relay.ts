@@ -3,7 +3,9 @@
 // host and the lab hosts):
 //   in the node:  node console-relay.js inside SOCKET ADDR PORT    (unix socket -> node's API)
 //   on the host:  node console-relay.js outside SOCKET BIND PORT   (127.0.0.1:PORT -> socket)
-// The outside pipe exits once the inside one is gone (lab down), so nothing is left behind.
+// `lab down` stops the outside pipe by the pid the demo recorded in the lab's state (it lives in
+// the machine's namespaces, which a power cut of the hosts does not reach); it also exits by
+// itself once the inside one is gone, so nothing is left behind.
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -48,8 +50,23 @@ function inside(sock: string, addr: string, port: number): void {
   process.on('SIGINT', bye);
 }
 
+function removeSocket(sock: string): void {
+  try {
+    fs.unlinkSync(sock);
+  } catch {
+    // Gone already.
+  }
+}
+
 function outside(sock: string, bind: string, port: number): void {
   const server = net.createServer((c) => pipe(c, net.connect(sock)));
+  // Stopped by `lab down` before the hosts die: the inside pipe, killed, cannot remove its socket.
+  const bye = (): void => {
+    removeSocket(sock);
+    process.exit(0);
+  };
+  process.on('SIGTERM', bye);
+  process.on('SIGINT', bye);
   server.maxConnections = MAX_PIPES;
   let tries = 0;
   const listen = (): void => {
@@ -66,11 +83,7 @@ function outside(sock: string, bind: string, port: number): void {
     probe.once('connect', () => probe.destroy());
     probe.once('error', () => {
       // The inside pipe died with its lab (killed, it could not remove its socket): we do.
-      try {
-        fs.unlinkSync(sock);
-      } catch {
-        // Gone already.
-      }
+      removeSocket(sock);
       process.exit(0);
     });
   }, PROBE_MS);

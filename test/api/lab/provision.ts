@@ -72,6 +72,8 @@ export async function startConsoleRelay(lab: Lab, node: string, api_port: number
   await startDetached(lab, node, [NODE, relayScript(), 'inside', relaySocket(lab), lab.addr(node, 0), String(api_port)], '/var/log/hakit/console-relay.out');
   const out = spawn(NODE, [relayScript(), 'outside', relaySocket(lab), CONSOLE_BIND, String(host_port)], { detached: true, stdio: 'ignore' });
   out.unref();
+  // It runs in the machine's namespaces, where `lab down` kills nothing by itself: recorded.
+  if (out.pid !== undefined) lab.recordHostProcess(out.pid, 'console relay (outside)');
   const url = `https://${CONSOLE_BIND}:${host_port}/`;
   if (!(await until(() => answers(url, ca), RELAY_WAIT_MS, 500))) throw new Error(`the console relay does not answer at ${url} after ${RELAY_WAIT_MS} ms`);
   return url;

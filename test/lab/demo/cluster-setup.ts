@@ -1,12 +1,15 @@
 // Turns lab hosts into a hakit cluster with the real tools, as an admin would: cluster.xml and
 // a key (`hakit cluster config`, `hakit cluster genkey`), modules packaged and installed
 // (`hakit module package`, `hakit module install`), hakit-witness and hakitd started detached
-// with their output under the host's /var/log/hakit. Shared by `npm run demo` and the failover
-// benchmark; runs the built JS in dist/.
+// with their output under the host's /var/log/hakit. Shared by `npm run demo`, the failover
+// benchmark and lab tests. In a packaged lab (Lab.up({ packaged: true })) everything runs as
+// installed: the package's `hakit` command, hakitd and hakit-witness started from their unit
+// files (test/lab/unit-start.ts); otherwise the built JS in dist/ on this node.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Lab } from '../index';
+import { packagedCli, startUnit } from '../unit-start';
 
 /** The repository root (holds package.json), found upward from this file (src or dist). */
 export function repoRoot(): string {
@@ -21,10 +24,12 @@ export function repoRoot(): string {
 export const ROOT = repoRoot();
 export const CLI = path.join(ROOT, 'dist/core/cli/main.js');
 export const DAEMON = path.join(ROOT, 'dist/core/daemon/main.js');
-export const WITNESS = path.join(ROOT, 'dist/core/daemon/witness-main.js');
+export const WITNESS = path.join(ROOT, 'dist/core/witness/main.js');
 export const NODE = process.execPath;
 /** Bounds every hakit CLI call (waitstate takes its own --timeout on top). */
 const CLI_TIMEOUT_MS = 60_000;
+/** One `hakit state` read: a CLI start takes seconds on a loaded 2-core machine. */
+const STATE_TIMEOUT_MS = 15_000;
 const POLL_MS = 200;
 
 export interface HakitResult {
@@ -34,7 +39,8 @@ export interface HakitResult {
 
 /** Runs `hakit ARGS` on a host (its network and mount view). */
 export async function hakit(lab: Lab, host: string, args: readonly string[], timeout_ms = CLI_TIMEOUT_MS): Promise<HakitResult> {
-  const r = await lab.exec(host, [NODE, CLI, ...args], { timeout_ms, cwd: ROOT });
+  const cli = lab.packagedRoot === undefined ? [NODE, CLI] : packagedCli(lab);
+  const r = await lab.exec(host, [...cli, ...args], { timeout_ms, cwd: ROOT });
   return { code: r.code ?? -1, out: (r.stdout + r.stderr).trim() };
 }
 
@@ -114,12 +120,31 @@ export async function startDetached(lab: Lab, host: string, argv: readonly strin
   return pid;
 }
 
-export function startWitness(lab: Lab, host = 'witness'): Promise<number> {
-  return startDetached(lab, host, [NODE, WITNESS, '--address', lab.addr(host, 0), '--key-file', '/etc/hakit/cluster.key'], '/var/log/hakit/hakit-witness.out');
+/** Packaged lab: the witness's /etc/default/hakit-witness as docs/install.md writes it (every node bound to its addresses). */
+function witnessDefaults(lab: Lab, host: string): string {
+  const nodes = lab.hosts.filter((h) => h.kind === 'node').map((h) => `--node ${h.name}=${Array.from({ length: lab.lanCount }, (_x, i) => lab.addr(h.name, i)).join(',')}`);
+  return [`HAKIT_WITNESS_ADDRESS=${lab.addr(host, 0)}`, 'HAKIT_WITNESS_KEY_FILE=/etc/hakit/cluster.key', `HAKIT_WITNESS_OPTS="${nodes.join(' ')}"`, ''].join('\n');
 }
 
-export function startDaemon(lab: Lab, host: string, logLevel = 'info'): Promise<number> {
-  return startDetached(lab, host, [NODE, DAEMON, '--node', host, '--log-level', logLevel], '/var/log/hakit/hakitd.out');
+export async function startWitness(lab: Lab, host = 'witness'): Promise<number> {
+  if (lab.packagedRoot === undefined) {
+    return startDetached(lab, host, [NODE, WITNESS, '--address', lab.addr(host, 0), '--key-file', '/etc/hakit/cluster.key'], '/var/log/hakit/hakit-witness.out');
+  }
+  await writeOn(lab, host, '/etc/default/hakit-witness', witnessDefaults(lab, host));
+  return startUnit(lab, host, 'hakit-witness.service');
+}
+
+/**
+ * Starts hakitd on a node. Packaged lab: as the unit does, its options in the node's
+ * /etc/default/hakit (the lab writes `--node NAME`; a log level other than info is added).
+ */
+export async function startDaemon(lab: Lab, host: string, logLevel = 'info'): Promise<number> {
+  if (lab.packagedRoot === undefined) {
+    return startDetached(lab, host, [NODE, DAEMON, '--node', host, '--log-level', logLevel], '/var/log/hakit/hakitd.out');
+  }
+  const opts = logLevel === 'info' ? `--node ${host}` : `--node ${host} --log-level ${logLevel}`;
+  await writeOn(lab, host, '/etc/default/hakit', `HAKITD_OPTS="${opts}"\n`);
+  return startUnit(lab, host, 'hakitd.service');
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -147,7 +172,7 @@ export interface ModuleState {
 
 /** The module's state on a host, or undefined when hakitd does not answer. */
 export async function moduleState(lab: Lab, host: string, module: string): Promise<ModuleState | undefined> {
-  const r = await hakit(lab, host, ['state', '-m', module, '--json'], 5000);
+  const r = await hakit(lab, host, ['state', '-m', module, '--json'], STATE_TIMEOUT_MS);
   if (r.code !== 0) return undefined;
   try {
     const m = (JSON.parse(r.out) as { modules: Array<{ state: string; status: string }> }).modules[0];

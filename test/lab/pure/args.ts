@@ -2,11 +2,12 @@
 
 export type LabCommand =
   | { kind: 'help' }
-  | { kind: 'up'; nodes: number; client: boolean; witness: boolean; lans: number }
+  | { kind: 'up'; nodes: number; client: boolean; witness: boolean; lans: number; packaged: boolean }
   | { kind: 'status'; json: boolean }
   | { kind: 'down' }
   | { kind: 'exec'; host: string; argv: string[] }
   | { kind: 'kill'; host: string }
+  | { kind: 'start'; host: string; unit: 'hakitd' | 'hakit-witness' }
   | { kind: 'poweron'; host: string }
   | { kind: 'cut'; a: string; b: string; lan: number | undefined; oneway: boolean }
   | { kind: 'heal' }
@@ -16,10 +17,14 @@ export type LabCommand =
 export type Parsed = { ok: true; command: LabCommand; labName: string | undefined } | { ok: false; message: string };
 
 export const USAGE = `usage: npm run lab -- [--name LAB] <command>
-  up --nodes N [--client] [--witness] [--lans K]   make the lab (namespaces, LANs, mount views)
+  up --nodes N [--client] [--witness] [--lans K] [--packaged]
+                                                   make the lab (namespaces, LANs, mount views);
+                                                   --packaged: hosts get the package's /usr/lib/hakit
   status [--json]                                  hosts, LANs, addresses, cuts, delays, losses
   down                                             remove everything the lab made
   exec HOST -- CMD...                              run CMD in HOST's network and mount view
+                                                   (packaged lab: the package's hakit on PATH)
+  start HOST hakitd|hakit-witness                  packaged lab: start it as its systemd unit does
   kill HOST                                        power cut: HOST's links go dead, then every process dies
   poweron HOST                                     links back up after a power cut (then start daemons)
   cut A B [--lan L] [--oneway]                     drop frames A->B (and B->A unless --oneway)
@@ -30,11 +35,12 @@ LAB defaults to $HAKIT_LAB, else the default lab (namespaces node1.., client, wi
 
 /** Flags each command accepts: name -> takes a value. */
 const FLAGS: Record<string, Record<string, boolean>> = {
-  up: { '--nodes': true, '--client': false, '--witness': false, '--lans': true },
+  up: { '--nodes': true, '--client': false, '--witness': false, '--lans': true, '--packaged': false },
   status: { '--json': false },
   down: {},
   exec: {},
   kill: {},
+  start: {},
   poweron: {},
   cut: { '--lan': true, '--oneway': false },
   heal: {},
@@ -120,7 +126,7 @@ function build(s: Split): LabCommand | string {
       const lans = f.has('--lans') ? parseCount(f.get('--lans'), '--lans', 1, 16) : 1;
       if (typeof nodes === 'string') return nodes;
       if (typeof lans === 'string') return lans;
-      return expectArgs(s.positional, 0, 'no arguments') ?? { kind: 'up', nodes, lans, client: f.has('--client'), witness: f.has('--witness') };
+      return expectArgs(s.positional, 0, 'no arguments') ?? { kind: 'up', nodes, lans, client: f.has('--client'), witness: f.has('--witness'), packaged: f.has('--packaged') };
     }
     case 'status':
       return expectArgs(s.positional, 0, 'no arguments') ?? { kind: 'status', json: f.has('--json') };
@@ -134,6 +140,9 @@ function build(s: Split): LabCommand | string {
       return expectArgs(s.positional, 1, 'HOST') ?? { kind: 'kill', host: a as string };
     case 'poweron':
       return expectArgs(s.positional, 1, 'HOST') ?? { kind: 'poweron', host: a as string };
+    case 'start':
+      if (b !== 'hakitd' && b !== 'hakit-witness') return `'start' takes HOST hakitd|hakit-witness`;
+      return expectArgs(s.positional, 2, 'HOST hakitd|hakit-witness') ?? { kind: 'start', host: a as string, unit: b };
     case 'cut': {
       const lan = optionalLan(f);
       if (typeof lan === 'string') return lan;

@@ -59,8 +59,36 @@ const DROP_FOREIGN_MOUNTS = String.raw`awk '{ for (i = 7; i <= NF; i++) if ($i =
   if (t == "nsfs" || t == "fuse" || t == "fuseblk" || t ~ /^fuse\./) print $5 }' /proc/self/mountinfo | tac |
 while IFS= read -r m; do umount -l "$(printf '%b' "$m")" 2>/dev/null || true; done`;
 
+/**
+ * Extra per-host directories of a packaged lab: the witness's state and logs (its unit's
+ * %S/hakit-witness and %L/hakit-witness) and /etc/default, which starts as a copy of the
+ * machine's so that each host has its own /etc/default/hakit as an installed node would.
+ */
+export const PACKAGED_DIRS: ReadonlyArray<{ sub: string; target: string }> = [
+  { sub: 'witness-lib', target: '/var/lib/hakit-witness' },
+  { sub: 'witness-log', target: '/var/log/hakit-witness' },
+];
+/** Where the package's runtime, JS and dependencies live (installers/deb/build.sh). */
+export const PACKAGE_LIB_DIR = '/usr/lib/hakit';
+const ETC_DEFAULT = '/etc/default';
+
+/** Packaged lab: the staged tree's /usr/lib/hakit (read-only), per-host witness dirs and /etc/default. */
+function packagedMountLines(hostDataDir: string, packagedRoot: string, nodeName: string | undefined): string[] {
+  const lines = [
+    `mount --bind ${shq(`${packagedRoot}${PACKAGE_LIB_DIR}`)} ${PACKAGE_LIB_DIR}`,
+    `mount -o remount,bind,ro ${PACKAGE_LIB_DIR}`,
+  ];
+  for (const d of PACKAGED_DIRS) lines.push(`mkdir -p ${shq(`${hostDataDir}/${d.sub}`)}`, `mount --bind ${shq(`${hostDataDir}/${d.sub}`)} ${shq(d.target)}`);
+  const def = `${hostDataDir}/default`;
+  lines.push(`mkdir -p ${shq(def)}`, `cp -a ${ETC_DEFAULT}/. ${shq(def)}/`);
+  // The node's name: a real node's host name; lab hosts share the machine's, so it is given.
+  if (nodeName !== undefined) lines.push(`printf '%s\\n' ${shq(`HAKITD_OPTS="--node ${nodeName}"`)} > ${shq(`${def}/hakit`)}`);
+  lines.push(`mount --bind ${shq(def)} ${ETC_DEFAULT}`);
+  return lines;
+}
+
 /** Mount part of a host, run inside its fresh mount namespace; prints the resulting mountinfo. */
-export function hostMountScript(hostDataDir: string): string {
+export function hostMountScript(hostDataDir: string, packaged?: { root: string; nodeName: string | undefined }): string {
   const lines = [
     DROP_FOREIGN_MOUNTS,
     // A sysfs mounted from inside the netns shows this host's interfaces (as `ip netns exec` does).
@@ -70,10 +98,12 @@ export function hostMountScript(hostDataDir: string): string {
     'if [ -d /sys/fs/cgroup ]; then mount -t cgroup2 cgroup2 /sys/fs/cgroup || true; fi',
   ];
   for (const d of NODE_DIRS) lines.push(`mount --bind ${shq(`${hostDataDir}/${d.sub}`)} ${shq(d.target)}`);
+  if (packaged !== undefined) lines.push(...packagedMountLines(hostDataDir, packaged.root, packaged.nodeName));
   lines.push('cat /proc/self/mountinfo');
   return lines.join('\n');
 }
 
-export function hostScript(plan: LabPlan, host: HostPlan, hostDataDir: string): string {
-  return ['set -e', hostNetScript(plan, host), hostMountScript(hostDataDir), ''].join('\n');
+export function hostScript(plan: LabPlan, host: HostPlan, hostDataDir: string, packagedRoot?: string): string {
+  const packaged = packagedRoot === undefined ? undefined : { root: packagedRoot, nodeName: host.kind === 'node' ? host.name : undefined };
+  return ['set -e', hostNetScript(plan, host), hostMountScript(hostDataDir, packaged), ''].join('\n');
 }

@@ -89,4 +89,22 @@ export interface LabState {
   readonly delays: readonly Delay[];
   /** Hosts whose links are down after a power cut (absent in records made before it existed). */
   readonly poweredOff?: readonly string[];
+  /**
+   * Packaged lab: the staged package tree (test/lab/packaged.ts) whose /usr/lib/hakit every
+   * host sees; hakitd and hakit-witness start from its unit files. Absent: not packaged.
+   */
+  readonly packagedRoot?: string;
+  /**
+   * Processes started for the lab in the machine's own namespaces (e.g. the demo's console
+   * relay on 127.0.0.1), which a power cut of the hosts does not reach: `down` stops exactly
+   * these pids, and only while their start time still matches (pids are reused).
+   */
+  readonly hostProcesses?: readonly HostProcess[];
+}
+
+export interface HostProcess {
+  readonly pid: number;
+  /** Field 22 of /proc/PID/stat (start time in clock ticks since boot) when it was recorded. */
+  readonly startTicks: string;
+  readonly what: string;
 }
