@@ -6,6 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LogSink } from '../log/sink';
 import { MODULE_STATE_NAMES, SUB_STATUSES, type LeftoverState } from '../module/pure/types';
+import { keepsCapture } from '../module/pure/adopt';
+import { fuseFdKeeper, fuseFdName } from '../mirror/fuse/fd-keeper';
+import { listSessions, removeSession, type SessionRecord } from '../mirror/fuse/session-record';
+import { abortFuseConnection } from '../mirror/capture/sync-capture';
+import { parseMountinfo } from '../mirror/pure/mountinfo';
 
 const RECORD_FOLDER = 'modules';
 const RECORD_SUFFIX = '.last-state.json';
@@ -34,12 +39,50 @@ export class LeftoverRecords {
       const j = JSON.parse(text) as { state?: unknown; status?: unknown };
       const state = MODULE_STATE_NAMES.find((s) => s === j.state);
       const status = SUB_STATUSES.find((s) => s === j.status);
-      if (state !== undefined && status !== undefined) return { state, status };
+      if (state !== undefined && status !== undefined) return this.withCapture(module, { state, status });
     } catch {
       // fall through
     }
     this.log.warn({ module, file: this.file(module) }, 'ignoring a malformed leftover state record');
     return undefined;
+  }
+
+  /**
+   * Mirror: whether every capture mount the dead daemon recorded for `module` is still
+   * mounted and its /dev/fuse descriptor came back from the fd keeper. When the module will
+   * not be adopted as serving with them (core/module/pure/adopt.ts keepsCapture), they are
+   * aborted now: the application gets ENOTCONN at once, as when nothing was kept, instead of
+   * waiting on a mount nobody will serve (docs/adr/0009-fuse-mount-survives-daemon.md).
+   */
+  private withCapture(module: string, left: LeftoverState): LeftoverState {
+    const keeper = fuseFdKeeper();
+    if (keeper.state_dir === undefined) return left;
+    const sessions = listSessions(keeper.state_dir).filter((s) => s.module === module);
+    if (sessions.length === 0) return left;
+    const mounted = this.fuseMounts();
+    const alive = (s: SessionRecord): boolean => keeper.has(fuseFdName(s.connection)) && mounted.get(s.mountpoint) === s.connection;
+    const candidate: LeftoverState = { ...left, capture_kept: sessions.every(alive) };
+    if (keepsCapture(candidate)) return candidate;
+    for (const s of sessions) {
+      this.log.warn({ module, mountpoint: s.mountpoint, connection: s.connection }, 'capture mount kept by the fd store is not adopted: aborting it');
+      void abortFuseConnection(s.connection).catch(() => undefined);
+      removeSession(keeper.state_dir, s.connection);
+      const fd = keeper.take(fuseFdName(s.connection));
+      if (fd !== undefined) try { fs.closeSync(fd); } catch { /* not open */ }
+      void keeper.drop(fuseFdName(s.connection)).catch(() => undefined);
+    }
+    return { ...left, capture_kept: false };
+  }
+
+  /** FUSE mount point -> connection number, from this process's mountinfo. */
+  private fuseMounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    try {
+      for (const m of parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))) if (m.fstype.startsWith('fuse')) out.set(m.mountpoint, m.minor);
+    } catch {
+      // no mountinfo: nothing is mounted that we could serve
+    }
+    return out;
   }
 
   /** Records the module's announced state (STOP and settled: no record). Synchronous: it must be there if we die next. */

@@ -55,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const o = program.opts<DaemonCliOptions>();
   // Before anything spawns: takes NOTIFY_SOCKET and WATCHDOG_* out of the environment.
-  const systemd = systemdSession(process.env, process.pid, (m) => process.stderr.write(`hakitd: systemd notify: ${m}\n`));
+  const systemd = systemdSession(process.env, process.pid, (m) => process.stderr.write(`hakitd: systemd notify: ${m}\n`), o.runDir);
   let daemon: Daemon<unknown>;
   try {
     daemon = new Daemon({

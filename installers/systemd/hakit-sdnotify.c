@@ -14,8 +14,16 @@
  * SIGTERM, SIGINT and SIGHUP are ignored: a stop signal sent to the whole unit (or to the
  * terminal's process group) must not kill the helper before the daemon's STOPPING=1 passes.
  *
- * usage: hakit-sdnotify [--pid PID]     (environment: NOTIFY_SOCKET)
- * exit codes: 0 stdin closed, 2 bad usage or no usable NOTIFY_SOCKET
+ * --fdstore NAME (one shot): hands the descriptor open as fd 3 to systemd's file descriptor
+ * store of the unit ("FDSTORE=1", "FDNAME=NAME", the descriptor as SCM_RIGHTS), where it
+ * outlives the daemon: a restarted daemon gets it back through LISTEN_FDS/LISTEN_FDNAMES
+ * (sd_pid_notify_with_fds(3)). Node cannot pass descriptors, hence this helper. hakitd keeps
+ * the /dev/fuse descriptor of each mirror mount there (docs/adr/0009-fuse-mount-survives-daemon.md).
+ * --fdstore-remove NAME (one shot): drops the stored descriptors named NAME ("FDSTOREREMOVE=1").
+ *
+ * usage: hakit-sdnotify [--pid PID] [--fdstore NAME | --fdstore-remove NAME]   (environment: NOTIFY_SOCKET)
+ * exit codes: 0 stdin closed (or the one shot sent), 1 the one shot could not be sent,
+ *             2 bad usage or no usable NOTIFY_SOCKET
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,37 +64,89 @@ static socklen_t notify_address(const char *name, struct sockaddr_un *addr) {
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
 }
 
-static ssize_t send_with_pid(int fd, const struct sockaddr_un *addr, socklen_t len, const char *msg, size_t n, pid_t pid) {
+/* One datagram; with pid > 0 it carries that pid in its credentials, with pass_fd >= 0 it
+ * carries that descriptor (SCM_RIGHTS). */
+static ssize_t send_message(int fd, const struct sockaddr_un *addr, socklen_t len, const char *msg, size_t n, pid_t pid, int pass_fd) {
   struct iovec iov = {.iov_base = (void *)msg, .iov_len = n};
   union {
     struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(struct ucred))];
+    char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
   } control;
   struct msghdr mh = {.msg_name = (void *)addr, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
-  if (pid > 0) {
-    memset(&control, 0, sizeof(control));
+  size_t used = 0;
+  memset(&control, 0, sizeof(control));
+  if (pid > 0) used += CMSG_SPACE(sizeof(struct ucred));
+  if (pass_fd >= 0) used += CMSG_SPACE(sizeof(int));
+  if (used > 0) {
     mh.msg_control = control.buf;
-    mh.msg_controllen = sizeof(control.buf);
+    mh.msg_controllen = used;
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_CREDENTIALS;
-    c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-    struct ucred cred = {.pid = pid, .uid = getuid(), .gid = getgid()};
-    memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+    if (pid > 0) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_CREDENTIALS;
+      c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+      struct ucred cred = {.pid = pid, .uid = getuid(), .gid = getgid()};
+      memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+      c = CMSG_NXTHDR(&mh, c);
+    }
+    if (pass_fd >= 0) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
   }
   return sendmsg(fd, &mh, MSG_NOSIGNAL);
 }
 
+static ssize_t send_with_pid(int fd, const struct sockaddr_un *addr, socklen_t len, const char *msg, size_t n, pid_t pid) {
+  return send_message(fd, addr, len, msg, n, pid, -1);
+}
+
+/* systemd's rule for FDNAME (fdname_is_valid): 1..255 printable ASCII characters, no ':'. */
+static int valid_fdname(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 255) return 0;
+  for (const char *p = name; *p; p++)
+    if (*p < 0x21 || *p > 0x7e || *p == ':') return 0;
+  return 1;
+}
+
+/* --fdstore / --fdstore-remove: one datagram, sent with the daemon's pid when allowed. */
+static int send_fdstore(int fd, const struct sockaddr_un *addr, socklen_t len, pid_t pid, const char *name, int remove) {
+  char msg[300];
+  int n = snprintf(msg, sizeof(msg), remove ? "FDSTOREREMOVE=1\nFDNAME=%s" : "FDSTORE=1\nFDNAME=%s", name);
+  int pass_fd = remove ? -1 : 3;
+  ssize_t r = send_message(fd, addr, len, msg, (size_t)n, pid, pass_fd);
+  if (r < 0 && errno == EPERM && pid > 0) r = send_message(fd, addr, len, msg, (size_t)n, 0, pass_fd);
+  if (r < 0) {
+    fprintf(stderr, "hakit-sdnotify: cannot send %s for %s: %s\n", remove ? "FDSTOREREMOVE" : "FDSTORE", name, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   pid_t claim_pid = 0;
-  if (argc == 3 && strcmp(argv[1], "--pid") == 0) {
-    if (parse_pid(argv[2], &claim_pid) != 0) {
-      fprintf(stderr, "hakit-sdnotify: --pid needs a process id, not \"%s\"\n", argv[2]);
-      return 2;
+  const char *store_name = NULL;
+  int store_remove = 0;
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) goto usage;
+    if (strcmp(argv[i], "--pid") == 0) {
+      if (parse_pid(argv[i + 1], &claim_pid) != 0) {
+        fprintf(stderr, "hakit-sdnotify: --pid needs a process id, not \"%s\"\n", argv[i + 1]);
+        return 2;
+      }
+    } else if ((strcmp(argv[i], "--fdstore") == 0 || strcmp(argv[i], "--fdstore-remove") == 0) && store_name == NULL) {
+      store_name = argv[i + 1];
+      store_remove = strcmp(argv[i], "--fdstore-remove") == 0;
+      if (!valid_fdname(store_name)) {
+        fprintf(stderr, "hakit-sdnotify: \"%s\" is not a valid descriptor name\n", store_name);
+        return 2;
+      }
+    } else {
+      goto usage;
     }
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: hakit-sdnotify [--pid PID]   (environment: NOTIFY_SOCKET)\n");
-    return 2;
   }
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -102,6 +162,11 @@ int main(int argc, char **argv) {
   if (fd < 0) {
     perror("hakit-sdnotify: socket");
     return 2;
+  }
+  if (store_name != NULL) {
+    int rc = send_fdstore(fd, &addr, addr_len, claim_pid, store_name, store_remove);
+    close(fd);
+    return rc;
   }
 
   static char line[MAX_MESSAGE_BYTES + 2];
@@ -133,4 +198,7 @@ int main(int argc, char **argv) {
   }
   close(fd);
   return 0;
+usage:
+  fprintf(stderr, "usage: hakit-sdnotify [--pid PID] [--fdstore NAME | --fdstore-remove NAME]   (environment: NOTIFY_SOCKET)\n");
+  return 2;
 }

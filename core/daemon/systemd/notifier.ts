@@ -6,6 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseNotifySettings, statusLine, SYSTEMD_NOTIFY_NAMES, type NotifySettings } from './pure/notify-env';
+import { parseListenFds, SYSTEMD_LISTEN_NAMES } from './pure/listen-fds';
+import { SystemdFdStore } from './fd-store';
+import { setFuseFdKeeper } from '../../mirror/fuse/fd-keeper';
 
 export interface SystemdNotifier {
   ready(): void;
@@ -135,9 +138,18 @@ export interface SystemdSession {
  * and checkers never inherit the notify socket or the watchdog settings. Without
  * NOTIFY_SOCKET the notifier does nothing.
  */
-export function systemdSession(env: NodeJS.ProcessEnv = process.env, pid = process.pid, onTrouble?: (message: string) => void): SystemdSession {
+export function systemdSession(env: NodeJS.ProcessEnv = process.env, pid = process.pid, onTrouble?: (message: string) => void, run_dir?: string): SystemdSession {
   const settings = parseNotifySettings(env, pid);
-  for (const name of SYSTEMD_NOTIFY_NAMES) delete env[name];
+  const passed = parseListenFds(env, pid);
+  for (const name of [...SYSTEMD_NOTIFY_NAMES, ...SYSTEMD_LISTEN_NAMES]) delete env[name];
+  // With a notify socket and a run dir, mirror captures keep their /dev/fuse descriptors in
+  // the unit's fd store, so that a daemon death does not end their mounts
+  // (docs/adr/0009-fuse-mount-survives-daemon.md).
+  if (settings.socket && run_dir !== undefined) {
+    setFuseFdKeeper(new SystemdFdStore({ helper_path: sdnotifyHelperPath(env), socket: settings.socket, claim_pid: pid, state_dir: path.join(run_dir, 'fuse'), passed }));
+  } else {
+    for (const p of passed) try { fs.closeSync(p.fd); } catch { /* not open */ }
+  }
   if (!settings.socket) return { notifier: new NoopNotifier(), settings };
   const notifier = new HelperNotifier({ helper_path: sdnotifyHelperPath(env), socket: settings.socket, claim_pid: pid, ...(onTrouble ? { onTrouble } : {}) });
   return { notifier, settings };

@@ -3,9 +3,14 @@
 // every mutating call is replicated before it returns. The mount is served by hakit's own
 // FUSE session (../fuse/session.ts), which negotiates requests of up to 1 MiB.
 import { execFile } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { HakitError } from '../../errors/catalogue';
+import path from 'node:path';
 import { FuseSession } from '../fuse/session';
+import { fuseFdKeeper, fuseFdName } from '../fuse/fd-keeper';
+import { listSessions, readSession, recordSession, removeSession } from '../fuse/session-record';
+import { reusableMounts } from '../fuse/pure/recovery';
 import { passthroughOps, type Replicator } from './fuse-passthrough';
 import { CAPTURE_FSNAME, isCaptureFuse, parseMountinfo, staleEngineMounts } from '../pure/mountinfo';
 
@@ -54,13 +59,28 @@ export async function abortFuseConnection(conn: number): Promise<void> {
  * then each mount is detached lazily, deepest first. Returns the mount points removed.
  */
 export async function cleanStaleMounts(dirs: readonly string[], real_root: string): Promise<string[]> {
-  const stale = staleEngineMounts(parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8')), dirs, real_root);
+  const found = staleEngineMounts(parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8')), dirs, real_root);
+  // A mount whose connection the fd keeper gave back is served again, not removed (SyncCapture.start).
+  const keeper = fuseFdKeeper();
+  const sessions = keeper.state_dir === undefined ? [] : listSessions(keeper.state_dir);
+  const keep = reusableMounts(found, sessions, (c) => keeper.has(fuseFdName(c)));
+  const stale = found.filter((m) => !keep.has(m.mountpoint));
   for (const m of stale) if (isCaptureFuse(m) && Number.isInteger(m.minor)) await abortFuseConnection(m.minor).catch(() => undefined);
   const done: string[] = [];
   for (const m of stale) {
     await run('umount', ['-l', m.mountpoint]).then(() => done.push(m.mountpoint), () => undefined);
   }
   return done;
+}
+
+/**
+ * Creates a replicated directory that does not exist yet. A directory that is a mount point
+ * is left untouched without a stat: it may be a capture mount kept from a dead daemon that
+ * nobody serves until SyncCapture.start attaches it (a stat there would wait forever).
+ */
+export async function ensureCaptureDir(dir: string): Promise<void> {
+  const mounted = parseMountinfo(await fs.readFile('/proc/self/mountinfo', 'utf8')).some((m) => m.mountpoint === dir);
+  if (!mounted) await fs.mkdir(dir, { recursive: true });
 }
 
 export interface SyncCaptureOptions {
@@ -71,11 +91,17 @@ export interface SyncCaptureOptions {
   readonly replicator: Replicator;
   /** Told about FUSE-level trouble that is not an application's error (logged). */
   readonly onProblem?: (e: Error) => void;
+  /** The module (recorded for the next daemon's adoption); by default from private_dir,
+   *  which the engine puts at <state>/mirror/<module>/real/<n>. */
+  readonly module?: string;
 }
 
 export class SyncCapture {
   private session: FuseSession | undefined;
   private bound = false;
+  private record: { close(): void } | undefined;
+  /** The mount was taken over from a dead predecessor instead of mounted (for status and tests). */
+  recovered = false;
 
   constructor(readonly opts: SyncCaptureOptions) {}
 
@@ -84,6 +110,7 @@ export class SyncCapture {
 
   async start(): Promise<void> {
     const { dir, private_dir } = this.opts;
+    if (await this.recover()) return;
     try {
       await fs.mkdir(private_dir, { recursive: true });
       await run('mount', ['--bind', dir, private_dir]);
@@ -93,6 +120,7 @@ export class SyncCapture {
       this.session = session; // from here on, stop() unmounts it whatever fails next
       session.on('problem', (e) => this.opts.onProblem?.(e));
       session.connection = await fuseConnectionOf(dir);
+      await this.keep(session);
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_MOUNT', (e as Error).message, dir);
@@ -109,6 +137,8 @@ export class SyncCapture {
     const { dir } = this.opts;
     const session = this.session;
     this.session = undefined;
+    this.record?.close();
+    this.record = undefined;
     if (session) {
       // Lazy: the name goes at once; the connection ends when its last user is gone, or
       // when we abort it because a process still holds files open on it.
@@ -118,8 +148,71 @@ export class SyncCapture {
         await session.drained(DRAIN_TIMEOUT_MS);
       }
       session.close();
+      await this.forget(session);
     }
     if (!opts.keep_bind) await this.unbind();
+  }
+
+  private get moduleName(): string {
+    return this.opts.module ?? path.basename(path.dirname(path.dirname(this.opts.private_dir)));
+  }
+
+  /** Records the session and hands its /dev/fuse descriptor to the fd keeper, so that a
+   *  daemon death does not end the mount (docs/adr/0009-fuse-mount-survives-daemon.md). */
+  private async keep(session: FuseSession): Promise<void> {
+    const keeper = fuseFdKeeper();
+    const conn = session.connection;
+    if (keeper.state_dir === undefined || conn === undefined) return;
+    const problem = (e: Error): void => this.opts.onProblem?.(e);
+    try {
+      this.record = recordSession(keeper.state_dir, session, { connection: conn, mountpoint: this.opts.dir, private_dir: this.opts.private_dir, module: this.moduleName }, problem);
+      await keeper.keep(fuseFdName(conn), session.deviceFd);
+    } catch (e) {
+      // Serving goes on; only a daemon death would now end the mount, as before.
+      problem(new Error(`the mount of ${this.opts.dir} will not outlive this daemon: ${(e as Error).message}`));
+    }
+  }
+
+  private async forget(session: FuseSession): Promise<void> {
+    const keeper = fuseFdKeeper();
+    const conn = session.connection;
+    if (keeper.state_dir === undefined || conn === undefined) return;
+    removeSession(keeper.state_dir, conn);
+    await keeper.drop(fuseFdName(conn)).catch(() => undefined);
+  }
+
+  /**
+   * Serves again the mount a dead predecessor left at `dir` when the fd keeper gave its
+   * /dev/fuse descriptor back and its record is whole; false to mount afresh (the stale
+   * mount was removed by cleanStaleMounts, or is aborted here).
+   */
+  private async recover(): Promise<boolean> {
+    const keeper = fuseFdKeeper();
+    if (keeper.state_dir === undefined) return false;
+    const { dir, private_dir } = this.opts;
+    const conn = await fuseConnectionOf(dir);
+    if (conn === undefined || !keeper.has(fuseFdName(conn))) return false;
+    const rec = readSession(keeper.state_dir, conn);
+    const fd = keeper.take(fuseFdName(conn));
+    if (fd === undefined) return false;
+    if (!rec || rec.record.mountpoint !== dir || rec.record.private_dir !== private_dir) {
+      // Kept, but no trustworthy node table: end it as a dead mount would have ended.
+      this.opts.onProblem?.(new Error(`mount of ${dir} (connection ${conn}) kept without a usable record: aborted`));
+      await abortFuseConnection(conn).catch(() => undefined);
+      await run('umount', ['-l', dir]).catch(() => undefined);
+      try { closeSync(fd); } catch { /* already closed */ }
+      removeSession(keeper.state_dir, conn);
+      await keeper.drop(fuseFdName(conn)).catch(() => undefined);
+      return false;
+    }
+    const session = FuseSession.attach({ mountpoint: dir, fsname: CAPTURE_FSNAME, ops: passthroughOps(private_dir, this.opts.replicator) }, fd, rec.record.params, rec.nodes);
+    session.connection = conn;
+    session.on('problem', (e) => this.opts.onProblem?.(e));
+    this.session = session;
+    this.bound = true;
+    this.recovered = true;
+    this.record = recordSession(keeper.state_dir, session, { connection: conn, mountpoint: dir, private_dir, module: rec.record.module }, (e) => this.opts.onProblem?.(e));
+    return true;
   }
 
   /** Removes the bind mount of the real directory (after stop({ keep_bind: true })). */

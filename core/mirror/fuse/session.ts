@@ -21,7 +21,8 @@ import {
   MIN_READ_BUFFER_BYTES, negotiateInit, Op, openOut, packDirents, RENAME_NOREPLACE, ROOT_NODE, statfsOut,
   u64, WRITE_OVERHEAD_BYTES, writeOut, type Attr, type DirEntry, type RequestHeader,
 } from './pure/protocol';
-import { childPath, NodeTable } from './pure/node-table';
+import { childPath, NodeTable, type FileIdentity } from './pure/node-table';
+import { handleDirect, handleGeneration, makeHandle, nextGeneration, rememberRecord, type NodeLogRecord } from './pure/node-log';
 import { CacheModes } from './pure/cache-modes';
 import { PathClaims } from './path-claims';
 
@@ -49,6 +50,24 @@ export interface FuseSessionOptions {
   readonly ops: FsOps;
   readonly max_write_bytes?: number;
 }
+
+/** What a restarted daemon needs to go on serving a connection its predecessor set up
+ *  (INIT is not sent again): see docs/adr/0009-fuse-mount-survives-daemon.md. */
+export interface SessionParams {
+  readonly max_write_bytes: number;
+  readonly direct_writes: boolean;
+  /** The life of the daemon that served it (in the high bits of every file handle). */
+  readonly generation: number;
+}
+
+/** Where node-table changes go, synchronously, before the reply that depends on them. */
+export interface NodeJournal {
+  append(r: NodeLogRecord): void;
+}
+
+/** FUSE_NOTIFY_RESEND (protocol 7.40, Linux 6.9): requests read but not answered by a dead
+ *  server go back to the pending queue with bit 63 set in their unique. */
+const FUSE_NOTIFY_RESEND = 7;
 
 export interface FuseSessionEvents {
   /** Something that is not the application's business went wrong (logged by the owner). */
@@ -113,13 +132,23 @@ function timeSet(valid: number, setBit: number, nowBit: number, sec: number, nse
 interface DirHandle { node: number; entries: DirEntry[] | undefined }
 
 export class FuseSession extends EventEmitter<FuseSessionEvents> {
-  private readonly nodes = new NodeTable();
+  private nodes = new NodeTable();
+  private journal: NodeJournal | undefined;
+  /** File handle (its direct bit cleared) -> our descriptor. */
+  private readonly handles = new Map<number, number>();
+  /** Handles of a predecessor being re-opened (two requests on one handle open it once). */
+  private readonly reopening = new Map<number, Promise<number>>();
+  private generation = 1;
+  private handleCounter = 0;
   private readonly claims = new PathClaims();
   private readonly modes = new CacheModes();
   private readonly dirs = new Map<number, DirHandle>();
   /** Requests that may be answered EINTR when the kernel interrupts them (by unique). */
   private readonly interruptible = new Map<bigint, () => void>();
-  private nextDir = 1;
+  /** Directory handles carry the generation too (see pure/node-log.ts); this is life 1. */
+  private nextDir = 2 ** 32 + 1;
+  /** File handles of a dead predecessor opened again since an attach (for tests and status). */
+  reopenedHandles = 0;
   private readonly freeBuffers: Buffer[] = [];
   private buffersOut = 0;
   private readsOut = 0;
@@ -140,8 +169,111 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     this.wantReads = FUSE_DEFAULTS.readers_per_mount;
   }
 
+  /** The /dev/fuse descriptor (handed to the fd keeper so the mount outlives us). */
+  get deviceFd(): number { return this.fd; }
+
   /** Largest WRITE request the kernel sends (after INIT). */
   get maxWriteBytes(): number { return this.maxWrite; }
+
+  /** What a successor needs to attach to this connection. */
+  get params(): SessionParams { return { max_write_bytes: this.maxWrite, direct_writes: this.directWrites, generation: this.generation }; }
+
+  /** The node table as it is now (a successor starts from it, then from the journal). */
+  nodeSnapshot(): ReturnType<NodeTable['snapshot']> { return this.nodes.snapshot(); }
+
+  /** From now on every node-table change is appended to `j` before the reply it affects. */
+  setJournal(j: NodeJournal | undefined): void { this.journal = j; }
+
+  /**
+   * Goes on serving a connection a dead predecessor mounted and initialised: `fd` is its
+   * /dev/fuse descriptor (kept alive outside the daemon, see core/mirror/fuse/fd-keeper.ts),
+   * `nodes` its node table. Requests it had read but not answered are asked for again.
+   */
+  static attach(opts: FuseSessionOptions, fd: number, params: SessionParams, nodes: NodeTable): FuseSession {
+    claimPoolThreads(FUSE_DEFAULTS.readers_per_mount, opts.mountpoint);
+    const s = new FuseSession(fd, opts);
+    s.nodes = nodes;
+    s.maxWrite = params.max_write_bytes;
+    s.directWrites = params.direct_writes;
+    s.generation = nextGeneration(params.generation);
+    s.nextDir = s.generation * 2 ** 32 + 1;
+    s.armReads();
+    s.resend();
+    return s;
+  }
+
+  /** FUSE_NOTIFY_RESEND; a kernel without it leaves those requests waiting (reported). */
+  private resend(): void {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(16, 0);
+    h.writeInt32LE(FUSE_NOTIFY_RESEND, 4);
+    try {
+      fs.writeSync(this.fd, h);
+    } catch (e) {
+      this.emit('problem', new Error(`FUSE_NOTIFY_RESEND refused (${(e as Error).message}): requests in flight when the previous hakitd died stay unanswered`));
+    }
+  }
+
+  // ---- node table and handles -----------------------------------------------------------
+
+  private remember(path: string, file?: FileIdentity): number {
+    const id = this.nodes.remember(path, file);
+    this.journal?.append(rememberRecord(path, file));
+    return id;
+  }
+
+  private forget(id: number, n: number): void {
+    this.nodes.forget(id, n);
+    this.journal?.append(['f', id, n]);
+  }
+
+  private detach(path: string): void {
+    this.nodes.detach(path);
+    this.journal?.append(['d', path]);
+  }
+
+  private renamed(from: string, to: string): void {
+    this.nodes.rename(from, to);
+    this.journal?.append(['m', from, to]);
+  }
+
+  /** A new handle for descriptor `fd` of `node` (direct I/O decided by pure/cache-modes.ts). */
+  private newHandle(node: number, fd: number, write_only: boolean): { fh: number; direct: boolean } {
+    const base = makeHandle(this.generation, ++this.handleCounter, false);
+    const direct = this.modes.open(node, base, write_only && this.directWrites);
+    this.handles.set(base, fd);
+    return { fh: base + (direct ? 1 : 0), direct };
+  }
+
+  /**
+   * Our descriptor for handle `fh` of `node`. A handle of a dead predecessor (another
+   * generation) is opened again by the node's path, read-write whatever the first request
+   * on it is (an fsync or a read must not leave a descriptor a later write cannot use; we
+   * are root), else with the descriptor's own access mode (`flags`, sent with reads and
+   * writes); a file that has no name any more cannot be (ESTALE).
+   */
+  private async fdOf(fh: number, node: number, flags = fs.constants.O_RDONLY): Promise<number> {
+    const base = fh - (fh % 2);
+    const fd = this.handles.get(base);
+    if (fd !== undefined) return fd;
+    if (handleGeneration(fh) === this.generation) fail(ERRNO.EBADF);
+    let opening = this.reopening.get(base);
+    if (!opening) {
+      opening = (async () => {
+        const path = this.nodes.pathOf(node);
+        if (path === undefined) fail(ERRNO.ESTALE);
+        const ACCMODE = fs.constants.O_RDONLY | fs.constants.O_WRONLY | fs.constants.O_RDWR;
+        const n = await this.opts.ops.open(path, (flags & ~ACCMODE) | fs.constants.O_RDWR).catch(() => this.opts.ops.open(path, flags));
+        this.handles.set(base, n);
+        this.modes.adopt(node, base, handleDirect(fh));
+        this.reopenedHandles++;
+        return n;
+      })();
+      this.reopening.set(base, opening);
+      void opening.then(() => this.reopening.delete(base), () => this.reopening.delete(base));
+    }
+    return opening;
+  }
 
   /** Opens /dev/fuse, mounts it on `mountpoint` and answers INIT. */
   static async mount(opts: FuseSessionOptions): Promise<FuseSession> {
@@ -351,14 +483,15 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   /** Descriptor to act through for a node that has no path any more (unlinked while open). */
   private handleOf(node: number): number {
-    const fd = this.modes.anyHandle(node);
+    const fh = this.modes.anyHandle(node);
+    const fd = fh === undefined ? undefined : this.handles.get(fh);
     if (fd === undefined) fail(ERRNO.ENOENT);
     return fd;
   }
 
   private async entry(path: string): Promise<Buffer> {
     const st = await this.opts.ops.getattr(path);
-    return entryOut(this.nodes.remember(path, fileIdentity(st)), attrOf(st), FUSE_DEFAULTS.valid_ms);
+    return entryOut(this.remember(path, fileIdentity(st)), attrOf(st), FUSE_DEFAULTS.valid_ms);
   }
 
   // ---- dispatch -----------------------------------------------------------------------
@@ -382,18 +515,18 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       }
       case Op.FORGET:
-        this.nodes.forget(h.nodeid, u64(buf, B));
+        this.forget(h.nodeid, u64(buf, B));
         return false;
       case Op.BATCH_FORGET: {
         const count = buf.readUInt32LE(B);
-        for (let i = 0; i < count && B + 8 + (i + 1) * 16 <= end; i++) this.nodes.forget(u64(buf, B + 8 + i * 16), u64(buf, B + 16 + i * 16));
+        for (let i = 0; i < count && B + 8 + (i + 1) * 16 <= end; i++) this.forget(u64(buf, B + 8 + i * 16), u64(buf, B + 16 + i * 16));
         return false;
       }
       case Op.GETATTR: {
         const byFh = (buf.readUInt32LE(B) & GETATTR_FH) !== 0;
         const fh = u64(buf, B + 8);
         this.answer(h, async () => {
-          if (byFh) return attrOut(attrOf(await ops.fgetattr(fh)), valid);
+          if (byFh) return attrOut(attrOf(await ops.fgetattr(await this.fdOf(fh, h.nodeid))), valid);
           return this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([p]) =>
             attrOut(attrOf(p !== undefined ? await ops.getattr(p) : await ops.fgetattr(this.handleOf(h.nodeid))), valid));
         });
@@ -401,7 +534,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       }
       case Op.SETATTR: {
         const v = buf.readUInt32LE(B);
-        const fh = v & Fattr.FH ? u64(buf, B + 8) : undefined;
+        const handle = v & Fattr.FH ? u64(buf, B + 8) : undefined;
         const change: AttrChange = {
           ...(v & Fattr.MODE ? { mode: buf.readUInt32LE(B + 68) & 0o7777 } : {}),
           ...(v & Fattr.UID ? { uid: buf.readUInt32LE(B + 76) } : {}),
@@ -412,6 +545,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const mtime = timeSet(v, Fattr.MTIME, Fattr.MTIME_NOW, u64(buf, B + 40), buf.readUInt32LE(B + 60));
         const all: AttrChange = { ...change, ...(atime ? { atime } : {}), ...(mtime ? { mtime } : {}) };
         this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => {
+          const fh = handle === undefined ? undefined : await this.fdOf(handle, h.nodeid, fs.constants.O_WRONLY);
           // fchmod/fchown/futimens of an unlinked file come without a handle: use one of its own.
           const fd = fh ?? (path === undefined ? this.handleOf(h.nodeid) : undefined);
           await ops.setattr(path, fd, all);
@@ -456,7 +590,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const rm = h.opcode === Op.UNLINK ? ops.unlink.bind(ops) : ops.rmdir.bind(ops);
         this.answer(h, () => this.exclusive(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
           await rm(path);
-          this.nodes.detach(path);
+          this.detach(path);
           return undefined;
         }));
         return false;
@@ -472,7 +606,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
           if (flags & ~RENAME_NOREPLACE) fail(ERRNO.EINVAL); // EXCHANGE and WHITEOUT are not replicated
           return this.exclusive(() => [this.child(h.nodeid, from.value), this.child(newdir, to)] as const, async ([a, b]) => {
             await ops.rename(a, b, flags);
-            this.nodes.rename(a, b);
+            this.renamed(a, b);
             return undefined;
           });
         });
@@ -491,7 +625,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const flags = buf.readUInt32LE(B);
         this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([path]) => {
           const fd = await ops.open(path, flags);
-          return openOut(fd, this.modes.open(h.nodeid, fd, isWriteOnly(flags) && this.directWrites) ? FOPEN_DIRECT_IO : 0);
+          const { fh, direct } = this.newHandle(h.nodeid, fd, isWriteOnly(flags));
+          return openOut(fh, direct ? FOPEN_DIRECT_IO : 0);
         }));
         return false;
       }
@@ -508,8 +643,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
             await ops.release(fd).catch(() => undefined);
             throw e;
           }
-          const node = this.nodes.remember(path, fileIdentity(st));
-          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fd, this.modes.open(node, fd, isWriteOnly(flags) && this.directWrites) ? FOPEN_DIRECT_IO : 0)]);
+          const node = this.remember(path, fileIdentity(st));
+          const { fh, direct } = this.newHandle(node, fd, isWriteOnly(flags));
+          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fh, direct ? FOPEN_DIRECT_IO : 0)]);
         }));
         return false;
       }
@@ -517,8 +653,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const fh = u64(buf, B);
         const pos = u64(buf, B + 8);
         const size = buf.readUInt32LE(B + 16);
+        const openFlags = buf.readUInt32LE(B + 32);
         const out = Buffer.allocUnsafe(size);
-        this.answer(h, async () => out.subarray(0, await ops.read(fh, out, pos)));
+        this.answer(h, async () => out.subarray(0, await ops.read(await this.fdOf(fh, h.nodeid, openFlags), out, pos)));
         return false;
       }
       case Op.WRITE: {
@@ -533,7 +670,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         // back only when SECOND no longer needs its bytes (held promises never reject).
         const holds: Array<Promise<void>> = [];
         const hold = (until: Promise<void>): void => { holds.push(until.catch(() => undefined)); };
-        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => writeOut(await ops.write(path, fh, data, pos, flags, hold))),
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => writeOut(await ops.write(path, await this.fdOf(fh, h.nodeid, flags), data, pos, flags, hold))),
           () => { if (holds.length === 0) this.giveBack(buf); else void Promise.all(holds).then(() => this.giveBack(buf)); });
         return true;
       }
@@ -545,18 +682,22 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       case Op.RELEASE: {
         const fh = u64(buf, B);
-        this.modes.release(fh);
-        this.answer(h, async () => { await ops.release(fh); return undefined; });
+        const base = fh - (fh % 2);
+        this.modes.release(base);
+        const fd = this.handles.get(base);
+        this.handles.delete(base);
+        // A predecessor's handle never re-opened has nothing of ours to close.
+        this.answer(h, async () => { if (fd !== undefined) await ops.release(fd); return undefined; });
         return false;
       }
       case Op.FSYNC: {
         const fh = u64(buf, B);
         const datasync = (buf.readUInt32LE(B + 8) & FSYNC_FDATASYNC) !== 0;
-        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => { await ops.fsync(path, fh, datasync); return undefined; }), undefined, true);
+        this.answer(h, () => this.shared(() => [this.nodes.pathOf(h.nodeid)] as const, async ([path]) => { await ops.fsync(path, await this.fdOf(fh, h.nodeid), datasync); return undefined; }), undefined, true);
         return false;
       }
       case Op.FSYNCDIR: {
-        const d = this.dirs.get(u64(buf, B));
+        const d = this.dirOf(u64(buf, B), h.nodeid);
         this.answer(h, async () => {
           if (!d) fail(ERRNO.EBADF);
           return this.shared(() => [this.mustPath(d.node)] as const, async ([p]) => { await ops.fsyncdir(p); return undefined; });
@@ -585,7 +726,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const offset = u64(buf, B + 8);
         const size = buf.readUInt32LE(B + 16);
         this.answer(h, async () => {
-          const d = this.dirs.get(fh);
+          const d = this.dirOf(fh, h.nodeid);
           if (!d) fail(ERRNO.EBADF);
           if (offset === 0 || !d.entries) {
             const list = await this.shared(() => [this.mustPath(d.node)] as const, ([p]) => ops.readdir(p));
@@ -619,6 +760,15 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         this.reply(h.unique, -ERRNO.ENOSYS);
         return false;
     }
+  }
+
+  /** An open directory; one a dead predecessor opened is taken up from the request's node. */
+  private dirOf(id: number, node: number): DirHandle | undefined {
+    const d = this.dirs.get(id);
+    if (d !== undefined || handleGeneration(id) === this.generation) return d;
+    const taken: DirHandle = { node, entries: undefined };
+    this.dirs.set(id, taken);
+    return taken;
   }
 
   private onInit(h: RequestHeader, buf: Buffer): void {

@@ -15,7 +15,9 @@ export interface TransitionRow {
 export const MIRROR_TABLE: readonly TransitionRow[] = [
   { from: 'STOP', to: 'WAIT', triggers: ['start', 'boot', 'stopstart', 'adopt (hakitd restarted; a serving node runs stop_prim, vip- first)'], scripts: ['prestart'] },
   { from: 'WAIT', to: 'STOP', triggers: ['stop', 'prestart failed', 'maxloop'], scripts: ['poststop'] },
-  { from: 'WAIT', to: 'ALONE', triggers: ['prim', 'primforce', 'up-to-date copy', 'failover'], scripts: ['vip+', 'start_prim'] },
+  { from: 'STOP', to: 'ALONE', triggers: ['adopt (hakitd restarted, its capture mount outlived it: application left running, vip+ only)'], scripts: ['vip+'] },
+  { from: 'STOP', to: 'PRIM', triggers: ['adopt (hakitd restarted, its capture mount outlived it: application left running, vip+ only)'], scripts: ['vip+'] },
+  { from: 'WAIT', to: 'ALONE', triggers: ['prim', 'primforce', 'up-to-date copy', 'failover', 'failover approved (manual failover: operator or timer)'], scripts: ['vip+', 'start_prim'] },
   { from: 'WAIT', to: 'SECOND', triggers: ['second', 'peer serves'], scripts: ['start_second'] },
   { from: 'ALONE', to: 'PRIM', triggers: ['peer became SECOND'], scripts: [] },
   { from: 'PRIM', to: 'ALONE', triggers: ['peer lost or left SECOND'], scripts: [] },
@@ -27,7 +29,7 @@ export const MIRROR_TABLE: readonly TransitionRow[] = [
   { from: 'ALONE', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_prim', 'vip-', 'poststop'] },
   { from: 'PRIM', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_prim', 'vip-', 'poststop'] },
   { from: 'SECOND', to: 'ALONE', triggers: ['failover: peer lost', 'failover: peer stopped', 'swap'], scripts: ['stop_second', 'vip+', 'start_prim'] },
-  { from: 'SECOND', to: 'WAIT', triggers: ['peer lost, copy incomplete', 'failover off', 'witness refused', 'start_second failed'], scripts: ['stop_second'] },
+  { from: 'SECOND', to: 'WAIT', triggers: ['peer lost, copy incomplete', 'failover off', 'peer lost, manual failover (waits for approval)', 'witness refused', 'start_second failed'], scripts: ['stop_second'] },
   { from: 'SECOND', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_second', 'poststop'] },
 ];
 

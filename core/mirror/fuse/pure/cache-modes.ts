@@ -24,6 +24,16 @@ export class CacheModes {
     return direct;
   }
 
+  /** Records a descriptor a dead predecessor opened, in the mode the kernel was told then. */
+  adopt(node: number, fh: number, direct: boolean): void {
+    if (this.byHandle.has(fh)) return;
+    const n = this.byNode.get(node) ?? { cached: 0, direct: 0 };
+    if (direct) n.direct++;
+    else n.cached++;
+    this.byNode.set(node, n);
+    this.byHandle.set(fh, { node, direct });
+  }
+
   /** Forgets descriptor `fh` (call before it is closed: the number may be reused at once). */
   release(fh: number): void {
     const h = this.byHandle.get(fh);

@@ -27,6 +27,14 @@ export interface FileIdentity {
   readonly nlink: number;
 }
 
+/** The whole table as plain data: what a restarted daemon needs to keep serving the node
+ *  ids the kernel holds (docs/adr/0009-fuse-mount-survives-daemon.md). */
+export interface NodeTableSnapshot {
+  readonly next_id: number;
+  /** [id, path or null when detached, every name, lookups, inode or null] */
+  readonly nodes: ReadonlyArray<readonly [number, string | null, readonly string[], number, number | null]>;
+}
+
 export function childPath(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
@@ -52,6 +60,34 @@ export class NodeTable {
   }
 
   get size(): number { return this.byId.size; }
+
+  snapshot(): NodeTableSnapshot {
+    const nodes: Array<[number, string | null, string[], number, number | null]> = [];
+    for (const [id, n] of this.byId) nodes.push([id, n.path ?? null, [...n.names], n.lookups, n.ino ?? null]);
+    return { next_id: this.nextId, nodes };
+  }
+
+  /** The table `snapshot()` described (ids, names, lookups, hard links as they were). */
+  static restore(s: NodeTableSnapshot): NodeTable {
+    const t = new NodeTable();
+    t.byId.clear();
+    t.byPath.clear();
+    for (const [id, path, names, lookups, ino] of s.nodes) {
+      const info: NodeInfo = { path: path ?? undefined, names: new Set(names), lookups };
+      if (ino !== null) {
+        info.ino = ino;
+        if (path !== null) t.byIno.set(ino, id);
+      }
+      t.byId.set(id, info);
+      for (const name of names) t.bind(name, id);
+    }
+    if (!t.byId.has(1)) {
+      t.byId.set(1, { path: '/', names: new Set(['/']), lookups: 1 });
+      t.byPath.set('/', 1);
+    }
+    t.nextId = Math.max(s.next_id, ...[...t.byId.keys()].map((k) => k + 1));
+    return t;
+  }
 
   pathOf(id: number): string | undefined {
     return this.byId.get(id)?.path;
