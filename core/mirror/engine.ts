@@ -19,11 +19,12 @@ import { compileExcludes, type ExcludeRules } from './pure/exclude';
 import { type TreeDifference, diffTrees, type ManifestEntry } from './pure/tree-diff';
 import { MirrorSender, type SenderStatus } from './sender';
 import { MirrorReceiver, type AsyncMode } from './receiver';
-import { SyncCapture, cleanStaleMounts } from './capture/sync-capture';
+import { SyncCapture, cleanStaleMounts, ensureCaptureDir } from './capture/sync-capture';
 import { WatchCapture } from './capture/watch-capture';
 import { listTree } from './tree-walk';
 import type { FrameProtection } from './stream/frame';
 import type { Replicator } from './capture/fuse-passthrough';
+import { readJson, writeJsonDurable } from './state-file';
 
 export interface MirrorModuleSpec {
   readonly module: string;
@@ -170,16 +171,33 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
   }
 }
 
+/**
+ * A node whose SECOND copy was complete and cleanly stopped becomes PRIM: its data is that
+ * copy, so the PRIM's journal starts from it (and an activity record of the old PRIM can be
+ * matched against it). The receiver record is marked as needing a full comparison: this
+ * node's data now moves on as PRIM, so as a future SECOND it must not claim to hold that
+ * copy (a former PRIM is re-integrated by its activity record or a full comparison).
+ */
+async function takeOver(work_dir: string): Promise<string | undefined> {
+  const file = path.join(work_dir, 'receiver.json');
+  const raw = (await readJson(file).catch(() => undefined)) as { copy_id?: unknown; complete?: unknown; clean?: unknown; needs_full?: unknown } | undefined;
+  if (!raw || typeof raw.copy_id !== 'string' || raw.needs_full === true) return undefined;
+  const usable = raw.complete === true && raw.clean === true;
+  await writeJsonDurable(file, { ...raw, clean: false, needs_full: true });
+  return usable ? raw.copy_id : undefined;
+}
+
 /** Starts PRIM: sender first (so the journal is ready), then the FUSE captures. */
 export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
   await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   await privateRoot(realRoot(spec));
   // A replicated directory that does not exist yet is created, as the SECOND does: a fresh
   // install must not need a manual mkdir on each node before its first start.
-  for (const dir of spec.dirs) await fs.mkdir(dir, { recursive: true });
+  for (const dir of spec.dirs) await ensureCaptureDir(dir);
+  const takeover_copy = await takeOver(spec.work_dir);
   const sender = new MirrorSender({
     module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, peer,
-    rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined,
+    rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined, ...(takeover_copy ? { takeover_copy } : {}),
   });
   const prim = new MirrorPrim(spec, sender);
   await sender.start({ link: false });

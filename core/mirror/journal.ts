@@ -20,7 +20,9 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const JOURNAL_SYNC_INTERVAL_MS = 1000;
 
 export type JournalEvent =
-  | { t: 'open'; copy_id: string; boot_id: string }
+  /** `takeover_of`: this PRIM started from that copy id, complete (it was its SECOND), and the
+   *  journal holds every change since (core/mirror/pure/activity.ts, 'activity' mode). */
+  | { t: 'open'; copy_id: string; boot_id: string; takeover_of?: string }
   | { t: 'phase'; phase: LinkPhase }
   | { t: 'op'; op: MirrorOp; id?: number }
   /** Written before a non-write op is performed; its 'op' (or 'failed') record follows. */
@@ -38,6 +40,8 @@ export interface JournalLoad {
   /** Copy of SECOND the journal tracks (its receiver.json copy_id). */
   readonly copy_id: string;
   readonly pending: PendingSet;
+  /** See the 'open' record; only set when trusted. */
+  readonly takeover_of?: string;
 }
 
 export async function currentBootId(): Promise<string> {
@@ -113,6 +117,8 @@ export class DirtyJournal {
   private bootId = 'unknown';
   private syncTimer: NodeJS.Timeout | undefined;
   private unsynced = false;
+  /** Written into every 'open' record until cleared (see JournalEvent 'open'). */
+  takeoverOf: string | undefined;
 
   constructor(readonly file: string) {}
 
@@ -143,9 +149,10 @@ export class DirtyJournal {
       return { trusted: false, reason: 'journal holds an invalid operation', copy_id: head.copy_id, pending: new PendingSet() };
     }
     if (pending.overflowed) return { trusted: false, reason: 'journal overflowed', copy_id: head.copy_id, pending: new PendingSet() };
-    if (closed && !torn) return { trusted: true, reason: 'cleanly closed', copy_id: head.copy_id, pending };
+    const takeover = head.takeover_of !== undefined ? { takeover_of: head.takeover_of } : {};
+    if (closed && !torn) return { trusted: true, reason: 'cleanly closed', copy_id: head.copy_id, pending, ...takeover };
     if (!torn && head.boot_id === this.bootId && lastPhase === 'alone') {
-      return { trusted: true, reason: 'daemon crash while ALONE, same boot', copy_id: head.copy_id, pending };
+      return { trusted: true, reason: 'daemon crash while ALONE, same boot', copy_id: head.copy_id, pending, ...takeover };
     }
     return { trusted: false, reason: torn ? 'journal tail is torn' : `not closed (last phase ${lastPhase ?? 'none'}, boot ${head.boot_id === this.bootId ? 'same' : 'changed'})`, copy_id: head.copy_id, pending: new PendingSet() };
   }
@@ -154,7 +161,8 @@ export class DirtyJournal {
   async rewrite(copy_id: string, pending: PendingSet, phase: LinkPhase, closing = false): Promise<void> {
     await this.enqueue(async () => {
       await this.closeHandle();
-      const events: JournalEvent[] = [{ t: 'open', copy_id, boot_id: this.bootId }, ...snapshotEvents(pending), { t: 'phase', phase }];
+      const open: JournalEvent = this.takeoverOf !== undefined ? { t: 'open', copy_id, boot_id: this.bootId, takeover_of: this.takeoverOf } : { t: 'open', copy_id, boot_id: this.bootId };
+      const events: JournalEvent[] = [open, ...snapshotEvents(pending), { t: 'phase', phase }];
       if (closing) events.push({ t: 'close' });
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.tmp`;

@@ -19,6 +19,8 @@ import { FdCache } from './fd-cache';
 import { currentBootId } from './journal';
 import { CopyRoots, O_NOFOLLOW } from './copy-roots';
 import { manifestChunks, signatureChunks } from './response-chunks';
+import { loadActivity, removeActivity } from './activity-record';
+import { type ActivitySummary } from './pure/activity';
 
 /** Received-but-unapplied ops beyond which the receiver stops reading the socket. */
 export const MAX_APPLY_QUEUE = 4096;
@@ -88,6 +90,8 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   private record: ReceiverRecord = { copy_id: '', complete: false, clean: false, boot_id: '', needs_full: true };
   /** Whether PRIM's journal can be trusted against this copy (see start()). */
   private trusted = false;
+  /** This node's activity record from its last life as PRIM (see start()). */
+  private activity: ActivitySummary | undefined;
   private readonly roots: CopyRoots;
   private readonly fds: FdCache;
   private readonly queue: Work[] = [];
@@ -143,6 +147,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       this.record = { copy_id: randomUUID(), complete: false, clean: false, boot_id, needs_full: true };
     }
     await writeJsonDurable(this.recordFile, this.record);
+    // Kept by this node while it was PRIM: what its copy may hold beyond the copy the new
+    // PRIM took over from (sent in WELCOME; removed once this copy is complete again).
+    this.activity = await loadActivity(this.opts.state_dir).catch(() => undefined);
     const server = net.createServer((s) => void this.onSocket(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -197,7 +204,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       if (this.channel === ch) this.channel = undefined;
       this.emit('lost', err);
     });
-    ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq: this.lastReceived });
+    ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq: this.lastReceived, ...(this.activity ? { activity: this.activity } : {}) });
     this.emit('connected');
     this.throttle(ch);
   }
@@ -404,6 +411,10 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     this.record = { ...this.record, complete, needs_full: complete ? false : this.record.needs_full };
     if (complete) this.trusted = true;
     await writeJsonDurable(this.recordFile, this.record);
+    if (complete && this.activity) {
+      this.activity = undefined;
+      await removeActivity(this.opts.state_dir);
+    }
     this.emit('complete', complete);
   }
 

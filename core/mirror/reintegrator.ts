@@ -6,13 +6,14 @@
 import fs from 'node:fs/promises';
 import { differingRanges } from './blocksig/signature';
 import { planTree, type ManifestEntry } from './pure/tree-diff';
+import { activityCompare } from './pure/activity';
 import { type ByteRange } from './pure/ranges';
 import { listTree, realPathOf, signFile } from './tree-walk';
 import { joinSignature } from './response-chunks';
 import type { MirrorSender } from './sender';
 import type { Frame } from './stream/frame';
 
-export type ReintegrationMode = 'journal' | 'full';
+export type ReintegrationMode = 'journal' | 'activity' | 'full';
 
 /** Progress events are emitted at most this often. */
 export const PROGRESS_INTERVAL_MS = 500;
@@ -29,6 +30,9 @@ export class Reintegrator {
   private readonly compareSizes = new Map<string, number>();
   private compare_bytes = 0;
   private lastProgress_ms = 0;
+  /** Files this pass shipped content of (read from PRIM's page cache): made durable on PRIM
+   *  before SECOND is told it is complete (MirrorSender.startReintegration). */
+  readonly shippedPaths = new Set<string>();
   private started_ms = 0;
 
   constructor(private readonly s: MirrorSender, readonly mode: ReintegrationMode, private readonly gen: number) {}
@@ -58,7 +62,7 @@ export class Reintegrator {
 
   private async pass(): Promise<boolean> {
     const s = this.s;
-    if (this.mode === 'full') {
+    if (this.mode !== 'journal') {
       if (!(await this.reconcileNames())) return false;
     } else {
       for (const op of s.pending.takeOps()) void s.ship(op);
@@ -106,10 +110,18 @@ export class Reintegrator {
       remote.push(...(body.entries ?? []));
     }
     const plan = planTree(local, remote, s.rules);
-    s.pending.clear(); // the comparison supersedes whatever the journal said
+    let compare = plan.compare;
+    if (this.mode === 'activity') {
+      // Names come from the listings; content is compared only where it may differ
+      // (pure/activity.ts); PRIM's own dirty ranges since it took over ship as in journal mode.
+      const also = new Set(s.pending.keepOnlyDirty());
+      compare = activityCompare(plan.compare, local, remote, new Set(s.sessionActivity?.hot ?? []), also);
+    } else {
+      s.pending.clear(); // the comparison supersedes whatever the journal said
+    }
     for (const op of plan.ops) void s.ship(op);
     const sizes = new Map(local.map((e) => [e.path, e.size] as const));
-    for (const p of plan.compare) {
+    for (const p of compare) {
       s.pending.markCompare(p);
       const n = sizes.get(p) ?? 0;
       this.compareSizes.set(p, n);
@@ -169,6 +181,7 @@ export class Reintegrator {
           if (got === 0) break;
           await s.throttle(got);
           void s.ship({ kind: 'write', path, offset: at, data: buf.subarray(0, got) });
+          this.shippedPaths.add(path);
           this.shipped_bytes += got;
           this.done_bytes += got;
           await s.room();

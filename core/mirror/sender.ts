@@ -3,6 +3,7 @@
 // dirty journal while SECOND is absent, resumes a broken connection by sequence number,
 // and runs re-integration when SECOND comes back.
 import { EventEmitter } from 'node:events';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +21,8 @@ import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode } from './reintegrator';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { INITIAL_LINK_TIMES, linkStep, mayConnect, type LinkEffect, type LinkEvent, type LinkTimes } from './pure/link-watch';
+import { ActivityRecord } from './activity-record';
+import { COOL_IDLE_MS, chooseReintegration, coolingPlan, under, type ActivitySummary, type HotFile } from './pure/activity';
 
 /** Defaults; each is a named bound (docs/architecture.md, rule 8). */
 export const SENDER_DEFAULTS = {
@@ -58,6 +61,9 @@ export interface SenderOptions {
   readonly async?: 'none' | 'second';
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
+  /** This PRIM starts from copy `takeover_copy`, complete (this node was its SECOND): the
+   *  journal starts empty and records every change since (see pure/activity.ts). */
+  readonly takeover_copy?: string;
   /** Optional cap on re-integration traffic (live writes are never capped: capping them
    *  would slow the application, as SafeKit and DRBD's resync rate also leave them alone). */
   readonly bandwidth_bytes_per_s?: number;
@@ -95,6 +101,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
   readonly gate = new PathGate();
   readonly rules: ExcludeRules;
   private readonly journal: DirtyJournal;
+  /** Files whose content may differ from SECOND's, crash-safe (activity-record.ts). */
+  readonly activity: ActivityRecord;
+  /** Write/sync generations of the hot files, for cooling (pure/activity.ts coolingPlan). */
+  private readonly hotFiles = new Map<string, HotFile>();
+  private cooling = false;
+  /** See SenderOptions.takeover_copy; kept until a pass reaches in_sync. */
+  private takeoverOf: string | undefined;
+  /** The returning SECOND's activity record, for an 'activity' pass. */
+  sessionActivity: ActivitySummary | undefined;
   private phaseValue: LinkPhase = 'alone';
   private channel: Channel | undefined;
   private stopped = false;
@@ -135,6 +150,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     this.rules = opts.rules ?? NO_EXCLUDES;
     this.cfg = configOf(opts);
     this.journal = new DirtyJournal(path.join(opts.state_dir, 'journal.log'));
+    this.activity = new ActivityRecord(opts.state_dir);
     this.clock = opts.clock ?? REAL_CLOCK;
   }
 
@@ -168,16 +184,31 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    *  in place (a full comparison must never list an empty mount point). */
   async start(opts: { link?: boolean } = {}): Promise<void> {
     const load = await this.journal.load();
-    this.copyId = load.copy_id;
-    this.needFull = !load.trusted;
-    const snap = load.pending.snapshot();
-    for (const ev of snap.ops) this.pending.recordUnshipped(ev);
-    for (const d of snap.dirty) for (const r of d.ranges) this.pending.markDirty(d.path, r.start, r.end);
-    // Files a full comparison had not reached when the module stopped: compare them next.
-    for (const c of snap.compare) this.pending.markCompare(c);
+    await this.activity.load();
+    for (const p of this.activity.hotPaths()) this.hotFiles.set(p, { write_gen: 1, synced_gen: 0, seen_gen: 1 });
+    const takeover = this.opts.takeover_copy;
+    let reason = load.trusted ? `journal trusted (${load.reason})` : `journal not trusted: ${load.reason}`;
+    if (takeover !== undefined) {
+      // This node's data is copy `takeover`, complete: what an earlier life of it as PRIM
+      // journaled is moot; from now on the journal holds every change made here.
+      this.copyId = takeover;
+      this.needFull = false;
+      this.takeoverOf = takeover;
+      reason = 'took over a complete copy';
+    } else {
+      this.copyId = load.copy_id;
+      this.needFull = !load.trusted;
+      this.takeoverOf = load.trusted ? load.takeover_of : undefined;
+      const snap = load.pending.snapshot();
+      for (const ev of snap.ops) this.pending.recordUnshipped(ev);
+      for (const d of snap.dirty) for (const r of d.ranges) this.pending.markDirty(d.path, r.start, r.end);
+      // Files a full comparison had not reached when the module stopped: compare them next.
+      for (const c of snap.compare) this.pending.markCompare(c);
+    }
+    this.journal.takeoverOf = this.takeoverOf;
     await this.journal.rewrite(this.copyId, this.pending, 'alone');
     this.setPhase('alone');
-    this.emitStatus({ state: 'alone', reason: load.trusted ? `journal trusted (${load.reason})` : `journal not trusted: ${load.reason}` });
+    this.emitStatus({ state: 'alone', reason });
     if (opts.link !== false) this.link();
   }
 
@@ -186,6 +217,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     if (this.stopped || this.timers.length > 0) return;
     this.timers.push(this.every(this.cfg.reconnect_ms, () => void this.tryConnect()));
     this.timers.push(this.every(Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4)), () => this.watchdog()));
+    this.timers.push(this.every(COOL_IDLE_MS, () => void this.coolTick().catch(() => undefined)));
     void this.tryConnect();
   }
 
@@ -200,6 +232,84 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
     await this.goAlone('stopped');
     await this.reint?.finished;
     await this.journal.close(this.copyId, this.pending, 'alone');
+    await this.activity.close().catch(() => undefined);
+  }
+
+  // ---- activity record (pure/activity.ts) ----------------------------------------------
+
+  /**
+   * Before PRIM changes the content of `p` locally: `p` is durably hot, so that after a power
+   * cut of this node the new PRIM compares it. When the record cannot be written it is
+   * removed (that return then compares every file); when even that fails, the change is
+   * refused with EIO rather than made unrecorded.
+   */
+  private async hot(p: string): Promise<void> {
+    if (!this.activity.isOpen) return; // no session yet: no copy of SECOND to differ from
+    const f = this.hotFiles.get(p);
+    this.hotFiles.set(p, f ? { ...f, write_gen: f.write_gen + 1 } : { write_gen: 1, synced_gen: 0, seen_gen: 0 });
+    try {
+      await this.activity.markHot(p);
+    } catch {
+      try {
+        await this.activity.discard();
+      } catch {
+        throw Object.assign(new Error('EIO'), { code: 'EIO', errno: -5 });
+      }
+    }
+  }
+
+  /** A rename or link carries the hotness of its source (a dir: of every hot path under it). */
+  private async hotMoved(from: string, to: string): Promise<void> {
+    for (const p of [...this.hotFiles.keys()]) if (under(p, from)) await this.hot(to + p.slice(from.length));
+  }
+
+  /** Every COOL_IDLE_MS: hot files idle since the last tick are synced (to SECOND and PRIM's
+   *  disk) unless a sync covered them already, then dropped from the record. */
+  private async coolTick(): Promise<void> {
+    if (this.cooling || this.stopped || this.hotFiles.size === 0) return;
+    this.cooling = true;
+    try {
+      const plan = coolingPlan(this.hotFiles);
+      const cooled = [...plan.cool];
+      if (this.phaseValue === 'in_sync') {
+        for (const p of plan.sync_first.slice(0, 256)) {
+          const gen = this.hotFiles.get(p)?.write_gen;
+          const ok = await this.sync(p, () => this.syncReal(p)).then(() => true, () => false);
+          if (ok && this.hotFiles.get(p)?.write_gen === gen) cooled.push(p);
+        }
+      }
+      for (const [p, f] of this.hotFiles) this.hotFiles.set(p, { ...f, seen_gen: f.write_gen });
+      const gone = cooled.filter((p) => { const f = this.hotFiles.get(p); return f !== undefined && f.seen_gen === f.write_gen; });
+      if (gone.length === 0) return;
+      for (const p of gone) this.hotFiles.delete(p);
+      await this.activity.cool(gone);
+    } finally {
+      this.cooling = false;
+    }
+  }
+
+  /** What a pass shipped is on PRIM's disk: each file's fdatasync, or one syncfs when many. */
+  private async makeShippedDurable(paths: ReadonlySet<string>): Promise<void> {
+    if (paths.size > MAX_SHIPPED_FILE_SYNCS) {
+      await syncFileSystem(this.opts.real_dir);
+      return;
+    }
+    for (const p of paths) await this.syncReal(p).catch(() => undefined);
+  }
+
+  /** fdatasync of a file of the real tree (a file gone meanwhile has nothing to sync). */
+  private async syncReal(p: string): Promise<void> {
+    let fh;
+    try {
+      fh = await fs.open(realPathOf(this.opts.real_dir, p), 'r');
+    } catch {
+      return;
+    }
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Steps the link's timing machine at the Clock port's now; returns its effects. */
@@ -234,6 +344,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    * or once it is recorded as dirty (ALONE). A local failure is returned unreplicated.
    */
   async perform<T>(op: MirrorOp, local: () => Promise<T>, opts: { wait?: boolean } = {}): Promise<T> {
+    if (op.kind === 'write' || op.kind === 'truncate') await this.hot(op.path);
+    else if (op.kind === 'rename' || op.kind === 'link') await this.hotMoved(op.from, op.to);
     for (;;) {
       const route = routeOp(this.view(), op);
       switch (route.to) {
@@ -266,6 +378,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    * resolves only when SECOND holds the bytes (async="none": on its disk), like `sync()`.
    */
   async write(op: WriteOp, local: () => Promise<number>, sync: boolean, hold: (until: Promise<void>) => void): Promise<number> {
+    await this.hot(op.path);
     for (;;) {
       const route = routeOp(this.view(), op);
       if (route.to === 'wait') { await this.gate.changed(); continue; }
@@ -318,6 +431,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
       const route = routeOp(this.view(), op);
       if (route.to === 'wait') { await this.gate.changed(); continue; }
       if (route.to !== 'live') return local(); // ALONE or SECOND still incomplete: nothing to wait for
+      const gen = this.hotFiles.get(path)?.write_gen;
       let acked: Promise<void>;
       this.gate.enterShared([path], false);
       try {
@@ -326,6 +440,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         this.gate.leaveShared([path], false);
       }
       await Promise.all([local(), acked]);
+      // Both copies hold the file as of `gen` and PRIM's is on disk: it may cool.
+      const f = this.hotFiles.get(path);
+      if (f && gen !== undefined && this.phaseValue === 'in_sync' && !this.linkDown) this.hotFiles.set(path, { ...f, synced_gen: Math.max(f.synced_gen, gen) });
       return;
     }
   }
@@ -484,6 +601,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
    *  in sync. */
   unknownChange(): void {
     this.needFull = true;
+    void this.activity.markAll().catch(() => this.activity.discard().catch(() => undefined));
     this.kickReintegration();
   }
 
@@ -741,16 +859,24 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
 
   private beginSession(welcome: Record<string, unknown>): void {
     const copy = typeof welcome.copy_id === 'string' ? welcome.copy_id : '';
-    const full = this.needFull || welcome.trusted !== true || copy !== this.copyId || this.pending.overflowed;
+    this.sessionActivity = activityOf(welcome.activity);
+    const mode = chooseReintegration({
+      need_full: this.needFull || this.pending.overflowed,
+      journal_matches: welcome.trusted === true && copy === this.copyId,
+      takeover_of: this.takeoverOf,
+      activity: this.sessionActivity,
+    });
     this.copyId = copy;
     this.session = randomUUID();
+    // From now on this node's record describes what may differ from this SECOND's copy.
+    void this.activity.open(copy).catch(() => this.activity.discard().catch(() => undefined));
     void this.sendState({ session: this.session, first_seq: this.nextSeq, state: 'syncing' }).catch(() => undefined);
-    this.startReintegration(full ? 'full' : 'journal');
+    this.startReintegration(mode);
   }
 
   private startReintegration(mode: ReintegrationMode): void {
     const gen = this.linkGen;
-    this.setPhase(mode === 'full' ? 'walking' : 'syncing');
+    this.setPhase(mode === 'journal' ? 'syncing' : 'walking');
     const r = new Reintegrator(this, mode, gen);
     this.reint = r;
     r.run().then(async (ok) => {
@@ -760,7 +886,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         return;
       }
       if (!ok || gen !== this.linkGen || this.stopped) return;
-      if (mode === 'full') this.needFull = false;
+      if (mode !== 'journal') this.needFull = false;
+      // What the pass shipped was read from PRIM's page cache: on PRIM's disk before SECOND
+      // is told it is complete, so a power cut of PRIM cannot lose what SECOND now has
+      // without the activity record knowing (only live writes are recorded there).
+      await this.makeShippedDurable(r.shippedPaths);
+      if (gen !== this.linkGen || this.stopped) return;
       try {
         await this.sendState({ session: this.session, state: 'in_sync' });
       } catch {
@@ -770,6 +901,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> {
         if (gen === this.linkGen) this.startReintegration('journal');
         return;
       }
+      // In sync with this SECOND: the takeover no longer describes what it lacks.
+      this.takeoverOf = undefined;
+      this.journal.takeoverOf = undefined;
       await this.journal.rewrite(this.copyId, this.pending, 'in_sync');
       if (gen !== this.linkGen || !this.pending.isEmpty || this.phaseValue === 'alone') return;
       this.setPhase('in_sync');
@@ -898,4 +1032,28 @@ function configOf(opts: SenderOptions) {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The WELCOME's `activity` field, checked (a peer may send anything). */
+function activityOf(v: unknown): ActivitySummary | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const a = v as { base_copy?: unknown; hot?: unknown; all?: unknown };
+  if (typeof a.base_copy !== 'string' || a.base_copy === '' || !Array.isArray(a.hot) || typeof a.all !== 'boolean') return undefined;
+  if (!a.hot.every((p): p is string => typeof p === 'string' && p.startsWith('/'))) return undefined;
+  return { base_copy: a.base_copy, hot: a.hot, all: a.all };
+}
+
+/** A pass that shipped content of more files than this ends with one syncfs instead of a
+ *  fdatasync per file. */
+export const MAX_SHIPPED_FILE_SYNCS = 1000;
+
+/** Longest wait for syncfs(2) of the real directory's file system at the end of a pass. */
+export const SYNCFS_TIMEOUT_MS = 30_000;
+
+/** syncfs(2) through coreutils' `sync -f` (Node has no binding); failures are not fatal:
+ *  the pass then ends as before this flush existed. */
+function syncFileSystem(dir: string): Promise<void> {
+  return new Promise((resolve) => {
+    execFile('sync', ['-f', dir], { timeout: SYNCFS_TIMEOUT_MS }, () => resolve());
+  });
 }

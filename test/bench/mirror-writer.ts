@@ -14,6 +14,8 @@
 //   fsyncfiles DIR N        -> {"seconds"}: N files of 4 KiB made (untimed, once per DIR),
 //                              then timed: open, fsync, close each (a database's start-up
 //                              sync of its data directory)
+//   syncparts DIR N         -> {"open_close_us", "open_fsync_close_us", "fdatasync_clean_us"}:
+//                              medians over N files of the fsyncfiles set (made if missing)
 //   serve                   -> one JSON array per stdin line, e.g. ["fsync","/d","0","20","2"],
 //                              run like the arguments above; one JSON line answers each
 //                              ({"error"} when it failed). Lets a benchmark interleave short
@@ -121,6 +123,42 @@ function fsyncFiles(dir: string, n: number): number {
   return seconds(t0);
 }
 
+/**
+ * Where a database's start-up sync spends its time, per call kind (median µs over the N files
+ * of `fsyncFiles`' set, made first): open+close alone, open+fsync+close, and fdatasync of one
+ * clean descriptor held open (the sync call alone, no open/close).
+ */
+function syncParts(dir: string, n: number): { open_close_us: number; open_fsync_close_us: number; fdatasync_clean_us: number } {
+  fsyncFiles(dir, n); // makes the set once (and warms it up)
+  const sub = path.join(dir, 'fsyncfiles');
+  const files = fs.readdirSync(sub).slice(0, n);
+  const us = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
+  const med = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] ?? NaN;
+  const oc: number[] = [];
+  const ofc: number[] = [];
+  const fc: number[] = [];
+  for (const f of files) {
+    const t0 = process.hrtime.bigint();
+    fs.closeSync(fs.openSync(path.join(sub, f), fs.constants.O_RDONLY));
+    oc.push(us(t0));
+  }
+  for (const f of files) {
+    const t0 = process.hrtime.bigint();
+    const fd = fs.openSync(path.join(sub, f), fs.constants.O_RDONLY);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    ofc.push(us(t0));
+  }
+  const fd = fs.openSync(path.join(sub, files[0] ?? 'f0'), fs.constants.O_RDWR);
+  for (let i = 0; i < files.length; i++) {
+    const t0 = process.hrtime.bigint();
+    fs.fdatasyncSync(fd);
+    fc.push(us(t0));
+  }
+  fs.closeSync(fd);
+  return { open_close_us: med(oc), open_fsync_close_us: med(ofc), fdatasync_clean_us: med(fc) };
+}
+
 /** Overwrites `count` distinct 4 KiB blocks of FILE at deterministic scattered offsets. */
 function scatter(file: string, count: number): number {
   const blocks = Math.floor(fs.statSync(file).size / BLOCK_BYTES);
@@ -144,6 +182,7 @@ function run(argv: readonly string[]): unknown {
   if ((mode === 'fdsync' || mode === 'dsync') && target) return { lat_us: syncLoop(mode, target, Number(a), Number(b), Number(c)) };
   if (mode === 'files' && target) return { seconds: manyFiles(target, Number(a)) };
   if (mode === 'fsyncfiles' && target) return { seconds: fsyncFiles(target, Number(a)) };
+  if (mode === 'syncparts' && target) return syncParts(target, Number(a));
   throw new Error(`${USAGE} (got ${argv.join(' ')})`);
 }
 

@@ -1,6 +1,6 @@
 // Mirror benchmark: PRIM + SECOND in one network namespace of ours (each node in its own
 // mount namespace), every ratio measured side by side in one run.
-//   npm run bench -- mirror [--full] [--files N] [--rounds R] [--only throughput,reint,files,watch]
+//   npm run bench -- mirror [--full] [--files N] [--rounds R] [--only throughput,reint,files,watch,alone,side,gluster]
 //   --full: re-integration data set of 1 GiB (default 256 MiB); --files: 100000 by default;
 //   --rounds: timed throughput rounds (default 5). Env: HAKIT_BENCH_SEQ_MIB (256, size of one
 //   sequential file), HAKIT_BENCH_FSYNC_OPS (1000 4 KiB fsync'd writes per target in all).
@@ -583,6 +583,57 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promis
   });
 }
 
+// ---- ALONE: what the capture adds to a sync call when there is no SECOND ----
+
+const ALONE_ROUNDS = 5;
+const ALONE_FILES = 1000;
+
+/**
+ * PRIM ALONE (capture and journal, no network) against the local disk, side by side in one
+ * run, ABBA order per round: 4 KiB write + fdatasync, a database's start-up sync (open +
+ * fsync + close of 1000 clean files), and its parts (open + close; fdatasync of a clean
+ * descriptor held open). Ratios are time through the capture ÷ local time (goal <= 1.2).
+ */
+async function aloneSync(): Promise<Figure[]> {
+  return withPair('al', {}, () => undefined, async (p) => {
+    const alone = await startAlonePrim(p, 'none');
+    const w = { local: Writer.start(p.prim.pid), alone: Writer.start(alone.node.pid) };
+    const dirs = { local: path.join(p.base, 'local'), alone: alone.dir };
+    const v: Record<string, number[]> = {};
+    const put = (k: string, x: number): void => { (v[k] ??= []).push(x); };
+    try {
+      for (let r = 0; r <= ALONE_ROUNDS; r++) {
+        const order = r % 2 === 0 ? (['local', 'alone'] as const) : (['alone', 'local'] as const);
+        for (const t of order) {
+          const lat = (await w[t].run(['fdsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[];
+          const parts = await w[t].run(['syncparts', dirs[t], String(ALONE_FILES)]);
+          const files_s = Number((await w[t].run(['fsyncfiles', dirs[t], String(ALONE_FILES)])).seconds);
+          if (r === 0) continue; // warm-up round
+          put(`fdsync_us_${t}`, median(lat));
+          put(`files_ms_${t}`, files_s * 1000);
+          for (const k of ['open_close_us', 'open_fsync_close_us', 'fdatasync_clean_us']) put(`${k}_${t}`, Number(parts[k]));
+        }
+        if (r > 0) process.stderr.write(`mirror bench alone round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Math.round(x[r - 1]!)])))}\n`);
+      }
+    } finally {
+      for (const x of Object.values(w)) await x.close();
+      await alone.node.close();
+    }
+    const ratio = (k: string): { value: number; note: string } => {
+      const rs = perRoundRatios(v[`${k}_alone`] ?? [], v[`${k}_local`] ?? []);
+      const sp = spread(rs);
+      return { value: +sp.median.toFixed(3), note: `median of ${rs.length} per-round ratios (min ${sp.min.toFixed(2)}, max ${sp.max.toFixed(2)}); ${median(v[`${k}_alone`] ?? []).toFixed(0)} vs ${median(v[`${k}_local`] ?? []).toFixed(0)} local` };
+    };
+    return [
+      { figure: 'alone_4k_write_fdatasync_vs_local', unit: 'x time', ...ratio('fdsync_us'), note: `${ratio('fdsync_us').note} (µs, median op); goal <= 1.2` },
+      { figure: 'alone_fsync_1000_files_vs_local', unit: 'x time', ...ratio('files_ms'), note: `${ratio('files_ms').note} (ms, open+fsync+close of ${ALONE_FILES} files); goal <= 1.2` },
+      { figure: 'alone_open_fsync_close_vs_local', unit: 'x time', ...ratio('open_fsync_close_us'), note: `${ratio('open_fsync_close_us').note} (µs, median)` },
+      { figure: 'alone_open_close_vs_local', unit: 'x time', ...ratio('open_close_us'), note: `${ratio('open_close_us').note} (µs, median)` },
+      { figure: 'alone_fdatasync_clean_vs_local', unit: 'x time', ...ratio('fdatasync_clean_us'), note: `${ratio('fdatasync_clean_us').note} (µs, median; descriptor held open)` },
+    ];
+  });
+}
+
 function argValue(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -602,6 +653,7 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
   if (only.has('files')) all.push(...(await manyFiles(files)));
   if (only.has('watch')) all.push(...(await watchLag()));
   if (only.has('gluster')) all.push(...(await glusterBench(SEQ_MIB)));
+  if (only.has('alone')) all.push(...(await aloneSync()));
   if (only.has('side')) all.push(...(await sideBySide('none', !args.includes('--no-db'))), ...(await sideBySide('second', false)));
   printFigures('mirror', all);
 }

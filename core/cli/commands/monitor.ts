@@ -15,6 +15,7 @@ import type { MonitorStatus, ResourceStatus } from '../../monitor/api';
 import { collectorView, formatLogLine, formatMonitor, formatResource, lastLines } from '../../monitor/pure/format';
 import { NAGIOS_UNKNOWN, nagiosUnreachable, nagiosVerdict, type NagiosModule } from '../../monitor/pure/nagios';
 import { isSecretFileName, redactUserconfig } from '../../monitor/pure/redact';
+import { replicationProgress, withReplication, type EngineView, type ReplicationProgress } from '../../mirror/pure/progress';
 
 /** `hakit nagios` must answer within 1 s (Nagios plugin guidelines): each request gets this much. */
 export const NAGIOS_REQUEST_TIMEOUT_MS = 400;
@@ -49,6 +50,23 @@ async function resourcesOrNull(module: string, timeout_ms: number): Promise<Moni
 export async function monitorsOf(modules: readonly string[], timeout_ms = MONITOR_REQUEST_TIMEOUT_MS): Promise<Map<string, MonitorStatus | null>> {
   const all = await Promise.all(modules.map(async (m) => [m, await resourcesOrNull(m, timeout_ms)] as const));
   return new Map(all);
+}
+
+/** Each mirror module's re-integration progress (absent: the module replicates nothing or the engine cannot say). */
+export async function replicationsOf(modules: readonly string[], timeout_ms = MONITOR_REQUEST_TIMEOUT_MS): Promise<Map<string, ReplicationProgress>> {
+  const all = await Promise.all(
+    modules.map(async (m) => {
+      try {
+        return [m, replicationProgress((await request('mirrorstatus', { module: m }, timeout_ms)) as EngineView)] as const;
+      } catch (e) {
+        if (isHakitError(e) && e.code !== 'HAKIT_E_DAEMON_UNREACHABLE' && e.code !== 'HAKIT_E_CONTROL_TIMEOUT') return [m, null] as const;
+        throw e;
+      }
+    }),
+  );
+  const out = new Map<string, ReplicationProgress>();
+  for (const [m, p] of all) if (p) out.set(m, p);
+  return out;
 }
 
 async function gather(module: string | undefined, timeout_ms: number): Promise<{ node: string; modules: (NagiosModule & { resources?: readonly ResourceStatus[] })[] }> {
@@ -88,7 +106,10 @@ function registerNagios(program: Command): void {
     .option('-m, --module <module>', 'only this module')
     .action(async (opts: { module?: string }) => {
       const g = await gather(opts.module, MONITOR_REQUEST_TIMEOUT_MS);
-      process.stdout.write(JSON.stringify(collectorView(g.node, g.modules), null, 2) + '\n');
+      const view = collectorView(g.node, g.modules);
+      // Mirror modules also carry their re-integration progress (additive field `replication`).
+      const repl = await replicationsOf(g.modules.filter((m) => m.mode === 'mirror').map((m) => m.module));
+      process.stdout.write(JSON.stringify(withReplication(view, repl), null, 2) + '\n');
     });
 }
 

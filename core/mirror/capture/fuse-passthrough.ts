@@ -5,6 +5,8 @@
 // they return once done locally and queued for SECOND; fsync, fdatasync, O_SYNC/O_DSYNC
 // writes, msync, fsyncdir and syncfs return only once SECOND holds every earlier op.
 import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { CleanFiles } from '../pure/clean-files';
 import { type MirrorOp } from '../pure/ops';
 import { realPathOf } from '../tree-walk';
 import { type AttrChange, type Caller, type FsOps, type TimeSet } from '../fuse/ops';
@@ -91,6 +93,9 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Bound of the capture's starting syncfs (see CleanFiles); past it, every fsync runs. */
+export const SYNCFS_TIMEOUT_MS = 60_000;
+
 /** Writes up to this size are done with a synchronous pwrite (see getattr in passthroughOps). */
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
@@ -112,6 +117,11 @@ function msOf(t: TimeSet | undefined, current: number): number {
 /** Builds the FUSE session's operations over `real_dir`, replicating through `rep`. */
 export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
   const real = (path: string): string => realPathOf(real_dir, path);
+  // What is on disk as it is (pure/clean-files.ts): after one syncfs of the real file system
+  // (coreutils' `sync -f`; Node has no binding), a path no change touched needs no local
+  // fdatasync. Changes are marked from now on, so those made while it runs stay dirty.
+  const clean = new CleanFiles();
+  execFile('sync', ['-f', real_dir], { timeout: SYNCFS_TIMEOUT_MS }, (err) => { if (!err) clean.baselineDone(); });
 
   /** Files are created by the daemon (root): give them to the caller, as a local file
    *  system would, with a replicated chown when the caller is not root. */
@@ -130,6 +140,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
    * (hard links are separate nodes), so the next re-integration compares every file.
    */
   const afterDetached = async (fd: number): Promise<void> => {
+    clean.touch('/');
     const st = await p<fs.Stats>((c) => fs.fstat(fd, c)).catch(() => undefined);
     if (st && st.nlink > 0) rep.unknownChange?.();
   };
@@ -151,6 +162,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     readlink: (path) => fs.promises.readlink(real(path)),
 
     async setattr(path: string | undefined, fd: number | undefined, change: AttrChange): Promise<void> {
+      clean.touch(path ?? '/');
       // Unlinked while open: the change concerns a file SECOND no longer has.
       if (path === undefined) {
         if (fd === undefined) refuse('ENOENT', 2);
@@ -192,6 +204,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       // O_NONBLOCK: a FIFO never blocks us (the open is synchronous, see getattr).
       const fd = fs.openSync(real(path), (flags & ~STRIPPED_OPEN_FLAGS) | NOFOLLOW | fs.constants.O_NONBLOCK);
       if (flags & fs.constants.O_TRUNC) {
+        clean.touch(path);
         try {
           await rep.perform({ kind: 'truncate', path, size: 0 }, () => p<void>((c) => fs.ftruncate(fd, 0, c)), QUEUED);
         } catch (e) {
@@ -204,6 +217,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
 
     async create(path: string, flags: number, mode: number, caller: Caller): Promise<number> {
       const perm = mode & 0o7777;
+      clean.touch(path);
       // Read-write whatever the caller asked: the kernel may read through this descriptor.
       // O_EXCL always: the kernel asks us to create only a name it found free, so whatever
       // is there now was not made through the mount, and is not ours to open or to chown.
@@ -228,6 +242,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       // `data` is the request buffer: the session keeps it until `hold`'s promises settle
       // (SECOND acknowledged the bytes, or they became a dirty range).
       if (path === undefined) return writeAll(fd, data, pos).then(async (n) => { await afterDetached(fd); return n; });
+      clean.touch(path);
       const local = data.length <= SYNC_WRITE_MAX_BYTES ? async (): Promise<number> => writeAllSync(fd, data, pos) : () => writeAll(fd, data, pos);
       return rep.write({ kind: 'write', path, offset: pos, data }, local, (flags & DSYNC) !== 0, hold);
     },
@@ -235,8 +250,17 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     release: async (fd) => fs.closeSync(fd),
 
     fsync(path: string | undefined, fd: number, datasync: boolean): Promise<void> {
-      const local = (): Promise<void> => p<void>((c) => (datasync ? fs.fdatasync(fd, c) : fs.fsync(fd, c)));
-      return path === undefined ? local() : rep.sync(path, local);
+      const flush = (): Promise<void> => p<void>((c) => (datasync ? fs.fdatasync(fd, c) : fs.fsync(fd, c)));
+      if (path === undefined) return flush();
+      // Unchanged since it was last on disk: nothing to flush here (SECOND still gets the barrier).
+      // A file with other names may have been changed through one of them (links made
+      // before the mount are not known here): only a single-named file is skipped.
+      if (clean.isClean(path) && fs.fstatSync(fd).nlink <= 1) return rep.sync(path, async () => undefined);
+      const gen = clean.startSync(path);
+      return rep.sync(path, async () => {
+        await flush();
+        clean.synced(path, gen);
+      });
     },
 
     fsyncdir(path: string): Promise<void> {
@@ -251,6 +275,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       // Only regular files are replicated; devices, fifos and sockets are refused.
       if ((mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) refuse('EPERM', 1);
       const perm = mode & 0o7777;
+      clean.touch(path);
       await rep.perform({ kind: 'create', path, mode: perm }, async () => {
         const fh = await fs.promises.open(real(path), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | NOFOLLOW, perm);
         try {
@@ -274,6 +299,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     unlink: (path) => rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path)), QUEUED),
 
     async rename(from: string, to: string, flags: number): Promise<void> {
+      clean.moved(from, to);
       await rep.perform({ kind: 'rename', from, to }, async () => {
         // RENAME_NOREPLACE (mv -n, renameat2): we are the only writer of the real
         // directory, so checking first is not racy here.
@@ -285,7 +311,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
       }, QUEUED);
     },
 
-    link: (from, to) => rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to)), QUEUED),
+    link: (from, to) => { clean.touch(to); clean.touch(from); return rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to)), QUEUED); },
 
     async symlink(target: string, path: string, caller: Caller): Promise<void> {
       await rep.perform({ kind: 'symlink', target, path }, () => fs.promises.symlink(target, real(path)), QUEUED);

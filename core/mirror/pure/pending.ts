@@ -163,6 +163,19 @@ export class PendingSet {
     };
   }
 
+  /**
+   * Activity mode (pure/activity.ts): the listing reconciles names, so the journaled
+   * namespace ops go; dirty ranges stay (they ship as in journal mode). Returns the files
+   * that were still to compare (the pass compares them again), and forgets them here.
+   */
+  keepOnlyDirty(): string[] {
+    const was = [...this.compare];
+    this.ops = [];
+    this.compare.clear();
+    this.overflowed = false;
+    return was;
+  }
+
   clear(): void {
     this.ops = [];
     this.dirty.clear();

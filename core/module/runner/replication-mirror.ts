@@ -30,6 +30,8 @@ import type { ReplicationPort, ReplicationReport } from './ports';
 export const SYNCING_DURABLE_TIMEOUT_MS = 10_000;
 /** At most one "replication connection refused" line per this interval (a flood would write thousands). */
 export const REFUSED_LOG_INTERVAL_MS = 10_000;
+/** Re-integration progress is logged at info level at most this often. */
+export const PROGRESS_LOG_INTERVAL_MS = 10_000;
 
 export interface Endpoint {
   readonly host: string;
@@ -94,6 +96,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   /** Refused connections not logged yet (a flood must not write a line each). */
   private refusedPending = 0;
   private refusedLoggedAt_ms = -Infinity;
+  /** When re-integration progress was last logged (null: no pass logged since in sync). */
+  private progressLoggedAt_ms: number | null = null;
 
   constructor(private readonly d: MirrorReplicationDeps) {}
 
@@ -284,17 +288,27 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
         this.d.log.info({ peer: s.peer }, 'mirror: connected to SECOND');
         this.tell({ type: 'ReplicationConnected' });
         return;
-      case 'syncing':
+      case 'syncing': {
         this.inSync = false;
-        this.d.log.debug({ mode: s.mode, shipped_bytes: s.shipped_bytes, pending_bytes: s.pending_bytes, pending_files: s.pending_files }, 'mirror: re-integrating');
+        // Progress in the module log at info level: once when a pass starts, then every
+        // PROGRESS_LOG_INTERVAL_MS (the engine reports every 500 ms; `state -v` shows each).
+        const now = performance.now();
+        const first = this.progressLoggedAt_ms === null;
+        if (first || now - (this.progressLoggedAt_ms ?? 0) >= PROGRESS_LOG_INTERVAL_MS) {
+          this.progressLoggedAt_ms = now;
+          this.d.log.info({ mode: s.mode, shipped_bytes: s.shipped_bytes, pending_bytes: s.pending_bytes, pending_files: s.pending_files, rate_bytes_per_s: s.rate_bytes_per_s, eta_s: s.eta_s }, first ? 'mirror: re-integration started' : 'mirror: re-integrating');
+        }
         return;
+      }
       case 'in_sync':
+        this.progressLoggedAt_ms = null;
         this.inSync = true;
         this.linkUp = true;
         this.d.log.info({}, 'mirror: SECOND in sync');
         this.tell({ type: 'ReplicationSynced' });
         return;
       case 'alone': {
+        this.progressLoggedAt_ms = null;
         const wasUp = this.sessionUp;
         this.sessionUp = false;
         this.linkUp = false;

@@ -1,0 +1,142 @@
+// The activity record's decisions (core/mirror/pure/activity.ts) and the re-integration
+// progress view (core/mirror/pure/progress.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { activityCompare, chooseReintegration, coolingPlan, isCovered, MAX_HOT_PATHS, type HotFile } from '../../../core/mirror/pure/activity';
+import { ActivityRecord, loadActivity, removeActivity } from '../../../core/mirror/activity-record';
+import { formatProgress, replicationProgress, withReplication } from '../../../core/mirror/pure/progress';
+import type { ManifestEntry } from '../../../core/mirror/pure/tree-diff';
+import { CleanFiles, MAX_DIRTY_PATHS } from '../../../core/mirror/pure/clean-files';
+
+const f = (p: string, size: number): ManifestEntry => ({ path: p, type: 'f', mode: 0o644, uid: 0, gid: 0, size, mtime_ms: 0 });
+
+describe('activity record decisions', () => {
+  it('covers a path by itself, by a directory above it, or by "/"', () => {
+    const hot = new Set(['/a/b', '/c']);
+    expect(isCovered(hot, '/a/b')).toBe(true);
+    expect(isCovered(hot, '/c/d/e')).toBe(true);
+    expect(isCovered(hot, '/a')).toBe(false);
+    expect(isCovered(hot, '/a/bc')).toBe(false);
+    expect(isCovered(new Set(['/']), '/x/y')).toBe(true);
+  });
+
+  it('chooses journal when SECOND holds the tracked copy, activity for a former PRIM of the copy taken over, else full', () => {
+    const act = { base_copy: 'C2', hot: ['/x'], all: false };
+    expect(chooseReintegration({ need_full: false, journal_matches: true, takeover_of: undefined, activity: undefined })).toBe('journal');
+    expect(chooseReintegration({ need_full: false, journal_matches: false, takeover_of: 'C2', activity: act })).toBe('activity');
+    // The record must describe the copy this PRIM started from.
+    expect(chooseReintegration({ need_full: false, journal_matches: false, takeover_of: 'C9', activity: act })).toBe('full');
+    // A PRIM whose own journal is not trusted cannot say what it changed.
+    expect(chooseReintegration({ need_full: true, journal_matches: false, takeover_of: 'C2', activity: act })).toBe('full');
+    expect(chooseReintegration({ need_full: false, journal_matches: false, takeover_of: 'C2', activity: { ...act, all: true } })).toBe('full');
+    expect(chooseReintegration({ need_full: false, journal_matches: false, takeover_of: undefined, activity: act })).toBe('full');
+  });
+
+  it('compares only files missing on SECOND, of another size, hot, or left from an earlier pass', () => {
+    const local = [f('/same', 10), f('/hot', 10), f('/grown', 20), f('/new', 5), f('/left', 3), f('/d/in-hot-dir', 1)];
+    const remote = [f('/same', 10), f('/hot', 10), f('/grown', 10), f('/left', 3), f('/d/in-hot-dir', 1)];
+    const got = activityCompare(local.map((e) => e.path), local, remote, new Set(['/hot', '/d']), new Set(['/left']));
+    expect(got).toEqual(['/hot', '/grown', '/new', '/left', '/d/in-hot-dir']);
+  });
+
+  it('cools only files idle for a whole tick; those a sync covered at once, the others after a sync', () => {
+    const files = new Map<string, HotFile>([
+      ['/busy', { write_gen: 5, synced_gen: 5, seen_gen: 4 }],
+      ['/synced', { write_gen: 3, synced_gen: 3, seen_gen: 3 }],
+      ['/unsynced', { write_gen: 3, synced_gen: 1, seen_gen: 3 }],
+    ]);
+    expect(coolingPlan(files)).toEqual({ cool: ['/synced'], sync_first: ['/unsynced'] });
+  });
+});
+
+describe('activity record file', () => {
+  let dir = '';
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-activity-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('records nothing before a session opens it; then hot paths survive a reload, cooled ones do not', async () => {
+    const r = new ActivityRecord(dir);
+    await r.markHot('/before');
+    expect(await loadActivity(dir)).toBeUndefined();
+    await r.open('C1');
+    await Promise.all([r.markHot('/a'), r.markHot('/b'), r.markHot('/a')]);
+    expect(await loadActivity(dir)).toEqual({ base_copy: 'C1', hot: ['/a', '/b'], all: false });
+    await r.cool(['/a']);
+    await r.markHot('/c');
+    await r.close();
+    expect(await loadActivity(dir)).toEqual({ base_copy: 'C1', hot: ['/b', '/c'], all: false });
+    const again = new ActivityRecord(dir);
+    await again.load();
+    expect(again.covers('/b')).toBe(true);
+    await removeActivity(dir);
+    expect(await loadActivity(dir)).toBeUndefined();
+  });
+
+  it('a torn tail (power cut mid-append) keeps the records before it; "all" covers everything', async () => {
+    const r = new ActivityRecord(dir);
+    await r.open('C1');
+    await r.markHot('/a');
+    await r.close();
+    fs.appendFileSync(path.join(dir, 'activity.log'), Buffer.from([0, 0, 0, 40, 1, 2]));
+    expect(await loadActivity(dir)).toEqual({ base_copy: 'C1', hot: ['/a'], all: false });
+    const r2 = new ActivityRecord(dir);
+    await r2.load();
+    await r2.open('C1');
+    await r2.markAll();
+    await r2.close();
+    expect((await loadActivity(dir))?.all).toBe(true);
+    expect(MAX_HOT_PATHS).toBeGreaterThan(1000);
+  });
+});
+
+describe('re-integration progress view', () => {
+  it('shows pending, shipped, rate and ETA during a pass; 0 pending when in sync', () => {
+    const p = replicationProgress({ engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 1 << 20, pending_bytes: 300 << 20, pending_files: 1, rate_bytes_per_s: 64 << 20, eta_s: 5 } });
+    expect(p).toMatchObject({ phase: 'reintegrating', pending_bytes: 300 << 20, shipped_bytes: 1 << 20, eta_s: 5 });
+    expect(formatProgress(p)).toBe('  replication: re-integrating (journal): pending 300 MiB in 1 files, shipped 1.0 MiB  rate 64 MiB/s  eta 5 s');
+    expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' } })).toMatchObject({ phase: 'in_sync', pending_bytes: 0, eta_s: 0 });
+    expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' } }))).toMatch(/ALONE/);
+    expect(replicationProgress({ engine: 'second', last: null, copy_complete: false, bytes_applied: 10 })).toMatchObject({ phase: 'receiving', bytes_applied: 10 });
+    expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'syncing', pending_bytes: 0, rate_bytes_per_s: 0, eta_s: null } }))).toMatch(/eta \?/);
+  });
+
+  it('adds `replication` to the mirror modules of a collector view only', () => {
+    const view = { node: 'n1', modules: [{ module: 'm' }, { module: 'f' }] };
+    const p = replicationProgress({ engine: 'prim', last: { state: 'in_sync' } });
+    expect(withReplication(view, new Map([['m', p]])).modules).toEqual([{ module: 'm', replication: p }, { module: 'f' }]);
+  });
+});
+
+describe('clean files (the capture skips the local flush of an unchanged file)', () => {
+  it('knows nothing before the starting syncfs; then a touched path is dirty until a sync that began after its last change', () => {
+    const c = new CleanFiles();
+    expect(c.isClean('/0/a')).toBe(false);
+    c.touch('/0/a');
+    c.baselineDone();
+    expect(c.isClean('/0/b')).toBe(true);
+    expect(c.isClean('/0/a')).toBe(false);
+    const g = c.startSync('/0/a');
+    c.touch('/0/a'); // a write while the sync runs
+    c.synced('/0/a', g);
+    expect(c.isClean('/0/a')).toBe(false);
+    c.synced('/0/a', c.startSync('/0/a'));
+    expect(c.isClean('/0/a')).toBe(true);
+  });
+
+  it('a rename carries dirtiness to the new names; "/" or too many paths make everything dirty', () => {
+    const c = new CleanFiles();
+    c.baselineDone();
+    c.touch('/0/d/x');
+    c.moved('/0/d', '/0/e');
+    expect(c.isClean('/0/e/x')).toBe(false);
+    expect(c.isClean('/0/e')).toBe(false);
+    c.touch('/');
+    expect(c.isClean('/0/zzz')).toBe(false);
+    const d = new CleanFiles();
+    d.baselineDone();
+    for (let i = 0; i <= MAX_DIRTY_PATHS; i++) d.touch(`/0/f${i}`);
+    expect(d.isClean('/0/never')).toBe(false);
+    expect(d.dirtyCount).toBe(1);
+  });
+});
