@@ -14,12 +14,13 @@ export interface PushResult {
   readonly detail: string;
 }
 
-export async function pushModule(cluster: DeepReadonlyClusterConfig, self: string, name: string, file: string): Promise<PushResult[]> {
+/** `only`: push to these nodes alone (the console's node choice); default every other node. */
+export async function pushModule(cluster: DeepReadonlyClusterConfig, self: string, name: string, file: string, only?: readonly string[]): Promise<PushResult[]> {
   const key = clusterChannelKey(readKey(cluster.keyfile));
   const safe_b64 = fs.readFileSync(file).toString('base64');
   const out: PushResult[] = [];
   for (const n of cluster.nodes) {
-    if (n.name === self) continue;
+    if (n.name === self || (only !== undefined && !only.includes(n.name))) continue;
     const ep = configEndpoints(cluster, n.name)[0];
     if (ep === undefined) {
       out.push({ node: n.name, ok: false, detail: 'no command LAN address' });

@@ -4,10 +4,11 @@
 // never "all modules".
 import { HakitError } from '../errors/catalogue';
 import { MODULE_NAME_PATTERN } from '../../modules/safe/limits';
+import { moduleNameMessage } from '../config/pure/module-name';
 
 export function moduleArg(name: string): string {
   if (!MODULE_NAME_PATTERN.test(name)) {
-    throw new HakitError('HAKIT_E_MOD_NAME', `${JSON.stringify(name)} is not a module name (a letter, then letters, digits or _; at most 32)`, '-m');
+    throw new HakitError('HAKIT_E_MOD_NAME', moduleNameMessage(name), '-m');
   }
   return name;
 }

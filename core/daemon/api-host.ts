@@ -13,6 +13,7 @@ import { ApiServer } from '../api/server/api-server';
 import type { PeerEndpoint } from '../api/server/backend';
 import { loadTlsMaterial } from '../api/tls/load';
 import { readPackageVersion } from '../cli/package-version';
+import type { WhatIfCluster } from '../whatif/pure/types';
 
 type Dispatch = (req: ControlRequest) => Promise<unknown>;
 
@@ -28,12 +29,16 @@ export function apiBind(env: NodeJS.ProcessEnv = process.env): string {
 export interface ApiHostDeps {
   readonly node: string;
   readonly conf_dir: string;
+  /** The module store the Configuration routes install into (hakitd's --state-dir). */
+  readonly state_dir?: string;
   readonly log_dir: string;
   readonly cluster: () => DeepReadonlyClusterConfig;
   readonly key: Buffer;
   readonly dispatch: Dispatch;
   readonly heartbeat_drops: () => Readonly<Record<string, number>> | null;
   readonly log: LogSink;
+  /** The what-if engine's starting point (core/whatif/snapshot.ts); null before the cluster runs. */
+  readonly whatif?: () => WhatIfCluster | null;
 }
 
 /** Peers' API endpoints: their addresses on command LANs first, then the others. */
@@ -64,6 +69,7 @@ export async function startApiHost(d: ApiHostDeps): Promise<ApiServer | null> {
       nodes: () => d.cluster().nodes.map((n) => ({ name: n.name, addresses: Object.entries(n.addrs).map(([lan, a]) => ({ lan, addr: a.addr })) })),
       call: (cmd, args) => d.dispatch({ id: 0, cmd, args }),
       log_dir: d.log_dir,
+      whatif: () => d.whatif?.() ?? null,
     },
     conf_dir: d.conf_dir,
     tls,
@@ -77,6 +83,7 @@ export async function startApiHost(d: ApiHostDeps): Promise<ApiServer | null> {
     heartbeat_drops: d.heartbeat_drops,
     // dist/core/daemon -> dist/webconsole, where `npm run build` puts the console.
     console_dir: path.resolve(__dirname, '..', '..', 'webconsole'),
+    module_env: { ...process.env, HAKIT_CONF_DIR: d.conf_dir, ...(d.state_dir !== undefined ? { HAKIT_STATE_DIR: d.state_dir } : {}) },
   });
   try {
     await server.start();

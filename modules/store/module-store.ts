@@ -11,6 +11,7 @@ import { backupDir, clusterXmlPath, confDir, HISTORY_KEEP, moduleDir, modulesDir
 import type { InstalledModule } from '../../core/config/pure/cross-check';
 import type { DeepReadonlyClusterConfig, DeepReadonlyUserConfig } from '../../core/config/pure/types-frozen';
 import { HakitError } from '../../core/errors/catalogue';
+import { moduleNameMessage } from '../../core/config/pure/module-name';
 import { checkModuleDir } from '../safe/check-module';
 import { MODULE_NAME_PATTERN } from '../safe/limits';
 import { packModule } from '../safe/pack';
@@ -20,7 +21,7 @@ type Env = NodeJS.ProcessEnv;
 
 export function checkModuleName(name: string): string {
   if (!MODULE_NAME_PATTERN.test(name)) {
-    throw new HakitError('HAKIT_E_MOD_NAME', `"${name}" is not a module name (a letter, then letters, digits or _; at most 32)`, 'module');
+    throw new HakitError('HAKIT_E_MOD_NAME', moduleNameMessage(name), 'module');
   }
   return name;
 }
@@ -144,12 +145,21 @@ export function uninstallModule(name: string, env: Env = process.env): { backup:
   return { backup };
 }
 
-export function rollbackModule(name: string, env: Env = process.env): { release: number } {
+/** The releases kept of an installed module (oldest first), which one is applied, and their folders. */
+export function keptReleases(name: string, env: Env = process.env): { release: number; applied: boolean; dir: string }[] {
+  checkModuleName(name);
+  const current = currentRelease(name, env);
+  if (current === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module');
+  return releases(name, env).map((seq) => ({ release: seq, applied: seq === current, dir: path.join(releasesDir(name, env), String(seq)) }));
+}
+
+/** Re-applies the release before the applied one, or release `to` when given (one of the kept ones). */
+export function rollbackModule(name: string, env: Env = process.env, to?: number): { release: number } {
   checkModuleName(name);
   const current = currentRelease(name, env);
   if (current === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module rollback');
-  const previous = releases(name, env).filter((s) => s < current).pop();
-  if (previous === undefined) throw new HakitError('HAKIT_E_MOD_NO_HISTORY', `module ${name} has no earlier applied config`, 'module rollback');
+  const previous = to !== undefined ? releases(name, env).find((s) => s === to && s !== current) : releases(name, env).filter((s) => s < current).pop();
+  if (previous === undefined) throw new HakitError('HAKIT_E_MOD_NO_HISTORY', to !== undefined ? `module ${name} has no kept config ${to} other than the applied one (${current})` : `module ${name} has no earlier applied config`, 'module rollback');
   checkOrThrow(path.join(releasesDir(name, env), String(previous)), name, installedCluster(env), env);
   pointAt(name, previous, env);
   return { release: previous };

@@ -1,13 +1,16 @@
 // The console's REST client: same origin, the session cookie, the CSRF token on every change.
 // Every failure becomes an ApiError carrying the API's HAKIT_E_ code.
 import { API_BASE } from '../../core/api/contract/version';
-import type { ErrorBody, SessionInfo } from '../../core/api/contract/pure/types';
+import type { SessionInfo } from '../../core/api/contract/pure/types';
+import type { ConfigErrorBody, ConfigIssueInfo } from '../../core/api/contract/pure/config-types';
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** A module's problems with their files and lines (Configuration routes). */
+    readonly issues: readonly ConfigIssueInfo[] = [],
   ) {
     super(message);
   }
@@ -37,8 +40,8 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
     parsed = null;
   }
   if (!res.ok) {
-    const err = (parsed as ErrorBody | null)?.error;
-    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText);
+    const err = (parsed as ConfigErrorBody | null)?.error;
+    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, err?.issues ?? []);
   }
   return parsed as T;
 }

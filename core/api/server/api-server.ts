@@ -15,7 +15,7 @@ import { buildApp } from './app';
 import { SessionStore, type AuthDeps } from './auth';
 import type { ApiBackend, PeerClient, PeerEndpoint } from './backend';
 import { EventHub, EVENT_POLL_MS } from './event-hub';
-import { makeHandlers } from './handlers';
+import { makeHandlers, type HandlerDeps } from './handlers';
 import { homePage } from './home';
 import { NonceCache } from './node-auth';
 import { HttpsPeerClient } from './peers';
@@ -53,6 +53,10 @@ export interface ApiServerOptions {
   readonly relay_peers?: boolean;
   /** The console's built assets (served at / when they hold index.html). */
   readonly console_dir?: string;
+  /** The module store's HAKIT_CONF_DIR/HAKIT_STATE_DIR (Configuration routes); default: process.env with conf_dir. */
+  readonly module_env?: NodeJS.ProcessEnv;
+  /** Replaces the push of packages to peers' config services (tests). */
+  readonly push_module?: HandlerDeps['push_module'];
 }
 
 export class ApiServer {
@@ -122,6 +126,9 @@ export class ApiServer {
       resourceHistory: (m) => this.hub.resourceHistory(m),
       openapi: () => buildOpenApi(o.product_version),
       now_ms: o.now_ms ?? Date.now,
+      module_env: o.module_env,
+      product_version: o.product_version,
+      push_module: o.push_module,
     });
     const app = buildApp({
       auth,

@@ -81,20 +81,24 @@ export function buildApp(d: AppDeps): express.Express {
     next();
   });
 
-  // Bodies: JSON only, bounded, raw bytes kept for inter-node signatures.
-  app.use(
+  // Bodies: JSON only, bounded, raw bytes kept for inter-node signatures. A route that
+  // carries a module package has its own, larger bound (RouteSpec.max_body_bytes).
+  const jsonParser = (limit: number) =>
     express.json({
-      limit: MAX_BODY_BYTES,
+      limit,
       strict: true,
       type: () => true,
       verify: (req, _res, buf) => {
         (req as RawReq).raw_body = Buffer.from(buf);
       },
-    }),
-  );
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    });
+  const defaultParser = jsonParser(MAX_BODY_BYTES);
+  const bigBodies = ROUTES.filter((r) => r.max_body_bytes !== undefined).map((r) => ({ method: r.method, path: pathRegex(API_BASE + r.path), limit: r.max_body_bytes as number, parser: jsonParser(r.max_body_bytes as number) }));
+  const limitOf = (req: Request): { limit: number; parser: express.RequestHandler } => bigBodies.find((b) => b.method === req.method && b.path.test(req.path)) ?? { limit: MAX_BODY_BYTES, parser: defaultParser };
+  app.use((req, res, next) => limitOf(req).parser(req, res, next));
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const t = (err as { type?: string }).type;
-    if (t === 'entity.too.large') return fail(res, new HakitError('HAKIT_E_API_BODY_TOO_BIG', `bodies are at most ${MAX_BODY_BYTES} bytes`, 'API request'));
+    if (t === 'entity.too.large') return fail(res, new HakitError('HAKIT_E_API_BODY_TOO_BIG', `bodies of ${req.method} ${req.path.slice(0, 200)} are at most ${limitOf(req).limit} bytes`, 'API request'));
     if (t === 'entity.parse.failed') return fail(res, new HakitError('HAKIT_E_API_BAD_JSON', 'the body is not valid JSON', 'API request'));
     if (t === 'encoding.unsupported' || t === 'charset.unsupported') return fail(res, new HakitError('HAKIT_E_API_MEDIA_TYPE', 'bodies are UTF-8 JSON', 'API request'));
     if (t === 'request.aborted' || t === 'stream.not.readable') return fail(res, new HakitError('HAKIT_E_API_BAD_REQUEST', 'the body was cut short', 'API request'));
@@ -136,6 +140,11 @@ export function buildApp(d: AppDeps): express.Express {
     fail(res, err);
   });
   return app;
+}
+
+/** An express path (`/a/:x/b`) as a regular expression on req.path. */
+function pathRegex(p: string): RegExp {
+  return new RegExp('^' + p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[a-z_]+/g, '[^/]+') + '/?$');
 }
 
 function mount(app: express.Express, r: RouteSpec, d: AppDeps): void {

@@ -1,6 +1,8 @@
 // XML text → XmlNode tree with the line of every element. xml2js does the parsing; its sax
 // parser's `onopentag` is wrapped to record where each start tag began, since xml2js
-// itself keeps no positions. DOCTYPE (and so entity declarations) is refused outright.
+// itself keeps no positions. A bare `<!DOCTYPE safe>` (SafeKit writes one at the top of its
+// userconfig.xml) is accepted; any other DOCTYPE, and so any entity declaration or external
+// DTD, is refused (doctypeRefusal).
 import { Parser } from 'xml2js';
 import type { ConfigIssue, XmlNode } from '../pure/xml-tree';
 
@@ -23,15 +25,17 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
   const parser = new Parser({ explicitChildren: true, preserveChildrenOrder: true, explicitRoot: false, explicitArray: true, charsAsChildren: false, strict: true, async: false });
   const sax = (parser as unknown as { saxParser: SaxHooks }).saxParser;
   const openTag = sax.onopentag;
-  let doctype = false;
+  const doctypes: { body: string; line: number }[] = [];
+  let root: string | null = null;
   let depth = 0;
   let count = 0;
   let tooBig = false;
-  sax.ondoctype = () => {
-    doctype = true;
+  sax.ondoctype = (body) => {
+    doctypes.push({ body, line: lineOf(lineStarts, sax.startTagPosition - 1) });
   };
   sax.onopentag = (node) => {
     count += 1;
+    root = root ?? node.name;
     if (count > XML_LIMITS.elements_max) tooBig = true;
     // startTagPosition is one past the `<`, counted in UTF-16 code units like `text`.
     node.attributes[LINE_KEY] = String(lineOf(lineStarts, sax.startTagPosition - 1));
@@ -52,7 +56,8 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
   } catch (e) {
     failure = failure ?? (e instanceof Error ? e : new Error(String(e)));
   }
-  if (doctype) return { issue: { code: 'HAKIT_E_CONF_DOCTYPE', where: file, message: 'DOCTYPE and entity declarations are not accepted' } };
+  const refused = doctypeRefusal(doctypes, root);
+  if (refused !== null) return { issue: { code: 'HAKIT_E_CONF_DOCTYPE', where: refused.line > 0 ? `${file}:${refused.line}` : file, message: refused.message } };
   if (tooBig) return { issue: { code: 'HAKIT_E_CONF_TOO_DEEP', where: file, message: `more than ${XML_LIMITS.elements_max} elements` } };
   if (failure) return { issue: { code: 'HAKIT_E_CONF_XML', where: `${file}:${saxLine(failure)}`, message: firstLine(failure.message) } };
   if (result === undefined || result === null || typeof result !== 'object') {
@@ -76,6 +81,30 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
 }
 
 class DepthError extends Error {}
+
+/** A bare document type name, as in `<!DOCTYPE safe>`: sax hands over what follows `DOCTYPE`. */
+const BARE_DOCTYPE = /^\s+([A-Za-z_][A-Za-z0-9_.-]*)\s*$/;
+
+/**
+ * null when the file has no DOCTYPE or one bare `<!DOCTYPE NAME>` naming the root element;
+ * otherwise why it is refused. An internal subset (`[...]`) is where entities are declared
+ * (billion laughs, external entities) and an external id (SYSTEM/PUBLIC) names a file or URL
+ * to fetch: both are refused, whatever they hold.
+ */
+export function doctypeRefusal(doctypes: readonly { body: string; line: number }[], root: string | null): { line: number; message: string } | null {
+  const first = doctypes[0];
+  if (first === undefined) return null;
+  const only = 'only a bare <!DOCTYPE NAME> is accepted';
+  if (doctypes.length > 1) return { line: doctypes[1]?.line ?? first.line, message: `more than one DOCTYPE; ${only}` };
+  if (first.body.includes('[')) return { line: first.line, message: `DOCTYPE with an internal subset (entity declarations) is not accepted; ${only}` };
+  const m = BARE_DOCTYPE.exec(first.body);
+  if (m === null) {
+    const external = /\b(SYSTEM|PUBLIC)\b/.test(first.body);
+    return { line: first.line, message: external ? `DOCTYPE with an external id (SYSTEM or PUBLIC) is not accepted; ${only}` : `DOCTYPE ${JSON.stringify(first.body.trim().slice(0, 40))} is not a bare name; ${only}` };
+  }
+  if (root !== null && m[1] !== root) return { line: first.line, message: `<!DOCTYPE ${m[1]}> does not name the root element <${root}>` };
+  return null;
+}
 
 function computeLineStarts(text: string): number[] {
   const starts = [0];

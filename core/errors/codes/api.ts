@@ -11,6 +11,8 @@ export const API_CODES = {
   HAKIT_E_API_LISTEN: 'the API cannot listen on its address and port',
   HAKIT_E_API_REMOTE: 'a command sent to another node through the API failed (hakit -H)',
   HAKIT_E_API_TOO_BUSY: 'the API is serving as many requests as it allows; try again',
+  HAKIT_E_API_PACKAGE_TOO_BIG: 'a module package sent to the API is larger than it accepts (8 MiB)',
+  HAKIT_E_API_NO_RELEASE: 'no kept configuration of that number for this module on that node',
   HAKIT_E_AUTH_REQUIRED: 'the API needs a login (session cookie) or an API key',
   HAKIT_E_AUTH_BAD_LOGIN: 'wrong user name or password',
   HAKIT_E_AUTH_EXPIRED: 'the session expired (idle too long, or too old); log in again',
