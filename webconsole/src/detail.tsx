@@ -1,14 +1,14 @@
 // One module on one node in detail: live log, resources and their history with the failover
-// rule applied last, replication status, the farm's bucket map and shares. Tabs follow the
+// rule applied last, replication status, the farm's bucket map (bucket-map.tsx) and shares. Tabs follow the
 // WAI-ARIA tabs pattern (arrow keys move between them).
 import { useEffect, useState } from 'preact/hooks';
 import { routeById } from '../../core/api/contract/routes';
 import { roleAllows, type Role } from '../../core/api/contract/pure/roles';
 import type { ModuleOnNode, ModuleResources, ReplicationStatus } from '../../core/api/contract/pure/types';
-import { bucketOwners } from '../pure/cell';
 import { api, enc } from './api';
 import type { EventSocket } from './live';
 import { LogView } from './logs';
+import { BucketMapView } from './bucket-map';
 
 type Tab = 'log' | 'resources' | 'replication' | 'farm';
 
@@ -53,7 +53,7 @@ export function Detail(props: { node: string; m: ModuleOnNode; role: Role; socke
         {tab === 'log' && <LogView node={props.node} module={props.m.module} socket={props.socket} />}
         {tab === 'resources' && <ResourcesView node={props.node} module={props.m.module} />}
         {tab === 'replication' && <ReplicationView node={props.node} module={props.m.module} role={props.role} live={props.replication} />}
-        {tab === 'farm' && <FarmView m={props.m} />}
+        {tab === 'farm' && <BucketMapView m={props.m} />}
       </div>
     </section>
   );
@@ -170,36 +170,6 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
         </button>
       )}
       {verify && <p role="status">{verify}</p>}
-    </div>
-  );
-}
-
-function FarmView(props: { m: ModuleOnNode }) {
-  const f = props.m.farm;
-  if (!f) return null;
-  const owners = bucketOwners(f.counts, f.members);
-  const members = [...new Set([...f.members, ...Object.keys(f.counts)])];
-  const idx = (o: string | null): number => (o === null ? -1 : members.indexOf(o) % 8);
-  return (
-    <div>
-      <p>
-        This node's share: {f.share} · filter {f.filter} · default owner {f.default_owner}
-        {f.waiting_for.length > 0 && ` · waiting for ${f.waiting_for.join(', ')}`}
-        {f.leaving && ' · leaving'}
-      </p>
-      <ul class="owners">
-        {members.map((m) => (
-          <li key={m}>
-            <span class={`swatch o-${idx(m)}`} aria-hidden="true" /> {m}: {f.counts[m] ?? 0} buckets
-          </li>
-        ))}
-      </ul>
-      <div class="buckets" role="img" aria-label={`256 buckets: ${members.map((m) => `${m} ${f.counts[m] ?? 0}`).join(', ')}`}>
-        {owners.map((o, i) => (
-          <span key={i} class={`b o-${idx(o)}`} title={`bucket ${i}: ${o ?? 'no owner'}`} />
-        ))}
-      </div>
-      <p class="note">Buckets are laid out by each member's count; the API does not give each bucket's owner.</p>
     </div>
   );
 }

@@ -3,7 +3,9 @@
 // from them (openapi.ts), and the authorization-matrix test walks them all.
 import type { Access, Role } from './pure/roles';
 import { EMPTY, S, obj, type JsonSchema } from './pure/schema';
-import type { ModuleCommandKind } from './pure/types';
+import { CONFIG_ROUTES } from './config-routes';
+import { INSIGHT_ROUTES } from './insight-routes';
+import { MODULE_COMMANDS, type ModuleCommandKind } from './pure/types';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -22,6 +24,8 @@ export interface RouteSpec {
   readonly response: string;
   /** Changes something: recorded in the audit log. */
   readonly audited: boolean;
+  /** Bodies above the API's default limit (a module package): this route's own limit. */
+  readonly max_body_bytes?: number;
 }
 
 const NODE = { node: S.node };
@@ -50,7 +54,7 @@ export const ROUTES: readonly RouteSpec[] = [
 
   r('command', 'POST', '/nodes/:node/modules/:module/commands', 'control', 'Run a module command on that node (primforce needs admin)', 'CommandOutcome', {
     params: NODE_MODULE,
-    body: obj({ kind: { type: 'string', enum: ['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce', 'failover', 'boot'], maxLength: 16 }, on: { type: 'boolean' } }, ['kind']),
+    body: obj({ kind: { type: 'string', enum: [...MODULE_COMMANDS], maxLength: 16 }, on: { type: 'boolean' } }, ['kind']),
   }),
   r('resource-set', 'PUT', '/nodes/:node/modules/:module/resources/:resource', 'control', 'Set a resource up or down by hand', 'Resource', {
     params: { ...NODE_MODULE, resource: S.resource },
@@ -76,6 +80,9 @@ export const ROUTES: readonly RouteSpec[] = [
   r('apikey-add', 'POST', '/apikeys', 'admin', 'Create an API key; its token is shown once', 'ApiKeyCreated', { body: obj({ name: S.user, role: S.role }) }),
   r('apikey-del', 'DELETE', '/apikeys/:name', 'admin', 'Revoke an API key', 'Empty', { params: { name: S.user } }),
 
+  ...CONFIG_ROUTES,
+  ...INSIGHT_ROUTES,
+
   r('users-pull', 'GET', '/internal/users', 'node', 'Peer nodes: the users file, to keep it identical on every node', 'UsersFile'),
   r('users-changed', 'POST', '/internal/users/changed', 'node', 'Peer nodes: "my users file changed, pull it"', 'Empty', { body: EMPTY, audited: false }),
 ];
@@ -96,6 +103,9 @@ export const COMMAND_ACCESS: Readonly<Record<ModuleCommandKind, Role>> = {
   primforce: 'admin',
   failover: 'control',
   boot: 'control',
+  // Manual failover (docs/geo.md): letting a survivor take over is an operator's control action.
+  approve: 'control',
+  deny: 'control',
 };
 
 export function routeById(id: string): RouteSpec | undefined {

@@ -2,6 +2,7 @@
 // the control socket's own dispatch as `call`, so a command from the API runs exactly the
 // code a command from `hakit` runs. Tests pass a fake.
 import type { ClusterNodeInfo } from '../contract/pure/types';
+import type { WhatIfCluster } from '../../whatif/pure/types';
 
 export interface ApiBackend {
   readonly node: string;
@@ -12,6 +13,8 @@ export interface ApiBackend {
   call(cmd: string, args: Record<string, unknown>): Promise<unknown>;
   /** hakitd's log folder: the daemon log, module logs, the audit log. */
   readonly log_dir: string;
+  /** The what-if engine's starting point (core/whatif/snapshot.ts); absent or null: not available here. */
+  whatif?(): WhatIfCluster | null;
 }
 
 /** How this node reaches a peer's API. */

@@ -8,6 +8,7 @@ import type { StateResult } from '../../control/api';
 import type { MonitorStatus } from '../../monitor/api';
 import type { MirrorStatusResult } from '../../daemon/mirror-handlers';
 import { DAEMON_LOG_FILE, moduleLogPath } from '../../log/logs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import type { RouteSpec } from '../contract/routes';
 import type { Role } from '../contract/pure/roles';
@@ -24,6 +25,8 @@ import { verifyPassword } from '../users/password';
 import { apiKeyAdd, apiKeyDel, userAdd, userDel, userPasswd } from '../users/store';
 import type { Authenticated, SessionStore } from './auth';
 import type { ApiBackend, PeerClient } from './backend';
+import { makeConfigHandlers, type ConfigHandlerDeps } from './config-handlers';
+import { makeInsightHandlers } from './insight-handlers';
 
 export interface RouteContext {
   readonly route: RouteSpec;
@@ -38,7 +41,8 @@ export interface RouteContext {
   readonly res: Response;
 }
 
-export type Outcome = { readonly kind: 'ok'; readonly body: unknown } | { readonly kind: 'raw'; readonly status: number; readonly body: unknown };
+/** `audit_error`: the change answered but did not fully happen (a node of several refused); recorded as failed. */
+export type Outcome = { readonly kind: 'ok'; readonly body: unknown; readonly audit_error?: AuditRecord['error'] } | { readonly kind: 'raw'; readonly status: number; readonly body: unknown };
 export type Handler = (ctx: RouteContext) => Promise<Outcome>;
 export type Handlers = Readonly<Record<string, Handler>>;
 
@@ -54,6 +58,11 @@ export interface HandlerDeps {
   resourceHistory(module: string): readonly ResourceChange[];
   openapi(): unknown;
   now_ms(): number;
+  /** The module store's HAKIT_CONF_DIR/HAKIT_STATE_DIR (Configuration routes); default: process.env with conf_dir. */
+  readonly module_env?: NodeJS.ProcessEnv;
+  readonly product_version?: string;
+  /** Replaces the push to peers' config services (tests). */
+  readonly push_module?: ConfigHandlerDeps['push'];
 }
 
 export const DEFAULT_LOG_LINES = 200;
@@ -111,7 +120,8 @@ export function makeHandlers(d: HandlerDeps): Handlers {
       });
     try {
       const out = await f(ctx);
-      rec(true, null);
+      const partial = out.kind === 'ok' ? (out.audit_error ?? null) : null;
+      rec(partial === null, partial);
       return out;
     } catch (e) {
       rec(false, isHakitError(e) ? { code: e.code, message: e.message } : { code: 'HAKIT_E_INTERNAL', message: String(e) });
@@ -294,6 +304,24 @@ export function makeHandlers(d: HandlerDeps): Handlers {
       return ok({});
     }),
 
+    ...makeConfigHandlers({
+      backend: d.backend,
+      env: d.module_env ?? { ...process.env, HAKIT_CONF_DIR: d.conf_dir },
+      product_version: d.product_version ?? '?',
+      now_ms: d.now_ms,
+      onNode,
+      audited,
+      push: d.push_module,
+    }),
+
+    ...makeInsightHandlers({
+      backend: d.backend,
+      peers: d.peers,
+      now_ms: d.now_ms,
+      onNode,
+      clusterState: async (ctx) => ((await (h['state'] as Handler)(ctx)) as { body: ClusterState }).body,
+    }),
+
     'users-pull': async () => ok(d.users()),
     'users-changed': async (ctx) => {
       const p = ctx.principal as Principal;
@@ -304,9 +332,16 @@ export function makeHandlers(d: HandlerDeps): Handlers {
   return h;
 }
 
-/** Passwords never reach the audit log. */
+/** Long values (a module package, a userconfig.xml) are recorded by size and hash. */
+const AUDIT_VALUE_MAX_CHARS = 256;
+
+/** Passwords never reach the audit log, nor megabytes of a package. */
 function redact(body: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) out[k] = /password|token/i.test(k) ? '***' : v;
+  for (const [k, v] of Object.entries(body)) {
+    if (/password|token/i.test(k)) out[k] = '***';
+    else if (typeof v === 'string' && v.length > AUDIT_VALUE_MAX_CHARS) out[k] = `<${v.length} characters, sha256 ${crypto.createHash('sha256').update(v).digest('hex').slice(0, 16)}>`;
+    else out[k] = v;
+  }
   return out;
 }

@@ -18,6 +18,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HAKIT_E_AUTH_FORBIDDEN: 403,
   HAKIT_E_AUTH_CSRF: 403,
   HAKIT_E_API_NOT_FOUND: 404,
+  HAKIT_E_MOD_NOT_INSTALLED: 404,
+  HAKIT_E_API_NO_RELEASE: 404,
+  HAKIT_E_API_PACKAGE_TOO_BIG: 413,
   HAKIT_E_UNKNOWN_MODULE: 404,
   HAKIT_E_AUTH_NO_USER: 404,
   HAKIT_E_MONITOR_NO_MODULE: 404,
@@ -31,6 +34,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HAKIT_E_DAEMON_UNREACHABLE: 503,
   HAKIT_E_API_TOO_BUSY: 503,
   HAKIT_E_CONTROL_TIMEOUT: 504,
+  HAKIT_E_WHATIF_UNKNOWN_NODE: 400,
+  HAKIT_E_WHATIF_UNKNOWN_LAN: 400,
+  HAKIT_E_WHATIF_EMPTY: 400,
+  HAKIT_E_WHATIF_UNAVAILABLE: 503,
+  HAKIT_E_WHATIF_TIMEOUT: 503,
 };
 
 export function statusOf(code: string): number {
@@ -42,6 +50,11 @@ export function statusOf(code: string): number {
 }
 
 export function errorBodyOf(e: unknown): { status: number; body: ErrorBody } {
-  if (isHakitError(e)) return { status: statusOf(e.code), body: { error: { code: e.code, message: e.message } } };
+  if (isHakitError(e)) {
+    // A module's problems (core/api/server/config-handlers.ts) travel with their files and lines.
+    const issues = (e as { api_issues?: unknown }).api_issues;
+    if (Array.isArray(issues)) return { status: statusOf(e.code), body: { error: { code: e.code, message: e.message, issues } } as ErrorBody };
+    return { status: statusOf(e.code), body: { error: { code: e.code, message: e.message } } };
+  }
   return { status: 500, body: { error: { code: 'HAKIT_E_INTERNAL', message: 'internal error (see hakitd.log)' } } };
 }
