@@ -17,6 +17,11 @@ export interface PeerStatus {
    * absent: a daemon that does not report it.
    */
   readonly silent_ms?: number | null;
+  /**
+   * Present when the peer speaks no heartbeat wire version in common with this node
+   * (HAKIT_E_WIRE_INCOMPATIBLE): its heartbeats are ignored. Versions as `2` or `2..3`.
+   */
+  readonly wire_incompatible?: { readonly peer_versions: string; readonly own_versions: string };
 }
 
 export interface ModuleStatus {
@@ -37,6 +42,12 @@ export interface ModuleStatus {
    * says ALONE for a PRIM whose link is down (core/daemon/pure/reported-state.ts).
    */
   readonly replication?: 'up' | 'down';
+  /**
+   * Manual failover (docs/geo.md): the survivor waits for `hakit failover approve` since
+   * `waiting_ms`; the timer approves in `timer_left_ms` (null: no timer, or denied). Absent
+   * when not waiting.
+   */
+  readonly approval?: { readonly waiting_ms: number; readonly timer_left_ms: number | null; readonly denied: boolean } | null;
 }
 
 export interface StateArgs {

@@ -22,7 +22,7 @@ export interface ControlTarget {
   info(): Record<string, unknown>;
 }
 
-const SIMPLE: ReadonlySet<CommandKind> = new Set(['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce']);
+const SIMPLE: ReadonlySet<CommandKind> = new Set(['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce', 'approve', 'deny']);
 const SWITCHES: ReadonlySet<CommandKind> = new Set(['failover', 'boot']);
 
 function moduleArg(t: ControlTarget, args: Record<string, unknown>): string {

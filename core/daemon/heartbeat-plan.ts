@@ -7,6 +7,7 @@ import type { HeartbeatProfile, NodeId } from '../membership/pure/types';
 import type { LanConfig } from '../membership/transport/types';
 import { HEARTBEAT_PROFILES } from '../module/pure/policy';
 import type { ModulePlan } from './module-plan';
+import { acrossSites } from '../config/pure/sites';
 
 export interface HeartbeatPlan {
   readonly lans: readonly LanConfig[];
@@ -36,14 +37,21 @@ export function planHeartbeats(self: NodeId, cluster: DeepReadonlyClusterConfig,
       peers: lan.nodes.filter((n) => n.name !== self).map((n) => ({ node_id: n.name, address: n.addr, port: n.port })),
     });
   });
+  const profile = clusterProfile(plans);
+  // A peer on another site (cluster.xml <site>, docs/geo.md) is lost only after the wan profile's silence.
+  const wan_ms = Math.max(profile.timeout_ms, HEARTBEAT_PROFILES.wan.timeout_ms);
   const peers = cluster.nodes
     .filter((n) => n.name !== self)
-    .map((n) => ({ node: n.name, lans: lans.filter((l) => l.peers.some((p) => p.node_id === n.name)).map((l) => l.index) }));
+    .map((n) => ({
+      node: n.name,
+      lans: lans.filter((l) => l.peers.some((p) => p.node_id === n.name)).map((l) => l.index),
+      ...(acrossSites(cluster, self, n.name) ? { timeout_ms: wan_ms } : {}),
+    }));
   return {
     lans,
     membership: {
       self,
-      profile: clusterProfile(plans),
+      profile,
       peers,
       modules: plans.map((p) => ({ module: p.name, nodes: p.policy.nodes })),
     },

@@ -11,7 +11,7 @@ import type { ModuleStatus } from '../../core/control/api';
 import type { OperatorCommand } from '../../core/module/pure/types';
 import { createClusterCa, installNodeCert, issueNodeCert, loadTlsMaterial, type TlsMaterial } from '../../core/api/tls';
 import type { ApiBackend } from '../../core/api/server/backend';
-import { ApiServer } from '../../core/api/server/api-server';
+import { ApiServer, type ApiServerOptions } from '../../core/api/server/api-server';
 import { AuditLog, auditPath } from '../../core/api/audit';
 import { SILENT_LOG } from '../../core/log/sink';
 
@@ -33,8 +33,13 @@ export class FakeDaemon {
   level = 'info';
   state: ModuleStatus['state'] = 'PRIM';
   resource: 'up' | 'down' = 'up';
+  /** hakitd reloads asked for (Configuration routes). */
+  reloads = 0;
+  /** Manual failover (docs/geo.md): set to make m1 wait for approval (WAIT/Approval); approve/deny act on it. */
+  approval: ModuleStatus['approval'] = null;
 
   status(m: string): ModuleStatus {
+    if (this.approval) return { module: m, mode: 'mirror', state: 'WAIT', status: 'Approval', epoch: 3, copyComplete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: false, lansUp: [], state: null, status: null }], last_error: null, approval: { ...this.approval } };
     return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND', status: 'Ready' }], last_error: null };
   }
 
@@ -46,6 +51,12 @@ export class FakeDaemon {
       moduleStatus: (m) => this.status(m),
       moduleCommand: async (m, c) => {
         if (c.kind === 'start' && this.state !== 'STOP') throw new HakitError('HAKIT_E_MODULE_ALREADY_STARTED', 'already started', `module ${m}`);
+        if ((c.kind === 'approve' || c.kind === 'deny') && !this.approval) throw new HakitError('HAKIT_E_FAILOVER_NOT_WAITING', 'not waiting for approval', `module ${m}`);
+        if (c.kind === 'approve') {
+          this.approval = null;
+          this.state = 'ALONE';
+        }
+        if (c.kind === 'deny' && this.approval) this.approval = { ...this.approval, timer_left_ms: null, denied: true };
         this.commands.push({ module: m, command: c });
       },
       logLevel: () => this.level as never,
@@ -60,6 +71,10 @@ export class FakeDaemon {
   dispatch(node: string): (cmd: string, args: Record<string, unknown>) => Promise<unknown> {
     const control = makeControlHandler(this.target(node));
     return async (cmd, args) => {
+      if (cmd === 'reload') {
+        this.reloads++;
+        return { started: false, nodes_added: [], nodes_removed: [], modules_added: [], modules_removed: [], modules_reloaded: [], modules_pending: [] };
+      }
       if (cmd === 'resources' || cmd === 'resource-set' || cmd === 'monitor-switch' || cmd === 'mirrorstatus' || cmd === 'rfsverify' || cmd === 'fullsync') {
         if (args['module'] !== 'm1') throw new HakitError('HAKIT_E_UNKNOWN_MODULE', `no module "${String(args['module'])}"`, `node ${node}`);
         if (cmd === 'resource-set') this.resource = args['value'] as 'up' | 'down';
@@ -90,7 +105,7 @@ export interface Started {
   readonly tls: TlsMaterial;
 }
 
-export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer } = {}): Promise<Started> {
+export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module'] } = {}): Promise<Started> {
   const daemon = new FakeDaemon();
   const log_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-log-'));
   fs.mkdirSync(path.join(log_dir, 'modules'), { recursive: true });
@@ -117,6 +132,9 @@ export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; clu
     product_version: 'test',
     poll_ms: opts.poll_ms,
     relay_peers: false,
+    // A private module store: the Configuration routes never touch this machine's /var/lib/hakit.
+    module_env: opts.module_env ?? { HAKIT_CONF_DIR: fx.conf_dir, HAKIT_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-state-')) },
+    push_module: opts.push_module,
   });
   const { port } = await server.start();
   return { server, port, daemon, conf_dir: fx.conf_dir, log_dir, tls: fx.tls };

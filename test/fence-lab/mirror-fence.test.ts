@@ -27,7 +27,7 @@ const OTHER_DIST = process.env['HAKIT_TEST_DIST'];
 const built = (src: string): string => (OTHER_DIST ? path.join(OTHER_DIST, src.replace(/\.ts$/, '.js')) : distPath(src));
 const CLI = built('core/cli/main.ts');
 const DAEMON = built('core/daemon/main.ts');
-const WITNESS = built('core/daemon/witness-main.ts');
+const WITNESS = built('core/witness/main.ts');
 const NODE = process.execPath;
 /** `fast` profile: pulse 150 ms, timeout 800 ms; takeover bound with the VIP hold and slack. */
 const TAKEOVER_BOUND_MS = 4_000;

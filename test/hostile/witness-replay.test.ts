@@ -5,11 +5,11 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WitnessServer } from '../../core/daemon/witness-server';
-import { UdpWitnessClient } from '../../core/membership/transport/witness-client';
+import { WitnessServer } from '../../core/witness/server';
+import { UdpWitnessClient } from '../../core/witness/client';
 import { SILENT_LOG } from '../../core/log/sink';
 import { HeartbeatDecoder } from '../../core/membership/wire/codec';
-import { parseWitnessReply, WITNESS_CHANNEL } from '../../core/membership/transport/witness-protocol';
+import { parseWitnessReply, WITNESS_CHANNEL } from '../../core/witness/protocol';
 
 const KEY = Buffer.from('hostile-witness-key-0123456789abcdef');
 const WITNESS = '127.0.0.81';

@@ -15,16 +15,20 @@ export function main(argv: readonly string[]): number {
     .option('--faults-ms <ms>', 'simulated time of the fault phase', '40000')
     .option('--profile <name>', 'heartbeat profile: default | fast', 'default')
     .option('--faults <kind>', 'all | crash (crashes and commands only)', 'all')
+    .option('--failover <mode>', 'auto | manual (survivors wait for approval; docs/geo.md)', 'auto')
+    .option('--arbitrators <n>', 'arbitrators with a majority rule (with --witness on; docs/geo.md)', '1')
     .option('--verbose', 'print the trace')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
-  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; verbose?: boolean }>();
+  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean }>();
   const base = {
     mode: o.mode as ModuleMode,
     witness: o.witness === 'on',
     faults_ms: Number(o.faultsMs),
     profile: o.profile === 'fast' ? ('fast' as const) : ('default' as const),
     faults: o.faults === 'crash' ? ('crash' as const) : ('all' as const),
+    failover: o.failover === 'manual' ? ('manual' as const) : ('auto' as const),
+    arbitrators: Math.max(1, Number(o.arbitrators)),
   };
   const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
   let failed = 0;
@@ -40,7 +44,7 @@ export function main(argv: readonly string[]): number {
       console.log(`  replay: ${replayCommand(run)}`);
     }
   }
-  console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
+  console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}, failover ${base.failover}, ${base.arbitrators} arbitrator${base.arbitrators > 1 ? 's' : ''}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
   return failed === 0 ? 0 : 1;
 }
 

@@ -17,7 +17,19 @@ export interface RunOptions {
   readonly profile: 'default' | 'fast';
   /** 'crash': only crashes, restarts and operator commands (no cuts): lost writes are checked without a witness too. */
   readonly faults: 'all' | 'crash';
+  /**
+   * 'manual': `<failover mode="manual">` (docs/geo.md) with a seeded approval timer (none for
+   * one seed in three); the operator approves and denies at random, and approves at the end.
+   */
+  readonly failover?: 'auto' | 'manual';
+  /** Arbitrators with a majority rule (docs/geo.md); default 1. */
+  readonly arbitrators?: number;
   readonly verbose?: boolean;
+}
+
+/** Manual failover: the seed's approval timer (null: none, the operator must approve). */
+export function approvalTimerOf(seed: number): number | null {
+  return seed % 3 === 0 ? null : 2000 + ((seed * 7919) % 8000);
 }
 
 export interface RunResult {
@@ -32,11 +44,13 @@ export interface RunResult {
 }
 
 export function replayCommand(o: RunOptions): string {
-  return `npm run sim -- --seed ${o.seed} --mode ${o.mode} --witness ${o.witness ? 'on' : 'off'} --faults-ms ${o.faults_ms} --faults ${o.faults} --profile ${o.profile} --verbose`;
+  const manual = `${o.failover === 'manual' ? ' --failover manual' : ''}${(o.arbitrators ?? 1) > 1 ? ` --arbitrators ${o.arbitrators}` : ''}`;
+  return `npm run sim -- --seed ${o.seed} --mode ${o.mode} --witness ${o.witness ? 'on' : 'off'} --faults-ms ${o.faults_ms} --faults ${o.faults} --profile ${o.profile}${manual} --verbose`;
 }
 
 export function runSeed(o: RunOptions): RunResult {
-  const w = new World({ seed: o.seed, mode: o.mode, nodes: o.mode === 'mirror' ? 2 : 3, witness: o.witness, lans: 2, profile: o.profile, maxDrift: 0.005 });
+  const manual = o.failover === 'manual' ? { policy: { failover_mode: 'manual' as const, approval_timer_ms: approvalTimerOf(o.seed) } } : {};
+  const w = new World({ seed: o.seed, mode: o.mode, nodes: o.mode === 'mirror' ? 2 : 3, witness: o.witness, lans: 2, profile: o.profile, maxDrift: 0.005, arbitrators: o.arbitrators ?? 1, ...manual });
   w.verbose = o.verbose ?? false;
   const violations = (): Violation[] => [...w.violations];
   setup(w, o.mode);
@@ -85,6 +99,8 @@ const COMMANDS: readonly OperatorCommand[] = [
   { kind: 'failover', on: false },
   { kind: 'failover', on: true },
 ];
+/** Manual failover: the operator's answers, given at random (refused when nothing waits). */
+const APPROVALS: readonly OperatorCommand[] = [{ kind: 'approve' }, { kind: 'deny' }];
 
 function injectFault(w: World, o: RunOptions): void {
   const r = w.rng;
@@ -102,10 +118,14 @@ function injectFault(w: World, o: RunOptions): void {
   } else if (k === 3) w.cut(id, other);
   else if (k === 4) w.cut(id, other, { lan: r.int(0, 1) });
   else if (k === 5) w.cut(id, other, { oneway: true });
-  else if (k === 6 && o.witness) w.cut(id, WITNESS, { oneway: r.chance(0.5) });
-  else if (k <= 8) w.heal();
+  else if (k === 6 && o.witness) {
+    // An arbitrator restarts (from its durable record) or is cut from a node.
+    const arb = w.arbs.length > 1 ? r.int(0, w.arbs.length - 1) : 0;
+    if (r.chance(0.3)) w.restartWitness(arb);
+    else w.cut(id, w.arbs[arb]?.id ?? WITNESS, { oneway: r.chance(0.5) });
+  } else if (k <= 8) w.heal();
   else {
-    const c = r.pick(COMMANDS);
+    const c = o.failover === 'manual' && r.chance(0.4) ? r.pick(APPROVALS) : r.pick(COMMANDS);
     w.log(`operator: ${c.kind}${'on' in c ? (c.on ? ' on' : ' off') : ''} on ${id}`);
     w.command(id, c);
   }
@@ -124,10 +144,12 @@ function recover(w: World): number | null {
     if (w.stateOf(id).startsWith('STOP')) w.command(id, { kind: 'start' });
   }
   // A stop issued just before the faults ended may still be running: start those when they land.
+  // Manual failover: the operator approves a survivor still waiting (the peer did not come back).
   const deadline = t0 + LIVENESS_BOUND_MS;
   while (w.now < deadline) {
     if (w.runUntil(Math.min(deadline, w.now + 2000), () => w.converged())) return w.now - t0;
     for (const id of w.ids) if (w.stateOf(id) === 'STOP/NotReady') w.command(id, { kind: 'start' });
+    for (const id of w.ids) if (w.stateOf(id) === 'WAIT/Approval') w.command(id, { kind: 'approve' });
   }
   return null;
 }

@@ -1,12 +1,14 @@
 // Scenario scripts that read like the manual (docs/architecture.md, rule 7), run in the simulated cluster
 // with a fixed seed; the trace they produce is compared with a checked-in golden file.
 //
-//   config witness=on mode=mirror profile=default seed=7 nodes=3 defaultprim=n1   (first line, all optional)
+//   config witness=on mode=mirror profile=default seed=7 nodes=3 defaultprim=n1 failover=manual timer=8s   (first line, all optional)
 //   start n1 | stop | restart | stopstart | prim | second | swap | primforce   (must be accepted)
 //   refused n2 prim HAKIT_E_PEER_SERVING    (must be refused with this code)
 //   failover on|off n1 ; boot on|off n1
 //   crash n1 ; poweron n1 ; cut n1 n2 [lan K] [oneway] ; cut n1 w ; heal
 //   resource n1 NAME up|down                (farm waitOnResources = ['net'])
+//   approve n2 | deny n2                    (manual failover: must be accepted; `refused n2 approve CODE` too)
+//   witness-restart                         (the arbitrator restarts from its durable record)
 //   run 5s
 //   expect n2 ALONE/Ready within 3s         (a state, or state/status)
 //   expect-app n1                           (exactly these nodes run the application; '-' = none)
@@ -20,7 +22,7 @@ export interface ScenarioResult {
   readonly trace: string;
 }
 
-const STATE_COMMANDS = new Set(['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce']);
+const STATE_COMMANDS = new Set(['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce', 'approve', 'deny']);
 
 function ms(text: string | undefined): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text ?? '');
@@ -28,8 +30,19 @@ function ms(text: string | undefined): number {
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
 
-function parseConfig(line: string | undefined): { witness: boolean; mode: ModuleMode; profile: 'default' | 'fast'; seed: number; nodes: number; defaultprim: string | null } {
-  const cfg = { witness: false, mode: 'mirror' as ModuleMode, profile: 'default' as 'default' | 'fast', seed: 1, nodes: 2, defaultprim: null as string | null };
+interface ScenarioConfig {
+  witness: boolean;
+  mode: ModuleMode;
+  profile: 'default' | 'fast';
+  seed: number;
+  nodes: number;
+  defaultprim: string | null;
+  failover: 'auto' | 'manual';
+  timer_ms: number | null;
+}
+
+function parseConfig(line: string | undefined): ScenarioConfig {
+  const cfg: ScenarioConfig = { witness: false, mode: 'mirror', profile: 'default', seed: 1, nodes: 2, defaultprim: null, failover: 'auto', timer_ms: null };
   if (line === undefined || !line.startsWith('config')) return cfg;
   for (const kv of line.split(/\s+/).slice(1)) {
     const [k, v] = kv.split('=');
@@ -39,6 +52,8 @@ function parseConfig(line: string | undefined): { witness: boolean; mode: Module
     else if (k === 'seed') cfg.seed = Number(v);
     else if (k === 'nodes') cfg.nodes = Number(v);
     else if (k === 'defaultprim') cfg.defaultprim = v ?? null;
+    else if (k === 'failover') cfg.failover = v === 'manual' ? 'manual' : 'auto';
+    else if (k === 'timer') cfg.timer_ms = ms(v);
     else throw new Error(`unknown config key ${k}`);
   }
   return cfg;
@@ -55,7 +70,7 @@ export function runScenario(text: string): ScenarioResult {
     lans: 2,
     profile: cfg.profile,
     maxDrift: 0.002,
-    policy: { waitOnResources: ['net'], defaultprim: cfg.defaultprim },
+    policy: { waitOnResources: ['net'], defaultprim: cfg.defaultprim, failover_mode: cfg.failover, approval_timer_ms: cfg.timer_ms },
   });
   w.rates = CALM;
   try {
@@ -112,6 +127,8 @@ function execute(w: World, line: string): void {
     }
     case 'heal':
       return w.heal();
+    case 'witness-restart':
+      return w.restartWitness();
     case 'resource':
       w.feedResource(node(0), args[1] ?? '', args[2] === 'up' ? 'up' : 'down');
       return;

@@ -1,4 +1,4 @@
-// The deterministic simulation as a test: 600 seeded schedules over six configurations.
+// The deterministic simulation as a test: 1000 seeded schedules over nine configurations.
 // Safety invariants are checked after every simulated event; liveness requires convergence
 // within LIVENESS_BOUND_MS after the faults stop. A failure prints the replay command.
 import { LIVENESS_BOUND_MS, replayCommand, runSeed, type RunOptions } from './run';
@@ -10,6 +10,10 @@ const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonl
   { name: 'mirror, no witness, crashes (no lost write)', seeds: 100, opts: { mode: 'mirror', witness: false, faults: 'crash', faults_ms: 40_000, profile: 'default' } },
   { name: 'mirror, witness, fast profile', seeds: 70, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 30_000, profile: 'fast' } },
   { name: 'farm, 3 nodes', seeds: 70, opts: { mode: 'farm', witness: false, faults: 'all', faults_ms: 30_000, profile: 'default' } },
+  // Geo (docs/geo.md): manual failover approval, the arbitrator restarting, drifting clocks.
+  { name: 'mirror, arbitrator, manual failover, all faults', seeds: 200, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
+  { name: 'mirror, no arbitrator, manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: false, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
+  { name: 'mirror, 3 arbitrators (majority), manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual', arbitrators: 3 } },
 ];
 
 describe('deterministic simulation', () => {

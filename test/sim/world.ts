@@ -4,7 +4,9 @@
 // scripts, a fake mirror engine and crash/restart. Everything random comes from one Prng.
 import { initMembership, membershipStep, type MembershipState } from '../../core/membership/pure/membership';
 import type { MembershipEffect, NodeId, ReceivedHeartbeat } from '../../core/membership/pure/types';
-import { initWitness, witnessStep, type WitnessInput, type WitnessReply, type WitnessState } from '../../core/membership/pure/witness';
+import { initWitness, witnessStep, type WitnessInput, type WitnessReply, type WitnessState } from '../../core/witness/pure/witness';
+import { witnessAfterRestart } from '../../core/witness/pure/restart';
+import { addAnswer, decide, majorityOf, newTally, type QuorumTally } from '../../core/witness/pure/quorum';
 import { createMachine, step, type ModuleMachine } from '../../core/module/pure/machine';
 import { defaultPolicy, HEARTBEAT_PROFILES, type ModulePolicy } from '../../core/module/pure/policy';
 import { INITIAL_PERSISTED, type LeftoverState, type ModuleEffect, type ModuleEvent, type ModuleMode, type OperatorCommand, type PersistedModuleState, type ScriptName, type TimerId } from '../../core/module/pure/types';
@@ -12,6 +14,8 @@ import { Prng } from './prng';
 import { EventQueue } from './queue';
 
 export const MODULE = 'app';
+/** Actions of a takeover from a lost peer (core/module/pure/mirror.ts) that manual failover forbids. */
+const UNAPPROVED_TAKEOVERS: ReadonlySet<string> = new Set(['failover', 'failover: peer lost']);
 export const WITNESS: NodeId = 'w';
 
 export interface FaultRates {
@@ -51,6 +55,14 @@ export interface WorldOptions {
   /** Largest clock-rate error of a node (e.g. 0.005 = 0.5 %). */
   readonly maxDrift: number;
   readonly policy?: Partial<ModulePolicy>;
+  /** Arbitrators with a majority rule (docs/geo.md); default 1 (the witness alone). */
+  readonly arbitrators?: number;
+}
+
+interface Arbitrator {
+  readonly id: NodeId;
+  state: WitnessState;
+  readonly drift: number;
 }
 
 interface SimNode {
@@ -75,6 +87,8 @@ interface SimNode {
   version: number;
   /** What the node's dead daemon announced last (its run-dir record), for the next boot to adopt. */
   leftover: LeftoverState | undefined;
+  /** Several arbitrators: each request's answers so far (the node holds a ticket on a majority). */
+  tallies: Map<number, QuorumTally>;
 }
 
 type SimEvent =
@@ -82,8 +96,8 @@ type SimEvent =
   | { k: 'hb'; to: NodeId; hb: ReceivedHeartbeat }
   | { k: 'timer'; node: NodeId; inc: number; id: TimerId; token: number }
   | { k: 'script'; node: NodeId; inc: number; run_id: number; script: ScriptName; code: number | null; timedOut: boolean }
-  | { k: 'witness-in'; input: WitnessInput; inc: number }
-  | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number }
+  | { k: 'witness-in'; input: WitnessInput; inc: number; arb: number }
+  | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number; arb: number }
   | { k: 'synced'; session: number }
   | { k: 'restart'; node: NodeId }
   | { k: 'write' }
@@ -122,8 +136,8 @@ export class World {
   /** Cut directed links: `${from}>${to}@${lan}` (lan 'w' for the witness link). */
   readonly cuts = new Set<string>();
   private q = new EventQueue<SimEvent>();
-  private witness: WitnessState;
-  private readonly witnessDrift: number;
+  /** The arbitrators; the first is WITNESS ('w'), the others 'w2', 'w3', … */
+  readonly arbs: Arbitrator[] = [];
   private session: Session | null = null;
   private nextSession = 1;
   private globalMax = 0;
@@ -140,8 +154,7 @@ export class World {
       max_clock_drift_ratio: Math.max(opts.maxDrift, 0.001),
       ...opts.policy,
     });
-    this.witness = initWitness(this.policy.witness_lease_ms);
-    this.witnessDrift = this.drift();
+    this.arbs.push({ id: WITNESS, state: initWitness(this.policy.witness_lease_ms), drift: this.drift() });
     for (const id of this.ids) {
       const node: SimNode = {
         id,
@@ -163,9 +176,12 @@ export class World {
         replRole: 'off',
         version: 0,
         leftover: undefined,
+        tallies: new Map(),
       };
       this.nodes.set(id, node);
     }
+    // Drawn after the nodes', so that runs with one arbitrator replay as before.
+    for (let i = 2; i <= (opts.arbitrators ?? 1); i++) this.arbs.push({ id: `w${i}`, state: initWitness(this.policy.witness_lease_ms), drift: this.drift() });
     this.q.push(WRITE_PERIOD_MS, { k: 'write' });
     this.q.push(REPL_CHECK_MS, { k: 'repl' });
     for (const id of this.ids) this.boot(id);
@@ -213,6 +229,7 @@ export class World {
     n.membership = this.freshMembership(id);
     n.machine = createMachine(id, this.policy, n.persisted);
     n.timers.clear();
+    n.tallies = new Map();
     n.scriptRun = null;
     n.announced = '';
     this.q.push(this.now + this.rng.int(0, this.policy.heartbeat.period_ms), { k: 'tick', node: id, inc: n.incarnation });
@@ -281,8 +298,8 @@ export class World {
   // ------------------------------------------------------------------ network
 
   cut(a: NodeId, b: NodeId, opts: { lan?: number | 'w'; oneway?: boolean } = {}): void {
-    const lans: (number | 'w')[] = opts.lan !== undefined ? [opts.lan] : b === WITNESS || a === WITNESS ? ['w'] : Array.from({ length: this.opts.lans }, (_, i) => i);
-    if (a !== WITNESS && b !== WITNESS) this.everCut = true;
+    const lans: (number | 'w')[] = opts.lan !== undefined ? [opts.lan] : this.isArbitrator(b) || this.isArbitrator(a) ? ['w'] : Array.from({ length: this.opts.lans }, (_, i) => i);
+    if (!this.isArbitrator(a) && !this.isArbitrator(b)) this.everCut = true;
     for (const lan of lans) {
       this.cuts.add(`${a}>${b}@${lan}`);
       if (!opts.oneway) this.cuts.add(`${b}>${a}@${lan}`);
@@ -295,6 +312,22 @@ export class World {
     this.log('heal');
   }
 
+  /** An arbitrator restarts: it keeps only its durable record (core/witness/pure/restart.ts). */
+  restartWitness(index = 0): void {
+    const a = this.arbs[index];
+    if (a === undefined) throw new Error(`no arbitrator ${index}`);
+    a.state = witnessAfterRestart(a.state, this.arbNow(a));
+    this.log(`${a.id === WITNESS ? 'witness' : `arbitrator ${a.id}`} RESTART`);
+  }
+
+  isArbitrator(id: NodeId): boolean {
+    return this.arbs.some((a) => a.id === id);
+  }
+
+  private arbNow(a: Arbitrator): number {
+    return Math.floor(this.now * (1 + a.drift));
+  }
+
   private linkUp(from: NodeId, to: NodeId, lan: number | 'w'): boolean {
     return !this.cuts.has(`${from}>${to}@${lan}`);
   }
@@ -305,7 +338,7 @@ export class World {
     const copies = this.rng.chance(r.loss) ? 0 : this.rng.chance(r.dup) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const spike = this.rng.chance(r.spike) ? this.rng.int(50, 300) : 0;
-      const late = from === WITNESS && r.witnessLate > 0 && this.rng.chance(r.witnessLate) ? this.rng.int(1, WITNESS_LATE_MAX_PERIODS * this.policy.witness_renew_ms) : 0;
+      const late = this.isArbitrator(from) && r.witnessLate > 0 && this.rng.chance(r.witnessLate) ? this.rng.int(1, WITNESS_LATE_MAX_PERIODS * this.policy.witness_renew_ms) : 0;
       this.q.push(this.now + this.rng.int(1, r.maxDelay_ms) + spike + late, ev);
     }
   }
@@ -364,17 +397,23 @@ export class World {
         return;
       }
       case 'witness-in': {
-        const local = Math.floor(this.now * (1 + this.witnessDrift));
-        const r = witnessStep(this.witness, e.input, local);
-        this.witness = r.state;
-        if (this.verbose && r.reply !== null) console.log(`   [witness] ${e.input.node} epoch ${e.input.type === 'Request' ? e.input.epoch : '-'} -> ${r.reply.reason} ${r.reply.epoch}`);
+        const a = this.arbs[e.arb];
+        if (a === undefined) return;
+        const r = witnessStep(a.state, e.input, this.arbNow(a));
+        a.state = r.state;
+        if (this.verbose && r.reply !== null) console.log(`   [${a.id === WITNESS ? 'witness' : a.id}] ${e.input.node} epoch ${e.input.type === 'Request' ? e.input.epoch : '-'} -> ${r.reply.reason} ${r.reply.epoch}`);
         // The reply goes to the socket the request came from: a restarted node has a new one.
-        if (r.reply !== null) this.send(WITNESS, r.reply.node, 'w', { k: 'witness-out', to: r.reply.node, reply: r.reply, inc: e.inc });
+        if (r.reply !== null) this.send(a.id, r.reply.node, 'w', { k: 'witness-out', to: r.reply.node, reply: r.reply, inc: e.inc, arb: e.arb });
         return;
       }
       case 'witness-out': {
         const n = this.node(e.to);
-        if (n.alive && n.incarnation === e.inc) this.feed(n, { type: 'WitnessReply', request_id: e.reply.request_id, granted: e.reply.granted, lease_ms: e.reply.lease_ms, epoch: e.reply.epoch });
+        if (!n.alive || n.incarnation !== e.inc) return;
+        if (this.arbs.length === 1) {
+          this.feed(n, { type: 'WitnessReply', request_id: e.reply.request_id, granted: e.reply.granted, lease_ms: e.reply.lease_ms, epoch: e.reply.epoch });
+          return;
+        }
+        this.onArbitratorAnswer(n, e.arb, e.reply);
         return;
       }
       case 'synced':
@@ -446,7 +485,7 @@ export class World {
         n.persisted = e.record;
         return;
       case 'RunScript': {
-        if (e.script === 'start_prim' || e.script === 'start_both') this.onAppStart(n, before, ev);
+        if (e.script === 'start_prim' || e.script === 'start_both') this.onAppStart(n, before, ev, e.env.HAKIT_ACTION);
         n.scriptRun = e.run_id;
         const failable = (e.script.startsWith('start') || e.script.startsWith('stop')) && e.args.length === 0;
         const code = failable && this.rng.chance(this.rates.scriptFail) ? 1 : 0;
@@ -486,10 +525,11 @@ export class World {
         n.timers.delete(e.id);
         return;
       case 'WitnessRequest':
-        this.send(n.id, WITNESS, 'w', { k: 'witness-in', inc: n.incarnation, input: { type: 'Request', module: MODULE, node: n.id, request_id: e.request_id, epoch: e.epoch, force: e.force, bump: e.bump } });
+        if (this.arbs.length > 1) n.tallies.set(e.request_id, newTally(this.arbs.length, e.epoch));
+        this.arbs.forEach((a, arb) => this.send(n.id, a.id, 'w', { k: 'witness-in', arb, inc: n.incarnation, input: { type: 'Request', module: MODULE, node: n.id, request_id: e.request_id, epoch: e.epoch, force: e.force, bump: e.bump } }));
         return;
       case 'WitnessRelease':
-        this.send(n.id, WITNESS, 'w', { k: 'witness-in', inc: n.incarnation, input: { type: 'Release', module: MODULE, node: n.id, up_to_request_id: e.up_to_request_id } });
+        this.arbs.forEach((a, arb) => this.send(n.id, a.id, 'w', { k: 'witness-in', arb, inc: n.incarnation, input: { type: 'Release', module: MODULE, node: n.id, up_to_request_id: e.up_to_request_id } }));
         return;
       case 'Log':
         if (e.code !== undefined) {
@@ -505,14 +545,39 @@ export class World {
     }
   }
 
+  /**
+   * Several arbitrators: the node's ticket client (core/witness/quorum-client.ts) answers the
+   * machine once a majority granted, or once a majority can no longer grant; later answers to
+   * the same request are dropped. The pure rule is core/witness/pure/quorum.ts.
+   */
+  private onArbitratorAnswer(n: SimNode, arb: number, reply: WitnessReply): void {
+    const t = n.tallies.get(reply.request_id);
+    if (t === undefined) return;
+    const next = addAnswer(t, arb, { granted: reply.granted, lease_ms: reply.lease_ms, epoch: reply.epoch });
+    const d = decide(next);
+    if (d === null || d.kind === 'unanswered') {
+      n.tallies.set(reply.request_id, next);
+      return;
+    }
+    n.tallies.delete(reply.request_id);
+    // Bounded: only requests a grant could still come for are kept (the machine's own bound).
+    for (const id of [...n.tallies.keys()]) if (id < reply.request_id - 2 * 8) n.tallies.delete(id);
+    if (this.verbose) console.log(`   [${n.id} tickets] request ${reply.request_id}: ${d.kind} by ${next.grants.length} of ${next.n} (lease ${d.grant.lease_ms} ms, epoch ${d.grant.epoch})`);
+    this.feed(n, { type: 'WitnessReply', request_id: reply.request_id, ...d.grant });
+  }
+
   // ------------------------------------------------------------------ ground truth
 
   /** Ever a cut between two nodes (without a witness, both sides may then write: histories diverge). */
   everCut = false;
 
-  private onAppStart(n: SimNode, before: ModuleMachine, ev: ModuleEvent): void {
+  private onAppStart(n: SimNode, before: ModuleMachine, ev: ModuleEvent, action: string): void {
     n.app = true;
     if (this.policy.mode !== 'mirror') return;
+    // Manual failover (docs/invariants.md): a takeover from a lost peer needs an approval.
+    if (this.policy.failover_mode === 'manual' && UNAPPROVED_TAKEOVERS.has(action)) {
+      this.violation(`${n.id} took over from a lost peer without approval (manual failover, action "${action}")`);
+    }
     // What the node knew BEFORE this step (the step itself persists copyComplete when it serves).
     const operator = ev.type === 'Command' && (ev.command.kind === 'prim' || ev.command.kind === 'primforce');
     const forced = before.forced || before.forceRequested || (ev.type === 'Command' && ev.command.kind === 'primforce');
@@ -578,28 +643,40 @@ export class World {
   }
 
   private check(): void {
-    if (this.policy.mode !== 'mirror' || !this.opts.witness) return;
+    if (this.policy.mode !== 'mirror') return;
+    for (const n of this.nodes.values()) {
+      // A node waiting for approval serves nothing.
+      if (n.alive && n.machine?.status === 'Approval' && (n.app || n.machine.vip)) {
+        const what = `${n.id} waits for failover approval but runs the application or holds the VIP`;
+        if (!this.violations.some((v) => v.what === what)) this.violation(what);
+      }
+    }
+    if (!this.opts.witness) return;
     const running = [...this.nodes.values()].filter((n) => n.alive && n.app);
     if (running.length > 1) {
       const key = running.map((n) => n.id).join('+');
-      if (!this.violations.some((v) => v.what.includes(key))) this.violation(`two nodes run the application with a witness configured: ${key}`);
+      if (!this.violations.some((v) => v.what.includes(key))) this.violation(`two sites serve one module (two nodes run the application with an arbitrator configured): ${key}`);
     }
     this.checkLeaseBelief();
   }
 
   /**
    * The lease as the node counts it never outlives the witness's record: while a node's lease
-   * has not ended on its own clock, the witness holds the lease for that node. (The stop
+   * has not ended on its own clock, the witness (a majority of the arbitrators) holds the
+   * lease for that node. (The stop
    * margin comes on top; this checks the counting itself, late replies included.)
    */
   private checkLeaseBelief(): void {
-    const rec = this.witness.modules[MODULE];
-    const witness_now = Math.floor(this.now * (1 + this.witnessDrift));
+    const need = majorityOf(this.arbs.length);
     for (const n of this.nodes.values()) {
       const lease = n.alive ? n.machine?.lease : null;
       if (lease === null || lease === undefined || this.local(n) >= lease.until_ms) continue;
-      const held = rec?.lease !== null && rec?.lease !== undefined && rec.lease.holder === n.id && rec.lease.until_ms > witness_now;
-      const what = `${n.id} counts a witness lease the witness does not hold for it`;
+      const holding = this.arbs.filter((a) => {
+        const l = a.state.modules[MODULE]?.lease;
+        return l !== null && l !== undefined && l.holder === n.id && l.until_ms > this.arbNow(a);
+      }).length;
+      const held = holding >= need;
+      const what = `${n.id} counts a witness lease the witness does not hold for it${this.arbs.length > 1 ? ` (a majority of ${this.arbs.length} arbitrators)` : ''}`;
       if (!held && !this.violations.some((v) => v.what === what)) this.violation(what);
     }
   }

@@ -5,6 +5,7 @@ import type { ReplicationStatus } from '../../core/api/contract/pure/types';
 import { cellLook, resyncPercent } from '../pure/cell';
 import type { Grid } from '../pure/cluster-view';
 import { ActionMenu, type ActionProgress, type ActionSpec } from './actions';
+import { ApprovalPanel } from './approval';
 
 export interface Selected {
   readonly module: string;
@@ -66,6 +67,7 @@ export function ClusterGrid(props: {
                         Details
                       </button>
                     )}
+                    {c.m && <ApprovalPanel node={node} module={c.m} role={props.role} progress={props.progress.get(`${node}/${mod}`)} onRun={(a) => props.onRun(node, mod, a)} />}
                     {c.m && <ActionMenu node={node} module={c.m} role={props.role} progress={props.progress.get(`${node}/${mod}`)} onRun={(a) => props.onRun(node, mod, a)} />}
                   </td>
                 );

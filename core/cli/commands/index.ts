@@ -10,5 +10,6 @@ import { registerMirrorCommands } from './mirror';
 import { registerDaemonCommands } from './daemon';
 import { registerUserCommands } from './user';
 import { registerCmdlogCommands } from './cmdlog';
+import { registerFailoverCommands } from './failover';
 
-export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerMonitorCommands, registerMirrorCommands, registerUserCommands, registerCmdlogCommands, registerDaemonCommands];
+export const COMMAND_GROUPS: ReadonlyArray<(program: Command) => void> = [registerVersionCommands, registerModuleCommands, registerClusterCommands, registerControlCommands, registerFailoverCommands, registerMonitorCommands, registerMirrorCommands, registerUserCommands, registerCmdlogCommands, registerDaemonCommands];

@@ -1,7 +1,9 @@
 // cluster.xml: parsed tree → validated, frozen ClusterConfig (or every issue found).
 import { CLUSTER_SCHEMA } from './cluster-schema';
 import type { ClusterConfig, ClusterLan, ClusterNode, DeepReadonlyClusterConfig } from './types-frozen';
-import { bool, kids, num, optStr, str, validateTree } from './validate-tree';
+import { bool, kids, list, num, optStr, str, validateTree, type CheckedElement } from './validate-tree';
+import type { ClusterSite } from './types';
+import type { ConfigIssue } from './xml-tree';
 import type { Checked, XmlNode } from './xml-tree';
 import { deepFreeze, whereOf } from './xml-tree';
 
@@ -54,6 +56,8 @@ export function buildClusterConfig(root: XmlNode, file: string, confDir: string)
   if (replicationLans.length > 1) {
     issues.push({ code: 'HAKIT_E_CONF_CLUSTER_ROLES', where: whereOf(file, element), message: `more than one LAN has replication="on" (${replicationLans.map((l) => l.name).join(', ')})` });
   }
+  const sites = buildSites(element, file, nodes, issues);
+  const arbitrators = buildArbitrators(element, file, issues);
   if (issues.length > 0) return { ok: false, errors: issues };
   const replicationLan = replicationLans[0]?.name ?? lans.find((l) => l.command)?.name ?? '';
   const config: ClusterConfig = {
@@ -62,7 +66,53 @@ export function buildClusterConfig(root: XmlNode, file: string, confDir: string)
     lans,
     nodes,
     replicationLan,
+    sites,
+    arbitrators,
   };
   return { ok: true, value: deepFreeze(config) };
+}
+
+/** `<site>`: each name once, each node of cluster.xml, in one site at most. */
+function buildSites(element: CheckedElement, file: string, nodes: readonly ClusterNode[], issues: ConfigIssue[]): ClusterSite[] {
+  const sites: ClusterSite[] = [];
+  const siteOf = new Map<string, string>();
+  for (const el of kids(element, 'site')) {
+    const name = str(el, 'name');
+    if (sites.some((s) => s.name === name)) {
+      issues.push({ code: 'HAKIT_E_CONF_DUPLICATE', where: whereOf(file, el, 'name', name), message: 'site defined twice' });
+      continue;
+    }
+    const members: string[] = [];
+    for (const node of list(el, 'nodes') ?? []) {
+      if (!nodes.some((n) => n.name === node)) {
+        issues.push({ code: 'HAKIT_E_CONF_UNKNOWN_NODE', where: whereOf(file, el, 'nodes', node), message: `node ${node} of site ${name} is not in cluster.xml (nodes: ${nodes.map((n) => n.name).join(', ')})` });
+        continue;
+      }
+      const other = siteOf.get(node);
+      if (other !== undefined) {
+        issues.push({ code: 'HAKIT_E_CONF_DUPLICATE', where: whereOf(file, el, 'nodes', node), message: `node ${node} is already in site ${other}` });
+        continue;
+      }
+      siteOf.set(node, name);
+      members.push(node);
+    }
+    sites.push({ name, nodes: members });
+  }
+  return sites;
+}
+
+/** `<arbitrator>`: each address and port once. */
+function buildArbitrators(element: CheckedElement, file: string, issues: ConfigIssue[]): { addr: string; port: number }[] {
+  const out: { addr: string; port: number }[] = [];
+  for (const el of kids(element, 'arbitrator')) {
+    const addr = str(el, 'addr');
+    const port = num(el, 'port');
+    if (out.some((a) => a.addr.toLowerCase() === addr.toLowerCase() && a.port === port)) {
+      issues.push({ code: 'HAKIT_E_ARBITRATOR_DUPLICATE', where: whereOf(file, el, 'addr', addr), message: `arbitrator ${addr}:${port} is configured twice` });
+      continue;
+    }
+    out.push({ addr, port });
+  }
+  return out;
 }
 

@@ -12,7 +12,29 @@ export const CLUSTER_SCHEMA: Schema = {
         { name: 'name', type: { kind: 'name' }, required: true, doc: 'Cluster name; heartbeats of another cluster are ignored.' },
         { name: 'keyfile', type: { kind: 'abspath' }, doc: 'File holding the 32-byte cluster key (HMAC of heartbeats and commands); default: `<config dir>/cluster.key`. Create it with `hakit cluster genkey` and copy it to every node.' },
       ],
-      children: [{ spec: 'lan', min: 1, max: 16 }],
+      children: [
+        { spec: 'lan', min: 1, max: 16 },
+        { spec: 'site', min: 0, max: 16 },
+        { spec: 'arbitrator', min: 0, max: 7 },
+      ],
+    },
+    site: {
+      name: 'site',
+      doc: 'hakit addition for geo clusters (docs/geo.md): a group of nodes in one place (a city, a data centre). Heartbeats between nodes of different sites use at least the `wan` profile\'s timeouts (a WAN is slower and lossier than a LAN). A node belongs to at most one site; nodes in no site are timed as their modules say.',
+      attrs: [
+        { name: 'name', type: { kind: 'name' }, required: true, doc: 'Site name (logs, `hakit state`, the arbitrators\' tickets).' },
+        { name: 'nodes', type: { kind: 'names' }, required: true, doc: 'The cluster.xml nodes of this site, separated by spaces.' },
+      ],
+      children: [],
+    },
+    arbitrator: {
+      name: 'arbitrator',
+      doc: 'hakit addition for geo clusters (docs/geo.md): a `hakit-witness` on a third site that grants each mirror module\'s ticket to one site. With several (at least 3 for a majority to survive the loss of one), a site serves a module only with a majority of them. Each arbitrator once: the same address and port twice is `HAKIT_E_ARBITRATOR_DUPLICATE`.',
+      attrs: [
+        { name: 'addr', type: { kind: 'ip' }, required: true, doc: 'The arbitrator\'s address.' },
+        { name: 'port', type: { kind: 'port' }, default: '9010', doc: 'Its UDP port (hakit-witness listens on 9010 by default).' },
+      ],
+      children: [],
     },
     lan: {
       name: 'lan',

@@ -1,13 +1,17 @@
 // The failure detector and view keeper: per peer per LAN last-heard time; a peer is lost only
 // when silent on ALL its LANs for the profile's timeout. Each module machine gets the view of
 // its peers whenever it changes (a PeerView event), never a stale rollback (payload version).
-import type { ModuleAnnouncement } from '../../module/pure/types';
+import type { ModuleAnnouncement } from './announcement';
 import type { HeartbeatProfile, LanIndex, MembershipEffect, MembershipEvent, NodeId, PeerModuleView, ReceivedHeartbeat } from './types';
 
 export interface MembershipConfig {
   readonly self: NodeId;
   readonly profile: HeartbeatProfile;
-  readonly peers: readonly { readonly node: NodeId; readonly lans: readonly LanIndex[] }[];
+  /**
+   * `timeout_ms`: this peer's own silence timeout, when it differs from the profile's (a peer
+   * on another site is timed with at least the `wan` profile, docs/geo.md).
+   */
+  readonly peers: readonly { readonly node: NodeId; readonly lans: readonly LanIndex[]; readonly timeout_ms?: number }[];
   /** The modules of this node and the nodes each runs on. */
   readonly modules: readonly { readonly module: string; readonly nodes: readonly NodeId[] }[];
 }
@@ -76,11 +80,16 @@ export function lansUp(peer: PeerState, timeout_ms: number, now_ms: number): Lan
   });
 }
 
+/** The silence after which this peer counts as lost: its own (another site) or the profile's. */
+export function peerTimeout(config: MembershipConfig, node: NodeId): number {
+  return config.peers.find((p) => p.node === node)?.timeout_ms ?? config.profile.timeout_ms;
+}
+
 function refresh(state: MembershipState, now_ms: number): MembershipStep {
   const effects: MembershipEffect[] = [];
   const peers: Record<NodeId, PeerState> = {};
-  const timeout_ms = state.config.profile.timeout_ms;
   for (const [node, peer] of Object.entries(state.peers)) {
+    const timeout_ms = peerTimeout(state.config, node);
     const up = lansUp(peer, timeout_ms, now_ms).length > 0;
     if (up !== peer.up) {
       effects.push({ type: up ? 'PeerUp' : 'PeerDown', node });
@@ -112,7 +121,7 @@ export function moduleView(state: MembershipState, module: string, nodes: readon
     view.push({
       node,
       reachable: peer.up,
-      lansUp: lansUp(peer, state.config.profile.timeout_ms, now_ms),
+      lansUp: lansUp(peer, peerTimeout(state.config, node), now_ms),
       module: peer.modules.find((a) => a.module === module) ?? null,
     });
   }

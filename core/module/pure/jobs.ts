@@ -7,6 +7,7 @@
 //    restart: the module stops what it started and returns to WAIT (STOP past maxloop);
 //  - prestart failing stops the module; `transition` failing is logged and ignored.
 import { assertTransition } from './table';
+import { awaitingApproval } from './approval';
 import type { Fx, Job, JobStep, ModuleMachine } from './machine-state';
 import type { ModuleStateName, PersistedModuleState, ScriptExitedEvent, ScriptName, SubStatus } from './types';
 
@@ -84,8 +85,9 @@ function finishJob(m: ModuleMachine): ModuleMachine {
 export function settledStatus(m: ModuleMachine): SubStatus {
   switch (m.state) {
     case 'STOP':
-    case 'WAIT':
       return 'NotReady';
+    case 'WAIT':
+      return awaitingApproval(m) ? 'Approval' : 'NotReady';
     case 'SECOND':
       return m.synced ? 'Ready' : 'Transient';
     case 'ALONE':

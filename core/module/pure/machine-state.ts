@@ -39,6 +39,17 @@ export interface WitnessRequestInFlight {
   readonly bump: boolean;
 }
 
+/** Manual failover: the survivor lost its peer and waits for an operator (approval.ts). */
+export interface ApprovalWait {
+  readonly since_ms: number;
+  /** When the timer lets it take over by itself; null: no timer, or cancelled by deny. */
+  readonly deadline_ms: number | null;
+  /** The operator said deny (it keeps waiting until an approve). */
+  readonly denied: boolean;
+  /** Who let it take over; null while it waits. */
+  readonly approved: 'operator' | 'timer' | null;
+}
+
 export interface ModuleMachine {
   readonly node: NodeId;
   readonly policy: ModulePolicy;
@@ -84,6 +95,8 @@ export interface ModuleMachine {
   /** When the module last started: it decides alone only after a full heartbeat timeout of listening. */
   readonly startedAt_ms: number;
   readonly splitBrainSeen: boolean;
+  /** Manual failover: waiting for (or just given) an approval; null otherwise. */
+  readonly approval: ApprovalWait | null;
   /** Serialized last Announce / FarmMembers, to emit them only on change. */
   readonly announced: string;
   readonly farmMembers: string;
@@ -123,6 +136,7 @@ export function initMachine(node: NodeId, policy: ModulePolicy, persisted: Persi
     resourcesDown: [],
     startedAt_ms: 0,
     splitBrainSeen: false,
+    approval: null,
     announced: '',
     farmMembers: '',
   };

@@ -8,6 +8,7 @@
 import type { PeerModuleView } from '../../membership/pure/types';
 import { become, becomeQuiet, countRestart, peerStillBelievesComplete, persist, settledStatus, type ScriptFailure } from './jobs';
 import { bumpInFlight, leaseValid, releaseLease, requestLease } from './lease';
+import { approvalGate, endApproval, manualFailover } from './approval';
 import type { Fx, ModuleMachine } from './machine-state';
 import { eligible, pickPrimary, splitBrainLoser, type Candidate } from './rank';
 import type { ModuleAnnouncement, ModuleEffect, OperatorCommand } from './types';
@@ -155,7 +156,8 @@ export function mirrorCommand(m: ModuleMachine, fx: Fx, cmd: OperatorCommand, no
 // ---------------------------------------------------------------- settle: one handler per state
 
 /** Called after every event while no script runs. */
-export function settleMirror(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
+export function settleMirror(m0: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
+  const m = m0.approval !== null && m0.state !== 'WAIT' ? endApproval(m0, fx, `the module is ${m0.state}`) : m0;
   switch (m.state) {
     case 'STOP':
       return m.pendingStart ? startModule(m, fx, 'stopstart', now_ms) : dropLease(m, fx);
@@ -180,8 +182,10 @@ function canServeAlone(m: ModuleMachine): boolean {
   return p.copyComplete && (p.lastRole === 'ALONE' || (m.takeoverPending && failoverOn(m)));
 }
 
-function stepWait(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
-  const pa = peerAnn(m);
+function stepWait(m0: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
+  const pa = peerAnn(m0);
+  // Manual failover: a peer heard again ends the wait for approval (the rules below decide).
+  const m = pa !== null && m0.approval !== null ? endApproval(m0, fx, 'the peer is back') : m0;
   if (pa !== null && pa.serving) {
     const may = (m.persisted.lastRole !== 'none' || m.secondAllowed) && pa.started && servingState(pa.state);
     const cur = dropLease({ ...m, primRequested: false, forceRequested: false, takeoverPending: false }, fx);
@@ -195,7 +199,12 @@ function stepWait(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
   const listening = now_ms - m.startedAt_ms < listen_ms;
   if (pa === null) {
     if (!canServeAlone(m)) return dropLease(m, fx);
-    return listening ? listen(m, fx, listen_ms) : tryServe(m, fx, m.takeoverPending ? 'failover' : 'up-to-date copy', now_ms);
+    if (listening) return listen(m, fx, listen_ms);
+    if (!m.takeoverPending || m.persisted.lastRole === 'ALONE') return tryServe(m, fx, 'up-to-date copy', now_ms);
+    // A takeover after the peer was lost: with manual failover only once approved.
+    const gate = approvalGate(m, fx, now_ms);
+    if (!gate.go) return dropLease(gate.m, fx);
+    return tryServe(gate.m, fx, gate.m.approval === null ? 'failover' : `failover approved (${gate.m.approval.approved ?? '?'})`, now_ms);
   }
   // The peer is reachable and does not serve.
   if (pa.state === 'SECOND' && pa.started) return dropLease(m, fx); // it takes over itself, or goes WAIT
@@ -302,6 +311,8 @@ function stepSecond(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
     const why = !canTake ? 'peer lost, copy incomplete' : 'failover off';
     return toWait(cur, fx, why, canTake, now_ms);
   }
+  // Manual failover: the loss of the peer may be a cut between sites; wait in WAIT for approval.
+  if (pa === null && manualFailover(cur)) return toWait(cur, fx, 'peer lost, manual failover', true, now_ms);
   const action = pa === null ? 'failover: peer lost' : pa.handover ? 'swap' : 'failover: peer stopped';
   if (!cur.policy.hasWitness) return becomeAlone(cur, fx, action, now_ms);
   if (mayServeNow(cur, now_ms)) return becomeAlone(cur, fx, action, now_ms);

@@ -3,12 +3,21 @@
 import type { NodeId, HeartbeatProfile } from '../../membership/pure/types';
 import type { ModuleMode, ScriptName } from './types';
 
+export type FailoverMode = 'auto' | 'manual';
+
 export interface ModulePolicy {
   readonly module: string;
   readonly mode: ModuleMode;
   /** Every node of the module, this one included (mirror: exactly two). */
   readonly nodes: readonly NodeId[];
   readonly failover: boolean;
+  /**
+   * Mirror, with failover on: `manual` makes a survivor that lost its peer wait (WAIT/Approval)
+   * for `hakit failover approve` or `approval_timer_ms` instead of taking over (docs/geo.md).
+   */
+  readonly failover_mode: FailoverMode;
+  /** Manual failover: the survivor takes over by itself this long after it began waiting; null: never. */
+  readonly approval_timer_ms: number | null;
   /** Mirror: the node that takes the PRIM role back when it is SECOND and in sync. */
   readonly defaultprim: NodeId | null;
   /** More than `maxloop` automatic restarts within `loop_interval_ms` stop the module. */
@@ -35,6 +44,8 @@ export interface ModulePolicy {
 export const HEARTBEAT_PROFILES = {
   default: { name: 'default', period_ms: 500, timeout_ms: 2500 },
   fast: { name: 'fast', period_ms: 150, timeout_ms: 800 },
+  /** Between sites (docs/geo.md): pulse 1 s, lost after 5 s of silence; lease (5000 + 1000 + 2000) / 0.98 → 8200 ms. */
+  wan: { name: 'wan', period_ms: 1000, timeout_ms: 5000 },
 } as const satisfies Record<string, HeartbeatProfile>;
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 120_000;
@@ -111,6 +122,8 @@ export function defaultPolicy(module: string, mode: ModuleMode, nodes: readonly 
     mode,
     nodes,
     failover: true,
+    failover_mode: 'auto',
+    approval_timer_ms: null,
     defaultprim: null,
     maxloop: 3,
     loop_interval_ms: 24 * 3600_000,

@@ -39,7 +39,7 @@ export interface RulesConfig {
 /** What the module machine says it is (from its announcement). */
 export interface ModuleView {
   readonly state: string;
-  readonly status: 'NotReady' | 'Transient' | 'Ready';
+  readonly status: 'NotReady' | 'Transient' | 'Ready' | 'Approval';
 }
 
 export interface ResourceValue {

@@ -90,7 +90,7 @@ afterAll(async () => {
 
 it('with the heartbeat LAN cut, only the lease holder serves', async () => {
   const [d1, d2, dw] = [dirs[0]!, dirs[1]!, dirs[2]!];
-  spawnBuilt(NS.w, 'core/daemon/witness-main.ts', ['--address', WITNESS_ADDR, '--key-file', path.join(dw.conf, 'cluster.key'), '--state-dir', dw.state, '--log-dir', dw.log]);
+  spawnBuilt(NS.w, 'core/witness/main.ts', ['--address', WITNESS_ADDR, '--key-file', path.join(dw.conf, 'cluster.key'), '--state-dir', dw.state, '--log-dir', dw.log]);
   for (const [ns, node, d] of [[NS.n1, 'node1', d1], [NS.n2, 'node2', d2]] as const) {
     spawnBuilt(ns, 'core/daemon/main.ts', ['--node', node, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--log-dir', d.log, '--log-level', 'debug']);
   }

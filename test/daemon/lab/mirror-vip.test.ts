@@ -14,7 +14,7 @@ const APP_PORT = 9080;
 const KEY = 'lab-cluster-key-0123456789abcdef';
 const CLI = distPath('core/cli/main.ts');
 const DAEMON = distPath('core/daemon/main.ts');
-const WITNESS = distPath('core/daemon/witness-main.ts');
+const WITNESS = distPath('core/witness/main.ts');
 const NODE = process.execPath;
 
 let lab: Lab | undefined;

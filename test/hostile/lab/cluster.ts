@@ -80,7 +80,7 @@ export class HostileLab {
   /** hakit-witness bound to both nodes' addresses (it hears and answers them only there). */
   startWitness(): void {
     const nodes = NODES.flatMap((n) => ['--node', `${n}=${this.lab.addr(n, 0)},${this.lab.addr(n, 1)}`]);
-    this.witness = this.lab.spawn('witness', [NODE, distPath('core/daemon/witness-main.ts'), '--address', this.lab.addr('witness', 0), '--key-file', '/etc/hakit/cluster.key', '--state-dir', '/var/lib/hakit', ...nodes], { stdio: 'ignore' });
+    this.witness = this.lab.spawn('witness', [NODE, distPath('core/witness/main.ts'), '--address', this.lab.addr('witness', 0), '--key-file', '/etc/hakit/cluster.key', '--state-dir', '/var/lib/hakit', ...nodes], { stdio: 'ignore' });
   }
 
   async killWitness(): Promise<void> {
