@@ -21,6 +21,9 @@ attribute, e.g.
 
     hakit: HAKIT_E_CONF_BAD_ADDR: userconfig.xml:14 <virtual_addr addr="10.0.0.300">: not an IPv4 or IPv6 address
 
+A bare \`<!DOCTYPE safe>\` at the top, as SafeKit writes it, is accepted; a DOCTYPE with an internal
+subset (entity declarations) or an external id (\`SYSTEM\`, \`PUBLIC\`) is refused (\`HAKIT_E_CONF_DOCTYPE\`).
+
 Rules checked beyond each attribute's type:
 
 - \`<macro name value>\` defines \`%name%\`, expanded in every attribute value first (\`%%\` is a literal \`%\`).
@@ -133,7 +136,7 @@ export function renderSchema(schema: Schema, intro: string): string {
 }
 
 export function renderErrors(): string {
-  const lines = ['# hakit error codes', '', GENERATED.replace('the schema tables', 'core/errors/codes/*.ts'), '', 'Every failure of hakit carries one of these codes; tools and tests match on the code, people read the message (which says what is wrong and where).', '', '| code | meaning |', '| --- | --- |'];
+  const lines = ['# hakit error codes', '', GENERATED.replace('the schema tables', 'core/errors/codes/*.ts'), '', 'Every failure of hakit carries one of these codes; tools and tests match on the code, people read the message (which says what is wrong and where). The test lab\'s own codes (`HAKIT_E_LAB_*`) are not part of the product: they are listed in test/lab/errors.ts.', '', '| code | meaning |', '| --- | --- |'];
   for (const [code, meaning] of Object.entries(ERROR_CODES).sort(([a], [b]) => a.localeCompare(b))) lines.push(`| \`${code}\` | ${meaning.replace(/\|/g, '\\|')} |`);
   return `${lines.join('\n')}\n`;
 }

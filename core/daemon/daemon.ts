@@ -19,11 +19,13 @@ import type { VipManager, VipSpec } from '../net/types';
 import { IpVipManager } from '../net/vip-manager';
 import { VipKeeper } from '../net/vip-keeper';
 import { withPeerSilence } from './pure/peer-silence';
+import { withPeerWire } from './pure/peer-wire';
 import { fenceTiming, vipTakeoverAt, type FenceTiming } from '../net/pure/fence-timing';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { ModuleRunner, type StepFn } from '../module/runner/module-runner';
 import { NoWitness, NothingToReplicate, type ReplicationPort, type WitnessPort } from '../module/runner/ports';
-import { UdpWitnessClient } from '../membership/transport/witness-client';
+import { UdpWitnessClient } from '../witness/client';
+import { QuorumWitnessClient } from '../witness/quorum-client';
 import { FileStateStore } from '../module/runner/state-store';
 import type { ModulePolicy } from '../module/pure/policy';
 import type { LeftoverState, ModuleAnnouncement, PersistedModuleState } from '../module/pure/types';
@@ -38,16 +40,17 @@ import { planHeartbeats, type HeartbeatPlan } from './heartbeat-plan';
 import { reconfigureMembership } from '../membership/pure/reconfigure';
 import type { DeepReadonlyClusterConfig } from '../config/pure/types-frozen';
 import { ConfigService, configEndpoints } from '../cluster/config-service';
-import type { ReloadReport } from '../control/api';
+import type { ModuleStatus, ReloadReport } from '../control/api';
 import { nextIncarnation } from './incarnation';
 import { loadCluster, loadModules, type LoadedModule, type NotLoaded } from './module-loader';
-import { FarmHost } from './farm-host';
+import { FarmHost } from '../farm/host';
 import { NftFilterBackend } from '../../filters/nft/nft-backend';
 import type { FilterBackend } from '../../filters/nft/backend';
 import { makeMirrorReplication } from './mirror-wire';
 import { LeftoverRecords } from './leftover-records';
 import { isMirrorCommand, makeMirrorHandler } from './mirror-handlers';
 import { auditControl, startApiHost } from './api-host';
+import { whatifSnapshot } from '../whatif/snapshot';
 import type { ControlRequest } from '../control/protocol';
 import type { MirrorReplication } from '../module/runner/replication-mirror';
 
@@ -55,6 +58,8 @@ import type { MirrorReplication } from '../module/runner/replication-mirror';
 export interface MachineFactory<S> {
   init(node: NodeId, policy: ModulePolicy, persisted: PersistedModuleState): S;
   readonly step: StepFn<S>;
+  /** Manual failover: the wait for approval, for `hakit state` and the API (docs/geo.md). */
+  readonly approval?: (s: S, now_ms: number) => ModuleStatus['approval'];
 }
 
 export interface DaemonOptions<S> {
@@ -214,11 +219,22 @@ export class Daemon<S> {
     this.api = await startApiHost({
       node: this.o.node,
       conf_dir: this.o.conf_dir,
+      state_dir: this.o.state_dir,
       log_dir: this.o.log_dir,
       cluster: () => this.cluster ?? cluster,
       key: this.key,
       dispatch: (req) => this.dispatch(req),
       heartbeat_drops: () => (this.transport?.dropCounters() ?? null) as Readonly<Record<string, number>> | null,
+      // What-if (docs/whatif.md): the policies this daemon runs and what it knows of every node now.
+      whatif: () =>
+        whatifSnapshot({
+          node: this.o.node,
+          cluster: this.cluster ?? cluster,
+          modules: this.hosted.map((h) => h.loaded),
+          announcements: this.announcements,
+          peers: this.membership?.peers ?? {},
+          failover: (m) => this.hosted.find((h) => h.loaded.plan.name === m)?.runner.status().failover ?? null,
+        }),
       log: this.logs.daemon,
     });
     this.started = true;
@@ -415,8 +431,14 @@ export class Daemon<S> {
   }
 
   private async witnessFor(l: LoadedModule): Promise<WitnessPort> {
+    // Geo clusters: several arbitrators with a majority rule (docs/geo.md).
+    if (l.plan.arbitrators.length > 0) return new QuorumWitnessClient(await Promise.all(l.plan.arbitrators.map((a) => this.witnessClient(a))));
     const w = l.plan.witness;
     if (!w) return new NoWitness();
+    return this.witnessClient(w);
+  }
+
+  private async witnessClient(w: { readonly address: string; readonly port: number }): Promise<UdpWitnessClient> {
     const id = `${w.address}:${w.port}`;
     let client = this.witnesses.get(id);
     if (!client) {
@@ -434,7 +456,7 @@ export class Daemon<S> {
     // The checkers plan needs each <vip><interface>'s interface as resolved on this node.
     const vipIfnames = (l.config.vip?.interfaces ?? []).map((itf, i) => itf.name ?? vip_specs[l.plan.vips.findIndex((v) => v.interface_index === i)]?.ifname ?? null);
     const monitorPlan = planMonitor(l.config, name, { vipIfnames });
-    const policy: ModulePolicy = { ...l.plan.policy, waitOnResources: l.plan.policy.mode === 'farm' ? waitResourceNames(monitorPlan) : [] };
+    const policy: ModulePolicy = { ...l.plan.policy, waitOnResources: l.plan.policy.mode !== 'mirror' ? waitResourceNames(monitorPlan) : [] };
     const user_vars = { ...l.plan.user_vars, HAKIT_RUN_DIR: this.o.run_dir };
     const bin_dir = path.join(l.dir, 'bin');
     const log = this.logs.module(name);
@@ -520,6 +542,12 @@ export class Daemon<S> {
     }
   }
 
+  /** Manual failover: the module's wait for approval, when it waits (docs/geo.md). */
+  private approvalOf(module: string): { approval?: ModuleStatus['approval'] } {
+    const a = this.o.machine.approval?.(this.runner(module).machineState(), this.clock.now_ms()) ?? null;
+    return a === null || a === undefined ? {} : { approval: a };
+  }
+
   private runner(module: string): ModuleRunner<S> {
     const h = this.hosted.find((x) => x.loaded.plan.name === module);
     if (!h) throw new HakitError('HAKIT_E_UNKNOWN_MODULE', `no module "${module}" on node ${this.o.node}`, `node ${this.o.node}`);
@@ -531,7 +559,8 @@ export class Daemon<S> {
       node: this.o.node,
       moduleNames: () => this.hosted.map((h) => h.loaded.plan.name),
       notLoaded: () => this.not_loaded,
-      moduleStatus: (m) => withPeerSilence({ ...this.runner(m).status(), ...this.farm.status(m) }, this.membership?.peers ?? {}, this.clock.now_ms()),
+      // Peers with no wire version in common are marked (core/daemon/pure/peer-wire.ts).
+      moduleStatus: (m) => withPeerWire(withPeerSilence({ ...this.runner(m).status(), ...this.farm.status(m), ...this.approvalOf(m) }, this.membership?.peers ?? {}, this.clock.now_ms()), this.transport?.wireStatus?.()),
       // Monitoring reports the replication link's real state (core/daemon/pure/reported-state.ts).
       replicationLink: (m) => this.mirrors.get(m)?.link() ?? null,
       moduleCommand: (m, c) => {

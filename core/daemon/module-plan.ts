@@ -2,11 +2,12 @@
 // module machine's policy, its VIPs, its script variables and its heartbeat LANs.
 import type { DeepReadonlyClusterConfig, DeepReadonlyUserConfig } from '../config/pure/types-frozen';
 import { HEART_PROFILES } from '../config/pure/types';
+import { atLeastProfile, spansSites } from '../config/pure/sites';
 import { moduleNodes } from '../config/pure/cross-check';
 import type { HeartbeatProfile, NodeId } from '../membership/pure/types';
 import { defaultPolicy, HEARTBEAT_PROFILES, type ModulePolicy } from '../module/pure/policy';
 import type { ScriptName } from '../module/pure/types';
-import { DEFAULT_WITNESS_PORT } from '../membership/transport/witness-protocol';
+import { DEFAULT_WITNESS_PORT } from '../witness/protocol';
 
 export interface PlannedVip {
   readonly address: string;
@@ -28,6 +29,11 @@ export interface ModulePlan {
   readonly boot: 'on' | 'off' | 'auto';
   /** The split-brain witness (`<splitbrain>`), reached with hakit's lease protocol. */
   readonly witness: { readonly address: string; readonly port: number } | null;
+  /**
+   * Geo clusters: the site arbitrators of cluster.xml (docs/geo.md). A mirror module asks them
+   * all and serves only with a majority's ticket; they replace `witness` when present.
+   */
+  readonly arbitrators: readonly { readonly address: string; readonly port: number }[];
   /** Directories named in <rfs> (replicated by core/daemon/mirror-wire.ts). */
   readonly replicated_dirs: number;
 }
@@ -68,12 +74,15 @@ export function planModule(name: string, config: DeepReadonlyUserConfig, cluster
   const prim = config.service.defaultprim;
   const policy = defaultPolicy(name, config.service.mode, nodes, {
     failover: config.service.failover,
+    failover_mode: config.failover.mode,
+    approval_timer_ms: config.failover.approval_timer_ms,
     defaultprim: prim !== null && nodes.includes(prim) ? prim : null,
     maxloop: config.service.maxloop,
     loop_interval_ms: config.service.loop_interval_ms,
-    hasWitness: config.splitbrain !== null,
+    hasWitness: config.splitbrain !== null || (config.service.mode === 'mirror' && cluster.arbitrators.length > 0),
     script_timeout_ms: scriptTimeouts(config),
-    heartbeat: heartbeatProfile(config),
+    // A module between two sites is timed as a WAN at least (docs/geo.md).
+    heartbeat: spansSites(cluster, nodes) ? atLeastProfile(heartbeatProfile(config), HEARTBEAT_PROFILES.wan) : heartbeatProfile(config),
   });
   const vips: PlannedVip[] = [];
   (config.vip?.interfaces ?? []).forEach((itf, interface_index) => {
@@ -88,5 +97,6 @@ export function planModule(name: string, config: DeepReadonlyUserConfig, cluster
   const lans = named.length > 0 ? named : cluster.lans.map((l) => l.name);
   const sb = config.splitbrain;
   const witness = sb ? { address: sb.addr, port: sb.port ?? DEFAULT_WITNESS_PORT } : null;
-  return { name, policy, vips, user_vars, lans, boot: config.service.boot, witness, replicated_dirs: config.rfs?.replicated.length ?? 0 };
+  const arbitrators = config.service.mode === 'mirror' ? cluster.arbitrators.map((a) => ({ address: a.addr, port: a.port })) : [];
+  return { name, policy, vips, user_vars, lans, boot: config.service.boot, witness, arbitrators, replicated_dirs: config.rfs?.replicated.length ?? 0 };
 }

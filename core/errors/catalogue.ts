@@ -5,7 +5,6 @@ import { GENERAL_CODES } from './codes/general';
 import { MODULE_STATE_CODES } from './codes/module-state';
 import { CONFIG_CODES } from './codes/config';
 import { MODULE_CODES } from './codes/module';
-import { LAB_CODES } from './codes/lab';
 import { MIRROR_CODES } from './codes/mirror';
 import { DAEMON_CODES } from './codes/daemon';
 import { FILTER_CODES } from './codes/filter';
@@ -15,6 +14,8 @@ import { FARM_CODES } from './codes/farm';
 import { PACKAGE_CODES } from './codes/package';
 import { CLUSTER_CODES } from './codes/cluster';
 import { API_CODES } from './codes/api';
+import { GEO_CODES } from './codes/geo';
+import { WHATIF_CODES } from './codes/whatif';
 
 export const ERROR_CODES = {
   ...FILTER_CODES,
@@ -22,7 +23,6 @@ export const ERROR_CODES = {
   ...MODULE_STATE_CODES,
   ...CONFIG_CODES,
   ...MODULE_CODES,
-  ...LAB_CODES,
   ...MIRROR_CODES,
   ...DAEMON_CODES,
   ...CHECKERS_CODES,
@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   ...PACKAGE_CODES,
   ...CLUSTER_CODES,
   ...API_CODES,
+  ...GEO_CODES,
+  ...WHATIF_CODES,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

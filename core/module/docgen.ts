@@ -83,7 +83,9 @@ ${table(FARM_TABLE)}
 - **Failover**: the in-sync SECOND takes over when its primary is lost (silent on all LANs) or
   announces it stopped serving. \`failover off\` (command or policy): the survivor waits in WAIT
   until failover is turned on. A swap or defaultprim hand-over is honoured even with failover
-  off.
+  off. \`<failover mode="manual">\` (docs/geo.md): a survivor whose primary is lost waits in
+  WAIT with the sub-status Approval until \`hakit failover approve\` or its timer (\`deny\` keeps
+  it waiting and cancels the timer); a primary heard again ends the wait.
 - **VIP hand-over**: a node starts serving only when its peer is lost or announces
   \`serving = false\`, and a node announces \`serving = false\` only after \`stop_prim\` ended and
   the VIP is gone. The VIP is added before \`start_prim\` and removed after \`stop_prim\`; a

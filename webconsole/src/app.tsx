@@ -4,11 +4,15 @@ import type { SessionInfo } from '../../core/api/contract/pure/types';
 import { gridOf, ownNodeIsolated } from '../pure/cluster-view';
 import { runAction, type ActionProgress } from './actions';
 import { currentSession, logout } from './api';
+import { ConfigView } from './config';
 import { Detail } from './detail';
 import { ClusterGrid, type Selected } from './grid';
 import { useLive } from './live';
 import { Login } from './login';
 import { Timeline } from './timeline';
+import { ClusterHistory } from './cluster-timeline';
+import { NotifyToggle } from './notify';
+import { WhatIf } from './whatif';
 
 export function App() {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
@@ -41,6 +45,7 @@ function Console(props: { session: SessionInfo; onLogout: () => void }) {
           {view && <>via node {view.answered_by} · </>}
           {props.session.user} ({role}) ·{' '}
           <span class={live.connected ? 'live-on' : 'live-off'}>{live.connected ? '● live' : '○ not live'}</span>{' '}
+          <NotifyToggle entries={view?.timeline ?? []} />{' '}
           <button type="button" onClick={() => void logout().finally(props.onLogout)}>
             Log out
           </button>
@@ -83,12 +88,9 @@ function Console(props: { session: SessionInfo; onLogout: () => void }) {
         )}
         {selected && selM && <Detail node={selected.node} m={selM} role={role} socket={live.socket} replication={live.replication.get(`${selected.node}/${selected.module}`)} onClose={() => setSelected(null)} />}
         {view && <Timeline entries={view.timeline} onOpen={(node, module) => setSelected({ node, module })} />}
-        {role === 'admin' && (
-          <section aria-labelledby="config-title">
-            <h2 id="config-title">Configuration</h2>
-            <p class="note">This node's API has no configuration route yet (upload of a .safe, userconfig.xml validation, roll-back): use `hakit module install` on a node meanwhile.</p>
-          </section>
-        )}
+        <ClusterHistory changes={view?.timeline.length ?? 0} onOpen={(node, module) => setSelected({ node, module })} />
+        <WhatIf />
+        {role === 'admin' && <ConfigView nodes={clusterNodes} modules={[...new Set(view?.nodes.flatMap((n) => n.modules.map((m) => m.module)) ?? [])].sort()} />}
       </main>
     </>
   );

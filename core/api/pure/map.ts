@@ -4,7 +4,7 @@
 import type { ModuleStatus, StateResult } from '../../control/api';
 import type { MonitorStatus } from '../../monitor/api';
 import type { MirrorStatusResult } from '../../daemon/mirror-handlers';
-import type { FarmStatus } from '../../daemon/farm-controller';
+import type { FarmStatus } from '../../farm/controller';
 import type { CodedError, LogLevel, LogLine, ModuleOnNode, ModuleResources, NodeState, ReplicationStatus, ResourceChange } from '../contract/pure/types';
 
 export function moduleOnNode(node: string, m: ModuleStatus): ModuleOnNode {
@@ -21,9 +21,10 @@ export function moduleOnNode(node: string, m: ModuleStatus): ModuleOnNode {
     boot: m.boot,
     peers: m.peers.map((p) => ({ node: p.node, reachable: p.reachable, lans_up: [...p.lansUp], state: p.state, status: p.status })),
     farm: farm
-      ? { share: farm.share, assigned: farm.assigned, members: [...farm.members], counts: { ...farm.counts }, default_owner: farm.default_owner, waiting_for: [...farm.waiting_for], filter: farm.filter, leaving: farm.leaving, error: farm.error }
+      ? { share: farm.share, assigned: farm.assigned, members: [...farm.members], counts: { ...farm.counts }, default_owner: farm.default_owner, waiting_for: [...farm.waiting_for], filter: farm.filter, leaving: farm.leaving, error: farm.error, ...(farm.owned !== undefined ? { owned_buckets: [...farm.owned] } : {}) }
       : null,
     last_error: m.last_error,
+    ...(m.approval ? { approval: { ...m.approval } } : {}),
   };
 }
 
@@ -49,7 +50,7 @@ export function moduleResources(node: string, s: MonitorStatus, history: readonl
 }
 
 export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
-  const last = r.last as { state?: string; pending_bytes?: number; rate_bytes_per_s?: number; eta_s?: number | null } | null;
+  const last = r.last as { state?: string; mode?: string; shipped_bytes?: number; pending_files?: number; pending_bytes?: number; rate_bytes_per_s?: number; eta_s?: number | null } | null;
   const syncing = last?.state === 'syncing';
   const in_sync = r.engine === 'prim' ? last?.state === 'in_sync' : r.engine === 'second' ? r.copy_complete : null;
   return {
@@ -60,6 +61,9 @@ export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
     pending_bytes: syncing ? (last?.pending_bytes ?? null) : last?.state === 'in_sync' ? 0 : null,
     rate_bytes_per_s: syncing ? (last?.rate_bytes_per_s ?? null) : null,
     eta_s: syncing ? (last?.eta_s ?? null) : last?.state === 'in_sync' ? 0 : null,
+    shipped_bytes: syncing ? (last?.shipped_bytes ?? null) : null,
+    pending_files: syncing ? (last?.pending_files ?? null) : last?.state === 'in_sync' ? 0 : null,
+    reintegration_mode: syncing ? (last?.mode ?? null) : null,
     bytes_applied: r.bytes_applied,
     ops_applied: r.ops_applied,
     last: r.last,

@@ -33,7 +33,7 @@ export function buildMetrics(i: MetricsInput): MetricFamily[] {
       'hakit_module_state',
       'Module state on this node (1 for the current state)',
       'gauge',
-      mods.flatMap((m) => MODULE_STATES.filter((s) => m.mode === 'farm' ? ['STOP', 'WAIT', 'UP'].includes(s) : s !== 'UP').map((s) => ({ labels: { node, module: m.module, state: s }, value: m.state === s ? 1 : 0 }))),
+      mods.flatMap((m) => MODULE_STATES.filter((s) => m.mode !== 'mirror' ? ['STOP', 'WAIT', 'UP'].includes(s) : s !== 'UP').map((s) => ({ labels: { node, module: m.module, state: s }, value: m.state === s ? 1 : 0 }))),
     ),
   );
   out.push(fam('hakit_module_ready', 'Module settled in a Ready sub-status (1), Transient or NotReady (0)', 'gauge', mods.map((m) => ({ labels: { node, module: m.module, status: m.status }, value: m.status === 'Ready' ? 1 : 0 }))));

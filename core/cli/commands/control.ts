@@ -1,7 +1,7 @@
 // `hakit` commands that talk to the local hakitd through its control socket: module
 // commands, state, waitstate, failover, boot, level.
 import { moduleArg, optionalModuleArg } from '../../control/module-arg';
-import { Argument, type Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { HakitError, isHakitError } from '../../errors/catalogue';
 import { controlRequest } from '../../control/client';
 import { controlSocketPath } from '../../control/paths';
@@ -15,9 +15,11 @@ import {
   type StateResult,
 } from '../../control/api';
 import { MIRROR_STATES, FARM_STATES, type CommandKind, type ModuleStateName } from '../../module/pure/types';
-import type { FarmStatus } from '../../daemon/farm-controller';
+import type { FarmStatus } from '../../farm/controller';
 import { formatStateMonitor, withMonitors } from '../../monitor/pure/state-view';
-import { monitorsOf } from './monitor';
+import { monitorsOf, replicationsOf } from './monitor';
+import { formatApproval } from './failover';
+import { formatProgress } from '../../mirror/pure/progress';
 import { ACTION_EXIT_OTHER_STATE, ACTION_EXIT_TIMEOUT, WAITING_ACTIONS, actionProgress, hasMoved, type Observed } from '../pure/action-wait';
 
 /** How often `waitstate` asks the daemon. */
@@ -59,7 +61,7 @@ async function getState(module?: string): Promise<StateResult> {
 export function modeFields(m: ModuleStatus): string {
   const fields = [`mode=${m.mode}`];
   if (m.mode === 'mirror') fields.push(`epoch=${m.epoch}`, `copy=${m.copyComplete ? 'complete' : 'incomplete'}`);
-  if (m.mode !== 'farm') fields.push(`failover=${m.failover ? 'on' : 'off'}`);
+  if (m.mode === 'mirror') fields.push(`failover=${m.failover ? 'on' : 'off'}`);
   fields.push(`boot=${m.boot ? 'on' : 'off'}`);
   return fields.join(' ');
 }
@@ -74,7 +76,8 @@ export function formatPeer(p: PeerStatus): string {
   if (p.reachable) return `${name} ${(p.state ?? '-').padEnd(7)} (${p.status ?? '-'})  reachable on LAN ${p.lansUp.join(',')}`;
   const heard = p.silent_ms === undefined ? '' : p.silent_ms === null ? ', not heard since hakitd started' : `, last heard ${seconds(p.silent_ms)} ago`;
   const said = p.state ? ` (it last announced ${p.state} (${p.status ?? '-'}))` : '';
-  return `${name} unreachable${heard}${said}`;
+  const wire = p.wire_incompatible ? `; HAKIT_E_WIRE_INCOMPATIBLE: it speaks heartbeat wire version ${p.wire_incompatible.peer_versions}, this node ${p.wire_incompatible.own_versions}` : '';
+  return `${name} unreachable${heard}${said}${wire}`;
 }
 
 function formatModule(m: ModuleStatus, verbose: boolean): string {
@@ -82,6 +85,7 @@ function formatModule(m: ModuleStatus, verbose: boolean): string {
   if (!verbose) return head;
   const lines = [`${head}  ${modeFields(m)}`];
   for (const p of m.peers) lines.push(formatPeer(p));
+  if (m.approval) lines.push(formatApproval(m.approval));
   const farm = farmLine(m);
   if (farm) lines.push(farm);
   if (m.last_error) lines.push(`  last error: ${m.last_error.code}: ${m.last_error.message}`);
@@ -129,7 +133,7 @@ async function runAndWait(module: string, kind: CommandKind, timeout_s: number):
     waitSince = now.state === 'WAIT' && now.status !== 'Transient' ? (waitSince ?? Date.now()) : null;
     const p = actionProgress(kind, m.mode, before, now, moved, waitSince === null ? 0 : Date.now() - waitSince);
     if (p.kind === 'reached') {
-      const why = m.state === 'WAIT' ? `  (started; waiting for ${m.mode === 'farm' ? 'a resource' : 'its peer or `hakit prim`'})` : '';
+      const why = m.state === 'WAIT' ? `  (started; waiting for ${m.mode !== 'mirror' ? 'a resource' : 'its peer or `hakit prim`'})` : '';
       process.stdout.write(`${module}: ${m.state} (${m.status})${why}\n`);
       return;
     }
@@ -209,8 +213,12 @@ function registerState(program: Command): void {
         return;
       }
       if (r.modules.length === 0 && (r.not_loaded ?? []).length === 0) process.stdout.write(`node ${r.node}: no module installed\n`);
+      // Mirror modules: re-integration progress (pending, shipped, rate, ETA; docs/mirror.md).
+      const replications = opts.verbose ? await replicationsOf(r.modules.filter((m) => m.mode === 'mirror').map((m) => m.module)) : new Map();
       for (const m of r.modules) {
         process.stdout.write(formatModule(m, Boolean(opts.verbose)) + '\n');
+        const repl = replications.get(m.module);
+        if (repl) process.stdout.write(formatProgress(repl) + '\n');
         if (opts.verbose) process.stdout.write(formatStateMonitor(monitors.get(m.module) ?? null) + '\n');
       }
       for (const n of r.not_loaded ?? []) process.stdout.write(`${n.module.padEnd(16)} NOT LOADED: ${n.reason.split('\n')[0]}\n`);
@@ -252,16 +260,8 @@ function registerWaitstate(program: Command): void {
     });
 }
 
+// `hakit failover on|off|approve|deny` lives in ./failover.ts.
 function registerSwitches(program: Command): void {
-  program
-    .command('failover')
-    .description('turn automatic failover on or off for a module (off: the survivor waits for an operator)')
-    .addArgument(new Argument('<mode>', 'on or off').choices(['on', 'off']))
-    .requiredOption('-m, --module <module>', 'module name')
-    .action(async (mode: string, opts: { module: string }) => {
-      await sendCommand(opts.module, 'failover', mode === 'on');
-      process.stdout.write(`${opts.module}: failover ${mode}\n`);
-    });
   program
     .command('boot')
     .description('start the module when hakitd starts (on), or not (off); status prints the setting')

@@ -27,7 +27,7 @@ export function targetStates(kind: CommandKind, mode: ModuleMode, before: Module
     case 'stop':
       return ['STOP'];
     case 'start':
-      return mode === 'farm' ? ['UP'] : ['PRIM', 'SECOND', 'ALONE'];
+      return mode === 'mirror' ? ['PRIM', 'SECOND', 'ALONE'] : ['UP']; // farm and light: STOP|WAIT|UP
     case 'prim':
       return ['PRIM', 'ALONE'];
     case 'second':

@@ -42,7 +42,12 @@ export function crossCheckCluster(config: DeepReadonlyUserConfig, cluster: DeepR
     }
   }
   const mode = config.service.mode;
-  if (mode !== 'farm' && nodes.length !== 2) {
+  if (mode === 'light' && nodes.length !== 1) {
+    // SafeKit's light module: one node, checkers and local restarts, no failover. The
+    // two-node failover without replication is a mirror module without <rfs>.
+    issues.push({ code: 'HAKIT_E_CONF_LIGHT_NODES', where: at(file, config, 'service', `service mode="${mode}"`), message: `a light module runs on exactly 1 node; it has ${nodes.length} (${nodes.join(', ')}): name it with nodes="A" (for 2 nodes without replication: mode="mirror" with no <rfs>)` });
+  }
+  if (mode === 'mirror' && nodes.length !== 2) {
     issues.push({ code: 'HAKIT_E_CONF_MIRROR_NODES', where: at(file, config, 'service', `service mode="${mode}"`), message: `a ${mode} module runs on exactly 2 nodes; it has ${nodes.length} (${nodes.join(', ')}): name them with nodes="A B"` });
   }
   if (mode === 'farm' && nodes.length < 2) {

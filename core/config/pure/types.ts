@@ -25,10 +25,19 @@ export interface ClusterConfig {
   nodes: ClusterNode[];
   /** The LAN mirror modules replicate on unless they name a `flow` heartbeat. */
   replicationLan: string;
+  /** Geo clusters (docs/geo.md): groups of nodes; empty when cluster.xml names none. */
+  sites: ClusterSite[];
+  /** Geo clusters: the site arbitrators (hakit-witness), each once; empty when none. */
+  arbitrators: { addr: string; port: number }[];
+}
+
+export interface ClusterSite {
+  name: string;
+  nodes: string[];
 }
 
 export interface HeartConfig {
-  profile: 'default' | 'fast';
+  profile: 'default' | 'fast' | 'wan';
   period_ms: number;
   timeout_ms: number;
   heartbeats: { name: string; flow: boolean }[];
@@ -133,7 +142,14 @@ export interface UserConfig {
   errd: ErrdConfig | null;
   checkers: Checker[];
   splitbrain: SplitBrainConfig | null;
-  failover: { handle_time_ms: number; rules: { name: string; when: string; action: CheckerAction }[] };
+  failover: {
+    handle_time_ms: number;
+    rules: { name: string; when: string; action: CheckerAction }[];
+    /** Mirror: `manual` waits for `hakit failover approve` when the peer is lost (docs/geo.md). */
+    mode: 'auto' | 'manual';
+    /** Manual mode: take over by itself after this long; null: wait for an operator. */
+    approval_timer_ms: number | null;
+  };
   /** Line of the element behind a value, for messages of later checks (`vip/ADDR`, `dir/PATH`, `heartbeat/LAN`, `farm_lan/LAN`, `farm_node/NODE`, `service`, `exec/PROGRAM`). */
   lines: Record<string, number>;
   /** Every program of bin/ the config names, relative to bin/ (for the existence check). */
@@ -144,6 +160,8 @@ export interface UserConfig {
 export const HEART_PROFILES = {
   default: { period_ms: 500, timeout_ms: 2_500 },
   fast: { period_ms: 150, timeout_ms: 800 },
+  /** Between sites (docs/geo.md): a WAN is slower and lossier than a LAN. */
+  wan: { period_ms: 1000, timeout_ms: 5000 },
 } as const;
 
 /** Scripts a module's bin/ must hold, by mode; optional ones are checked only when present. */

@@ -11,6 +11,7 @@ import { bool, kid, kids, list, num, optNum, optStr, str, validateTree } from '.
 import type { Checked, ConfigIssue, XmlNode } from './xml-tree';
 import { deepFreeze, whereOf } from './xml-tree';
 import { checkDirsNotNested } from './dirs';
+import { fenceTimingProblem } from '../../net/pure/fence-timing';
 
 /** Silence on every LAN shorter than this many pulses would declare peers dead on one lost packet. */
 const HEART_TIMEOUT_MIN_PULSES = 3;
@@ -79,7 +80,10 @@ function buildService(el: CheckedElement, mode: ServiceMode, ctx: Ctx): UserConf
   if (nodes) {
     const dup = nodes.find((n, i) => nodes.indexOf(n) !== i);
     if (dup) ctx.issues.push({ code: 'HAKIT_E_CONF_DUPLICATE', where: whereOf(ctx.file, el, 'nodes', nodes.join(' ')), message: `node ${dup} listed twice` });
-    if (mode !== 'farm' && nodes.length !== 2) {
+    if (mode === 'light' && nodes.length !== 1) {
+      ctx.issues.push({ code: 'HAKIT_E_CONF_LIGHT_NODES', where: whereOf(ctx.file, el, 'nodes', nodes.join(' ')), message: `a light module runs on exactly 1 node, not ${nodes.length} (for 2 nodes without replication: mode="mirror" with no <rfs>)` });
+    }
+    if (mode === 'mirror' && nodes.length !== 2) {
       ctx.issues.push({ code: 'HAKIT_E_CONF_MIRROR_NODES', where: whereOf(ctx.file, el, 'nodes', nodes.join(' ')), message: `a ${mode} module runs on exactly 2 nodes, not ${nodes.length}` });
     }
     if (mode === 'farm' && nodes.length < 2) {
@@ -99,14 +103,19 @@ function buildService(el: CheckedElement, mode: ServiceMode, ctx: Ctx): UserConf
 
 function buildHeart(el: CheckedElement | undefined, mode: ServiceMode, service: CheckedElement, ctx: Ctx): UserConfig['heart'] {
   if (!el) {
-    if (mode !== 'farm') ctx.issues.push({ code: 'HAKIT_E_CONF_NO_HEARTBEAT', where: whereOf(ctx.file, service), message: `a ${mode} module needs <heart> with at least one <heartbeat name="LAN">` });
+    if (mode === 'mirror') ctx.issues.push({ code: 'HAKIT_E_CONF_NO_HEARTBEAT', where: whereOf(ctx.file, service), message: `a ${mode} module needs <heart> with at least one <heartbeat name="LAN">` });
     return null;
   }
-  const profile = str(el, 'profile') as 'default' | 'fast';
+  const profile = str(el, 'profile') as 'default' | 'fast' | 'wan';
   const period_ms = optNum(el, 'pulse') ?? HEART_PROFILES[profile].period_ms;
   const timeout_ms = optNum(el, 'timeout') ?? HEART_PROFILES[profile].timeout_ms;
   if (timeout_ms < HEART_TIMEOUT_MIN_PULSES * period_ms) {
     ctx.issues.push({ code: 'HAKIT_E_CONF_BAD_DURATION', where: whereOf(ctx.file, el, 'timeout', `${timeout_ms}ms`), message: `must be at least ${HEART_TIMEOUT_MIN_PULSES} pulses (${HEART_TIMEOUT_MIN_PULSES * period_ms}ms)` });
+  } else {
+    // Fencing by expiry (docs/adr/0005-fencing-by-expiry.md): the leases must run out before
+    // the peers' timeout; hakitd checks it again at start, this says so at the line.
+    const fence = fenceTimingProblem({ period_ms, timeout_ms });
+    if (fence !== null) ctx.issues.push({ code: 'HAKIT_E_FENCE_TIMING', where: whereOf(ctx.file, el, 'timeout', `${timeout_ms}ms`), message: fence });
   }
   const heartbeats: { name: string; flow: boolean }[] = [];
   for (const hb of kids(el, 'heartbeat')) {
@@ -317,7 +326,7 @@ function buildSplitBrain(el: CheckedElement | undefined): UserConfig['splitbrain
 }
 
 function buildFailover(el: CheckedElement | undefined, checkers: readonly Checker[], ctx: Ctx): UserConfig['failover'] {
-  if (!el) return { handle_time_ms: 0, rules: [] };
+  if (!el) return { handle_time_ms: 0, rules: [], mode: 'auto', approval_timer_ms: null };
   const rules = kids(el, 'rule').map((r) => {
     const when = str(r, 'when');
     if (when !== 'interface_failure' && !checkers.some((c) => c.ident === when)) {
@@ -325,5 +334,10 @@ function buildFailover(el: CheckedElement | undefined, checkers: readonly Checke
     }
     return { name: str(r, 'name'), when, action: str(r, 'action') as CheckerAction };
   });
-  return { handle_time_ms: num(el, 'handle_time'), rules };
+  const mode = str(el, 'mode') as 'auto' | 'manual';
+  const approval_timer_ms = optNum(el, 'timer') ?? null;
+  if (approval_timer_ms !== null && mode !== 'manual') {
+    ctx.issues.push({ code: 'HAKIT_E_CONF_BAD_VALUE', where: whereOf(ctx.file, el, 'timer', String(approval_timer_ms)), message: 'timer applies to mode="manual" only' });
+  }
+  return { handle_time_ms: num(el, 'handle_time'), rules, mode, approval_timer_ms };
 }

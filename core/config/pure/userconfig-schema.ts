@@ -37,7 +37,7 @@ const elements: Record<string, ElementSpec> = {
     name: 'service',
     doc: 'The module: its kind and its restart policy. All other elements live inside it.',
     attrs: [
-      { name: 'mode', type: { kind: 'enum', values: ['mirror', 'farm', 'light'] }, required: true, doc: '`mirror`: one PRIM, one SECOND, replicated directories; `farm`: the application runs on every node behind one load-balanced VIP; `light`: like mirror without replication.' },
+      { name: 'mode', type: { kind: 'enum', values: ['mirror', 'farm', 'light'] }, required: true, doc: '`mirror`: one PRIM, one SECOND, replicated directories; `farm`: the application runs on every node behind one load-balanced VIP; `light`: the light module of SafeKit: one node, checkers and local restarts, no failover and no replication (a failover between 2 nodes without replication is a `mirror` with no `<rfs>`).' },
       { name: 'boot', type: { kind: 'enum', values: ['on', 'off', 'auto'] }, default: 'off', doc: 'Start the module when the node boots: `on`, `off`, or `auto` (start if it was running when the node stopped).' },
       { name: 'defaultprim', type: { kind: 'string', maxChars: 64 }, default: 'alone', doc: 'Mirror: node that should be PRIM when both are up (swap back after re-integration); `alone` means no preference (the node that was PRIM stays PRIM).' },
       { name: 'failover', type: { kind: 'bool' }, default: 'on', doc: 'Mirror: `off` means the survivor does not take over automatically on failure (it waits for an operator).' },
@@ -58,10 +58,10 @@ const elements: Record<string, ElementSpec> = {
   },
   heart: {
     name: 'heart',
-    modes: ['mirror', 'light', 'farm'],
-    doc: 'Heartbeats of the module: its profile and the LANs they use. Required for mirror/light (between its two nodes); optional for a farm, where it chooses the profile (e.g. `fast`) of the farm heartbeats and their LANs (`<farm>` still gives the nodes and their power). Without it a farm uses the `default` profile on every cluster LAN.',
+    modes: ['mirror', 'farm'],
+    doc: 'Heartbeats of the module: its profile and the LANs they use. Required for mirror (between its two nodes); optional for a farm, where it chooses the profile (e.g. `fast`) of the farm heartbeats and their LANs (`<farm>` still gives the nodes and their power). Without it a farm uses the `default` profile on every cluster LAN.',
     attrs: [
-      { name: 'profile', type: { kind: 'enum', values: ['default', 'fast'] }, default: 'default', doc: '`default`: pulse 500 ms, timeout 2.5 s (a lost peer is detected within 3 s); `fast`: pulse 150 ms, timeout 800 ms (detected within 1 s; for dedicated LANs).' },
+      { name: 'profile', type: { kind: 'enum', values: ['default', 'fast', 'wan'] }, default: 'default', doc: '`default`: pulse 500 ms, timeout 2.5 s (a lost peer is detected within 3 s); `fast`: pulse 150 ms, timeout 800 ms (detected within 1 s; for dedicated LANs); `wan`: pulse 1 s, timeout 5 s (between sites, docs/geo.md; a module whose nodes are on two cluster.xml `<site>`s gets at least these timeouts).' },
       { name: 'pulse', type: dur('ms', 20, 60_000), doc: 'Overrides the profile\'s time between two heartbeats.' },
       { name: 'timeout', type: dur('ms', 100, 600_000), doc: 'Overrides the profile\'s silence on every LAN after which the peer counts as down; must be at least 3 pulses.' },
     ],
@@ -337,7 +337,7 @@ const elements: Record<string, ElementSpec> = {
   },
   splitbrain: {
     name: 'splitbrain',
-    modes: ['mirror', 'light'],
+    modes: ['mirror'],
     doc: 'Split-brain witness: when the heartbeats are cut, only a node that reaches the witness may serve.',
     attrs: [
       { name: 'ident', type: { kind: 'name' }, default: 'witness', doc: 'Checker name.' },
@@ -351,8 +351,12 @@ const elements: Record<string, ElementSpec> = {
   failover: {
     name: 'failover',
     doc: 'hakit\'s simplified failover rules (SafeKit uses a rule language here): each rule overrides the action of the checkers it names.',
-    attrs: [{ name: 'handle_time', type: dur('s', 0, 600_000), default: '0', doc: 'Time a failure must last before the rule acts.' }],
-    children: [{ spec: 'failover_rule', min: 1, max: 64 }],
+    attrs: [
+      { name: 'handle_time', type: dur('s', 0, 600_000), default: '0', doc: 'Time a failure must last before the rule acts.' },
+      { name: 'mode', type: { kind: 'enum', values: ['auto', 'manual'] }, default: 'auto', doc: 'hakit addition for geo clusters (docs/geo.md). Mirror: `auto` lets the survivor take over when its peer is lost; `manual` makes it wait in WAIT (Approval) until `hakit failover approve -m M` (or `timer`): a cut between two sites looks like a dead site. `hakit failover deny -m M` keeps it waiting and cancels the timer.' },
+      { name: 'timer', type: dur('s', 1000, MS_MAX), doc: 'With `mode="manual"`: the survivor takes over by itself after waiting this long (bare number: seconds). Default: no timer, it waits for an operator.' },
+    ],
+    children: [{ spec: 'failover_rule', min: 0, max: 64 }],
   },
   failover_rule: {
     name: 'rule',

@@ -18,6 +18,7 @@ export const DAEMON_CODES = {
   HAKIT_E_WIRE_BAD_KEY: 'the cluster key for heartbeats is missing or too short',
   HAKIT_E_WIRE_PAYLOAD_TOO_BIG: 'a heartbeat payload does not fit in one packet',
   HAKIT_E_TRANSPORT_BIND: 'a heartbeat socket cannot bind to its LAN address',
+  HAKIT_E_WIRE_INCOMPATIBLE: 'a peer speaks no heartbeat wire version in common with this node (an upgrade skipped a release): its heartbeats are ignored until one of the two is upgraded',
   HAKIT_E_SCRIPT_SPAWN: 'a module script cannot be started',
   HAKIT_E_VIP_COMMAND: 'an ip/arping command for a virtual IP failed',
   HAKIT_E_VIP_BAD_ADDRESS: 'a virtual IP, prefix or interface name is not valid',

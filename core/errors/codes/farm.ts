@@ -1,4 +1,4 @@
-// Farm module life in hakitd (core/daemon/farm-*.ts): the filter and VIP wiring around the
+// Farm module life in hakitd (core/farm/): the filter and VIP wiring around the
 // farm machine.
 export const FARM_CODES = {
   HAKIT_E_FARM_CONFIG: 'the farm module config cannot make a packet filter on this node (no IPv4 VIP, VIPs on several interfaces)',

@@ -2,12 +2,12 @@
 // absorbed first (commands, script exits, views, timers, replication, witness), then the
 // handler of the current state settles (only while no script runs), then the announcement
 // is refreshed. Effects come out in the order the runner must perform them.
-import type { PeerModuleView } from '../../membership/pure/types';
 import { onScriptExited, persist } from './jobs';
 import { maintainLease, onWitnessReply, onWitnessRetry } from './lease';
 import { initMachine, type Fx, type ModuleMachine } from './machine-state';
 import { adopt } from './adopt';
-import { farmCommand, farmStart, farmStop, onFarmFailure, settleFarm } from './farm';
+import { approvalCommand, onApprovalTimer } from './approval';
+import { farmCommand, farmMembersOf, farmStart, farmStop, onFarmFailure, settleFarm } from '../../farm/pure/machine';
 import { absorbPeerView, failoverOn, mirrorCommand, onMirrorFailure, onReplicationEvent, settleMirror, startModule, stopModule, type CommandOutcome } from './mirror';
 import type { CommandEvent, ModuleAnnouncement, ModuleEvent, PersistedModuleState, StepResult } from './types';
 import type { ModulePolicy } from './policy';
@@ -55,6 +55,7 @@ function absorb(m: ModuleMachine, fx: Fx, event: ModuleEvent, now_ms: number): M
     }
     case 'TimerFired':
       // lease-expiry and witness-renew only wake the machine: the state handler re-checks.
+      if (event.id === 'approval') return onApprovalTimer(m, fx, now_ms);
       return event.id === 'witness-retry' ? onWitnessRetry(m, fx, now_ms) : m;
     case 'ReplicationConnected':
       return mirror ? onReplicationEvent(m, fx, 'connected') : m;
@@ -95,6 +96,9 @@ function commandOutcome(m: ModuleMachine, fx: Fx, ev: CommandEvent, now_ms: numb
       return { m: persist(m, fx, { failover: cmd.on }), refused: null };
     case 'boot':
       return { m: persist(m, fx, { boot: cmd.on }), refused: null };
+    case 'approve':
+    case 'deny':
+      return approvalCommand(m, fx, cmd, now_ms);
     case 'stop':
     case 'stopstart': {
       if (m.state === 'STOP' && m.job === null) return refuse('HAKIT_E_MODULE_ALREADY_STOPPED', 'the module is STOP');
@@ -150,7 +154,7 @@ function announce(m: ModuleMachine, fx: Fx): ModuleMachine {
     cur = { ...cur, announced: key };
   }
   if (cur.policy.mode !== 'mirror') {
-    const members = farmMembers(cur, cur.peers);
+    const members = farmMembersOf(cur);
     const mk = members.join(',');
     if (mk !== cur.farmMembers) {
       fx.push({ type: 'FarmMembers', members });
@@ -160,11 +164,6 @@ function announce(m: ModuleMachine, fx: Fx): ModuleMachine {
   return cur;
 }
 
-function farmMembers(m: ModuleMachine, peers: readonly PeerModuleView[]): string[] {
-  const up = peers.filter((p) => p.reachable && p.module?.state === 'UP').map((p) => p.node);
-  if (m.state === 'UP' && m.status === 'Ready') up.push(m.node);
-  return up.sort();
-}
 
 /** For the runner and the console: is failover currently on. */
 export { failoverOn };

@@ -4,19 +4,10 @@
 import type { ErrorCode } from '../../errors/catalogue';
 import type { NodeId, PeerModuleView } from '../../membership/pure/types';
 
-export type ModuleMode = 'mirror' | 'farm' | 'light';
-
-export const MIRROR_STATES = ['STOP', 'WAIT', 'ALONE', 'PRIM', 'SECOND'] as const;
-export const FARM_STATES = ['STOP', 'WAIT', 'UP'] as const;
-export type MirrorState = (typeof MIRROR_STATES)[number];
-export type FarmState = (typeof FARM_STATES)[number];
-export type ModuleStateName = MirrorState | FarmState;
-/** Every state name of either machine (for parsing records). */
-export const MODULE_STATE_NAMES: readonly ModuleStateName[] = [...MIRROR_STATES, 'UP'];
-
-/** Transient while scripts run (or a SECOND re-integrates); Ready when settled. */
-export const SUB_STATUSES = ['NotReady', 'Transient', 'Ready'] as const;
-export type SubStatus = (typeof SUB_STATUSES)[number];
+// The announcement vocabulary is shared with membership (core/membership/pure/announcement.ts).
+export { MIRROR_STATES, FARM_STATES, MODULE_STATE_NAMES, SUB_STATUSES } from '../../membership/pure/announcement';
+export type { ModuleMode, MirrorState, FarmState, ModuleStateName, SubStatus, PersistedRole, ModuleAnnouncement } from '../../membership/pure/announcement';
+import type { ModuleAnnouncement, ModuleStateName, PersistedRole, SubStatus } from '../../membership/pure/announcement';
 
 export const SCRIPT_NAMES = [
   'prestart',
@@ -31,8 +22,6 @@ export const SCRIPT_NAMES = [
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The role a node persisted last; `none` until it first served or replicated. */
-export type PersistedRole = 'none' | 'ALONE' | 'PRIM' | 'SECOND';
 
 /**
  * What survives a crash. The runner writes it durably (fsync) when it meets a Persist
@@ -76,7 +65,11 @@ export type OperatorCommand =
   | { readonly kind: 'swap' }
   | { readonly kind: 'primforce' }
   | { readonly kind: 'failover'; readonly on: boolean }
-  | { readonly kind: 'boot'; readonly on: boolean };
+  | { readonly kind: 'boot'; readonly on: boolean }
+  /** Manual failover: let the waiting survivor take over (docs/geo.md). */
+  | { readonly kind: 'approve' }
+  /** Manual failover: keep the survivor waiting and cancel its approval timer. */
+  | { readonly kind: 'deny' };
 export type CommandKind = OperatorCommand['kind'];
 
 // ---------------------------------------------------------------- events
@@ -101,6 +94,9 @@ export interface BootedEvent {
 export interface LeftoverState {
   readonly state: ModuleStateName;
   readonly status: SubStatus;
+  /** Mirror: every FUSE capture mount of the module outlived the dead daemon and can be
+   *  served again (docs/adr/0009-fuse-mount-survives-daemon.md). */
+  readonly capture_kept?: boolean;
 }
 /** Full, idempotent view of the peers of this module (from membership). */
 export interface PeerViewEvent {
@@ -163,7 +159,7 @@ export type ModuleEvent =
 // ---------------------------------------------------------------- effects
 
 /** Timers a module machine sets; each id has at most one pending expiry (SetTimer replaces). */
-export type TimerId = 'witness-retry' | 'witness-renew' | 'lease-expiry' | 'restart-delay' | 'peer-wait';
+export type TimerId = 'witness-retry' | 'witness-renew' | 'lease-expiry' | 'restart-delay' | 'peer-wait' | 'approval';
 
 export interface ScriptEnv {
   readonly HAKIT_MODULE: string;
@@ -216,25 +212,6 @@ export type ModuleEffect =
   | { readonly type: 'CommandAccepted'; readonly command: CommandKind; readonly request_id?: string }
   | { readonly type: 'Refuse'; readonly command: CommandKind; readonly code: ErrorCode; readonly message: string; readonly request_id?: string };
 
-/** What a node tells its peers about one module (inside every heartbeat). */
-export interface ModuleAnnouncement {
-  readonly module: string;
-  readonly mode: ModuleMode;
-  readonly state: ModuleStateName;
-  readonly status: SubStatus;
-  /** The application runs or is being started/stopped here (VIP may be present). */
-  readonly serving: boolean;
-  readonly epoch: number;
-  readonly copyComplete: boolean;
-  readonly lastRole: PersistedRole;
-  readonly tookOver: boolean;
-  /** This node stepped down on purpose (swap, defaultprim): its SECOND takes over even with failover off. */
-  readonly handover: boolean;
-  /** A SECOND in sync asks its PRIM to hand over (swap issued on the SECOND, or defaultprim). */
-  readonly wantsPrim: boolean;
-  /** The module has been started by its operator (not STOP). */
-  readonly started: boolean;
-}
 
 export interface StepResult<S> {
   readonly state: S;

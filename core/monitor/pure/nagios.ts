@@ -45,7 +45,8 @@ export function judgeModule(node: string, m: NagiosModule): { code: NagiosCode; 
   const nodes = nodesOf(node, m);
   const total = nodes.length;
   const down = m.resources_down ?? [];
-  if (m.mode === 'farm') {
+  if (m.mode !== 'mirror') {
+    // farm and light modules: STOP|WAIT|UP on each of their nodes (a light module has one).
     const up = nodes.filter((n) => n.state === 'UP' && settled(n)).length;
     if (up === 0) return { code: NAGIOS_CRITICAL, why: 'no node UP', served: 0, total };
     if (up < total) return { code: NAGIOS_WARNING, why: `${up}/${total} nodes UP`, served: up, total };

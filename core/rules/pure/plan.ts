@@ -85,7 +85,7 @@ export function planMonitor(cfg: DeepReadonlyUserConfig, module: string, opts: P
     add({ name, class: 'splitbrain', role: 'always', action: 'none' }, sb.ident, { downWhen: 'any', targets: [{ label: sb.port !== null ? `${sb.addr}:${sb.port}` : sb.addr, what, timing }] });
   }
   planVipChecks(cfg, opts, taken, resources, checks, overrides);
-  const waitVia = opts.waitVia ?? (cfg.service.mode === 'farm' ? 'machine' : 'stop');
+  const waitVia = opts.waitVia ?? (cfg.service.mode !== 'mirror' ? 'machine' : 'stop');
   return {
     rules: { module, handle_time_ms: cfg.failover.handle_time_ms, maxloop: cfg.service.maxloop, loop_interval_ms: cfg.service.loop_interval_ms, resources, waitVia },
     checks,

@@ -105,6 +105,7 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_CONF_UNKNOWN_LAN: () => first(crossCheckCluster(okConfig('<safe>\n<service mode="mirror" nodes="node1 node2">\n<heart><heartbeat name="backup"/></heart>\n</service>\n</safe>'), cluster(), 'userconfig.xml')),
   HAKIT_E_CONF_UNKNOWN_REF: () => uc(mirrorXml('<failover><rule name="r1" when="web" action="stopstart"/></failover>')),
   HAKIT_E_CONF_MIRROR_NODES: () => first(crossCheckCluster(okConfig(mirrorXml('', '')), cluster(), 'userconfig.xml')),
+  HAKIT_E_CONF_LIGHT_NODES: () => uc('<safe>\n<service mode="light" nodes="node1 node2"/>\n</safe>'),
   HAKIT_E_CONF_FARM_NODES: () => uc('<safe>\n<service mode="farm">\n<farm><lan name="default"><node name="node1"/></lan></farm>\n</service>\n</safe>'),
   HAKIT_E_CONF_FARM_NO_RULE: () => uc(farmXml('<vip><interface_list><interface><virtual_interface><virtual_addr addr="198.18.0.151"/></virtual_interface></interface></interface_list></vip>')),
   HAKIT_E_CONF_NO_HEARTBEAT: () => uc('<safe>\n<service mode="mirror" nodes="node1 node2"/>\n</safe>'),

@@ -74,7 +74,7 @@ test('checkers, splitbrain, failover rules and errd', () => {
   expect(c.checkers[0]).toMatchObject({ action: 'restart', targets: [{ addr: '198.18.0.150', port: 80, interval_ms: 10_000, timeout_ms: 5_000, rise: 2, fall: 3 }] });
   expect(c.checkers[2]).toMatchObject({ exec: 'check_app', args: ['-q', '--fast'] });
   expect(c.splitbrain).toEqual({ ident: 'witness', exec: 'tcp', addr: '198.18.0.200', port: 22, interval_ms: 10_000, timeout_ms: 5_000 });
-  expect(c.failover).toEqual({ handle_time_ms: 5000, rules: [{ name: 'r', when: 'gw', action: 'stopstart' }] });
+  expect(c.failover).toEqual({ handle_time_ms: 5000, rules: [{ name: 'r', when: 'gw', action: 'stopstart' }], mode: 'auto', approval_timer_ms: null });
   expect(c.scripts.required).toEqual(['start_prim', 'stop_prim', 'check_app']);
   expect(c.errd?.procs[0]).toMatchObject({ atleast: 1, atmost: 2, action: 'restart' });
 });
@@ -100,4 +100,14 @@ test.each([
 ] as const)('%s %s → %s', (kind, raw, good) => {
   const type = kind === 'duration' ? { kind, bareUnit: 'ms', min_ms: 0, max_ms: 1e9 } as const : kind === 'size' ? { kind, min_bytes: 0, max_bytes: 2 ** 40 } as const : { kind } as const;
   expect(parseAttr(type, raw).ok).toBe(good);
+});
+
+test('a heartbeat timeout that leaves no room for the fencing leases is HAKIT_E_FENCE_TIMING at the <heart> line', () => {
+  // pulse 100 ms, timeout 300 ms: 300 - 100 - 100 (margin) = 100 ms of bucket lease, below the 150 ms minimum.
+  const issues = issuesOf('<safe><service mode="mirror" nodes="node1 node2">\n<heart pulse="100" timeout="300"><heartbeat name="default"/></heart></service></safe>');
+  expect(issues).toContainEqual(expect.objectContaining({ code: 'HAKIT_E_FENCE_TIMING', where: expect.stringMatching(/:2\b.*timeout/) }));
+  expect(issues.find((i) => i.code === 'HAKIT_E_FENCE_TIMING')?.message).toMatch(/raise the timeout to 350 ms or more/);
+  // The profiles themselves pass.
+  expect(issuesOf(mirrorXml('')).filter((i) => i.code === 'HAKIT_E_FENCE_TIMING')).toEqual([]);
+  expect(issuesOf('<safe><service mode="mirror" nodes="node1 node2"><heart profile="fast"><heartbeat name="default"/></heart></service></safe>').filter((i) => i.code === 'HAKIT_E_FENCE_TIMING')).toEqual([]);
 });

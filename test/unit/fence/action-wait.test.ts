@@ -29,6 +29,13 @@ describe('actionProgress', () => {
     expect(actionProgress('start', 'mirror', before, o('SECOND', 'Ready'), true).kind).toBe('reached');
   });
 
+  test('start ends in UP for farm and light modules (STOP|WAIT|UP), in a role for a mirror', () => {
+    expect(targetStates('start', 'farm', 'STOP')).toEqual(['UP']);
+    expect(targetStates('start', 'light', 'STOP')).toEqual(['UP']);
+    expect(actionProgress('start', 'light', o('STOP', 'NotReady'), o('UP', 'Ready'), true).kind).toBe('reached');
+    expect(targetStates('start', 'mirror', 'STOP')).toEqual(['PRIM', 'SECOND', 'ALONE']);
+  });
+
   test('prim/second never end in WAIT; swap ends in the other role only', () => {
     expect(actionProgress('prim', 'mirror', o('WAIT', 'NotReady'), o('WAIT', 'NotReady'), true, 10 * WAIT_STABLE_MS).kind).toBe('waiting');
     expect(actionProgress('prim', 'mirror', o('WAIT', 'NotReady'), o('ALONE', 'Ready'), true).kind).toBe('reached');

@@ -16,7 +16,7 @@ export interface Driver {
 }
 
 export function driver(node: string, policy: Partial<ModulePolicy> = {}, persisted: Partial<PersistedModuleState> = {}, mode: 'mirror' | 'farm' | 'light' = 'mirror'): Driver {
-  const p = defaultPolicy('app', mode, mode === 'mirror' ? ['n1', 'n2'] : ['n1', 'n2', 'n3'], policy);
+  const p = defaultPolicy('app', mode, mode === 'mirror' ? ['n1', 'n2'] : mode === 'light' ? ['n1'] : ['n1', 'n2', 'n3'], policy);
   const d: Driver = {
     m: createMachine(node, p, { ...INITIAL_PERSISTED, ...persisted }),
     now: 10_000,

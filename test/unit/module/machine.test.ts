@@ -210,7 +210,7 @@ describe('failover', () => {
 
 describe('the transition table', () => {
   it('asserts on transitions it does not have', () => {
-    expect(() => assertTransition('mirror', 'STOP', 'PRIM', 'test')).toThrow(expect.objectContaining({ code: 'HAKIT_E_BAD_TRANSITION' }));
+    expect(() => assertTransition('mirror', 'STOP', 'SECOND', 'test')).toThrow(expect.objectContaining({ code: 'HAKIT_E_BAD_TRANSITION' }));
     try {
       assertTransition('farm', 'UP', 'PRIM', 'test');
     } catch (e) {
@@ -245,9 +245,9 @@ describe('restarts and farms', () => {
     }
   });
 
-  it('farm: FarmMembers lists the UP nodes, itself included once UP', () => {
+  it('farm: FarmMembers lists the UP and Ready nodes (the bucket share\'s rule), itself included once UP', () => {
     const d = driver('n1', {}, {}, 'farm');
-    d.send({ type: 'PeerView', peers: [peer('n2', { mode: 'farm', state: 'UP' }), peer('n3', { mode: 'farm', state: 'WAIT' })] });
+    d.send({ type: 'PeerView', peers: [peer('n2', { mode: 'farm', state: 'UP', status: 'Ready' }), peer('n3', { mode: 'farm', state: 'WAIT' }), peer('n4', { mode: 'farm', state: 'UP', status: 'Transient' })] });
     expect(d.effects).toContainEqual({ type: 'FarmMembers', members: ['n2'] });
     d.send({ type: 'Command', command: { kind: 'start' } });
     d.settle();
@@ -304,12 +304,18 @@ describe('restarts and farms', () => {
     expect(t.lastIndexOf('SetVip:false')).toBeLessThan(t.lastIndexOf('SetVip:true'));
   });
 
-  it('light: no VIP on every node (only a farm shares its VIP)', () => {
+  it('light: one node runs start_prim inside its VIP, restarts locally, stops with stop_prim', () => {
     const d = driver('n1', {}, {}, 'light');
     d.send({ type: 'Command', command: { kind: 'start' } });
     d.settle();
+    expect(d.m.state).toBe('UP');
+    d.send({ type: 'Command', command: { kind: 'restart' } });
+    d.settle();
     d.send({ type: 'Command', command: { kind: 'stop' } });
     d.settle();
-    expect(types(d.effects).filter((x) => x.startsWith('SetVip'))).toEqual([]);
+    expect(d.m.state).toBe('STOP');
+    const t = types(d.effects).filter((x) => x.startsWith('SetVip') || x.startsWith('RunScript'));
+    expect(t).toEqual(['RunScript:prestart', 'SetVip:true', 'RunScript:start_prim', 'RunScript:stop_prim', 'RunScript:start_prim', 'RunScript:stop_prim', 'SetVip:false', 'RunScript:poststop']);
+    expect(types(d.effects).some((x) => x.includes('start_both'))).toBe(false);
   });
 });

@@ -5,11 +5,12 @@
 export type ModuleMode = 'mirror' | 'farm' | 'light';
 export const MODULE_STATES = ['STOP', 'WAIT', 'ALONE', 'PRIM', 'SECOND', 'UP'] as const;
 export type ModuleState = (typeof MODULE_STATES)[number];
-export const SUB_STATUSES = ['NotReady', 'Transient', 'Ready'] as const;
+/** Approval: a mirror survivor with manual failover waits for `hakit failover approve` (not Ready). */
+export const SUB_STATUSES = ['NotReady', 'Transient', 'Ready', 'Approval'] as const;
 export type SubStatus = (typeof SUB_STATUSES)[number];
 
 /** Operator commands on a module of one node (hakit start/stop/…; failover/boot take `on`). */
-export const MODULE_COMMANDS = ['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce', 'failover', 'boot'] as const;
+export const MODULE_COMMANDS = ['start', 'stop', 'restart', 'stopstart', 'prim', 'second', 'swap', 'primforce', 'failover', 'boot', 'approve', 'deny'] as const;
 export type ModuleCommandKind = (typeof MODULE_COMMANDS)[number];
 
 export interface CodedError {
@@ -41,6 +42,8 @@ export interface FarmShare {
   readonly filter: 'loaded' | 'absent';
   readonly leaving: boolean;
   readonly error: CodedError | null;
+  /** The buckets this node's filter owns now, as read back from the kernel (the bucket map); absent from older nodes. */
+  readonly owned_buckets?: readonly number[];
 }
 
 /** One module on one node: what `hakit state -v` prints. */
@@ -57,6 +60,15 @@ export interface ModuleOnNode {
   readonly peers: readonly PeerView[];
   readonly farm: FarmShare | null;
   readonly last_error: CodedError | null;
+  /** Manual failover (docs/geo.md): present while the module waits for approval (WAIT/Approval). */
+  readonly approval?: ApprovalWait;
+}
+
+export interface ApprovalWait {
+  readonly waiting_ms: number;
+  /** The timer approves in this long; null: no timer (or cancelled by deny). */
+  readonly timer_left_ms: number | null;
+  readonly denied: boolean;
 }
 
 export interface NotLoadedModule {
@@ -141,6 +153,12 @@ export interface ReplicationStatus {
   readonly pending_bytes: number | null;
   readonly rate_bytes_per_s: number | null;
   readonly eta_s: number | null;
+  /** PRIM, during a re-integration pass: bytes it has shipped so far (null outside a pass). */
+  readonly shipped_bytes?: number | null;
+  /** PRIM, during a pass: files with something still to ship or compare. */
+  readonly pending_files?: number | null;
+  /** PRIM, during a pass: 'journal' (dirty ranges only) or 'full' (block comparison). */
+  readonly reintegration_mode?: string | null;
   readonly bytes_applied: number | null;
   readonly ops_applied: number | null;
   /** The engine's last status event, as it reported it. */
