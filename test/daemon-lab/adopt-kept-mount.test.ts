@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from '../lab';
+import { hasAddr, hostPid, processAlive } from '../lab/testkit';
 import { clusterXml, configureCluster, DAEMON, moduleState, mustHakit, NODE, packageAndInstall, ROOT, setMacro, startDetached, until, waitDaemon } from '../lab/demo/cluster-setup';
 
 const LAB = 'adoptmount';
@@ -24,20 +25,6 @@ let lab: Lab;
 
 const notifySocket = (host: string): string => `/run/hakit-lab-${host}.notify`;
 const pidFile = (host: string): string => `/run/hakit-lab-${host}.hakitd.pid`;
-
-async function hostPid(host: string, file: string): Promise<number> {
-  const r = await lab.exec(host, ['cat', file]);
-  return Number(r.stdout.trim());
-}
-
-async function alive(host: string, pid: number): Promise<boolean> {
-  return (await lab.exec(host, ['kill', '-0', String(pid)])).code === 0;
-}
-
-async function hasAddr(host: string, addr: string): Promise<boolean> {
-  const r = await lab.exec(host, ['ip', '-o', '-4', 'addr', 'show']);
-  return r.stdout.includes(` ${addr}/`);
-}
 
 /** What the PRIM's daemon said, for a failure message. */
 async function diagnostics(): Promise<string> {
@@ -97,15 +84,15 @@ afterAll(async () => {
 
 test('kill -9 of the mirror PRIM\'s hakitd under load: mount kept, application untouched, nothing acknowledged lost', async () => {
   const vip = lab.spareAddr(0, 52);
-  const appPid = await hostPid('node1', `/run/hakit/${MODULE}/${MODULE}.pid`);
-  expect(await alive('node1', appPid)).toBe(true);
+  const appPid = await hostPid(lab, 'node1', `/run/hakit/${MODULE}/${MODULE}.pid`);
+  expect(await processAlive(lab, 'node1', appPid)).toBe(true);
   const pauses_ms: number[] = [];
   let seq = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const ack = `/var/tmp/hakit-adoptmount-acks-${round}.txt`;
     const writer = lab.exec('node1', ['python3', '-c', WRITER, `${DATA}/load.log`, ack, String(seq), String(LOAD_S)], { timeout_ms: (LOAD_S + 30) * 1000 });
     await new Promise((r) => setTimeout(r, KILL_AFTER_MS));
-    const daemon = await hostPid('node1', pidFile('node1'));
+    const daemon = await hostPid(lab, 'node1', pidFile('node1'));
     expect((await lab.exec('node1', ['kill', '-9', String(daemon)])).code).toBe(0);
     const w = await writer;
     if (w.code !== 0) throw new Error(`round ${round}: the writer failed: ${w.stderr.trim()}\n${await diagnostics()}`);
@@ -116,15 +103,15 @@ test('kill -9 of the mirror PRIM\'s hakitd under load: mount kept, application u
     pauses_ms.push(Math.max(...latencies));
     seq = Number(done.split(' ')[1]);
     // A new daemon serves the module again: still PRIM here, the SECOND back in sync.
-    expect(await hostPid('node1', pidFile('node1'))).not.toBe(daemon);
+    expect(await hostPid(lab, 'node1', pidFile('node1'))).not.toBe(daemon);
     const settled = async (): Promise<boolean> =>
       (await moduleState(lab, 'node1', MODULE))?.state === 'PRIM' &&
       (await moduleState(lab, 'node2', MODULE))?.state === 'SECOND' && (await moduleState(lab, 'node2', MODULE))?.status === 'Ready';
     if (!(await until(settled, WAIT_MS))) throw new Error(`round ${round}: not back to PRIM/SECOND\n${await diagnostics()}`);
     const log = (await lab.exec('node1', ['cat', `/var/log/hakit/modules/${MODULE}.log`])).stdout;
     expect(log).toMatch(/the capture mount outlived hakitd, application left running/);
-    expect(await alive('node1', appPid)).toBe(true);
-    expect(await hostPid('node1', `/run/hakit/${MODULE}/${MODULE}.pid`)).toBe(appPid);
+    expect(await processAlive(lab, 'node1', appPid)).toBe(true);
+    expect(await hostPid(lab, 'node1', `/run/hakit/${MODULE}/${MODULE}.pid`)).toBe(appPid);
   }
   // Every acknowledged record is on the SECOND, and both copies are the same bytes.
   expect(await until(async () => {
@@ -136,8 +123,8 @@ test('kill -9 of the mirror PRIM\'s hakitd under load: mount kept, application u
   expect(second.length).toBe(seq);
   second.forEach((l, i) => expect(l.trimEnd()).toBe(`seq ${i}`));
   // The VIP stayed with the PRIM.
-  expect(await hasAddr('node1', vip)).toBe(true);
-  expect(await hasAddr('node2', vip)).toBe(false);
+  expect(await hasAddr(lab, 'node1', vip)).toBe(true);
+  expect(await hasAddr(lab, 'node2', vip)).toBe(false);
   const sorted = [...pauses_ms].sort((x, y) => x - y);
   process.stdout.write(`kept mount: ${ROUNDS} kill -9 of the PRIM's hakitd under fsync load; longest fsync per round ${pauses_ms.map((p) => p.toFixed(0)).join(', ')} ms (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)}, max ${sorted[sorted.length - 1]!.toFixed(0)}); ${seq} records, all on the SECOND\n`);
 }, 300_000);

@@ -5,6 +5,7 @@
 // SECOND. No VIP or bucket is left behind. (docs/architecture.md, "Restart and adoption".)
 import path from 'node:path';
 import { Lab } from '../lab';
+import { hasAddr, hostPid, processAlive } from '../lab/testkit';
 import { clusterXml, configureCluster, dropFarmNode, mustHakit, packageAndInstall, ROOT, setMacro, startDaemon, until, waitDaemon, moduleState } from '../lab/demo/cluster-setup';
 
 const LAB = 'adopt';
@@ -12,20 +13,6 @@ const NODES = ['node1', 'node2'] as const;
 const WAIT_MS = 40_000;
 let lab: Lab;
 const daemons = new Map<string, number>();
-
-async function pidOf(host: string, file: string): Promise<number> {
-  const r = await lab.exec(host, ['cat', file]);
-  return Number(r.stdout.trim());
-}
-
-async function alive(host: string, pid: number): Promise<boolean> {
-  return (await lab.exec(host, ['kill', '-0', String(pid)])).code === 0;
-}
-
-async function hasAddr(host: string, addr: string): Promise<boolean> {
-  const r = await lab.exec(host, ['ip', '-o', '-4', 'addr', 'show']);
-  return r.stdout.includes(` ${addr}/`);
-}
 
 beforeAll(async () => {
   await Lab.destroy(LAB);
@@ -55,10 +42,10 @@ afterAll(async () => {
 
 test('kill -9 of hakitd on the mirror PRIM and farm node, then a restart: adopted, converged, nothing left behind', async () => {
   const mirrorVip = lab.spareAddr(0, 50);
-  const farmPid = await pidOf('node1', '/run/hakit/farm_http/farm_http.pid');
-  const mirrorPid = await pidOf('node1', '/run/hakit/mirror_http/mirror_http.pid');
-  expect(await alive('node1', farmPid)).toBe(true);
-  expect(await hasAddr('node1', mirrorVip)).toBe(true);
+  const farmPid = await hostPid(lab, 'node1', '/run/hakit/farm_http/farm_http.pid');
+  const mirrorPid = await hostPid(lab, 'node1', '/run/hakit/mirror_http/mirror_http.pid');
+  expect(await processAlive(lab, 'node1', farmPid)).toBe(true);
+  expect(await hasAddr(lab, 'node1', mirrorVip)).toBe(true);
 
   expect((await lab.exec('node1', ['kill', '-9', String(daemons.get('node1'))])).code).toBe(0);
   const t0 = Date.now();
@@ -77,14 +64,14 @@ test('kill -9 of hakitd on the mirror PRIM and farm node, then a restart: adopte
   process.stdout.write(`daemon kill on the mirror PRIM: takeover after ${takeover_ms} ms; converged ${Date.now() - t0} ms after the kill\n`);
 
   // The farm application was adopted, not restarted.
-  expect(await pidOf('node1', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
-  expect(await alive('node1', farmPid)).toBe(true);
+  expect(await hostPid(lab, 'node1', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
+  expect(await processAlive(lab, 'node1', farmPid)).toBe(true);
   const log1 = (await lab.exec('node1', ['cat', '/var/log/hakit/modules/farm_http.log'])).stdout;
   expect(log1).toMatch(/adopt UP\/Ready: application left running/);
   // The mirror application on the old PRIM was stopped cleanly; its VIP is only on node2.
-  expect(await alive('node1', mirrorPid)).toBe(false);
-  expect(await hasAddr('node1', mirrorVip)).toBe(false);
-  expect(await hasAddr('node2', mirrorVip)).toBe(true);
+  expect(await processAlive(lab, 'node1', mirrorPid)).toBe(false);
+  expect(await hasAddr(lab, 'node1', mirrorVip)).toBe(false);
+  expect(await hasAddr(lab, 'node2', mirrorVip)).toBe(true);
   // Clients of the mirror are answered (by node2) through the VIP.
   const r = await lab.exec('client', ['curl', '-s', '-m', '3', `http://${mirrorVip}:9080/`], { timeout_ms: 8000 });
   expect(r.code).toBe(0);
@@ -99,7 +86,7 @@ test('restarting the SECOND\'s hakitd while its peer is steady: SECOND again eve
     const pid = daemons.get('node1')!;
     const signal = i % 2 === 0 ? '-TERM' : '-KILL';
     expect((await lab.exec('node1', ['kill', signal, String(pid)])).code).toBe(0);
-    expect(await until(async () => !(await alive('node1', pid)), WAIT_MS)).toBe(true);
+    expect(await until(async () => !(await processAlive(lab, 'node1', pid)), WAIT_MS)).toBe(true);
     const t0 = Date.now();
     daemons.set('node1', await startDaemon(lab, 'node1'));
     expect(await waitDaemon(lab, 'node1', WAIT_MS)).toBe(true);
@@ -114,12 +101,12 @@ test('restarting the SECOND\'s hakitd while its peer is steady: SECOND again eve
 
 test('hakit daemon restart --keep-apps (package upgrade): mirror handed over first, farm application kept, back in place', async () => {
   // node2 is PRIM of the mirror and UP in the farm; node1 is SECOND.
-  const farmPid = await pidOf('node2', '/run/hakit/farm_http/farm_http.pid');
+  const farmPid = await hostPid(lab, 'node2', '/run/hakit/farm_http/farm_http.pid');
   const oldDaemon = daemons.get('node2')!;
   const t0 = Date.now();
   const outText = await mustHakit(lab, 'node2', ['daemon', 'restart', '--keep-apps'], 180_000);
   expect(outText).toMatch(/mirror_http: this node is SECOND now/);
-  expect(await until(async () => !(await alive('node2', oldDaemon)), WAIT_MS)).toBe(true);
+  expect(await until(async () => !(await processAlive(lab, 'node2', oldDaemon)), WAIT_MS)).toBe(true);
   // node1 serves the mirror (ALONE while node2 has no daemon).
   expect(['PRIM', 'ALONE']).toContain((await moduleState(lab, 'node1', 'mirror_http'))?.state);
   daemons.set('node2', await startDaemon(lab, 'node2')); // what systemd does on exit code 75
@@ -132,6 +119,6 @@ test('hakit daemon restart --keep-apps (package upgrade): mirror handed over fir
     (await moduleState(lab, 'node1', 'mirror_http'))?.state === 'PRIM';
   expect(await until(back, WAIT_MS)).toBe(true);
   process.stdout.write(`daemon restart --keep-apps: node2 back (SECOND, farm UP) ${Date.now() - t0} ms after the command\n`);
-  expect(await pidOf('node2', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
-  expect(await alive('node2', farmPid)).toBe(true);
+  expect(await hostPid(lab, 'node2', '/run/hakit/farm_http/farm_http.pid')).toBe(farmPid);
+  expect(await processAlive(lab, 'node2', farmPid)).toBe(true);
 }, 300_000);

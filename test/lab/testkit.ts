@@ -94,3 +94,20 @@ export async function waitFor(check: () => boolean, wait_ms: number): Promise<bo
   }
   return true;
 }
+
+/** The number in a pid file on a host (0 when the file is missing or empty). */
+export async function hostPid(lab: Lab, host: string, file: string): Promise<number> {
+  const r = await lab.exec(host, ['cat', file]);
+  return Number(r.stdout.trim());
+}
+
+/** True while process `pid` runs on the host. */
+export async function processAlive(lab: Lab, host: string, pid: number): Promise<boolean> {
+  return (await lab.exec(host, ['kill', '-0', String(pid)])).code === 0;
+}
+
+/** True when the host has IPv4 address `addr` on any interface (a VIP, for instance). */
+export async function hasAddr(lab: Lab, host: string, addr: string): Promise<boolean> {
+  const r = await lab.exec(host, ['ip', '-o', '-4', 'addr', 'show']);
+  return r.stdout.includes(` ${addr}/`);
+}
