@@ -8,6 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../lab';
 import { closed } from '../lab/testkit';
 import { DIST_DIR, REPO_ROOT } from '../support/dist';
+import { until } from '../support/until';
+export { until };
 
 export { REPO_ROOT };
 const DAEMON_JS = path.join(DIST_DIR, 'core/daemon/main.js');
@@ -16,10 +18,6 @@ const NODE = process.execPath;
 const KEY = 'checkers-lab-key-0123456789abcdef';
 /** Bound on one CLI call (nagios must answer far faster; waitstate passes its own timeout). */
 const CLI_TIMEOUT_MS = 30_000;
-/** Poll period of `until`. */
-const POLL_MS = 100;
-/** Hard cap on the polls of one `until`, whatever its time bound. */
-const MAX_POLLS = 3_000;
 /** How long a killed daemon gets to disappear. */
 const DAEMON_EXIT_WAIT_MS = 5_000;
 
@@ -166,12 +164,3 @@ export class HakitCluster {
   }
 }
 
-/** Polls `cond` every POLL_MS until true; bounded in time and count. Returns the time taken (ms). */
-export async function until(what: string, cond: () => Promise<boolean>, max_ms: number, detail: () => string = () => ''): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < MAX_POLLS && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what} ${detail()}`);
-}

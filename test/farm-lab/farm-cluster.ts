@@ -2,6 +2,7 @@
 // JS in dist/) on N nodes with the example module modules/examples/farm_http (its VIP moved to
 // a spare lab address), and a client namespace with
 // several addresses running FARM_CLIENT_JS.
+import { writeHostFile } from '../lab/testkit';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -103,7 +104,7 @@ export class FarmCluster {
   }
 
   private async write(host: string, file: string, text: string, mode = '644'): Promise<void> {
-    await this.sh(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], text);
+    await writeHostFile(this.lab, host, file, text, mode);
   }
 
   private async install(): Promise<void> {

@@ -9,7 +9,7 @@
 //   - node3's kernel holds no bucket once its lease ran out (its VIP stays: farm VIPs are
 //     fenced by the buckets, established flows keep working), and the survivors own
 //     the whole table after the takeover bound.
-import fs from 'node:fs';
+import { daemonPid as hakitdPid } from '../lab/testkit';
 import { FarmCluster, MODULE } from './farm-cluster';
 
 const LAB = 'tk';
@@ -52,16 +52,7 @@ async function counters(node: string): Promise<{ rst: number; synack: number }> 
 
 /** pid of hakitd in a node's namespace. */
 function daemonPid(node: string): number {
-  for (const pid of c!.lab.pids(node)) {
-    let cmd: string;
-    try {
-      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.includes('core/daemon/main.js')) return pid;
-  }
-  throw new Error(`no hakitd in ${node}`);
+  return hakitdPid(c!.lab, node);
 }
 
 async function ownedSet(node: string): Promise<number> {

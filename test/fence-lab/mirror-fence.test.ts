@@ -10,7 +10,7 @@
 //     the bound (before it, the survivor refuses while its application starts).
 // HAKIT_TEST_DIST=/path/to/dist runs the daemons and CLI of another build (to measure the
 // code before a change); default: this repository's dist/.
-import fs from 'node:fs';
+import { daemonPid as hakitdPid, writeHostFile } from '../lab/testkit';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../lab';
@@ -18,6 +18,7 @@ import { distPath } from '../support/dist';
 import { jsonLineDriver, type ClientDriver } from '../filters/netns-fixture';
 import { FARM_CLIENT_JS } from '../farm-lab/client-js';
 import { createInterface } from 'node:readline';
+import { until } from '../support/until';
 
 const LAB = 'tm';
 const NODES = ['node1', 'node2'] as const;
@@ -92,8 +93,8 @@ async function sh(host: string, argv: string[], input?: string): Promise<string>
   return r.stdout;
 }
 
-async function write(host: string, file: string, text: string, mode = '644'): Promise<void> {
-  await sh(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], text);
+function write(host: string, file: string, text: string, mode = '644'): Promise<void> {
+  return writeHostFile(lab!, host, file, text, mode);
 }
 
 async function hakit(host: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -108,14 +109,6 @@ async function stateOf(host: string): Promise<string> {
   return m ? `${m.state}/${m.status}` : 'none';
 }
 
-async function until(what: string, cond: () => Promise<boolean>, max_ms: number): Promise<void> {
-  const t0 = Date.now();
-  for (let i = 0; i < 2000 && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}`);
-}
 
 async function hasVip(host: string): Promise<boolean> {
   const r = await lab!.exec(host, ['ip', '-o', '-4', 'addr', 'show'], { timeout_ms: 5000 });
@@ -128,16 +121,7 @@ async function rstCount(host: string): Promise<number> {
 }
 
 function daemonPid(host: string): number {
-  for (const pid of lab!.pids(host)) {
-    let cmd: string;
-    try {
-      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.includes('core/daemon/main.js')) return pid;
-  }
-  throw new Error(`no hakitd in ${host}`);
+  return hakitdPid(lab!, host);
 }
 
 async function spawnClient(): Promise<ClientDriver> {

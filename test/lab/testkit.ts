@@ -111,3 +111,23 @@ export async function hasAddr(lab: Lab, host: string, addr: string): Promise<boo
   const r = await lab.exec(host, ['ip', '-o', '-4', 'addr', 'show']);
   return r.stdout.includes(` ${addr}/`);
 }
+
+/** Writes `text` to `file` on a host (parents made, mode set); throws with the host's stderr. */
+export async function writeHostFile(lab: Lab, host: string, file: string, text: string, mode = '644'): Promise<void> {
+  const r = await lab.exec(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], { input: text });
+  if (r.code !== 0) throw new Error(`write ${host}:${file}: ${r.stderr}`);
+}
+
+/** The pid of the hakitd running on a host (found by its command line); throws when none runs. */
+export function daemonPid(lab: Lab, host: string): number {
+  for (const pid of lab.pids(host)) {
+    let cmd: string;
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.includes('core/daemon/main.js')) return pid;
+  }
+  throw new Error(`no hakitd in ${host}`);
+}

@@ -1,10 +1,13 @@
 // A two-node lab running the real hakitd (built JS from dist/) with the example module
 // mirror_http, its replicated directory captured by real FUSE inside each node's mount view.
 // Lab names carry the prefix `tm`.
+import { writeHostFile } from '../lab/testkit';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../lab';
+import { until } from '../support/until';
+export { until };
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const NODE = process.execPath;
@@ -16,9 +19,6 @@ export const RECORDS = `${DATA_DIR}/records.log`;
 export const APP_PORT = 9080;
 const EXAMPLE = path.join(REPO_ROOT, 'modules/examples/mirror_http');
 const KEY = 'tm-lab-cluster-key-0123456789abcdef';
-/** Polling bounds of `until`. */
-const POLL_MS = 150;
-const MAX_POLLS = 4000;
 
 export class MirrorLab {
   readonly daemons = new Map<string, ChildProcess>();
@@ -46,8 +46,7 @@ export class MirrorLab {
   }
 
   async write(host: string, file: string, text: string, mode = '644'): Promise<void> {
-    const r = await this.lab.exec(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], { input: text });
-    if (r.code !== 0) throw new Error(`write ${host}:${file}: ${r.stderr}`);
+    await writeHostFile(this.lab, host, file, text, mode);
   }
 
   private async install(): Promise<void> {
@@ -130,11 +129,3 @@ export class MirrorLab {
   }
 }
 
-export async function until(what: string, cond: () => Promise<boolean>, max_ms: number, onFail?: () => Promise<string>): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < MAX_POLLS && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}${onFail ? `\n${await onFail()}` : ''}`);
-}

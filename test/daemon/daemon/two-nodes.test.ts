@@ -12,6 +12,7 @@ import { distPath } from '../../support/dist';
 import { Netns } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
 import { twoNodeCluster, twoNodeMirrorUserconfig } from '../helpers/two-node-config';
+import { until } from '../../support/until';
 
 const SUBNET = 203;
 const VIP = `198.18.${SUBNET}.50`;
@@ -68,15 +69,6 @@ async function moduleState(d: NodeDirs): Promise<string> {
   }
 }
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, max_ms: number): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < 10_000; i++) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > max_ms) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}`);
-}
 
 const vipOn = (ns: string): boolean => sh(['ip', '-n', ns, '-4', 'addr', 'show']).stdout.includes(`${VIP}/24`);
 

@@ -9,6 +9,7 @@ import type { StateResult } from '../../../core/control/api';
 import { linkVeth, Netns, sh } from '../../support/netns';
 import { makeNodeDirs, type NodeDirs } from '../helpers/node-dirs';
 import { twoNodeCluster, twoNodeMirrorUserconfig } from '../helpers/two-node-config';
+import { until } from '../../support/until';
 
 const NS = { n1: 'hd-ws1', n2: 'hd-ws2', w: 'hd-wsw' };
 const VIP = '198.18.204.50';
@@ -63,14 +64,6 @@ async function command(d: NodeDirs, kind: string): Promise<void> {
   await controlRequest(path.join(d.run, 'hakitd.sock'), 'command', { module: 'web', command: { kind } }, 5000);
 }
 
-async function until(what: string, cond: () => Promise<boolean>, max_ms: number): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < 10_000 && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}`);
-}
 
 const vipOn = (ns: string): boolean => sh(['ip', '-n', ns, '-4', 'addr', 'show']).stdout.includes(`${VIP}/`);
 

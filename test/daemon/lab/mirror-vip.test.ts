@@ -3,10 +3,12 @@
 //   swap moves the application and the VIP; cutting every heartbeat LAN with a witness leaves
 //   exactly one side serving; a power cut of the primary moves the VIP and the application
 //   to the survivor; the old primary, restarted (boot on), comes back SECOND.
+import { writeHostFile } from '../../lab/testkit';
 import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../../lab';
 import { distPath } from '../../support/dist';
+import { until } from '../../support/until';
 
 const LAB = 'hdlab';
 const NODES = ['node1', 'node2'] as const;
@@ -58,9 +60,8 @@ rm -f "$PID"
 exit 0
 `;
 
-async function write(host: string, file: string, text: string, mode = '644'): Promise<void> {
-  const r = await lab!.exec(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], { input: text });
-  if (r.code !== 0) throw new Error(`write ${host}:${file}: ${r.stderr}`);
+function write(host: string, file: string, text: string, mode = '644'): Promise<void> {
+  return writeHostFile(lab!, host, file, text, mode);
 }
 
 async function hakit(host: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -82,14 +83,6 @@ async function clientGet(): Promise<string> {
   return r.stdout.trim();
 }
 
-async function until(what: string, cond: () => Promise<boolean>, max_ms: number): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < 2000 && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}`);
-}
 
 function startDaemon(host: string): void {
   const c = lab!.spawn(host, [NODE, DAEMON, '--node', host, '--log-level', 'debug'], { stdio: 'ignore' });

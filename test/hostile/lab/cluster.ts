@@ -2,11 +2,14 @@
 // example module mirror_http (FUSE capture, replication on LAN 0 "default", heartbeats on both
 // LANs), a client namespace for the attacker and, optionally, a real hakit-witness bound to the
 // nodes' addresses. Lab names carry the prefix `th`.
+import { writeHostFile } from '../../lab/testkit';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab } from '../../lab';
 import { distPath } from '../../support/dist';
+import { until } from '../../support/until';
+export { until };
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const NODE = process.execPath;
@@ -15,8 +18,6 @@ export const DATA_DIR = '/srv/mirror_http/data';
 export const NODES = ['node1', 'node2'] as const;
 const EXAMPLE = path.join(REPO_ROOT, 'modules/examples/mirror_http');
 const KEY = 'th-lab-cluster-key-0123456789abcdef';
-const POLL_MS = 150;
-const MAX_POLLS = 4000;
 
 export interface ModuleView {
   state: string;
@@ -54,8 +55,7 @@ export class HostileLab {
   }
 
   async write(host: string, file: string, text: string, mode = '644'): Promise<void> {
-    const r = await this.lab.exec(host, ['sh', '-c', `mkdir -p "$(dirname '${file}')" && cat > '${file}' && chmod ${mode} '${file}'`], { input: text });
-    if (r.code !== 0) throw new Error(`write ${host}:${file}: ${r.stderr}`);
+    await writeHostFile(this.lab, host, file, text, mode);
   }
 
   private async install(): Promise<void> {
@@ -145,11 +145,3 @@ export class HostileLab {
   }
 }
 
-export async function until(what: string, cond: () => Promise<boolean>, max_ms: number, onFail?: () => Promise<string>): Promise<number> {
-  const t0 = Date.now();
-  for (let i = 0; i < MAX_POLLS && Date.now() - t0 <= max_ms; i++) {
-    if (await cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  throw new Error(`not reached within ${max_ms} ms: ${what}${onFail ? `\n${await onFail()}` : ''}`);
-}
