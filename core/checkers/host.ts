@@ -8,6 +8,7 @@ import { initRules, specOf, stepRules } from '../rules/pure/engine';
 import type { MonitorPlan } from '../rules/pure/plan';
 import { ERRD_FAST_WATCH_MS } from '../rules/pure/plan';
 import type { ModuleView, ResourceState, RulesEffect, RulesEvent, RulesState } from '../rules/pure/types';
+import { moduleTargetUp, RULES_TICK_MS } from './pure/host-behaviour';
 import { combine, observe, RISEFALL_INIT } from './pure/risefall';
 import type { CheckSpec, RiseFall, TargetSpec } from './pure/types';
 import { customProbe } from './probes/custom';
@@ -19,10 +20,8 @@ import { tcpProbe } from './probes/tcp';
 import type { ModuleStateQuery, ProbeFn, ProbeResult } from './probes/types';
 import { IntervalRunner, type TargetRunner } from './target-runner';
 
-/** How often the rules see time pass (handle_time, maxloop window). */
-export const RULES_TICK_MS = 250;
-/** Module states in which a module checker's target counts as up. */
-const MODULE_OK_STATES = new Set(['ALONE', 'PRIM', 'SECOND', 'UP']);
+// The tick and the module target's verdict are shared with the what-if world (pure).
+export { RULES_TICK_MS } from './pure/host-behaviour';
 
 export interface MonitorOptions {
   readonly module: string;
@@ -273,7 +272,7 @@ export class ModuleMonitor {
         return async (timeout_ms) => {
           const s = await this.o.moduleState(w.module, w.at, timeout_ms);
           if (s === null) return { ok: false, detail: `module ${w.module} unknown or unreachable` };
-          const ok = MODULE_OK_STATES.has(s.state) && s.status === 'Ready';
+          const ok = moduleTargetUp(s);
           return { ok, detail: `${w.module} is ${s.state} (${s.status})` };
         };
     }

@@ -35,8 +35,8 @@ import { readClusterKey } from './cluster-key';
 import { makeControlHandler } from './control-handlers';
 import { makeMonitorHandler } from './monitor-handlers';
 import { ModuleMonitor } from '../checkers/host';
-import { planMonitor, waitResourceNames } from '../rules/pure/plan';
-import { planHeartbeats, type HeartbeatPlan } from './heartbeat-plan';
+import { planMonitor, waitResourceNames, type MonitorPlan } from '../rules/pure/plan';
+import { clusterProfile, planHeartbeats, type HeartbeatPlan } from './heartbeat-plan';
 import { reconfigureMembership } from '../membership/pure/reconfigure';
 import type { DeepReadonlyClusterConfig } from '../config/pure/types-frozen';
 import { ConfigService, configEndpoints } from '../cluster/config-service';
@@ -49,6 +49,7 @@ import type { FilterBackend } from '../../filters/nft/backend';
 import { makeMirrorReplication } from './mirror-wire';
 import { LeftoverRecords } from './leftover-records';
 import { isMirrorCommand, makeMirrorHandler } from './mirror-handlers';
+import { VerifyRecords } from './verify-records';
 import { auditControl, startApiHost } from './api-host';
 import { whatifSnapshot } from '../whatif/snapshot';
 import type { ControlRequest } from '../control/protocol';
@@ -104,6 +105,9 @@ interface Hosted<S> {
   readonly leftover: LeftoverState | undefined;
   readonly runner: ModuleRunner<S>;
   readonly monitor: ModuleMonitor;
+  /** What the runner and the monitor run (the what-if snapshot replays exactly these). */
+  readonly policy: ModulePolicy;
+  readonly monitorPlan: MonitorPlan;
 }
 
 export class Daemon<S> {
@@ -172,7 +176,7 @@ export class Daemon<S> {
       monitor: (m) => this.hosted.find((h) => h.loaded.plan.name === m)?.monitor,
     });
     const control = makeControlHandler(this.controlTarget(), monitors);
-    const mirror = makeMirrorHandler({ node: this.o.node, moduleNames: () => this.hosted.map((h) => h.loaded.plan.name), mirror: (m) => this.mirrors.get(m) });
+    const mirror = makeMirrorHandler({ node: this.o.node, moduleNames: () => this.hosted.map((h) => h.loaded.plan.name), mirror: (m) => this.mirrors.get(m), verify_records: new VerifyRecords(path.join(this.o.state_dir, 'mirror')) });
     this.dispatch = (req) => (req.cmd === RELOAD_COMMAND ? this.reload() : isMirrorCommand(req.cmd) ? mirror(req) : control(req));
     // The API (core/daemon/api-host.ts) runs the same dispatch; both record changes in the audit log.
     this.control = new ControlServer(path.join(this.o.run_dir, CONTROL_SOCKET_NAME), auditControl(this.dispatch, this.o.node, this.o.log_dir), log);
@@ -230,7 +234,8 @@ export class Daemon<S> {
         whatifSnapshot({
           node: this.o.node,
           cluster: this.cluster ?? cluster,
-          modules: this.hosted.map((h) => h.loaded),
+          modules: this.hosted.map((h) => ({ plan: h.loaded.plan, config: h.loaded.config, policy: h.policy, monitor: h.monitorPlan })),
+          profile: clusterProfile(this.hosted.map((h) => h.loaded.plan)),
           announcements: this.announcements,
           peers: this.membership?.peers ?? {},
           failover: (m) => this.hosted.find((h) => h.loaded.plan.name === m)?.runner.status().failover ?? null,
@@ -504,7 +509,7 @@ export class Daemon<S> {
       log,
     });
     late.monitor = monitor;
-    this.hosted.push({ loaded: l, runner, monitor, leftover });
+    this.hosted.push({ loaded: l, runner, monitor, leftover, policy, monitorPlan });
     return runner;
   }
 

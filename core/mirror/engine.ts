@@ -26,6 +26,13 @@ import type { FrameProtection } from './stream/frame';
 import type { Replicator } from './capture/fuse-passthrough';
 import { readJson, writeJsonDurable } from './state-file';
 
+/** What one rfsverify compared and found. */
+export interface VerifyReport {
+  readonly differences: TreeDifference[];
+  readonly files_compared: number;
+  readonly bytes_compared: number;
+}
+
 export interface MirrorModuleSpec {
   readonly module: string;
   /** `<rfs><replicated dir="…"/>` directories, identical paths on both nodes. */
@@ -147,11 +154,17 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
 
   /** rfsverify: compares both copies by content hash; [] means identical. */
   async verify(): Promise<TreeDifference[]> {
+    return (await this.verifyReport()).differences;
+  }
+
+  /** rfsverify, with what it compared: the PRIM's regular files and their bytes (each hashed on both nodes). */
+  async verifyReport(): Promise<VerifyReport> {
     const frames = await this.sender.request({ kind: 'manifest', hashes: true });
     const remote: ManifestEntry[] = [];
     for (const f of frames) remote.push(...((JSON.parse(f.payload.toString('utf8')) as { entries?: ManifestEntry[] }).entries ?? []));
     const local = await listTree(realRoot(this.spec), this.sender.rules, { hashes: true });
-    return diffTrees(local, remote, this.sender.rules);
+    const files = local.filter((e) => e.type === 'f');
+    return { differences: diffTrees(local, remote, this.sender.rules), files_compared: files.length, bytes_compared: files.reduce((n, e) => n + e.size, 0) };
   }
 
   fullsync(): Promise<void> { return this.sender.fullsync(); }

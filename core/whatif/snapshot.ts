@@ -1,19 +1,34 @@
 // The what-if engine's starting point, read from a running daemon: cluster.xml's LANs and
-// nodes, each hosted module's policy (the very one its machine runs), and what this daemon
-// knows of every node now (its own announcements, its peers' last ones and reachability).
+// nodes, each hosted module's policy and monitor plan (the very ones its runner and its
+// checkers' host run), and what this daemon knows of every node now (its own announcements,
+// its peers' last ones and reachability). The daemon passes them in: this folder sits below
+// the daemon in the layers (installers/lint/layering-rule.mjs).
 import type { DeepReadonlyClusterConfig, DeepReadonlyUserConfig } from '../config/pure/types-frozen';
 import { replicationLan } from '../config/pure/cross-check';
-import type { ModulePlan } from '../daemon/module-plan';
-import { clusterProfile } from '../daemon/heartbeat-plan';
 import { farmPowers } from '../farm/pure/filter-config';
-import type { NodeId } from '../membership/pure/types';
+import type { HeartbeatProfile, NodeId } from '../membership/pure/types';
+import type { ModulePolicy } from '../module/pure/policy';
 import type { ModuleAnnouncement } from '../module/pure/types';
+import type { MonitorPlan } from '../rules/pure/plan';
 import type { WhatIfCluster, WhatIfModuleNow } from './pure/types';
+
+/** One hosted module as the daemon runs it. */
+export interface SnapshotModule {
+  /** The module's plan: its policy as loaded and the heartbeat LANs it names. */
+  readonly plan: { readonly policy: ModulePolicy; readonly lans: readonly string[] };
+  readonly config: DeepReadonlyUserConfig;
+  /** The policy its machine runs (the plan's, with the farm's waited resources); default: the plan's. */
+  readonly policy?: ModulePolicy;
+  /** Its checkers and failover rules as its monitor runs them; absent: not simulated. */
+  readonly monitor?: MonitorPlan;
+}
 
 export interface SnapshotSources {
   readonly node: NodeId;
   readonly cluster: DeepReadonlyClusterConfig;
-  readonly modules: readonly { readonly plan: ModulePlan; readonly config: DeepReadonlyUserConfig }[];
+  readonly modules: readonly SnapshotModule[];
+  /** Membership's heartbeat profile (the most demanding of the modules'). */
+  readonly profile: HeartbeatProfile;
   /** This node's current announcement of each module. */
   readonly announcements: ReadonlyMap<string, ModuleAnnouncement>;
   /** Membership's peers: reachable now, and their last announcements. */
@@ -30,12 +45,13 @@ export function whatifSnapshot(s: SnapshotSources): WhatIfCluster {
     lans: s.cluster.lans.flatMap((l, index) => (wanted.has(l.name) && l.nodes.some((x) => x.name === n.name) ? [index] : [])),
   }));
   const modules = s.modules.map((m): WhatIfModuleNow => {
-    const policy = m.plan.policy;
+    const policy = m.policy ?? m.plan.policy;
     const rl = policy.mode === 'mirror' ? s.cluster.lans.findIndex((l) => l.name === replicationLan(m.config, s.cluster)) : -1;
     return {
       policy,
       powers: policy.mode === 'farm' ? farmPowers(m.config, policy.nodes) : null,
       replication_lan: rl >= 0 ? rl : null,
+      monitor: m.monitor ?? null,
       nodes: policy.nodes.map((node) => {
         if (node === s.node) return { node, reachable: true, announcement: s.announcements.get(policy.module) ?? null, failover: s.failover(policy.module) };
         const p = s.peers[node];
@@ -43,5 +59,5 @@ export function whatifSnapshot(s: SnapshotSources): WhatIfCluster {
       }),
     };
   });
-  return { taken_by: s.node, lans, nodes, profile: clusterProfile(s.modules.map((m) => m.plan)), modules };
+  return { taken_by: s.node, lans, nodes, profile: s.profile, modules };
 }

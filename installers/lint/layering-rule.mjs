@@ -31,7 +31,7 @@ export const SUBSYSTEM_LAYERS = [
   ['control'],
   ['mirror', 'farm', 'witness', 'rules'],
   ['checkers'],
-  ['monitor'],
+  ['monitor', 'whatif'],
   ['cluster'],
   ['daemon'],
   ['api'],

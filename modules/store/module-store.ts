@@ -100,13 +100,98 @@ export async function installModule(file: string, name: string | undefined, env:
     checkOrThrow(tmp, modName, cluster, env);
     fs.chmodSync(tmp, 0o755);
     fs.mkdirSync(releasesDir(modName, env), { recursive: true, mode: 0o755 });
-    const seq = Math.max(0, ...releases(modName, env)) + 1;
-    io(() => fs.renameSync(tmp, path.join(releasesDir(modName, env), String(seq))), 'cannot move the staged release');
-    pointAt(modName, seq, env);
-    prune(modName, env);
-    return { name: modName, release: seq };
+    // Installs of one module may run at once on a node (hakitd's API and config service, the
+    // CLI): they take turns for the short part that numbers, links and prunes releases.
+    return await withStoreLock(modName, env, () => {
+      const seq = claimRelease(tmp, modName, env);
+      pointAt(modName, seq, env);
+      prune(modName, env);
+      return { name: modName, release: seq };
+    });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** How many numbers past the highest one an install tries before giving up (each taken by a concurrent install). */
+const CLAIM_TRIES = 64;
+
+/**
+ * Moves the staged release to the next free number. The rename is the claim: renaming a
+ * directory onto an existing (non-empty) release fails, so two installs can never share a
+ * number even without the lock (a store on a file system without working locks, say).
+ */
+function claimRelease(staged: string, name: string, env: Env): number {
+  const first = Math.max(0, ...releases(name, env)) + 1;
+  for (let seq = first; seq < first + CLAIM_TRIES; seq++) {
+    try {
+      fs.renameSync(staged, path.join(releasesDir(name, env), String(seq)));
+      return seq;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new HakitError('HAKIT_E_MOD_IO', `cannot move the staged release: ${code ?? String(e)}`, 'module store');
+    }
+  }
+  throw new HakitError('HAKIT_E_MOD_IO', `cannot move the staged release: releases ${first}..${first + CLAIM_TRIES - 1} are all taken`, 'module store');
+}
+
+/** Longest wait for another install or rollback of the same module on this node. */
+export const STORE_LOCK_WAIT_MS = 10_000;
+const STORE_LOCK_POLL_MS = 5;
+
+/** Whether a process of this pid still runs (EPERM: it runs under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` holding `<state>/releases/.NAME.lock`, a file created exclusively with the
+ * holder's pid. The sections it guards are synchronous and short (a rename, a symlink, a
+ * prune); a waiter sleeps in small asynchronous steps (never blocking hakitd's event loop,
+ * whose heartbeats must go on), and a lock whose holder died is taken over.
+ */
+async function withStoreLock<T>(name: string, env: Env, fn: () => T): Promise<T> {
+  const file = path.join(path.dirname(releasesDir(name, env)), `.${name}.lock`);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  const token = `${process.pid} ${Math.random().toString(36).slice(2)}`;
+  // HAKIT_STORE_LOCK_WAIT_MS shortens the wait for tests (the store's other paths come from env too).
+  const wait_ms = Number(env['HAKIT_STORE_LOCK_WAIT_MS'] ?? STORE_LOCK_WAIT_MS);
+  const deadline = Date.now() + wait_ms;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, token, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new HakitError('HAKIT_E_MOD_IO', `cannot create the store lock ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'module store');
+    }
+    let holder: string;
+    try {
+      holder = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue; // released meanwhile
+    }
+    const pid = Number(holder.split(' ')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new HakitError('HAKIT_E_MOD_BUSY', `another install or rollback of module ${name} (pid ${holder.split(' ')[0] || '?'}) held the store for over ${wait_ms} ms`, 'module store');
+    await new Promise((resolve) => setTimeout(resolve, STORE_LOCK_POLL_MS));
+  }
+  try {
+    return fn();
+  } finally {
+    // Only our own lock is removed (a waiter may have judged it stale and taken it over).
+    try {
+      if (fs.readFileSync(file, 'utf8') === token) fs.rmSync(file, { force: true });
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -114,7 +199,8 @@ export async function installModule(file: string, name: string | undefined, env:
 function pointAt(name: string, seq: number, env: Env): void {
   fs.mkdirSync(modulesDir(env), { recursive: true, mode: 0o755 });
   const link = moduleDir(name, env);
-  const tmpLink = path.join(modulesDir(env), `.${name}.${process.pid}.link`);
+  // Unique per call: two processes (or two calls of one) never share the temporary link.
+  const tmpLink = path.join(modulesDir(env), `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.link`);
   const target = path.relative(modulesDir(env), path.join(releasesDir(name, env), String(seq)));
   io(() => {
     fs.rmSync(tmpLink, { force: true });
@@ -154,14 +240,14 @@ export function keptReleases(name: string, env: Env = process.env): { release: n
 }
 
 /** Re-applies the release before the applied one, or release `to` when given (one of the kept ones). */
-export function rollbackModule(name: string, env: Env = process.env, to?: number): { release: number } {
+export async function rollbackModule(name: string, env: Env = process.env, to?: number): Promise<{ release: number }> {
   checkModuleName(name);
   const current = currentRelease(name, env);
   if (current === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module rollback');
   const previous = to !== undefined ? releases(name, env).find((s) => s === to && s !== current) : releases(name, env).filter((s) => s < current).pop();
   if (previous === undefined) throw new HakitError('HAKIT_E_MOD_NO_HISTORY', to !== undefined ? `module ${name} has no kept config ${to} other than the applied one (${current})` : `module ${name} has no earlier applied config`, 'module rollback');
   checkOrThrow(path.join(releasesDir(name, env), String(previous)), name, installedCluster(env), env);
-  pointAt(name, previous, env);
+  await withStoreLock(name, env, () => pointAt(name, previous, env));
   return { release: previous };
 }
 

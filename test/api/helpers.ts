@@ -7,6 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { HakitError } from '../../core/errors/catalogue';
 import { makeControlHandler, type ControlTarget } from '../../core/daemon/control-handlers';
+import { makeMirrorHandler } from '../../core/daemon/mirror-handlers';
+import { VerifyRecords } from '../../core/daemon/verify-records';
+import type { MirrorControl } from '../../core/module/runner/replication-mirror';
+import type { TreeDifference } from '../../core/mirror/pure/tree-diff';
 import type { ModuleStatus } from '../../core/control/api';
 import type { OperatorCommand } from '../../core/module/pure/types';
 import { createClusterCa, installNodeCert, issueNodeCert, loadTlsMaterial, type TlsMaterial } from '../../core/api/tls';
@@ -37,10 +41,35 @@ export class FakeDaemon {
   reloads = 0;
   /** Manual failover (docs/geo.md): set to make m1 wait for approval (WAIT/Approval); approve/deny act on it. */
   approval: ModuleStatus['approval'] = null;
+  /** The module's switches, as the failover/boot commands and monitor-switch set them. */
+  failover = true;
+  boot = false;
+  checkers = true;
+  errd = true;
+  /** What the fake engine's rfsverify finds, and how long it takes. */
+  verifyDifferences: TreeDifference[] = [];
+  verifyDelay_ms = 0;
+  /** Where the daemon's real verify records (core/daemon/verify-records.ts) keep m1's last verify. */
+  readonly mirror_state_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-mirror-'));
+
+  /** m1's engine as the mirror commands see it: PRIM, re-integrating. */
+  mirrorControl(): MirrorControl {
+    return {
+      verify: async () => (await this.verifyReport()).differences,
+      verifyReport: () => this.verifyReport(),
+      fullsync: async () => undefined,
+      status: () => ({ engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 10, pending_bytes: 1000, pending_files: 2, rate_bytes_per_s: 500, eta_s: 2 } as never, copy_complete: true, bytes_applied: null, ops_applied: null, foreign_refused: null, link: 'up' }),
+    };
+  }
+
+  private async verifyReport(): Promise<{ differences: TreeDifference[]; files_compared: number; bytes_compared: number }> {
+    if (this.verifyDelay_ms > 0) await new Promise((r) => setTimeout(r, this.verifyDelay_ms));
+    return { differences: [...this.verifyDifferences], files_compared: 42, bytes_compared: 4_200_000 };
+  }
 
   status(m: string): ModuleStatus {
-    if (this.approval) return { module: m, mode: 'mirror', state: 'WAIT', status: 'Approval', epoch: 3, copyComplete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: false, lansUp: [], state: null, status: null }], last_error: null, approval: { ...this.approval } };
-    return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND', status: 'Ready' }], last_error: null };
+    if (this.approval) return { module: m, mode: 'mirror', state: 'WAIT', status: 'Approval', epoch: 3, copyComplete: true, failover: this.failover, boot: this.boot, peers: [{ node: 'n2', reachable: false, lansUp: [], state: null, status: null }], last_error: null, approval: { ...this.approval } };
+    return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: this.failover, boot: this.boot, peers: [{ node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND', status: 'Ready' }], last_error: null };
   }
 
   target(node: string): ControlTarget {
@@ -57,6 +86,8 @@ export class FakeDaemon {
           this.state = 'ALONE';
         }
         if (c.kind === 'deny' && this.approval) this.approval = { ...this.approval, timer_left_ms: null, denied: true };
+        if (c.kind === 'failover') this.failover = c.on;
+        if (c.kind === 'boot') this.boot = c.on;
         this.commands.push({ module: m, command: c });
       },
       logLevel: () => this.level as never,
@@ -70,7 +101,10 @@ export class FakeDaemon {
   /** The dispatch a daemon gives the control socket: the real handler, plus fake monitor/mirror answers. */
   dispatch(node: string): (cmd: string, args: Record<string, unknown>) => Promise<unknown> {
     const control = makeControlHandler(this.target(node));
+    // The daemon's own mirror-command handler and verify records, over the fake engine.
+    const mirror = makeMirrorHandler({ node, moduleNames: () => ['m1'], mirror: () => this.mirrorControl(), verify_records: new VerifyRecords(this.mirror_state_dir) });
     return async (cmd, args) => {
+      if (cmd === 'mirrorstatus' || cmd === 'rfsverify' || cmd === 'fullsync') return mirror({ id: 1, cmd, args });
       if (cmd === 'reload') {
         this.reloads++;
         return { started: false, nodes_added: [], nodes_removed: [], modules_added: [], modules_removed: [], modules_reloaded: [], modules_pending: [] };
@@ -78,14 +112,15 @@ export class FakeDaemon {
       if (cmd === 'resources' || cmd === 'resource-set' || cmd === 'monitor-switch' || cmd === 'mirrorstatus' || cmd === 'rfsverify' || cmd === 'fullsync') {
         if (args['module'] !== 'm1') throw new HakitError('HAKIT_E_UNKNOWN_MODULE', `no module "${String(args['module'])}"`, `node ${node}`);
         if (cmd === 'resource-set') this.resource = args['value'] as 'up' | 'down';
-        if (cmd === 'mirrorstatus') return { module: 'm1', node, engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 10, pending_bytes: 1000, pending_files: 2, rate_bytes_per_s: 500, eta_s: 2 }, copy_complete: true, bytes_applied: null, ops_applied: null };
-        if (cmd === 'rfsverify') return { module: 'm1', node, differences: [] };
-        if (cmd === 'fullsync') return { module: 'm1', node, accepted: true };
-        if (cmd === 'monitor-switch') return { module: 'm1', what: args['what'], on: args['on'] };
+        if (cmd === 'monitor-switch') {
+          if (args['what'] === 'checkers') this.checkers = args['on'] === true;
+          if (args['what'] === 'errd') this.errd = args['on'] === true;
+          return { module: 'm1', what: args['what'], on: args['on'] };
+        }
         return {
           module: 'm1',
-          errd: true,
-          checkers: true,
+          errd: this.errd,
+          checkers: this.checkers,
           held: [],
           last_rule: null,
           resources: [{ name: 'ping.router', class: 'ping', state: this.resource, since_ms_ago: 5, source: 'checker', action: 'wait', rule: null, active: true, targets: [] }],

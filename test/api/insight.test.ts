@@ -107,7 +107,7 @@ test('a monitor asks "n1 fails": n2 takes over after the heartbeat timeout, with
 
 test('what may be asked, and bad questions are coded 400s', async () => {
   const c = (await get('/whatif/choices')).body as WhatIfChoices;
-  expect(c).toEqual({ available: true, reason: null, nodes: ['n1', 'n2'], lans: [{ index: 0, name: 'default' }], witness: false });
+  expect(c).toEqual({ available: true, reason: null, nodes: ['n1', 'n2'], lans: [{ index: 0, name: 'default' }], witness: false, modules: [{ module: 'm1', mode: 'mirror', nodes: ['n1', 'n2'], app_checkers: [], checkers: [] }] });
   const unknown = await get('/whatif?fail=n9');
   expect(unknown.status).toBe(400);
   expect(codeOf(unknown)).toBe('HAKIT_E_WHATIF_UNKNOWN_NODE');
@@ -117,6 +117,19 @@ test('what may be asked, and bad questions are coded 400s', async () => {
   expect(bad.status).toBe(400);
   expect(codeOf(bad)).toBe('HAKIT_E_API_BAD_REQUEST');
   expect(codeOf(await get('/whatif?horizon_ms=99999999&fail=n1'))).toBe('HAKIT_E_API_BAD_REQUEST');
+  // Application and checker faults (docs/whatif.md): names checked against the modules, syntax by the schema.
+  expect(codeOf(await get('/whatif?app_fail=zz@n1'))).toBe('HAKIT_E_WHATIF_UNKNOWN_MODULE');
+  expect(codeOf(await get('/whatif?checker_fail=m1/ping.router@n1'))).toBe('HAKIT_E_WHATIF_UNKNOWN_CHECKER');
+  expect(codeOf(await get('/whatif?app_fail=m1'))).toBe('HAKIT_E_API_BAD_REQUEST');
+  expect(codeOf(await get('/whatif?app_fail=m1@n1&heal=often'))).toBe('HAKIT_E_API_BAD_REQUEST');
+  const unwatched = await get('/whatif?fail=n2&app_fail=m1@n1%2B5000&horizon_ms=20000');
+  expect(unwatched.status).toBe(200);
+  const w = unwatched.body as WhatIfAnswer;
+  expect(w.scenario.faults?.map((f) => [f.kind, f.node, f.at_ms])).toEqual([
+    ['node', 'n2', 0],
+    ['app', 'n1', 5000],
+  ]);
+  expect(w.modules[0]?.warnings.map((x) => x.kind)).toContain('not-watched');
 });
 
 test('the cluster timeline: state changes from the module logs, merged, the missing node named', async () => {

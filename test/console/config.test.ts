@@ -142,3 +142,54 @@ test('upload a broken module, see the error at its line, fix it, install it on b
   expect(errors).toEqual([]);
   await page.close();
 });
+
+test('the install form lists the module\'s macros with their values; a value set there is checked like the CLI\'s --macro and installed', async () => {
+  const page = await b.context.newPage();
+  const errors = collectErrors(page);
+  await loginAs(page, base, 'admin', admin.password);
+  const src = path.join(tmp, 'macro-src');
+  fs.cpSync(EXAMPLE, src, { recursive: true });
+  const file = path.join(tmp, 'macros', 'farm_http.safe');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await packModule(src, file);
+  await page.getByLabel('Module package (.safe)').setInputFiles(file);
+  await page.waitForFunction(() => /valid farm module/.test((globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector('.config p.verdict')?.textContent ?? ''));
+
+  // Listed with the value userconfig.xml gives it, and where.
+  const field = page.getByLabel('VIRTUAL_IP', { exact: true });
+  expect(await field.inputValue()).toBe('198.18.0.151');
+  expect(await page.locator('.macro[data-macro="VIRTUAL_IP"]').textContent()).toMatch(/default, userconfig\.xml line 4/);
+
+  // A value the CLI would refuse is marked at once, and nothing can be sent.
+  await field.fill('x'.repeat(1025));
+  expect(await page.locator('.macro[data-macro="VIRTUAL_IP"] .macro-note').textContent()).toMatch(/✖ longer than 1024 characters/);
+  expect(await field.getAttribute('aria-invalid')).toBe('true');
+  expect(await page.getByRole('button', { name: 'Check', exact: true }).isDisabled()).toBe(true);
+  expect(await page.getByRole('button', { name: /^Install on/ }).isDisabled()).toBe(true);
+
+  // A value the schema refuses: the check reports it at the line that uses the macro.
+  await field.fill('not-an-address');
+  expect(await page.locator('.macro[data-macro="VIRTUAL_IP"]').getAttribute('data-changed')).toBe('true');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await page.locator('.gutter span[data-line="17"].bad').waitFor({ timeout: 10_000 });
+  expect(await page.locator('#config-issues li').first().textContent()).toMatch(/conf\/userconfig\.xml line 17: HAKIT_E_CONF_/);
+  await shot(page, 'config-04-macro-refused');
+
+  // A good value: installed on both nodes, the file in the editor unchanged, the installed one set.
+  await field.fill('198.18.0.171');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await page.waitForFunction(() => /valid farm module/.test((globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector('.config p.verdict')?.textContent ?? ''));
+  const before = pushed.length;
+  await page.getByRole('button', { name: 'Install on 2 nodes' }).click();
+  await page.locator('ul.results li').nth(1).waitFor();
+  expect(await page.locator('ul.results').textContent()).toMatch(/✔ n1: release \d+.*✔ n2/s);
+  expect(pushed.slice(before)).toEqual([['n2']]);
+  expect(fs.readFileSync(path.join(moduleDir('farm_http', env), 'conf', 'userconfig.xml'), 'utf8')).toContain('<macro name="VIRTUAL_IP" value="198.18.0.171"/>');
+  expect(await page.getByLabel('conf/userconfig.xml').inputValue()).toContain('<macro name="VIRTUAL_IP" value="198.18.0.151"/>');
+  await shot(page, 'config-05-macro-installed');
+
+  const serious = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious).toEqual([]);
+  expect(errors).toEqual([]);
+  await page.close();
+});

@@ -155,9 +155,15 @@ test('a monitor user sees no action, and the API refuses the command anyway', as
     const f = (globalThis as unknown as { fetch: (u: string, o?: unknown) => Promise<{ status: number; json(): Promise<{ csrf_token: string }> }> }).fetch;
     const csrf = (await (await f('/api/v1/session')).json()).csrf_token;
     const r = await f('/api/v1/nodes/n1/modules/m1/commands', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ kind: 'swap' }) });
-    return r.status;
+    const boot = await f('/api/v1/nodes/n1/modules/m1/commands', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ kind: 'boot', on: true }) });
+    const checkers = await f('/api/v1/nodes/n1/modules/m1/monitor', { method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ what: 'checkers', on: false }) });
+    return [r.status, boot.status, checkers.status];
   });
-  expect(status).toBe(403);
+  expect(status).toEqual([403, 403, 403]);
+  // The switches are shown to everyone, in words; only the buttons are withheld.
+  expect(await cell(page, 'n1').locator('[data-switch="checkers"]').textContent()).toMatch(/checkers on/);
+  expect(s.daemon.checkers).toBe(true);
+  expect(s.daemon.boot).toBe(false);
   await shot(page, '05-grid-monitor');
   expect(errors).toEqual([]);
   await page.close();
@@ -180,6 +186,55 @@ test('a control user swaps from the UI: progress, result, and the daemon receive
   await n1.locator('[data-action="start"]').click();
   await n1.getByRole('status').filter({ hasText: 'HAKIT_E_MODULE_ALREADY_STARTED' }).waitFor({ timeout: 5_000 });
   await shot(page, '07-action-result');
+  expect(errors).toEqual([]);
+  await page.close();
+  await logoutAll();
+});
+
+test('a control user turns checkers and boot off and on: each switch shown with an icon and in words, progress and result', async () => {
+  const { page, errors } = await newPage();
+  await loginAs(page, base, users.control.user, users.control.password);
+  const n1 = cell(page, 'n1');
+  const sw = (key: string) => n1.locator(`[data-switch="${key}"]`);
+  await sw('checkers').waitFor();
+  expect(await sw('failover').textContent()).toMatch(/● failover on/);
+  expect(await sw('checkers').textContent()).toMatch(/● checkers on/);
+  expect(await sw('boot').textContent()).toMatch(/○ boot off/);
+  const run = async (action: string, done: string): Promise<void> => {
+    await n1.locator('summary').click();
+    await n1.locator(`[data-action="${action}"]`).click();
+    await n1.getByRole('status').filter({ hasText: done }).waitFor({ timeout: 5_000 });
+  };
+  // Only the change from the current state is offered.
+  await n1.locator('summary').click();
+  expect(await n1.locator('[data-action="checkers-on"]').count()).toBe(0);
+  expect(await n1.locator('[data-action="boot-off"]').count()).toBe(0);
+  await n1.locator('summary').click();
+
+  const before = s.daemon.commands.length;
+  await run('checkers-off', 'Checkers off: done');
+  expect(s.daemon.checkers).toBe(false);
+  await n1.locator('[data-switch="checkers"][data-on="false"]').waitFor({ timeout: 3_000 });
+  expect(await sw('checkers').textContent()).toMatch(/○ checkers off/);
+  await run('boot-on', 'Boot on: done');
+  expect(s.daemon.commands.slice(before)).toEqual([{ module: 'm1', command: { kind: 'boot', on: true } }]);
+  await n1.locator('[data-switch="boot"][data-on="true"]').waitFor({ timeout: 3_000 });
+  expect(await sw('boot').textContent()).toMatch(/● boot on/);
+  await n1.locator('summary').click();
+  expect(await n1.locator('[data-action="checkers-on"]').count()).toBe(1);
+  expect(await n1.locator('[data-action="boot-off"]').count()).toBe(1);
+  await shot(page, '14-switches-control');
+  await n1.locator('summary').click();
+
+  // And back: the detail shows the same switches.
+  await run('checkers-on', 'Checkers on: done');
+  await run('boot-off', 'Boot off: done');
+  await n1.locator('[data-switch="boot"][data-on="false"]').waitFor({ timeout: 3_000 });
+  expect(s.daemon.checkers).toBe(true);
+  expect(s.daemon.boot).toBe(false);
+  await page.getByRole('button', { name: 'Details of m1 on n1' }).click();
+  expect(await page.locator('section.detail [data-switch="checkers"]').textContent()).toMatch(/checkers on/);
+  await shot(page, '15-switches-detail');
   expect(errors).toEqual([]);
   await page.close();
   await logoutAll();
@@ -221,6 +276,16 @@ test('module detail: log, resources, replication; keyboard moves between tabs', 
   await page.getByText('Pending').waitFor();
   expect(await page.locator('dl.kv').textContent()).toMatch(/1000 B/);
   await shot(page, '10-detail-replication');
+  // Last verify: none yet on this node, then the one run from here (kept by the daemon's records).
+  expect(await page.locator('dd.last-verify').textContent()).toMatch(/none run on n1 yet/);
+  s.daemon.verifyDifferences = [{ path: '/srv/data/orders.db', reason: 'content' }];
+  await page.getByRole('button', { name: 'Verify copies now' }).click();
+  await page.getByRole('status').filter({ hasText: 'verify done: 1 difference' }).waitFor({ timeout: 5_000 });
+  await page.locator('dd.last-verify [data-outcome="different"]').waitFor({ timeout: 5_000 });
+  expect(await page.locator('dd.last-verify').textContent()).toMatch(/✖ 1 difference · .* · 42 files \(4\.0 MiB\) compared · took \d+ ms/);
+  expect(await page.locator('dd.last-verify li').first().textContent()).toBe('/srv/data/orders.db (content)');
+  await shot(page, '16-replication-last-verify');
+  s.daemon.verifyDifferences = [];
   expect(errors).toEqual([]);
   await page.close();
   await logoutAll();

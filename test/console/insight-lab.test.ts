@@ -1,6 +1,7 @@
 // The console's insight views against a real two-node lab cluster (built hakitd, TLS and
 // users as `hakit cluster init` makes them, node1's API relayed to the host, Debian's
 // chromium): What-if "node2 fails" predicts node1 UP and node2's buckets moving to node1;
+// "the application fails on node1" shows the errd rule's restarts, the stop and the buckets going to node2;
 // the farm's 256-cell bucket map shows the real owners (each node's filter, read back from
 // the kernel); then node2 really loses power and the live map turns to what was predicted.
 // The cluster history lists the state changes from the nodes' logs. axe-core on each view.
@@ -89,6 +90,26 @@ test('what-if "node2 fails", the 256-cell bucket map, then the real power cut ma
   await whatif.locator('details', { hasText: 'Bucket maps before and after' }).first().locator('summary').click();
   await shot(page, 'insight-lab-02-whatif-node2-fails');
   expect(await seriousViolations(page)).toEqual([]);
+
+  // What-if: fh's application fails on node1 for good (from the real daemon's monitor plan):
+  // errd restarts it in place up to maxloop, then stops it; node2 takes every bucket.
+  await whatif.getByRole('group', { name: 'Nodes that fail (power cut)' }).getByLabel('node2').uncheck();
+  await whatif.getByLabel('What fails').selectOption({ label: `${M}: the application fails` });
+  await whatif.getByLabel('On node').selectOption('node1');
+  await whatif.getByRole('button', { name: 'Add fault' }).click();
+  const t2 = Date.now();
+  await whatif.getByRole('button', { name: 'Predict' }).click();
+  const errdRow = whatif.locator('table.whatif-rules tr[data-node="node1"][data-resource^="errd."]');
+  await errdRow.waitFor({ timeout: 20_000 });
+  const app_ms = Date.now() - t2;
+  expect(await errdRow.textContent()).toContain('restart');
+  expect(await errdRow.locator('td.taken').textContent()).toMatch(/^(restart at \+[\d.]+ s, ){3}stop at \+[\d.]+ s$/);
+  expect(await row('node1').textContent()).toContain('STOP/NotReady');
+  expect(await row('node2').textContent()).toContain('UP/Ready');
+  expect(await whatif.textContent()).toMatch(/Buckets moved: \d+ from node1 to node2/);
+  await shot(page, 'insight-lab-02b-whatif-app-fails');
+  expect(await seriousViolations(page)).toEqual([]);
+  process.stdout.write(`insight lab: what-if "${M}'s application fails on node1" answered in ${app_ms} ms in the browser\n`);
 
   // The cluster history: the modules' starts, from both nodes' logs, with links into the logs.
   const history = page.locator('section#history');

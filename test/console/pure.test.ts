@@ -1,7 +1,7 @@
 // The console's pure parts: SafeKit colours with icon and words, the event reducer, the
 // isolation banner's rule, the bucket layout.
 import type { ClusterState, ModuleOnNode } from '../../core/api/contract/pure/types';
-import { bucketOwners, cellLook, colourOf, resyncPercent } from '../../webconsole/pure/cell';
+import { bucketOwners, cellLook, colourOf, resyncPercent, switchFlags } from '../../webconsole/pure/cell';
 import { applyNode, applyState, fromState, gridOf, ownNodeIsolated } from '../../webconsole/pure/cluster-view';
 
 function mod(over: Partial<ModuleOnNode> = {}): ModuleOnNode {
@@ -74,4 +74,12 @@ test('resync percent and the 256-bucket layout', () => {
   expect(b).toHaveLength(256);
   expect(b.filter((x) => x === 'n1')).toHaveLength(128);
   expect(b.filter((x) => x === null)).toHaveLength(8);
+});
+
+test('switches are shown with an icon and in words; checkers only when the node reported them', () => {
+  expect(switchFlags(mod())).toEqual([
+    { key: 'failover', on: true, icon: '●', text: 'failover on' },
+    { key: 'boot', on: false, icon: '○', text: 'boot off' },
+  ]);
+  expect(switchFlags(mod({ checkers: false, boot: true })).map((f) => `${f.icon} ${f.text}`)).toEqual(['● failover on', '○ checkers off', '● boot on']);
 });

@@ -75,3 +75,22 @@ export function bucketOwners(counts: Readonly<Record<string, number>>, members: 
   while (out.length < total) out.push(null);
   return out;
 }
+
+/** One of a module's switches as the grid and the detail show it: an icon and words, never colour alone. */
+export interface SwitchFlag {
+  readonly key: 'failover' | 'checkers' | 'boot';
+  readonly on: boolean;
+  /** "●" on, "○" off (screen readers get `text`). */
+  readonly icon: string;
+  /** E.g. "failover on", "checkers off". */
+  readonly text: string;
+}
+
+/** Failover, checkers and boot of a module on a node; checkers only when the node reported them (a module without a monitor has none). */
+export function switchFlags(m: ModuleOnNode): SwitchFlag[] {
+  const flag = (key: SwitchFlag['key'], on: boolean): SwitchFlag => ({ key, on, icon: on ? '●' : '○', text: `${key} ${on ? 'on' : 'off'}` });
+  const out = [flag('failover', m.failover)];
+  if (m.checkers !== undefined) out.push(flag('checkers', m.checkers));
+  out.push(flag('boot', m.boot));
+  return out;
+}

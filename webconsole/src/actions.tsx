@@ -34,7 +34,10 @@ export function actionsFor(role: Role, node: string, m: ModuleOnNode): ActionSpe
   });
   const list: ActionSpec[] = [c('start', 'Start'), c('stop', 'Stop'), c('restart', 'Restart')];
   if (m.mode === 'mirror') list.push(c('prim', 'Prim'), c('second', 'Second'), c('swap', 'Swap'));
-  list.push(c('failover', m.failover ? 'Failover off' : 'Failover on', !m.failover), c('boot', m.boot ? 'Boot off' : 'Boot on', !m.boot), sw(false), sw(true));
+  // Each switch offers the change from its current state; checkers both ways when the node did not say.
+  list.push(c('failover', m.failover ? 'Failover off' : 'Failover on', !m.failover), c('boot', m.boot ? 'Boot off' : 'Boot on', !m.boot));
+  if (m.checkers === undefined) list.push(sw(false), sw(true));
+  else list.push(sw(!m.checkers));
   if (m.mode === 'mirror') list.push({ ...c('primforce', 'Force start…'), dangerous: true });
   return list.filter((a) => a.allowed);
 }

@@ -1,11 +1,13 @@
 // The Configuration view (admin): take a module package (a .safe uploaded, or a module as a
 // node runs it), edit its userconfig.xml with every problem marked at its line, check it,
+// set its macros (as `hakit module install --macro` does),
 // install it on the nodes chosen, look at the configurations each node keeps and roll back
 // to one, and download a module or a support snapshot. Nothing changes on a node until
 // "Install" or "Roll back" is pressed, and the API checks again before it changes anything.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConfigApplied, ConfigCheck, ConfigHistory, ConfigInstallOutcome, ConfigIssueInfo, ConfigNodeResult, FileDownload, UserconfigText } from '../../core/api/contract/pure/config-types';
 import { CONFIG_PACKAGE_MAX_BYTES } from '../../core/api/contract/pure/config-types';
+import { macroValueProblem, macrosField, macrosOf, type ConfigMacro } from '../../core/api/contract/pure/config-macros';
 import { base64ToBytes, bytesToBase64, issuesByLine, lineCount, lineRange, moduleNameFromFile, whereOf } from '../pure/config-editor';
 import { api, ApiError, enc } from './api';
 
@@ -43,6 +45,11 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
   const [results, setResults] = useState<readonly ConfigNodeResult[] | null>(null);
   const [srcNode, setSrcNode] = useState(props.nodes[0] ?? '');
   const [srcModule, setSrcModule] = useState(props.modules[0] ?? '');
+  /** Values typed in the macro form, by macro name (a macro not typed keeps userconfig.xml's value). */
+  const [macroValues, setMacroValues] = useState<Readonly<Record<string, string>>>({});
+  const macros = macrosOf(text);
+  const macroField = macrosField(macros, macroValues);
+  const macroBad = macros.some((m) => macroValueProblem(macroValues[m.name] ?? m.value) !== null);
 
   useEffect(() => {
     if (!srcNode && props.nodes[0]) setSrcNode(props.nodes[0]);
@@ -50,11 +57,11 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
     setChosen((old) => (old.size === 0 ? new Set(props.nodes) : old));
   }, [props.nodes.join(','), props.modules.join(',')]);
 
-  const check = async (b64: string, name: string, uc: string | undefined): Promise<void> => {
+  const check = async (b64: string, name: string, uc: string | undefined, macroLines = ''): Promise<void> => {
     setVerdict({ kind: 'busy', what: 'Checking…' });
     setResults(null);
     try {
-      const c = await api<ConfigCheck>('POST', `/modules/${enc(name)}/check`, uc === undefined ? { safe_b64: b64 } : { safe_b64: b64, userconfig: uc });
+      const c = await api<ConfigCheck>('POST', `/modules/${enc(name)}/check`, { safe_b64: b64, ...(uc === undefined ? {} : { userconfig: uc }), ...(macroLines ? { macros: macroLines } : {}) });
       if (uc === undefined && c.userconfig !== null) setText(c.userconfig);
       setIssues(c.issues);
       setVerdict(c.ok ? { kind: 'ok', text: `✔ ${name} is a valid ${c.mode ?? ''} module (checked by node ${c.checked_by}).` } : { kind: 'bad', text: `✖ ${c.issues.length} problem${c.issues.length === 1 ? '' : 's'} in ${name}: nothing was installed.` });
@@ -75,6 +82,7 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
     setModule(name);
     setDraft({ safe_b64: b64, origin: `uploaded ${f.name}` });
     setText('');
+    setMacroValues({});
     await check(b64, name, undefined);
   };
 
@@ -90,6 +98,7 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
       setModule(srcModule);
       setDraft({ safe_b64: pkg.content_b64, origin: `${srcModule} as node ${srcNode} runs it (release ${uc.release})` });
       setText(uc.text);
+      setMacroValues({});
       setIssues([]);
       setVerdict({ kind: 'none' });
     } catch (e) {
@@ -103,7 +112,7 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
     setVerdict({ kind: 'busy', what: `Installing ${module} on ${nodes.join(', ')}…` });
     setResults(null);
     try {
-      const r = await api<ConfigInstallOutcome>('POST', `/modules/${enc(module)}/install`, { safe_b64: draft.safe_b64, ...(text ? { userconfig: text } : {}), nodes: nodes.join(',') });
+      const r = await api<ConfigInstallOutcome>('POST', `/modules/${enc(module)}/install`, { safe_b64: draft.safe_b64, ...(text ? { userconfig: text } : {}), ...(macroField ? { macros: macroField } : {}), nodes: nodes.join(',') });
       setIssues([]);
       setResults(r.results);
       const failed = r.results.filter((x) => !x.ok);
@@ -156,8 +165,9 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
           </p>
           <Editor text={text} issues={issues} onChange={setText} />
           <IssueList issues={issues} text={text} />
+          <MacroForm macros={macros} values={macroValues} onChange={(name, value) => setMacroValues((old) => ({ ...old, [name]: value }))} />
           <div class="row config-actions">
-            <button type="button" disabled={busy} onClick={() => void check(draft.safe_b64, module, text || undefined)}>
+            <button type="button" disabled={busy || macroBad} onClick={() => void check(draft.safe_b64, module, text || undefined, macroField)}>
               Check
             </button>
             <fieldset class="inline">
@@ -181,7 +191,7 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
                 </label>
               ))}
             </fieldset>
-            <button type="button" class="primary" disabled={busy || nodesChosen.length === 0} onClick={() => void install()}>
+            <button type="button" class="primary" disabled={busy || macroBad || nodesChosen.length === 0} onClick={() => void install()}>
               Install on {nodesChosen.length} node{nodesChosen.length === 1 ? '' : 's'}
             </button>
           </div>
@@ -204,6 +214,35 @@ export function ConfigView(props: { nodes: readonly string[]; modules: readonly 
       <History nodes={props.nodes} module={module || srcModule} refreshKey={results} />
       <Downloads nodes={props.nodes} module={module || srcModule} />
     </section>
+  );
+}
+
+/**
+ * The macros of the edited userconfig.xml, each with the value the file gives it; a value
+ * typed here replaces it at check and install (`--macro NAME=VALUE`), the file in the editor
+ * stays as it is. A value the CLI would refuse is marked at once; the API checks again.
+ */
+function MacroForm(props: { macros: readonly ConfigMacro[]; values: Readonly<Record<string, string>>; onChange: (name: string, value: string) => void }) {
+  if (props.macros.length === 0) return <p class="note macros-none">This module's userconfig.xml defines no macro.</p>;
+  return (
+    <fieldset class="macros">
+      <legend>Macros (set at install, as hakit module install --macro NAME=VALUE)</legend>
+      {props.macros.map((m) => {
+        const value = props.values[m.name] ?? m.value;
+        const problem = macroValueProblem(value);
+        const changed = value !== m.value;
+        const id = `macro-${m.name}`;
+        return (
+          <div key={m.name} class="macro" data-macro={m.name} data-changed={String(changed)}>
+            <label for={id}>{m.name}</label>
+            <input id={id} value={value} aria-invalid={problem !== null} aria-describedby={`${id}-note`} spellcheck={false} onInput={(e) => props.onChange(m.name, (e.currentTarget as HTMLInputElement).value)} />
+            <span id={`${id}-note`} class={problem ? 'macro-note bad' : 'macro-note'}>
+              {problem ? `✖ ${problem}` : changed ? `✎ changed; userconfig.xml line ${m.line} says "${m.value}"` : `default, userconfig.xml line ${m.line}`}
+            </span>
+          </div>
+        );
+      })}
+    </fieldset>
   );
 }
 

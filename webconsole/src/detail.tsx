@@ -4,11 +4,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { routeById } from '../../core/api/contract/routes';
 import { roleAllows, type Role } from '../../core/api/contract/pure/roles';
-import type { ModuleOnNode, ModuleResources, ReplicationStatus } from '../../core/api/contract/pure/types';
+import type { ModuleOnNode, ModuleResources, ReplicationStatus, VerifyRecordInfo } from '../../core/api/contract/pure/types';
 import { api, enc } from './api';
 import type { EventSocket } from './live';
 import { LogView } from './logs';
 import { BucketMapView } from './bucket-map';
+import { SwitchList } from './grid';
 
 type Tab = 'log' | 'resources' | 'replication' | 'farm';
 
@@ -42,6 +43,7 @@ export function Detail(props: { node: string; m: ModuleOnNode; role: Role; socke
           Close
         </button>
       </div>
+      <SwitchList m={props.m} />
       <div role="tablist" aria-label="Module detail" onKeyDown={onKey}>
         {tabs.map((t) => (
           <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={tab === t ? `panel-${t}` : undefined} tabIndex={tab === t ? 0 : -1} onClick={() => setTab(t)}>
@@ -128,10 +130,13 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
   const [r, setR] = useState<ReplicationStatus | null>(null);
   const [verify, setVerify] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  const load = (): void => {
     api<ReplicationStatus>('GET', `/nodes/${enc(props.node)}/modules/${enc(props.module)}/replication`).then(setR, (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [props.node, props.module]);
+  };
+  useEffect(load, [props.node, props.module]);
   const s = props.live ?? r;
+  const lastVerify = newestVerify(r?.last_verify, props.live?.last_verify);
+  const verifyKnown = r?.last_verify !== undefined || props.live?.last_verify !== undefined;
   const route = routeById('verify');
   const canVerify = route !== undefined && roleAllows(props.role, route.access);
   return (
@@ -153,6 +158,12 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
           <dd>
             {bytes(s.bytes_applied)} in {s.ops_applied ?? '?'} operations
           </dd>
+          {verifyKnown && (
+            <>
+              <dt>Last verify</dt>
+              <dd class="last-verify">{lastVerify ? <VerifySummary v={lastVerify} /> : `none run on ${props.node} yet`}</dd>
+            </>
+          )}
         </dl>
       )}
       {canVerify && (
@@ -161,8 +172,14 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
           onClick={() => {
             setVerify('⏳ comparing both copies…');
             api<{ differences?: unknown[] }>('POST', `/nodes/${enc(props.node)}/modules/${enc(props.module)}/replication/verify`, {}).then(
-              (v) => setVerify(`✔ verify done: ${v.differences?.length ?? 0} difference(s)`),
-              (e: unknown) => setVerify(`✖ verify failed: ${e instanceof Error ? e.message : String(e)}`),
+              (v) => {
+                setVerify(`✔ verify done: ${v.differences?.length ?? 0} difference(s)`);
+                load();
+              },
+              (e: unknown) => {
+                setVerify(`✖ verify failed: ${e instanceof Error ? e.message : String(e)}`);
+                load();
+              },
             );
           }}
         >
@@ -170,6 +187,40 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
         </button>
       )}
       {verify && <p role="status">{verify}</p>}
+    </div>
+  );
+}
+
+/** The later of two records of the same node's last verify (the route's answer and the live event's). */
+function newestVerify(a: VerifyRecordInfo | null | undefined, b: VerifyRecordInfo | null | undefined): VerifyRecordInfo | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return Date.parse(b.at) > Date.parse(a.at) ? b : a;
+}
+
+/** One verify in words, icon and text: outcome, when, what it compared, how long, the first differing paths. */
+function VerifySummary(props: { v: VerifyRecordInfo }) {
+  const v = props.v;
+  const outcome = v.outcome === 'identical' ? '✔ copies identical' : v.outcome === 'different' ? `✖ ${v.differences ?? '?'} difference${v.differences === 1 ? '' : 's'}` : `⚠ failed: ${v.error?.code ?? ''} ${v.error?.message ?? ''}`;
+  return (
+    <div data-outcome={v.outcome}>
+      <span class={`verify-${v.outcome}`}>{outcome}</span>
+      {' · '}
+      <time dateTime={v.at} title={v.at}>
+        {new Date(v.at).toLocaleString()}
+      </time>
+      {v.files_compared !== null && ` · ${v.files_compared} files (${bytes(v.bytes_compared)}) compared`}
+      {` · took ${v.duration_ms < 1000 ? `${v.duration_ms} ms` : `${(v.duration_ms / 1000).toFixed(1)} s`}`}
+      {v.first_differences.length > 0 && (
+        <ul class="verify-diffs" aria-label="Paths that differ">
+          {v.first_differences.map((d) => (
+            <li key={d.path}>
+              <code>{d.path}</code> ({d.reason.replace(/_/g, ' ')})
+            </li>
+          ))}
+          {v.differences !== null && v.differences > v.first_differences.length && <li>… and {v.differences - v.first_differences.length} more (hakit rfsdiff lists them all)</li>}
+        </ul>
+      )}
     </div>
   );
 }

@@ -1,8 +1,8 @@
 // The monitoring grid: modules × nodes, each cell coloured like SafeKit's console, with an
 // icon and the state in words, the detail lines under it and the role's actions.
 import type { Role } from '../../core/api/contract/pure/roles';
-import type { ReplicationStatus } from '../../core/api/contract/pure/types';
-import { cellLook, resyncPercent } from '../pure/cell';
+import type { ModuleOnNode, ReplicationStatus } from '../../core/api/contract/pure/types';
+import { cellLook, resyncPercent, switchFlags } from '../pure/cell';
 import type { Grid } from '../pure/cluster-view';
 import { ActionMenu, type ActionProgress, type ActionSpec } from './actions';
 import { ApprovalPanel } from './approval';
@@ -10,6 +10,19 @@ import { ApprovalPanel } from './approval';
 export interface Selected {
   readonly module: string;
   readonly node: string;
+}
+
+/** The module's switches (failover, checkers, boot), each with an icon and its state in words. */
+export function SwitchList(props: { m: ModuleOnNode }) {
+  return (
+    <ul class="switches" aria-label="Switches">
+      {switchFlags(props.m).map((f) => (
+        <li key={f.key} class={`switch ${f.on ? 'on' : 'off'}`} data-switch={f.key} data-on={String(f.on)}>
+          <span aria-hidden="true">{f.icon}</span> {f.text}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function ClusterGrid(props: {
@@ -62,6 +75,7 @@ export function ClusterGrid(props: {
                         <li key={d}>{d}</li>
                       ))}
                     </ul>
+                    {c.m && c.reachable && !c.heartbeat_lost && <SwitchList m={c.m} />}
                     {c.m && (
                       <button type="button" class="link" onClick={() => props.onSelect({ module: mod, node })} aria-label={`Details of ${mod} on ${node}`}>
                         Details

@@ -3,6 +3,7 @@
 // downloads (the module as .safe, a support snapshot). Spread into ROUTES (routes.ts).
 import type { RouteSpec } from './routes';
 import { NAME_PATTERN, S, obj, type JsonSchema } from './pure/schema';
+import { MACROS_FIELD_MAX_CHARS } from './pure/config-macros';
 import { CONFIG_PACKAGE_BODY_MAX_BYTES, CONFIG_PACKAGE_MAX_BYTES, CONFIG_USERCONFIG_BODY_MAX_BYTES, CONFIG_USERCONFIG_MAX_CHARS } from './pure/config-types';
 
 const NODE_NAME = NAME_PATTERN.slice(1, -1);
@@ -10,6 +11,7 @@ const NODE_MODULE = { node: S.node, module: S.module };
 
 const SAFE_B64: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$', minLength: 4, maxLength: CONFIG_PACKAGE_BODY_MAX_BYTES, description: `the .safe (zip) file, base64; at most ${CONFIG_PACKAGE_MAX_BYTES} bytes once decoded` };
 const USERCONFIG: JsonSchema = { type: 'string', minLength: 1, maxLength: CONFIG_USERCONFIG_MAX_CHARS, description: 'conf/userconfig.xml text' };
+const MACROS: JsonSchema = { type: 'string', maxLength: MACROS_FIELD_MAX_CHARS, description: 'NAME=VALUE lines, one per line: each sets a <macro> of userconfig.xml, as `hakit module install --macro NAME=VALUE` does' };
 const NODES: JsonSchema = { type: 'string', pattern: `^${NODE_NAME}(,${NODE_NAME}){0,63}$`, maxLength: 4096, description: 'node names, comma-separated' };
 
 function c(id: string, method: RouteSpec['method'], path: string, summary: string, response: string, more: Partial<Pick<RouteSpec, 'params' | 'query' | 'body' | 'audited' | 'max_body_bytes'>> = {}): RouteSpec {
@@ -17,15 +19,15 @@ function c(id: string, method: RouteSpec['method'], path: string, summary: strin
 }
 
 export const CONFIG_ROUTES: readonly RouteSpec[] = [
-  c('config-check', 'POST', '/modules/:module/check', 'Check a module package (and an edited userconfig.xml) on this node: every problem with its file and line; nothing changes', 'ConfigCheck', {
+  c('config-check', 'POST', '/modules/:module/check', 'Check a module package (and an edited userconfig.xml, and macros set) on this node: every problem with its file and line, the macros it defines; nothing changes', 'ConfigCheck', {
     params: { module: S.module },
-    body: obj({ safe_b64: SAFE_B64, userconfig: USERCONFIG }, ['safe_b64']),
+    body: obj({ safe_b64: SAFE_B64, userconfig: USERCONFIG, macros: MACROS }, ['safe_b64']),
     audited: false,
     max_body_bytes: CONFIG_PACKAGE_BODY_MAX_BYTES,
   }),
-  c('config-install', 'POST', '/modules/:module/install', 'Install a module package (with an edited userconfig.xml) on the nodes chosen, each reloading without a restart; checked first, nothing changes when invalid', 'ConfigInstallOutcome', {
+  c('config-install', 'POST', '/modules/:module/install', 'Install a module package (with an edited userconfig.xml, and macros set) on the nodes chosen, each reloading without a restart; checked first, nothing changes when invalid', 'ConfigInstallOutcome', {
     params: { module: S.module },
-    body: obj({ safe_b64: SAFE_B64, userconfig: USERCONFIG, nodes: NODES }, ['safe_b64', 'nodes']),
+    body: obj({ safe_b64: SAFE_B64, userconfig: USERCONFIG, macros: MACROS, nodes: NODES }, ['safe_b64', 'nodes']),
     max_body_bytes: CONFIG_PACKAGE_BODY_MAX_BYTES,
   }),
   c('userconfig-get', 'GET', '/nodes/:node/modules/:module/userconfig', 'The applied userconfig.xml of a module on that node', 'UserconfigText'),

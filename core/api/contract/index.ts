@@ -4,6 +4,7 @@ export * from './version';
 export * from './pure/roles';
 export * from './pure/types';
 export * from './pure/config-types';
+export * from './pure/config-macros';
 export * from './pure/insight-types';
 export * from './pure/schema';
 export * from './routes';

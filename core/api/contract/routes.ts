@@ -47,7 +47,7 @@ export const ROUTES: readonly RouteSpec[] = [
   r('state', 'GET', '/state', 'monitor', 'Every module on every node (this node asks the others)', 'ClusterState'),
   r('node-state', 'GET', '/nodes/:node/state', 'monitor', 'Every module of one node', 'NodeState', { params: NODE }),
   r('resources', 'GET', '/nodes/:node/modules/:module/resources', 'monitor', 'Resources, failover rules, the rule applied last, resource history', 'ModuleResources', { params: NODE_MODULE }),
-  r('replication', 'GET', '/nodes/:node/modules/:module/replication', 'monitor', 'Replication status: in sync, pending bytes, rate, ETA', 'ReplicationStatus', { params: NODE_MODULE }),
+  r('replication', 'GET', '/nodes/:node/modules/:module/replication', 'monitor', 'Replication status: in sync, pending bytes, rate, ETA, the last verify run on that node', 'ReplicationStatus', { params: NODE_MODULE }),
   r('module-logs', 'GET', '/nodes/:node/modules/:module/logs', 'monitor', 'Last lines of the module\'s log on that node', 'LogPage', { params: NODE_MODULE, query: LINES }),
   r('node-logs', 'GET', '/nodes/:node/logs', 'monitor', 'Last lines of hakitd\'s log on that node', 'LogPage', { params: NODE, query: LINES }),
   r('level-get', 'GET', '/nodes/:node/level', 'monitor', 'hakitd\'s log level on that node', 'LevelInfo', { params: NODE }),

@@ -10,7 +10,13 @@ export function whatifAnswer(p: WhatIfPrediction, c: WhatIfCluster, api_version:
     api_version,
     answered_by: p.taken_by,
     at,
-    scenario: { ...p.scenario, fail_nodes: [...p.scenario.fail_nodes], cut_lans: [...p.scenario.cut_lans], witness_cut_from: [...p.scenario.witness_cut_from] },
+    scenario: {
+      ...p.scenario,
+      fail_nodes: [...p.scenario.fail_nodes],
+      cut_lans: [...p.scenario.cut_lans],
+      witness_cut_from: [...p.scenario.witness_cut_from],
+      faults: p.scenario.faults.map((f) => ({ kind: f.kind, at_ms: f.at_ms, node: 'node' in f ? f.node : null, lan: f.kind === 'lan' ? f.lan : null, module: 'module' in f ? f.module : null, resource: f.kind === 'checker' ? f.resource : null })),
+    },
     lans: c.lans.map((l) => ({ ...l })),
     modules: p.modules.map((m) => ({
       module: m.module,
@@ -21,6 +27,7 @@ export function whatifAnswer(p: WhatIfPrediction, c: WhatIfCluster, api_version:
       farm: m.farm === null ? null : { before: [...m.farm.before], after: [...m.farm.after], moves: m.farm.moves.map((x) => ({ ...x })), moved_at_ms: m.farm.moved_at_ms },
       settled_ms: m.settled_ms,
       warnings: m.warnings.map((w) => ({ ...w })),
+      rules: m.rules.map((r) => ({ ...r, taken: r.taken.map((t) => ({ ...t })) })),
     })),
     timeline: p.timeline.map((t) => ({ ...t })),
     warnings: p.warnings.map((w) => ({ ...w })),

@@ -32,6 +32,17 @@ export function nodeState(r: StateResult): NodeState {
   return { node: r.node, reachable: true, error: null, modules: r.modules.map((m) => moduleOnNode(r.node, m)), not_loaded: [...(r.not_loaded ?? [])] };
 }
 
+/** The monitor switches (errd, checkers) of each module that has a monitor, added to its state. */
+export function withMonitorSwitches(st: NodeState, monitors: ReadonlyMap<string, { readonly errd: boolean; readonly checkers: boolean }>): NodeState {
+  return {
+    ...st,
+    modules: st.modules.map((m) => {
+      const s = monitors.get(m.module);
+      return s ? { ...m, checkers: s.checkers, errd: s.errd } : m;
+    }),
+  };
+}
+
 export function unreachableNode(node: string, error: CodedError): NodeState {
   return { node, reachable: false, error, modules: [], not_loaded: [] };
 }
@@ -67,6 +78,7 @@ export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
     bytes_applied: r.bytes_applied,
     ops_applied: r.ops_applied,
     last: r.last,
+    ...(r.last_verify !== undefined ? { last_verify: r.last_verify } : {}),
   };
 }
 

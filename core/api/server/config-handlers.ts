@@ -15,6 +15,8 @@ import { pushModule } from '../../cluster/push';
 import { installedCluster, installModule, keptReleases, packageInstalled, rollbackModule, validateModule } from '../../../modules/store/module-store';
 import { packModule } from '../../../modules/safe/pack';
 import { unpackSafe } from '../../../modules/safe/unpack';
+import { setMacros } from '../../../modules/safe/with-macros';
+import { macroLines, macrosOf, MACROS_MAX, type ConfigMacro } from '../contract/pure/config-macros';
 import { CONFIG_PACKAGE_MAX_BYTES, type ConfigApplied, type ConfigCheck, type ConfigHistory, type ConfigInstallOutcome, type ConfigIssueInfo, type ConfigNodeResult, type FileDownload, type UserconfigText } from '../contract/pure/config-types';
 import { issueInfo, messageWithoutWhere } from '../pure/config-issues';
 import type { ApiBackend } from './backend';
@@ -111,7 +113,14 @@ export function makeConfigHandlers(d: ConfigHandlerDeps): Record<string, Handler
    * checks it as this node would install it. `f` runs on the checked folder; the folder is
    * removed afterwards whatever happens.
    */
-  const withChecked = async <T>(module: string, b64: string, userconfig: string | undefined, f: (dir: string, mode: string, tmp: string) => Promise<T>, onIssues: (issues: ConfigIssueInfo[], dir: string | null) => T): Promise<T> => {
+  const withChecked = async <T>(
+    module: string,
+    b64: string,
+    userconfig: string | undefined,
+    macros: string | undefined,
+    f: (dir: string, mode: string, tmp: string, defaults: ConfigMacro[]) => Promise<T>,
+    onIssues: (issues: ConfigIssueInfo[], dir: string | null, defaults: ConfigMacro[]) => T,
+  ): Promise<T> => {
     const bytes = decodePackage(b64);
     const tmp = tempDir();
     const dir = path.join(tmp, module);
@@ -122,18 +131,39 @@ export function makeConfigHandlers(d: ConfigHandlerDeps): Record<string, Handler
       try {
         await unpackSafe(file, dir);
       } catch (e) {
-        return onIssues(issuesOf(e, module), null);
+        return onIssues(issuesOf(e, module), null, []);
       }
       if (userconfig !== undefined) writeUserconfig(dir, userconfig);
+      const defaults = macrosOf(readUserconfig(dir) ?? '');
+      if (macros !== undefined) {
+        const problem = applyMacros(dir, macroLines(macros));
+        if (problem) return onIssues([problem], dir, defaults);
+      }
       let mode: string;
       try {
         mode = (await validateModule(dir, module, env)).config.service.mode;
       } catch (e) {
-        return onIssues(issuesOf(e, module), dir);
+        return onIssues(issuesOf(e, module), dir, defaults);
       }
-      return await f(dir, mode, tmp);
+      return await f(dir, mode, tmp, defaults);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+
+  /** Sets the macros as `hakit module install --macro` does (its own code, so its own errors); the problem, or null when set. */
+  const applyMacros = (dir: string, lines: readonly string[]): ConfigIssueInfo | null => {
+    const issue = (code: string, message: string): ConfigIssueInfo => ({ code, file: USERCONFIG_REL, line: null, message: `--macro: ${message}` });
+    if (lines.length === 0) return null;
+    if (lines.length > MACROS_MAX) return issue('HAKIT_E_USAGE', `at most ${MACROS_MAX} macros, not ${lines.length}`);
+    const text = readUserconfig(dir);
+    if (text === null) return issue('HAKIT_E_MOD_NO_USERCONFIG', 'the module has no conf/userconfig.xml to set macros in');
+    try {
+      writeUserconfig(dir, setMacros(text, lines));
+      return null;
+    } catch (e) {
+      if (!isHakitError(e)) throw e;
+      return issue(e.code, messageWithoutWhere(e.message, e.where));
     }
   };
 
@@ -206,8 +236,9 @@ export function makeConfigHandlers(d: ConfigHandlerDeps): Record<string, Handler
         module,
         ctx.body['safe_b64'] as string,
         userconfig,
-        async (dir, mode) => ({ module, ok: true, checked_by: me, mode, issues: [], userconfig: readUserconfig(dir), files: listFiles(dir) }),
-        (issues, dir) => ({ module, ok: false, checked_by: me, mode: null, issues, userconfig: dir ? readUserconfig(dir) : null, files: dir ? listFiles(dir) : [] }),
+        ctx.body['macros'] as string | undefined,
+        async (dir, mode, _tmp, macros) => ({ module, ok: true, checked_by: me, mode, issues: [], userconfig: readUserconfig(dir), files: listFiles(dir), macros }),
+        (issues, dir, macros) => ({ module, ok: false, checked_by: me, mode: null, issues, userconfig: dir ? readUserconfig(dir) : null, files: dir ? listFiles(dir) : [], macros }),
       );
       return ok(r);
     },
@@ -219,6 +250,7 @@ export function makeConfigHandlers(d: ConfigHandlerDeps): Record<string, Handler
         module,
         ctx.body['safe_b64'] as string,
         ctx.body['userconfig'] as string | undefined,
+        ctx.body['macros'] as string | undefined,
         async (dir, _mode, tmp) => {
           // Repacked from the checked folder: every node gets exactly what was checked here.
           const file = path.join(tmp, `${module}.safe`);
@@ -282,7 +314,7 @@ export function makeConfigHandlers(d: ConfigHandlerDeps): Record<string, Handler
         const kept = keptReleases(module, env);
         if (!kept.some((r) => r.release === release)) throw new HakitError('HAKIT_E_API_NO_RELEASE', `module ${module} keeps configurations ${kept.map((r) => r.release).join(', ')} on ${me}, not ${release}`, `node ${me}`);
         try {
-          rollbackModule(module, env, release);
+          await rollbackModule(module, env, release);
         } catch (e) {
           if (e instanceof ConfigIssuesError) refuse(issuesOf(e, module));
           throw e;

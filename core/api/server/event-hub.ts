@@ -10,7 +10,7 @@ import type { MirrorStatusResult } from '../../daemon/mirror-handlers';
 import type { LogSink } from '../../log/sink';
 import type { ReplicationEvent, ResourceEvent, StateEvent } from '../contract/events';
 import type { ModuleOnNode, NodeState, ReplicationStatus, ResourceChange, ResourceState } from '../contract/pure/types';
-import { nodeState, replicationStatus } from '../pure/map';
+import { nodeState, replicationStatus, withMonitorSwitches } from '../pure/map';
 import type { ApiBackend } from './backend';
 
 export const EVENT_POLL_MS = 250;
@@ -88,13 +88,15 @@ export class EventHub {
     this.busy = true;
     try {
       this.polls++;
-      const st = nodeState((await this.backend.call('state', {})) as StateResult);
+      const bare = nodeState((await this.backend.call('state', {})) as StateResult);
+      // Resources first: a module's state carries its monitor switches (checkers, errd), so
+      // turning the checkers off is a state change the console sees like any other.
+      for (const m of bare.modules) await this.pollResources(m.module);
+      for (const name of [...this.monitors.keys()]) if (!bare.modules.some((m) => m.module === name)) this.monitors.delete(name);
+      const st = withMonitorSwitches(bare, this.monitors);
       this.last = st;
       this.diffStates(st);
-      for (const m of st.modules) {
-        await this.pollResources(m.module);
-        if (m.mode === 'mirror') await this.pollReplication(m.module);
-      }
+      for (const m of st.modules) if (m.mode === 'mirror') await this.pollReplication(m.module);
     } catch (e) {
       this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'API event poll failed');
     } finally {
@@ -127,6 +129,7 @@ export class EventHub {
     try {
       s = (await this.backend.call('resources', { module })) as MonitorStatus;
     } catch {
+      this.monitors.delete(module);
       return; // No monitor for this module.
     }
     this.monitors.set(module, s);

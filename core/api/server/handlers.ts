@@ -16,7 +16,7 @@ import type { AuditRecord, ClusterInfo, ClusterState, CommandOutcome, LogPage, M
 import { API_VERSION } from '../contract/version';
 import type { Principal } from '../pure/authz';
 import { loginDelayMs, recordFailure, recordSuccess, type Bucket } from '../pure/login-limiter';
-import { logLine, moduleResources, nodeState, replicationStatus, unreachableNode } from '../pure/map';
+import { logLine, moduleResources, nodeState, replicationStatus, unreachableNode, withMonitorSwitches } from '../pure/map';
 import { clearedCookie, SESSION_IDLE_TIMEOUT_MS, sessionCookie } from '../pure/sessions';
 import type { UsersDoc } from '../pure/users-doc';
 import type { AuditLog } from '../audit';
@@ -129,7 +129,18 @@ export function makeHandlers(d: HandlerDeps): Handlers {
     }
   };
 
-  const localState = async (): Promise<NodeState> => nodeState((await d.backend.call('state', {})) as StateResult);
+  const localState = async (): Promise<NodeState> => {
+    const st = nodeState((await d.backend.call('state', {})) as StateResult);
+    const monitors = new Map<string, MonitorStatus>();
+    for (const m of st.modules) {
+      try {
+        monitors.set(m.module, (await d.backend.call('resources', { module: m.module })) as MonitorStatus);
+      } catch {
+        // No monitor for this module (HAKIT_E_MONITOR_NO_MODULE): no switches to show.
+      }
+    }
+    return withMonitorSwitches(st, monitors);
+  };
 
   const moduleExists = async (module: string): Promise<void> => {
     await d.backend.call('state', { module });

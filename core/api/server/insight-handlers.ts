@@ -5,6 +5,7 @@ import { HakitError, isHakitError } from '../../errors/catalogue';
 import { moduleLogPath } from '../../log/logs';
 import { predictOffLoop } from '../../whatif/run';
 import { makeScenario } from '../../whatif/pure/scenario';
+import { moduleChoices } from '../../whatif/pure/choices';
 import type { WhatIfCluster } from '../../whatif/pure/types';
 import type { ClusterState, NodeState } from '../contract/pure/types';
 import type { TransitionEvent, TransitionPage, WhatIfChoices } from '../contract/pure/insight-types';
@@ -93,7 +94,7 @@ export function makeInsightHandlers(d: InsightHandlerDeps): Record<string, Handl
         const r: WhatIfChoices = { available: false, reason: `node ${me} has no cluster running yet`, nodes: d.backend.nodes().map((n) => n.name), lans: [], witness: false };
         return ok(r);
       }
-      const r: WhatIfChoices = { available: true, reason: null, nodes: c.nodes.map((n) => n.node), lans: c.lans.filter((l) => c.nodes.some((n) => n.lans.includes(l.index))).map((l) => ({ ...l })), witness: c.modules.some((m) => m.policy.hasWitness) };
+      const r: WhatIfChoices = { available: true, reason: null, nodes: c.nodes.map((n) => n.node), lans: c.lans.filter((l) => c.nodes.some((n) => n.lans.includes(l.index))).map((l) => ({ ...l })), witness: c.modules.some((m) => m.policy.hasWitness), modules: moduleChoices(c) };
       return ok(r);
     },
 
@@ -105,6 +106,9 @@ export function makeInsightHandlers(d: InsightHandlerDeps): Record<string, Handl
         fail: list(q['fail']),
         cut: list(q['cut']),
         witness_cut: list(q['witness_cut']),
+        app_fail: list(q['app_fail']),
+        checker_fail: list(q['checker_fail']),
+        heal: q['heal'] as string | undefined,
         script_ms: q['script_ms'] as number | undefined,
         sync_ms: q['sync_ms'] as number | undefined,
         horizon_ms: q['horizon_ms'] as number | undefined,

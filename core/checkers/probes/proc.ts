@@ -3,6 +3,7 @@
 // /proc/PID/stat each), so a death is seen within about 100 ms without rescanning /proc.
 // Which processes count: see errdScope (all of them on a real node).
 import fs from 'node:fs';
+import { ERRD_START_GRACE_MS } from '../pure/host-behaviour';
 import { countOk, procMatches, type ProcEntry, type ProcPattern } from '../pure/proc-match';
 import type { ProbeResult } from './types';
 
@@ -11,8 +12,8 @@ export const PROC_DIR = '/proc';
 export const MAX_PROC_SCAN = 100_000;
 /** Scans of several errd checkers within this window share one reading of /proc. */
 export const PROC_SCAN_SHARE_MS = 50;
-/** When a watch starts, a count out of bounds is confirmed for this long before it is reported. */
-export const ERRD_START_GRACE_MS = 1_000;
+/** When a watch starts, a count out of bounds is confirmed for this long before it is reported (shared with the what-if world). */
+export { ERRD_START_GRACE_MS };
 
 let cached: { at_ms: number; entries: ProcEntry[] } | null = null;
 

@@ -17,7 +17,8 @@ import {
 import { MIRROR_STATES, FARM_STATES, type CommandKind, type ModuleStateName } from '../../module/pure/types';
 import type { FarmStatus } from '../../farm/controller';
 import { formatStateMonitor, withMonitors } from '../../monitor/pure/state-view';
-import { monitorsOf, replicationsOf } from './monitor';
+import { lastVerifiesOf, monitorsOf, replicationsOf } from './monitor';
+import { verifyLine } from '../../daemon/pure/verify-record';
 import { formatApproval } from './failover';
 import { formatProgress } from '../../mirror/pure/progress';
 import { ACTION_EXIT_OTHER_STATE, ACTION_EXIT_TIMEOUT, WAITING_ACTIONS, actionProgress, hasMoved, type Observed } from '../pure/action-wait';
@@ -215,10 +216,13 @@ function registerState(program: Command): void {
       if (r.modules.length === 0 && (r.not_loaded ?? []).length === 0) process.stdout.write(`node ${r.node}: no module installed\n`);
       // Mirror modules: re-integration progress (pending, shipped, rate, ETA; docs/mirror.md).
       const replications = opts.verbose ? await replicationsOf(r.modules.filter((m) => m.mode === 'mirror').map((m) => m.module)) : new Map();
+      const verifies = opts.verbose ? await lastVerifiesOf(r.modules.filter((m) => m.mode === 'mirror').map((m) => m.module)) : new Map();
       for (const m of r.modules) {
         process.stdout.write(formatModule(m, Boolean(opts.verbose)) + '\n');
         const repl = replications.get(m.module);
         if (repl) process.stdout.write(formatProgress(repl) + '\n');
+        const verified = verifies.get(m.module);
+        if (verified) process.stdout.write(`  last verify: ${verifyLine(verified)}\n`);
         if (opts.verbose) process.stdout.write(formatStateMonitor(monitors.get(m.module) ?? null) + '\n');
       }
       for (const n of r.not_loaded ?? []) process.stdout.write(`${n.module.padEnd(16)} NOT LOADED: ${n.reason.split('\n')[0]}\n`);

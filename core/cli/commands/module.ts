@@ -107,7 +107,7 @@ export function registerModuleCommands(program: Command): void {
     .requiredOption('-m, --module <NAME>', 'module to roll back')
     .action((opts: { module: string }) =>
       reportIssues(async () => {
-        const r = rollbackModule(opts.module);
+        const r = await rollbackModule(opts.module);
         out(`${opts.module} rolled back to release ${r.release}`);
         const reload = await reloadLocal();
         const pending = reload?.modules_pending.find((p) => p.module === opts.module);

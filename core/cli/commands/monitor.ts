@@ -16,6 +16,7 @@ import { collectorView, formatLogLine, formatMonitor, formatResource, lastLines 
 import { NAGIOS_UNKNOWN, nagiosUnreachable, nagiosVerdict, type NagiosModule } from '../../monitor/pure/nagios';
 import { isSecretFileName, redactUserconfig } from '../../monitor/pure/redact';
 import { replicationProgress, withReplication, type EngineView, type ReplicationProgress } from '../../mirror/pure/progress';
+import { parseVerifyRecord, type VerifyRecord } from '../../daemon/pure/verify-record';
 
 /** `hakit nagios` must answer within 1 s (Nagios plugin guidelines): each request gets this much. */
 export const NAGIOS_REQUEST_TIMEOUT_MS = 400;
@@ -69,6 +70,20 @@ export async function replicationsOf(modules: readonly string[], timeout_ms = MO
   return out;
 }
 
+/** Each mirror module's last rfsverify on this node (absent: none kept yet, or a daemon that keeps none). */
+export async function lastVerifiesOf(modules: readonly string[], timeout_ms = MONITOR_REQUEST_TIMEOUT_MS): Promise<Map<string, VerifyRecord>> {
+  const out = new Map<string, VerifyRecord>();
+  for (const m of modules) {
+    try {
+      const v = parseVerifyRecord(((await request('mirrorstatus', { module: m }, timeout_ms)) as { last_verify?: unknown }).last_verify);
+      if (v) out.set(m, v);
+    } catch (e) {
+      if (!isHakitError(e) || e.code === 'HAKIT_E_DAEMON_UNREACHABLE' || e.code === 'HAKIT_E_CONTROL_TIMEOUT') throw e;
+    }
+  }
+  return out;
+}
+
 async function gather(module: string | undefined, timeout_ms: number): Promise<{ node: string; modules: (NagiosModule & { resources?: readonly ResourceStatus[] })[] }> {
   const m = optionalModuleArg(module);
   const st = (await request('state', m === undefined ? {} : { module: m }, timeout_ms)) as StateResult;
@@ -108,8 +123,12 @@ function registerNagios(program: Command): void {
       const g = await gather(opts.module, MONITOR_REQUEST_TIMEOUT_MS);
       const view = collectorView(g.node, g.modules);
       // Mirror modules also carry their re-integration progress (additive field `replication`).
-      const repl = await replicationsOf(g.modules.filter((m) => m.mode === 'mirror').map((m) => m.module));
-      process.stdout.write(JSON.stringify(withReplication(view, repl), null, 2) + '\n');
+      const mirrors = g.modules.filter((m) => m.mode === 'mirror').map((m) => m.module);
+      const repl = await replicationsOf(mirrors);
+      // And the last rfsverify kept on this node (additive field `last_verify`).
+      const verifies = await lastVerifiesOf(mirrors);
+      const out = withReplication(view, repl);
+      process.stdout.write(JSON.stringify({ ...out, modules: out.modules.map((m) => (verifies.has(m.module) ? { ...m, last_verify: verifies.get(m.module) } : m)) }, null, 2) + '\n');
     });
 }
 

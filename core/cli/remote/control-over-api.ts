@@ -68,7 +68,7 @@ export function controlOverApi(client: ApiClient, t: RemoteTarget): (cmd: string
         return client.request(t, 'POST', `${mod(args)}/replication/fullsync`, {}, timeout_ms);
       case 'mirrorstatus': {
         const r = (await client.request(t, 'GET', `${mod(args)}/replication`, undefined, timeout_ms)) as ReplicationStatus;
-        return { module: r.module, node: r.node, engine: r.engine, last: r.last, copy_complete: r.engine === 'second' ? r.in_sync : null, bytes_applied: r.bytes_applied, ops_applied: r.ops_applied };
+        return { module: r.module, node: r.node, engine: r.engine, last: r.last, copy_complete: r.engine === 'second' ? r.in_sync : null, bytes_applied: r.bytes_applied, ops_applied: r.ops_applied, ...(r.last_verify !== undefined ? { last_verify: r.last_verify } : {}) };
       }
       default:
         throw new HakitError('HAKIT_E_USAGE', `"${cmd}" is not available with -H (run it on the node itself)`, 'hakit -H');

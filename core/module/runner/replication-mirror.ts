@@ -22,7 +22,7 @@
 //          session is followed by STATE in_sync -> ReplicationSynced again).
 import { HakitError, isHakitError } from '../../errors/catalogue';
 import type { LogSink } from '../../log/sink';
-import type { MirrorModuleSpec, MirrorPrim, MirrorSecond, MirrorStatus } from '../../mirror/engine';
+import type { MirrorModuleSpec, MirrorPrim, MirrorSecond, MirrorStatus, VerifyReport } from '../../mirror/engine';
 import type { TreeDifference } from '../../mirror/pure/tree-diff';
 import type { ReplicationPort, ReplicationReport } from './ports';
 
@@ -61,6 +61,8 @@ type Role = 'sender' | 'receiver';
 /** What rfsverify/rfsdiff/fullsync see of the running engine. */
 export interface MirrorControl {
   verify(): Promise<TreeDifference[]>;
+  /** verify, with the files and bytes compared (absent from fakes that only verify). */
+  verifyReport?(): Promise<VerifyReport>;
   fullsync(): Promise<void>;
   status(): MirrorReplicationStatus;
 }
@@ -152,6 +154,10 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
 
   async verify(): Promise<TreeDifference[]> {
     return this.primOrThrow('rfsverify').verify();
+  }
+
+  async verifyReport(): Promise<VerifyReport> {
+    return this.primOrThrow('rfsverify').verifyReport();
   }
 
   async fullsync(): Promise<void> {

@@ -1,7 +1,9 @@
 // The what-if world: every node of the cluster runs the daemon's own pure membership and
 // module machines (and the witness its own pure step) on one simulated clock, with a
 // network that delivers in 1 ms except where the scenario cut it, scripts that take the
-// scenario's time and a replication session that syncs in the scenario's time. No
+// scenario's time and a replication session that syncs in the scenario's time. Each module's
+// checkers and failover rules run beside its machine (monitor.ts); the scenario's application
+// and checker faults make their probes fail. No
 // randomness: the same snapshot and scenario give the same prediction. Pure: no I/O, no
 // timers; the local mutable state never leaves run().
 import { initMembership, membershipStep, type MembershipState } from '../../membership/pure/membership';
@@ -9,15 +11,20 @@ import type { LanIndex, MembershipEffect, MembershipEvent, NodeId } from '../../
 import { initWitness, witnessStep, type WitnessInput, type WitnessReply, type WitnessState } from '../../witness/pure/witness';
 import { step, type ModuleMachine } from '../../module/pure/machine';
 import type { ModuleAnnouncement, ModuleEffect, ModuleEvent, ScriptName, TimerId } from '../../module/pure/types';
+import { moduleTargetUp } from '../../checkers/pure/host-behaviour';
+import type { TargetSpec } from '../../checkers/pure/types';
+import type { ErrorCode } from '../../errors/catalogue';
+import { MonitorReplay, type MonitorEv } from './monitor';
+import { appResources } from './app-resources';
 import { seedMachine } from './seed';
-import type { TimelineEntry, WhatIfCluster, WhatIfModuleNow, WhatIfScenario } from './types';
+import type { RuleActionTaken, TimelineEntry, WhatIfCluster, WhatIfFault, WhatIfModuleNow, WhatIfScenario } from './types';
 
 /** Delivery time of a heartbeat or a witness message on a working link. */
 const LINK_DELAY_MS = 1;
 /** How often the replication session is looked at (as the simulation's fake engine does). */
 const REPL_CHECK_MS = 50;
 /** A runaway world stops here (a machine setting timers in the past would spin): the answer says it is incomplete, and the daemon's event loop, which runs the simulation, is never held long. */
-export const MAX_WORLD_EVENTS = 50_000;
+export const MAX_WORLD_EVENTS = 200_000;
 
 type Ev =
   | { k: 'tick'; node: NodeId }
@@ -28,7 +35,11 @@ type Ev =
   | { k: 'witness-out'; reply: WitnessReply }
   | { k: 'synced'; module: string; session: number }
   | { k: 'repl' }
-  | { k: 'fault' };
+  | { k: 'start' }
+  | { k: 'fault'; faults: readonly WhatIfFault[] }
+  | { k: 'mon'; node: NodeId; module: string; ev: MonitorEv }
+  | { k: 'rules-act'; node: NodeId; module: string; action: 'restart' | 'stopstart' | 'stop' | 'start'; rule: string; resource: string }
+  | { k: 'rules-hold'; node: NodeId; module: string; resource: string; down: boolean };
 
 interface Timed {
   readonly at: number;
@@ -46,6 +57,7 @@ interface WNode {
   readonly timers: Map<string, number>;
   readonly scripts: Map<string, number>;
   readonly farmMembers: Map<string, readonly NodeId[]>;
+  readonly monitors: Map<string, MonitorReplay>;
   hbVersion: number;
 }
 
@@ -56,17 +68,30 @@ interface Session {
   synced: boolean;
 }
 
+/** What the rules engine of one module on one node did (at_ms after the start). */
+export interface RuleRecord extends RuleActionTaken {
+  readonly node: NodeId;
+  readonly module: string;
+  readonly resource: string;
+  readonly rule: string;
+}
+
 export interface WorldRecord {
   readonly timeline: TimelineEntry[];
   /** Whether the world ran out of its event budget. */
   runaway: boolean;
+  readonly rules: RuleRecord[];
+  /** Resources seen going down after the start. */
+  readonly downs: { readonly node: NodeId; readonly module: string; readonly resource: string; readonly at_ms: number }[];
+  /** maxloop reached (the rules' or the machine's own count of failed starts). */
+  readonly maxloop: { readonly node: NodeId; readonly module: string; readonly at_ms: number }[];
 }
 
 export class WhatIfWorld {
   now = 0;
   fault_at: number | null = null;
   readonly nodes = new Map<NodeId, WNode>();
-  readonly record: WorldRecord = { timeline: [], runaway: false };
+  readonly record: WorldRecord = { timeline: [], runaway: false, rules: [], downs: [], maxloop: [] };
   private queue: Timed[] = [];
   private seq = 0;
   private events = 0;
@@ -76,6 +101,10 @@ export class WhatIfWorld {
   private nextToken = 1;
   private cutLans = new Set<LanIndex>();
   private witnessCut = new Set<NodeId>();
+  /** `node\0module`: the application fails there now. */
+  private readonly appDown = new Set<string>();
+  /** `node\0module\0resource`: that checker fails there now. */
+  private readonly checkerDown = new Set<string>();
 
   /** `fault_at_ms`: when the fault will come; a re-integration under way now ends `sync_ms` after it. */
   constructor(
@@ -98,6 +127,7 @@ export class WhatIfWorld {
         timers: new Map(),
         scripts: new Map(),
         farmMembers: new Map(),
+        monitors: new Map(),
         hbVersion: 0,
       };
       this.nodes.set(n.node, node);
@@ -168,6 +198,57 @@ export class WhatIfWorld {
         .map((x) => ({ node: x.node, reachable: x.reachable && (this.nodes.get(x.node)?.alive ?? false), lansUp: [...(this.nodes.get(x.node)?.lans ?? [])], module: x.announcement }));
       this.feed(n, name, { type: 'PeerView', peers });
     }
+    // Its checkers and rules, started with the module's current state (as the host is on each announcement).
+    const plan = m.monitor ?? null;
+    if (plan === null) return;
+    for (const n of this.nodes.values()) {
+      const machine = n.machines.get(name);
+      if (machine === undefined) continue;
+      const mon = new MonitorReplay(plan, this.monitorHost(n, name));
+      n.monitors.set(name, mon);
+      mon.moduleChanged({ state: machine.state, status: machine.status });
+    }
+  }
+
+  private monitorHost(n: WNode, module: string): ConstructorParameters<typeof MonitorReplay>[1] {
+    return {
+      now: () => this.now,
+      schedule: (at, ev) => this.push(at, { k: 'mon', node: n.id, module, ev }),
+      targetOk: (resource, t) => this.targetOk(n, module, resource, t),
+      act: (action, rule, resource) => this.push(this.now, { k: 'rules-act', node: n.id, module, action, rule, resource }),
+      hold: (resource, down) => this.push(this.now, { k: 'rules-hold', node: n.id, module, resource, down }),
+      changed: (resource, from, to) => {
+        // Down, and up again: a checker stopping (→ init, during scripts) is not news.
+        if (to !== 'down' && !(from === 'down' && to === 'up')) return;
+        if (to === 'down' && this.fault_at !== null) this.record.downs.push({ node: n.id, module, resource, at_ms: this.now - this.fault_at });
+        this.note(n.id, module, 'checker', `${n.id}: checker ${resource} ${from} → ${to}`);
+      },
+      log: (level, msg, code) => this.onRulesLog(n, module, level, msg, code),
+    };
+  }
+
+  private onRulesLog(n: WNode, module: string, level: string, msg: string, code: ErrorCode | undefined): void {
+    if (code === 'HAKIT_E_RULE_MAXLOOP' && this.fault_at !== null) this.record.maxloop.push({ node: n.id, module, at_ms: this.now - this.fault_at });
+    if (level === 'warn' || level === 'error') this.note(n.id, module, 'rule', `${n.id}: ${msg.replace(`${module}: `, '')}`);
+  }
+
+  /** A probe's outcome: the scenario's faults, the other module of a module checker, the witness of a split-brain checker. */
+  private targetOk(n: WNode, module: string, resource: string, t: TargetSpec): boolean {
+    if (this.checkerDown.has(`${n.id}\0${module}\0${resource}`)) return false;
+    if (this.appDown.has(`${n.id}\0${module}`) && this.appResourceNames(module).includes(resource)) return false;
+    const w = t.what;
+    if (w.kind === 'module') {
+      // As the daemon: a module on another node is not queryable yet (docs/checkers.md).
+      const other = w.at === null ? n.machines.get(w.module) : undefined;
+      return other !== undefined && moduleTargetUp(other);
+    }
+    if (resource.startsWith('splitbrain.')) return !this.witnessCut.has(n.id);
+    return true;
+  }
+
+  private appResourceNames(module: string): string[] {
+    const m = this.c.modules.find((x) => x.policy.module === module);
+    return m === undefined ? [] : appResources(m);
   }
 
   // ------------------------------------------------------------------ queue
@@ -186,8 +267,11 @@ export class WhatIfWorld {
     this.queue.splice(lo, 0, t);
   }
 
-  scheduleFault(at: number): void {
-    this.push(at, { k: 'fault' });
+  /** The scenario starts at `at` (time 0 of the timeline); each fault comes at its own time after it. */
+  scheduleFaults(at: number): void {
+    this.push(at, { k: 'start' });
+    const times = [...new Set(this.s.faults.map((f) => f.at_ms))].sort((a, b) => a - b);
+    for (const t of times) this.push(at + t, { k: 'fault', faults: this.s.faults.filter((f) => f.at_ms === t) });
   }
 
   runUntil(t: number): void {
@@ -216,8 +300,26 @@ export class WhatIfWorld {
 
   private handle(e: Ev): void {
     switch (e.k) {
+      case 'start':
+        this.fault_at = this.now;
+        return;
       case 'fault':
-        return this.onFault();
+        return this.onFault(e.faults);
+      case 'mon': {
+        const n = this.nodes.get(e.node);
+        if (n === undefined || !n.alive) return;
+        n.monitors.get(e.module)?.handle(e.ev);
+        return;
+      }
+      case 'rules-act':
+        return this.onRulesAct(e.node, e.module, e.action, e.rule, e.resource);
+      case 'rules-hold': {
+        const n = this.nodes.get(e.node);
+        if (n === undefined || !n.alive) return;
+        this.recordRule(n.id, e.module, e.resource, e.resource, e.down ? 'hold' : 'release');
+        this.feed(n, e.module, { type: 'ResourceChanged', resource: e.resource, state: e.down ? 'down' : 'up' });
+        return;
+      }
       case 'tick':
         return this.onTick(e.node);
       case 'hb': {
@@ -265,25 +367,69 @@ export class WhatIfWorld {
     }
   }
 
-  private onFault(): void {
-    this.fault_at = this.now;
-    for (const id of this.s.fail_nodes) {
-      const n = this.nodes.get(id);
-      if (n === undefined || !n.alive) continue;
-      n.alive = false;
-      n.timers.clear();
-      n.scripts.clear();
-      this.note(id, null, 'fault', `${id} fails (power cut): its application, VIPs and buckets are gone`);
+  private onFault(faults: readonly WhatIfFault[]): void {
+    for (const f of faults) {
+      switch (f.kind) {
+        case 'node': {
+          const n = this.nodes.get(f.node);
+          if (n === undefined || !n.alive) break;
+          n.alive = false;
+          n.timers.clear();
+          n.scripts.clear();
+          for (const mon of n.monitors.values()) mon.stop();
+          this.note(f.node, null, 'fault', `${f.node} fails (power cut): its application, VIPs and buckets are gone`);
+          break;
+        }
+        case 'lan': {
+          this.cutLans.add(f.lan);
+          const name = this.c.lans.find((l) => l.index === f.lan)?.name ?? `#${f.lan}`;
+          this.note(null, null, 'fault', `LAN ${name} is cut: no heartbeat crosses it`);
+          break;
+        }
+        case 'witness':
+          this.witnessCut.add(f.node);
+          this.note(f.node, null, 'fault', `${f.node} loses the witness`);
+          break;
+        case 'app': {
+          this.appDown.add(`${f.node}\0${f.module}`);
+          const watched = this.appResourceNames(f.module);
+          this.note(f.node, f.module, 'fault', `${f.module}'s application fails on ${f.node}${watched.length > 0 ? ` (${watched.join(', ')} fail)` : ' (no checker watches it)'}`);
+          this.nodes.get(f.node)?.monitors.get(f.module)?.poke();
+          break;
+        }
+        case 'checker':
+          this.checkerDown.add(`${f.node}\0${f.module}\0${f.resource}`);
+          this.note(f.node, f.module, 'fault', `checker ${f.resource} of ${f.module} fails on ${f.node}`);
+          this.nodes.get(f.node)?.monitors.get(f.module)?.poke();
+          break;
+      }
     }
-    for (const lan of this.s.cut_lans) {
-      this.cutLans.add(lan);
-      const name = this.c.lans.find((l) => l.index === lan)?.name ?? `#${lan}`;
-      this.note(null, null, 'fault', `LAN ${name} is cut: no heartbeat crosses it`);
-    }
-    for (const id of this.s.witness_cut_from) {
-      this.witnessCut.add(id);
-      this.note(id, null, 'fault', `${id} loses the witness`);
-    }
+  }
+
+  /** The rules' action reaches the module machine as the host's command does; a refusal goes back to the rules. */
+  private onRulesAct(node: NodeId, module: string, action: 'restart' | 'stopstart' | 'stop' | 'start', rule: string, resource: string): void {
+    const n = this.nodes.get(node);
+    if (n === undefined || !n.alive) return;
+    this.recordRule(node, module, resource, rule, action);
+    const refusal = this.feed(n, module, { type: 'Command', command: { kind: action } });
+    // The engine logs the refusal itself (a warn line of the timeline).
+    if (refusal !== null) n.monitors.get(module)?.refused(refusal);
+  }
+
+  private recordRule(node: NodeId, module: string, resource: string, rule: string, action: RuleActionTaken['action']): void {
+    if (this.fault_at === null) return;
+    this.record.rules.push({ node, module, resource, rule, action, at_ms: this.now - this.fault_at });
+  }
+
+  /** heal=restart: the module's application started again on the node ends its application and checker faults there. */
+  private healOnStart(n: WNode, module: string): void {
+    if (this.s.heal !== 'restart') return;
+    const app = `${n.id}\0${module}`;
+    const checkers = [...this.checkerDown].filter((k) => k.startsWith(`${app}\0`));
+    if (!this.appDown.has(app) && checkers.length === 0) return;
+    this.appDown.delete(app);
+    for (const k of checkers) this.checkerDown.delete(k);
+    this.note(n.id, module, 'fault', `${module}'s application starts again on ${n.id}: the fault ends with this restart (heal=restart)`);
   }
 
   private linkUp(a: NodeId, b: NodeId, lan: LanIndex): boolean {
@@ -330,20 +476,27 @@ export class WhatIfWorld {
     }
   }
 
-  /** One event into one module machine; performs its effects in order, like the runner. */
-  private feed(n: WNode, module: string, ev: ModuleEvent): void {
+  /** One event into one module machine; performs its effects in order, like the runner. Returns a command's refusal, else null. */
+  private feed(n: WNode, module: string, ev: ModuleEvent): string | null {
     const m = n.machines.get(module);
-    if (m === undefined || !n.alive) return;
+    if (m === undefined || !n.alive) return null;
     const r = step(m, ev, this.now);
     n.machines.set(module, r.state);
     let why = '';
+    let refusal: string | null = null;
     for (const e of r.effects) {
       if (e.type === 'Log') {
         const t = /: (\w+) -> (\w+) \((.*)\)$/.exec(e.msg);
         if (t !== null) why = t[3] ?? '';
+        if (e.code === 'HAKIT_E_MAXLOOP' && this.fault_at !== null) {
+          this.record.maxloop.push({ node: n.id, module, at_ms: this.now - this.fault_at });
+          this.note(n.id, module, 'rule', `${n.id}: ${e.msg.replace(`${module}: `, '')}`);
+        }
       }
+      if (e.type === 'Refuse') refusal = e.message;
       this.perform(n, module, e, why);
     }
+    return refusal;
   }
 
   private perform(n: WNode, module: string, e: ModuleEffect, why: string): void {
@@ -351,6 +504,7 @@ export class WhatIfWorld {
       case 'RunScript': {
         n.scripts.set(module, e.run_id);
         this.note(n.id, module, 'script', `${e.script} starts on ${n.id}`);
+        if (e.script === 'start_prim' || e.script === 'start_both') this.healOnStart(n, module);
         this.push(this.now + this.s.script_ms, { k: 'script', node: n.id, module, run_id: e.run_id, script: e.script });
         return;
       }
@@ -367,6 +521,8 @@ export class WhatIfWorld {
         if (old !== undefined && (old.state !== a.state || old.status !== a.status)) {
           this.note(n.id, module, 'state', `${n.id} ${old.state}/${old.status} → ${a.state}/${a.status}${why !== '' ? ` (${why})` : ''}`);
         }
+        // As the daemon's onAnnounce: the module's monitor hears of every change (it queues, never re-enters the machine).
+        n.monitors.get(module)?.moduleChanged({ state: a.state, status: a.status });
         return;
       }
       case 'SetTimer': {

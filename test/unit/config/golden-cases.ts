@@ -11,6 +11,7 @@ import { checkModuleDir } from '../../../modules/safe/check-module';
 import { packModule } from '../../../modules/safe/pack';
 import { unpackSafe } from '../../../modules/safe/unpack';
 import { checkModuleName, installModule, rollbackModule, uninstallModule } from '../../../modules/store/module-store';
+import { releasesDir } from '../../../core/config/paths';
 import { goodEntries, rawZip, SCRIPT, USERCONFIG_OK, type RawEntry } from '../modules/raw-zip';
 import { CLUSTER_XML, cluster, farmXml, mirrorXml, okConfig } from './fixtures';
 
@@ -140,6 +141,14 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_MOD_LAYOUT: (tmp) => moduleIssue(moduleDirWith(tmp, { ...goodDir, README: { data: 'hi' } })),
   HAKIT_E_MOD_SCRIPT_MISSING: (tmp) => moduleIssue(moduleDirWith(tmp, { 'conf/userconfig.xml': { data: USERCONFIG_OK }, 'bin/start_prim': { data: SCRIPT, mode: 0o755 } })),
   HAKIT_E_MOD_SCRIPT_NOT_EXEC: (tmp) => moduleIssue(moduleDirWith(tmp, { ...goodDir, 'bin/stop_prim': { data: SCRIPT, mode: 0o644 } })),
+  HAKIT_E_MOD_BUSY: async (tmp) => {
+    withCluster(tmp);
+    await installModule(writeSafe(tmp, goodEntries()), undefined);
+    await installModule(writeSafe(tmp, goodEntries()), undefined);
+    // A live holder that never lets go: pid 1 always runs.
+    fs.writeFileSync(path.join(path.dirname(releasesDir('mod')), '.mod.lock'), '1 held');
+    return caught(() => rollbackModule('mod', { ...process.env, HAKIT_STORE_LOCK_WAIT_MS: '50' }));
+  },
   HAKIT_E_MOD_IO: (tmp) => caught(() => packModule(moduleDirWith(tmp, goodDir), path.join(tmp, 'missing', 'out.safe'))),
   HAKIT_E_SAFE_READ: (tmp) => caught(() => unpackSafe(path.join(tmp, 'none.safe'), tmp)),
   HAKIT_E_SAFE_NOT_ZIP: (tmp) => {

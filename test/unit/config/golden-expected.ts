@@ -51,6 +51,7 @@ export const GOLDEN: Record<string, string> = {
   HAKIT_E_MOD_LAYOUT: "HAKIT_E_MOD_LAYOUT: mod: README is not conf/ or bin/ (a module holds only those)",
   HAKIT_E_MOD_SCRIPT_MISSING: "HAKIT_E_MOD_SCRIPT_MISSING: mod/bin/stop_prim: bin/stop_prim is needed by a mirror module (or named by the config) but is missing",
   HAKIT_E_MOD_SCRIPT_NOT_EXEC: "HAKIT_E_MOD_SCRIPT_NOT_EXEC: mod/bin/stop_prim: bin/stop_prim is not executable (chmod +x)",
+  HAKIT_E_MOD_BUSY: "HAKIT_E_MOD_BUSY: module store: another install or rollback of module mod (pid 1) held the store for over 50 ms",
   HAKIT_E_MOD_IO: "HAKIT_E_MOD_IO: <tmp>/missing/out.safe: cannot write the package: ENOENT",
   HAKIT_E_SAFE_READ: "HAKIT_E_SAFE_READ: <tmp>/none.safe: cannot read: ENOENT",
   HAKIT_E_SAFE_NOT_ZIP: "HAKIT_E_SAFE_NOT_ZIP: x.safe: not a readable zip file (End of central directory record signature not found. Either not a zip file, or file is truncated.)",

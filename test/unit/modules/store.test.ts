@@ -111,11 +111,11 @@ test('the last 3 earlier configs are kept; rollback steps back through them', as
   expect(fs.readdirSync(releasesDir('mirror_http')).sort()).toEqual(['2', '3', '4', '5']);
   const maxloop = () => listInstalled()[0]?.config?.service.maxloop;
   expect(maxloop()).toBe(5);
-  expect(rollbackModule('mirror_http').release).toBe(4);
-  expect(rollbackModule('mirror_http').release).toBe(3);
+  expect((await rollbackModule('mirror_http')).release).toBe(4);
+  expect((await rollbackModule('mirror_http')).release).toBe(3);
   expect(maxloop()).toBe(3);
-  expect(rollbackModule('mirror_http').release).toBe(2);
-  expect(() => rollbackModule('mirror_http')).toThrow(expect.objectContaining({ code: 'HAKIT_E_MOD_NO_HISTORY' }));
+  expect((await rollbackModule('mirror_http')).release).toBe(2);
+  await expect(rollbackModule('mirror_http')).rejects.toThrow(expect.objectContaining({ code: 'HAKIT_E_MOD_NO_HISTORY' }));
 });
 
 test('uninstall keeps a backup of every release', async () => {

@@ -2,6 +2,8 @@
 // the config loader, planned by the daemon's planModule, announcements and membership peers.
 import { parseClusterText, parseUserConfigText, unwrap } from '../../../core/config/load';
 import { planModule } from '../../../core/daemon/module-plan';
+import { clusterProfile } from '../../../core/daemon/heartbeat-plan';
+import { planMonitor } from '../../../core/rules/pure/plan';
 import type { ModuleAnnouncement } from '../../../core/module/pure/types';
 import { whatifSnapshot } from '../../../core/whatif/snapshot';
 import { predict } from '../../../core/whatif/pure/predict';
@@ -17,7 +19,8 @@ test('snapshot of a two-node mirror cluster, and the prediction from it', () => 
   const snap = whatifSnapshot({
     node: 'node1',
     cluster,
-    modules: [{ plan, config }],
+    modules: [{ plan, config, monitor: planMonitor(config, 'app') }],
+    profile: clusterProfile([plan]),
     announcements: new Map([['app', ann('PRIM')]]),
     peers: { node2: { up: true, modules: [ann('SECOND')] } },
     failover: () => true,
@@ -32,6 +35,7 @@ test('snapshot of a two-node mirror cluster, and the prediction from it', () => 
   const m = snap.modules[0]!;
   expect(m.policy).toBe(plan.policy);
   expect(m.replication_lan).toBe(0);
+  expect(m.monitor?.rules.module).toBe('app');
   expect(m.nodes.map((x) => [x.node, x.reachable, x.announcement?.state, x.failover])).toEqual([
     ['node1', true, 'PRIM', true],
     ['node2', true, 'SECOND', null],

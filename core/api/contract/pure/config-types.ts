@@ -1,6 +1,7 @@
 // The Configuration routes' data (docs/api.md, "Configuration"): a module package travels
 // base64-encoded inside JSON, so that every route keeps one body format, one validator and
 // the signed one-hop forwarding between nodes.
+import type { ConfigMacro } from './config-macros';
 
 /** A .safe sent to the API is at most this big (decoded). Real modules are a few KiB. */
 export const CONFIG_PACKAGE_MAX_BYTES = 8 * 1024 * 1024;
@@ -37,10 +38,12 @@ export interface ConfigCheck {
   readonly checked_by: string;
   readonly mode: string | null;
   readonly issues: readonly ConfigIssueInfo[];
-  /** conf/userconfig.xml as it is in the package (after the `userconfig` given), null when absent or unreadable. */
+  /** conf/userconfig.xml as it is in the package (after the `userconfig` and the `macros` given), null when absent or unreadable. */
   readonly userconfig: string | null;
   /** The package's files, for the console's listing. */
   readonly files: readonly string[];
+  /** The macros its userconfig.xml defines, with the values it gives them (before the `macros` field); absent from older nodes. */
+  readonly macros?: readonly ConfigMacro[];
 }
 
 export interface ConfigNodeResult {

@@ -9,10 +9,27 @@ export interface WhatIfScenarioInfo {
   readonly witness_cut_from: readonly string[];
   readonly script_ms: number;
   readonly sync_ms: number;
+  /** Simulated time after the last fault. */
   readonly horizon_ms: number;
+  /** Every fault with its time after the start, in time order (absent from older nodes). */
+  readonly faults?: readonly WhatIfFaultInfo[];
+  /** `never`: an application or checker fault lasts to the horizon; `restart`: it ends when the application is started again on that node. */
+  readonly heal?: 'never' | 'restart';
 }
 
-export type WhatIfTimelineKind = 'fault' | 'peer-lost' | 'state' | 'script' | 'vip' | 'witness' | 'buckets' | 'replication';
+/** One fault of the question: a node's power cut, a LAN cut, a node losing the witness, a module's application or one checker failing on a node. */
+export interface WhatIfFaultInfo {
+  readonly kind: 'node' | 'lan' | 'witness' | 'app' | 'checker';
+  /** ms after the start. */
+  readonly at_ms: number;
+  readonly node: string | null;
+  readonly lan: number | null;
+  readonly module: string | null;
+  /** `class.ident` of the failing checker (kind checker). */
+  readonly resource: string | null;
+}
+
+export type WhatIfTimelineKind = 'fault' | 'peer-lost' | 'state' | 'script' | 'vip' | 'witness' | 'buckets' | 'replication' | 'checker' | 'rule';
 
 export interface WhatIfTimelineEntry {
   /** ms after the fault. */
@@ -54,6 +71,30 @@ export interface WhatIfModuleOutcome {
   readonly farm: WhatIfFarmOutcome | null;
   readonly settled_ms: number | null;
   readonly warnings: readonly WhatIfWarningInfo[];
+  /** Per failing checker of the module: the failover rule that applies and what the rules engine did (absent from older nodes). */
+  readonly rules?: readonly WhatIfRuleOutcome[];
+}
+
+export interface WhatIfRuleOutcome {
+  readonly node: string;
+  /** `class.ident`, e.g. `errd.httpd`, `ping.router`. */
+  readonly resource: string;
+  readonly class: string;
+  /** When its checker runs: prim, second, both, pre, always. */
+  readonly role: string;
+  /** The userconfig `<failover><rule name>` that sets the action; null: the checker's own. */
+  readonly rule: string | null;
+  /** restart, stopstart, stop, wait or none. */
+  readonly action: string;
+  readonly handle_time_ms: number;
+  readonly maxloop: number;
+  readonly loop_interval_ms: number;
+  /** What the rule does, in words. */
+  readonly explains: string;
+  /** When its checker saw it down (ms after the start); null: never (the checker did not run there). */
+  readonly down_at_ms: number | null;
+  /** The rules engine's actions, in order: restart, stopstart, stop, start (a wait is over), hold / release (farm WAIT). */
+  readonly taken: readonly { readonly at_ms: number; readonly action: string }[];
 }
 
 export interface WhatIfAnswer {
@@ -78,6 +119,17 @@ export interface WhatIfChoices {
   readonly nodes: readonly string[];
   readonly lans: readonly { readonly index: number; readonly name: string }[];
   readonly witness: boolean;
+  /** The modules this node hosts, with their checkers, for application and checker faults (absent from older nodes). */
+  readonly modules?: readonly WhatIfModuleChoice[];
+}
+
+export interface WhatIfModuleChoice {
+  readonly module: string;
+  readonly mode: 'mirror' | 'farm' | 'light';
+  readonly nodes: readonly string[];
+  /** The checkers an application failure makes fail (errd, tcp, custom); empty: nothing watches the application. */
+  readonly app_checkers: readonly string[];
+  readonly checkers: readonly { readonly resource: string; readonly class: string; readonly role: string; readonly action: string; readonly rule: string | null }[];
 }
 
 // ---------------------------------------------------------------- farm bucket map

@@ -57,6 +57,10 @@ export interface ModuleOnNode {
   readonly copy_complete: boolean;
   readonly failover: boolean;
   readonly boot: boolean;
+  /** Whether the module's checkers run (`hakit checker on|off`); absent: the module has no monitor, or an older node. */
+  readonly checkers?: boolean;
+  /** Whether errd watches the module's processes (`hakit errd on|off`); absent as `checkers`. */
+  readonly errd?: boolean;
   readonly peers: readonly PeerView[];
   readonly farm: FarmShare | null;
   readonly last_error: CodedError | null;
@@ -163,6 +167,24 @@ export interface ReplicationStatus {
   readonly ops_applied: number | null;
   /** The engine's last status event, as it reported it. */
   readonly last: unknown;
+  /** The last rfsverify run on this node (kept across restarts); null: none yet; absent: an older node. */
+  readonly last_verify?: VerifyRecordInfo | null;
+}
+
+/** One rfsverify (`hakit rfsverify`, POST …/replication/verify) as its node keeps it. */
+export interface VerifyRecordInfo {
+  /** When it ended (ISO 8601). */
+  readonly at: string;
+  readonly duration_ms: number;
+  readonly outcome: 'identical' | 'different' | 'failed';
+  /** The PRIM's regular files compared by content hash, and their bytes (null: failed first, or not counted). */
+  readonly files_compared: number | null;
+  readonly bytes_compared: number | null;
+  /** How many paths differ (null when it failed). */
+  readonly differences: number | null;
+  /** The first differing paths (at most 20; `hakit rfsdiff` lists all). */
+  readonly first_differences: readonly { readonly path: string; readonly reason: string }[];
+  readonly error: CodedError | null;
 }
 
 // ---------------------------------------------------------------- logs, commands, audit
