@@ -6,14 +6,52 @@
 import fs from 'node:fs/promises';
 import { differingRanges } from './blocksig/signature';
 import { planTree, type ManifestEntry } from './pure/tree-diff';
-import { activityCompare } from './pure/activity';
+import { activityCompare, type ActivitySummary, type ReintegrationChoice } from './pure/activity';
 import { type ByteRange } from './pure/ranges';
+import { type MirrorOp } from './pure/ops';
+import { type PendingSet } from './pure/pending';
+import { type ExcludeRules } from './pure/exclude';
+import { type SenderStatus } from './pure/link';
 import { listTree, realPathOf, signFile } from './tree-walk';
 import { joinSignature } from './response-chunks';
-import type { MirrorSender } from './sender';
+import type { PathGate } from './path-gate';
 import type { Frame } from './stream/frame';
+import type { Clock } from '../module/runner/clock';
 
-export type ReintegrationMode = 'journal' | 'activity' | 'full';
+export type ReintegrationMode = ReintegrationChoice;
+
+/**
+ * What a pass needs from the link's runner (MirrorSender implements it). The pass is handed
+ * this port instead of importing the sender, so the two do not depend on each other.
+ */
+export interface ReintegrationPort {
+  readonly clock: Clock;
+  now_ms(): number;
+  readonly opts: { readonly real_dir: string; readonly block_size_bytes?: number };
+  readonly rules: ExcludeRules;
+  readonly pending: PendingSet;
+  readonly gate: PathGate;
+  /** The returning SECOND's activity record, for an 'activity' pass. */
+  readonly sessionActivity: ActivitySummary | undefined;
+  /** Changes with every namespace op queued (see MirrorSender.namespaceGen). */
+  readonly namespaceGen: number;
+  /** Is link generation `gen` still the attached, sending one? */
+  isLinkCurrent(gen: number): boolean;
+  /** Queues an op; resolves when SECOND acknowledged it or it became pending. */
+  ship(op: MirrorOp): Promise<void>;
+  /** A request after every op queued before it; resolves with its response frames. */
+  request(body: Record<string, unknown>): Promise<Frame[]>;
+  /** Resolves when every op queued so far is complete. */
+  drained(): Promise<void>;
+  /** Resolves when the outbox has room (back-pressure for bulk shipping). */
+  room(): Promise<void>;
+  /** Bandwidth cap: resolves when `bytes` may be queued. */
+  throttle(bytes: number): Promise<void>;
+  reintChunkBytes(): number;
+  emitStatus(s: SenderStatus): void;
+  /** Both trees listed (link generation `gen`): namespace ops may ship again. */
+  namesReconciled(gen: number): void;
+}
 
 /** Progress events are emitted at most this often. */
 export const PROGRESS_INTERVAL_MS = 500;
@@ -35,7 +73,7 @@ export class Reintegrator {
   readonly shippedPaths = new Set<string>();
   private started_ms = 0;
 
-  constructor(private readonly s: MirrorSender, readonly mode: ReintegrationMode, private readonly gen: number) {}
+  constructor(private readonly s: ReintegrationPort, readonly mode: ReintegrationMode, private readonly gen: number) {}
 
   run(): Promise<boolean> {
     this.started_ms = this.s.now_ms();
@@ -67,7 +105,7 @@ export class Reintegrator {
     } else {
       for (const op of s.pending.takeOps()) void s.ship(op);
     }
-    s.setPhase('syncing');
+    s.namesReconciled(this.gen);
     this.progress(true);
     for (;;) {
       if (!this.live()) return false;

@@ -1,6 +1,6 @@
 // The link's timing machine (core/mirror/pure/link-watch.ts), pure: time is an input.
 import fc from 'fast-check';
-import { INITIAL_LINK_TIMES, linkStep, mayConnect, type LinkEvent, type LinkTimes } from '../../core/mirror/pure/link-watch';
+import { INITIAL_LINK_TIMES, watchStep as linkStep, mayConnect, type WatchEvent as LinkEvent, type LinkTimes } from '../../core/mirror/pure/link-watch';
 
 const CFG = { ack_timeout_ms: 5000, idle_ping_ms: 1000, apply_retry_ms: 1000, apply_retry_max_ms: 60_000 };
 

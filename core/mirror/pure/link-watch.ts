@@ -2,8 +2,8 @@
 // acknowledgement progress, or silence), when to ping, and when a new connection may be
 // tried after SECOND failed to apply an op (doubling back-off). Time is an input (the
 // sender passes its monotonic Clock port's now_ms), so a wall-clock step cannot cut a
-// healthy link or hide a dead one. MirrorSender is the runner: it feeds events and performs
-// the effects (closing the channel, sending a PING).
+// healthy link or hide a dead one. The link machine (link.ts) owns this one: it feeds the
+// events and turns the effects into its own (closing the channel, sending a PING).
 
 export interface LinkTimes {
   /** Last frame received from SECOND. */
@@ -25,7 +25,7 @@ export interface LinkWatchConfig {
   readonly apply_retry_max_ms: number;
 }
 
-export type LinkEvent =
+export type WatchEvent =
   /** A channel was attached (new connection or resumed one). */
   | { readonly kind: 'attached' }
   /** Any frame arrived from SECOND. */
@@ -43,16 +43,16 @@ export type LinkEvent =
   /** An administrator asked for a new pass (fullsync): connect at once. */
   | { readonly kind: 'retry_now' };
 
-export type LinkEffect =
+export type WatchEffect =
   | { readonly kind: 'close'; readonly code: 'HAKIT_E_MIRROR_PEER_LOST'; readonly message: string }
   | { readonly kind: 'ping' };
 
-export interface LinkStepResult {
+export interface WatchStepResult {
   readonly state: LinkTimes;
-  readonly effects: readonly LinkEffect[];
+  readonly effects: readonly WatchEffect[];
 }
 
-export function linkStep(s: LinkTimes, e: LinkEvent, now_ms: number, cfg: LinkWatchConfig): LinkStepResult {
+export function watchStep(s: LinkTimes, e: WatchEvent, now_ms: number, cfg: LinkWatchConfig): WatchStepResult {
   switch (e.kind) {
     case 'attached':
       return { state: { ...s, lastRx_ms: now_ms, lastAckProgress_ms: now_ms }, effects: [] };
