@@ -31,6 +31,9 @@ export type JournalEvent =
   | { t: 'dirty'; path: string; start: number; end: number }
   | { t: 'compare'; path: string }
   | { t: 'overflow' }
+  /** A full comparison is owed (the journal this one replaced was not trusted, or a whole
+   *  excluded tree moved in): a load never trusts a journal that says so. */
+  | { t: 'full' }
   | { t: 'close' };
 
 export interface JournalLoad {
@@ -119,6 +122,8 @@ export class DirtyJournal {
   private unsynced = false;
   /** Written into every 'open' record until cleared (see JournalEvent 'open'). */
   takeoverOf: string | undefined;
+  /** Asked at every rewrite: is a full comparison owed (JournalEvent 'full')? */
+  fullOwed: () => boolean = () => false;
 
   constructor(readonly file: string) {}
 
@@ -149,6 +154,10 @@ export class DirtyJournal {
       return { trusted: false, reason: 'journal holds an invalid operation', copy_id: head.copy_id, pending: new PendingSet() };
     }
     if (pending.overflowed) return { trusted: false, reason: 'journal overflowed', copy_id: head.copy_id, pending: new PendingSet() };
+    // Without this, an untrusted journal rewritten at start would be trusted after a second
+    // crash in the same boot, and the full comparison it owed forgotten (found by the
+    // data-path simulation).
+    if (events.some((e) => e.t === 'full')) return { trusted: false, reason: 'a full comparison was owed', copy_id: head.copy_id, pending: new PendingSet() };
     const takeover = head.takeover_of !== undefined ? { takeover_of: head.takeover_of } : {};
     if (closed && !torn) return { trusted: true, reason: 'cleanly closed', copy_id: head.copy_id, pending, ...takeover };
     if (!torn && head.boot_id === this.bootId && lastPhase === 'alone') {
@@ -162,7 +171,7 @@ export class DirtyJournal {
     await this.enqueue(async () => {
       await this.closeHandle();
       const open: JournalEvent = this.takeoverOf !== undefined ? { t: 'open', copy_id, boot_id: this.bootId, takeover_of: this.takeoverOf } : { t: 'open', copy_id, boot_id: this.bootId };
-      const events: JournalEvent[] = [open, ...snapshotEvents(pending), { t: 'phase', phase }];
+      const events: JournalEvent[] = [open, ...(this.fullOwed() ? [{ t: 'full' } as const] : []), ...snapshotEvents(pending), { t: 'phase', phase }];
       if (closing) events.push({ t: 'close' });
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.tmp`;

@@ -204,7 +204,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       if (this.channel === ch) this.channel = undefined;
       this.emit('lost', err);
     });
-    ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq: this.lastReceived, ...(this.activity ? { activity: this.activity } : {}) });
+    // last_seq is what an ACK would say now: PRIM completes every op up to it on a resume, so
+    // with async="none" it must be the last op applied, not merely received (an fsync still in
+    // the apply queue would otherwise return to the application before this node holds it;
+    // found by the data-path simulation). Ops received but not applied are not re-taken when
+    // PRIM re-sends them (seq <= lastReceived) and are acknowledged once applied.
+    const last_seq = this.opts.async === 'second' ? this.lastReceived : this.lastApplied;
+    ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq, ...(this.activity ? { activity: this.activity } : {}) });
     this.emit('connected');
     this.throttle(ch);
   }

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import type { ModuleMode } from '../../core/module/pure/types';
 import { LIVENESS_BOUND_MS, replayCommand, runSeed, type RunOptions } from './run';
+import { DATAPATH_LIVENESS_MS, datapathReplayCommand, runDatapathSeed, type DatapathOptions, type FaultSet } from './datapath/run';
 
 export function main(argv: readonly string[]): number {
   const p = new Command('sim')
@@ -18,9 +19,17 @@ export function main(argv: readonly string[]): number {
     .option('--failover <mode>', 'auto | manual (survivors wait for approval; docs/geo.md)', 'auto')
     .option('--arbitrators <n>', 'arbitrators with a majority rule (with --witness on; docs/geo.md)', '1')
     .option('--verbose', 'print the trace')
+    .option('--datapath <on|off|only>', 'also run the data-path simulation (test/sim/datapath/) for the same seeds; only: just it (default: on with --seeds, off with --seed)')
+    .option('--datapath-faults-ms <ms>', 'data path: simulated time of the fault phase', '20000')
+    .option('--datapath-faults <set>', 'data path: all | link | power', 'all')
+    .option('--fence <model>', 'data path: ideal | daemon (how SECOND learns PRIM is ALONE; see datapath/world.ts)', 'ideal')
+    .option('--fence-ms <ms>', 'data path, --fence daemon: heartbeat delay', '500')
+    .option('--welcome <last>', "data path: applied | received (WELCOME's last_seq; 'received' re-injects a fixed bug)", 'applied')
+    .option('--journal <model>', 'data path: fixed | today (\'today\' re-injects the journal bugs fixed since)', 'fixed')
+    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone (the checker must catch it)')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
-  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean }>();
+  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; bug?: string }>();
   const base = {
     mode: o.mode as ModuleMode,
     witness: o.witness === 'on',
@@ -31,10 +40,12 @@ export function main(argv: readonly string[]): number {
     arbitrators: Math.max(1, Number(o.arbitrators)),
   };
   const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
+  // A replayed cluster seed (--seed) replays only that, unless the data path is asked for.
+  const datapath = o.datapath ?? (o.seed !== undefined ? 'off' : 'on');
   let failed = 0;
   let worst = 0;
   const started = Date.now();
-  for (const seed of seeds) {
+  for (const seed of datapath === 'only' ? [] : seeds) {
     const run: RunOptions = { ...base, seed, verbose: o.verbose === true };
     const r = runSeed(run);
     if (r.converge_ms !== null) worst = Math.max(worst, r.converge_ms);
@@ -44,8 +55,41 @@ export function main(argv: readonly string[]): number {
       console.log(`  replay: ${replayCommand(run)}`);
     }
   }
-  console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}, failover ${base.failover}, ${base.arbitrators} arbitrator${base.arbitrators > 1 ? 's' : ''}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
+  if (datapath !== 'only') console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}, failover ${base.failover}, ${base.arbitrators} arbitrator${base.arbitrators > 1 ? 's' : ''}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
+  if (datapath !== 'off') failed += runDatapath(seeds, o);
   return failed === 0 ? 0 : 1;
+}
+
+/** The data-path simulation (test/sim/datapath/run.ts) over `seeds`; returns the failures. */
+function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; bug?: string; verbose?: boolean }): number {
+  const base: Omit<DatapathOptions, 'seed'> = {
+    faults_ms: Number(o.datapathFaultsMs),
+    faults: (['all', 'link', 'power'].includes(o.datapathFaults) ? o.datapathFaults : 'all') as FaultSet,
+    fence: o.fence === 'daemon' ? 'daemon' : 'ideal',
+    fence_ms: Number(o.fenceMs),
+    welcome: o.welcome === 'received' ? 'received' : 'applied',
+    journal: o.journal === 'today' ? 'today' : 'fixed',
+    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : {},
+  };
+  let failed = 0;
+  let worst = 0;
+  let acked = 0;
+  let failovers = 0;
+  const started = Date.now();
+  for (const seed of seeds) {
+    const run: DatapathOptions = { ...base, seed, verbose: o.verbose === true };
+    const r = runDatapathSeed(run);
+    acked += r.acked_writes;
+    failovers += r.failovers;
+    if (r.converge_ms !== null) worst = Math.max(worst, r.converge_ms);
+    if (!r.ok) {
+      failed += 1;
+      console.log(`data path seed ${seed} FAILED: ${r.violations.map((v) => `t=${v.t} ${v.invariant} ${v.what}`).join('; ')}`);
+      console.log(`  replay: ${datapathReplayCommand(run)}`);
+    }
+  }
+  console.log(`${seeds.length - failed}/${seeds.length} data-path seeds passed (faults ${base.faults}, fence ${base.fence}, welcome ${base.welcome}, journal ${base.journal}${o.bug ? `, bug ${o.bug}` : ''}); ${acked} acknowledged writes, ${failovers} failovers; slowest convergence ${failed === seeds.length ? 'none' : `${Math.round(worst)} ms`} (bound ${DATAPATH_LIVENESS_MS} ms); ${Date.now() - started} ms`);
+  return failed;
 }
 
 if (require.main === module) {

@@ -1,0 +1,676 @@
+// PRIM's side of the simulated pair: a runner of the real link machine
+// (core/mirror/pure/link.ts, linkStep) over the in-memory file system, as core/mirror/sender.ts
+// runs it over the real one. Routing is the real routeOp (pure/route.ts) over the real
+// PendingSet (pure/pending.ts); ops go on the wire through the real op codec; the pass mode
+// is the real chooseReintegration (pure/activity.ts); a full comparison plans with the real
+// planTree (pure/tree-diff.ts) and compares with the real block signatures.
+// What this file adds is what a runner adds: performing effects (channels, frames, the
+// journal, completing callers), the callers' side of the capture (sender.ts perform / write /
+// sync), the re-integration pass (reintegrator.ts) and timers.
+import { HakitError } from '../../../core/errors/catalogue';
+import { type MirrorOp, isNamespaceOp, opPaths } from '../../../core/mirror/pure/ops';
+import { encodeOpParts } from '../../../core/mirror/pure/op-codec';
+import { NO_EXCLUDES } from '../../../core/mirror/pure/exclude';
+import { PendingSet } from '../../../core/mirror/pure/pending';
+import { routeOp, type RouteView } from '../../../core/mirror/pure/route';
+import { chooseReintegration, type ReintegrationChoice } from '../../../core/mirror/pure/activity';
+import { planTree, type ManifestEntry } from '../../../core/mirror/pure/tree-diff';
+import { differingRanges, signBytes } from '../../../core/mirror/blocksig/signature';
+import { joinSignature } from '../../../core/mirror/response-chunks';
+import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
+import { type ByteRange } from '../../../core/mirror/pure/ranges';
+import {
+  LINK_DEFAULTS, drainSeq, initialLinkState, isCurrent, linkStep,
+  type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus,
+} from '../../../core/mirror/pure/link';
+import type { Conn, Scheduler } from './channel';
+import { FsError, type MemFs } from './memfs';
+import { simHash64 } from './hash';
+
+/** The sim's link bounds: the defaults, with a smaller in-flight bound so that back-pressure happens. */
+export const SIM_LINK_CFG: LinkConfig = { ...LINK_DEFAULTS, max_inflight_bytes: 64 * 1024 };
+export const REINT_CHUNK_BYTES = 16 * 1024;
+export const SIG_BLOCK_BYTES = 4096;
+
+/** The journal as the disk holds it (journal.ts): a compact image at each rewrite, then appends. */
+export interface JournalImage {
+  copy_id: string;
+  boot_id: number;
+  takeover_of: string | undefined;
+  phase: 'alone' | 'syncing' | 'in_sync';
+  closed: boolean;
+  /** Kept only with the 'fixed' journal (see JournalModel). */
+  need_full: boolean;
+  events: JournalEv[];
+}
+
+/**
+ * 'today': as journal.ts and sender.ts did before the simulation found it (kept to re-inject the bug): (a) a journal found untrusted is rewritten as an
+ * empty journal in phase ALONE, which the next load (same boot) trusts, so the full comparison
+ * it owed is forgotten; (b) the journal stays in phase ALONE while a pass runs, so a hakitd
+ * crash then leaves a trusted journal that lacks the ops shipped live and not yet
+ * acknowledged. 'fixed': the rewrite records that a full comparison is owed, and a pass
+ * rewrites the journal in phase 'syncing' first; a load of either is not trusted.
+ */
+export type JournalModel = 'today' | 'fixed';
+export type JournalEv =
+  | { t: 'op'; op: MirrorOp }
+  | { t: 'dirty'; path: string; start: number; end: number }
+  | { t: 'compare'; path: string };
+
+/** Test-only faults of the runner (docs: the checker must catch them). */
+export interface PrimBugs {
+  /** Complete an fsync as soon as it is queued, before SECOND acknowledged it. */
+  readonly fsync_before_ack?: boolean;
+  /** Forget the ops go_alone hands over (they never reach the journal). */
+  readonly drop_go_alone_ops?: boolean;
+}
+
+/** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */
+export function journalTrusted(j: JournalImage, boot_id: number, model: JournalModel): boolean {
+  if (model === 'fixed' && j.need_full) return false;
+  return j.closed || (j.phase === 'alone' && j.boot_id === boot_id);
+}
+
+export interface PrimHooks {
+  log(msg: string): void;
+  /** Opens a connection to SECOND and reads its WELCOME, or reports why it could not
+   *  (refused at once, or nothing within `timeout_ms`). */
+  connect(onWelcome: (conn: Conn, welcome: Record<string, unknown>) => void, onFail: (code: string, message: string) => void, timeout_ms: number): void;
+  status(s: SenderStatus): void;
+  /** Test-only faults (the checker must catch them). */
+  readonly bugs: PrimBugs;
+  readonly journal: JournalModel;
+}
+
+type Done = (err?: string) => void;
+interface Waiting { op: MirrorOp; local: () => void; done: Done; kind: 'perform' | 'write' | 'sync'; sync: boolean }
+interface Request { frames: Frame[]; ok: (f: Frame[]) => void; fail: (e: string) => void }
+
+export class PrimSide {
+  link: LinkState;
+  readonly pending = new PendingSet();
+  private readonly waiters = new Map<number, Array<() => void>>();
+  private readonly requests = new Map<number, Request>();
+  private parked: Waiting[] = [];
+  private conn: Conn | undefined;
+  private opening: Conn | undefined;
+  private dropped = new Set<Conn>();
+  private needFull: boolean;
+  private copyId: string;
+  private takeoverOf: string | undefined;
+  private alive = true;
+  private readonly inbox: LinkEvent[] = [];
+  /** Callers released by the current step's effects (run after all of them). */
+  private readonly after: Array<() => void> = [];
+  private inEffects = false;
+  private draining = false;
+  private pendingRequestCb: { ok: (f: Frame[]) => void; fail: (e: string) => void } | undefined;
+  private enqueueResult: { seq?: number; recorded?: boolean } | undefined;
+  /** Bumped at every change the checker may care about. */
+  version = 0;
+  /** linkStep calls (figures). */
+  steps = 0;
+  lastStatus: SenderStatus | undefined;
+
+  constructor(private readonly s: Scheduler, readonly fs: MemFs, readonly journal: JournalImage, boot_id: number, private readonly hooks: PrimHooks, opts: { takeover_copy?: string; trusted: boolean }) {
+    this.link = initialLinkState({ peer: 'second:7700' });
+    if (opts.takeover_copy !== undefined) {
+      this.copyId = opts.takeover_copy;
+      this.needFull = false;
+      this.takeoverOf = opts.takeover_copy;
+    } else {
+      this.copyId = journal.copy_id;
+      this.needFull = !opts.trusted;
+      this.takeoverOf = opts.trusted ? journal.takeover_of : undefined;
+      if (opts.trusted) {
+        for (const ev of journal.events) {
+          if (ev.t === 'op') this.pending.recordUnshipped(ev.op);
+          else if (ev.t === 'dirty') this.pending.markDirty(ev.path, ev.start, ev.end);
+          else this.pending.markCompare(ev.path);
+        }
+      }
+    }
+    journal.boot_id = boot_id;
+    this.rewriteJournal('alone');
+    if (!fs.exists('/0')) { fs.mkdir('/0', 0o755); fs.fsyncDir(); }
+    this.timers();
+    this.feed({ kind: 'start' });
+  }
+
+  get route(): RouteView['phase'] { return this.link.route; }
+  /** The copy of SECOND the journal describes (a pass in journal mode needs SECOND to hold it). */
+  get trackedCopy(): string { return this.copyId; }
+  get isNeedFull(): boolean { return this.needFull || this.pending.overflowed; }
+  get isAlive(): boolean { return this.alive; }
+
+  /** The daemon dies with its node (power cut): nothing in memory survives, callers never
+   *  hear back, the peer is told nothing. */
+  kill(): void {
+    this.alive = false;
+    this.conn?.cutSilently();
+    this.opening?.cutSilently();
+    this.forget();
+  }
+
+  /** The process died but the kernel lives: the peer sees its connections close. */
+  killWithReset(): void {
+    this.alive = false;
+    for (const c of [this.conn, this.opening]) c?.close('prim', new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'hakitd died', 'sim prim'));
+    this.forget();
+  }
+
+  private forget(): void {
+    this.waiters.clear();
+    this.requests.clear();
+    this.parked = [];
+    this.inbox.length = 0;
+    this.after.length = 0;
+  }
+
+  private timers(): void {
+    const tick_ms = Math.max(50, Math.floor(SIM_LINK_CFG.ack_timeout_ms / 4));
+    const every = (ms: number, ev: LinkEvent): void => {
+      const loop = (): void => { if (!this.alive) return; this.feed(ev); this.s.at(this.s.now + ms, 'prim timer', loop); };
+      this.s.at(this.s.now + ms, 'prim timer', loop);
+    };
+    every(tick_ms, { kind: 'tick' });
+    every(SIM_LINK_CFG.reconnect_ms, { kind: 'connect_tick' });
+  }
+
+  // ---- the machine -----------------------------------------------------------------------
+
+  /**
+   * Steps the machine with `e` and performs its effects. Effects never step the machine
+   * themselves: an event they cause (a close) is queued, and the callers they release (a
+   * completed op, a failed request, a pass to start) run once every effect of the step is
+   * done, so that a frame the step sent is on the wire before anything a callback sends.
+   */
+  feed(e: LinkEvent): void {
+    if (!this.alive) return;
+    if (this.inEffects) { this.inbox.push(e); return; }
+    this.stepNow(e);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.alive && (this.inbox.length > 0 || this.after.length > 0)) {
+        if (this.inbox.length > 0) this.stepNow(this.inbox.shift()!);
+        else this.after.shift()!();
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.wakeParked();
+  }
+
+  private stepNow(e: LinkEvent): void {
+    const r = linkStep(this.link, e, this.s.now, SIM_LINK_CFG);
+    this.link = r.state;
+    this.steps++;
+    this.version++;
+    this.inEffects = true;
+    try {
+      for (const fx of r.effects) this.effect(fx);
+    } finally {
+      this.inEffects = false;
+    }
+  }
+
+  private later(e: LinkEvent): void {
+    this.feed(e);
+  }
+
+  private effect(fx: LinkEffect): void {
+    switch (fx.kind) {
+      case 'open_channel': this.open(fx.purpose, fx.timeout_ms); return;
+      case 'attach': {
+        const c = this.opening;
+        this.opening = undefined;
+        this.conn = c;
+        return;
+      }
+      case 'discard_channel': {
+        const c = this.opening;
+        this.opening = undefined;
+        if (c) { this.dropped.add(c); c.close('prim', new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'discarded', 'sim prim')); }
+        return;
+      }
+      case 'close_channel':
+        this.conn?.close('prim', new HakitError(fx.code as 'HAKIT_E_MIRROR_PEER_LOST', fx.message, 'sim prim'));
+        return;
+      case 'drop_channel': {
+        const c = this.conn;
+        this.conn = undefined;
+        if (c) { this.dropped.add(c); c.close('prim', new HakitError(fx.code as 'HAKIT_E_MIRROR_PEER_LOST', fx.message, 'sim prim')); }
+        return;
+      }
+      case 'send_op':
+        this.conn?.send('prim', FrameType.OP, fx.seq, encodeOpParts(fx.op));
+        return;
+      case 'send_frame':
+        this.conn?.send('prim', fx.frame_type === 'REQ' ? FrameType.REQ : FrameType.STATE, fx.id, Buffer.from(JSON.stringify(fx.body)));
+        return;
+      case 'ping':
+        this.conn?.send('prim', FrameType.PING, 0, Buffer.alloc(0));
+        return;
+      case 'queued':
+        if (this.enqueueResult) this.enqueueResult.seq = fx.seq;
+        this.enqueueResult = undefined;
+        return;
+      case 'record':
+        if (this.enqueueResult) this.enqueueResult.recorded = true;
+        this.enqueueResult = undefined;
+        this.appendJournal(fx.op);
+        this.pending.recordUnshipped(fx.op);
+        return;
+      case 'complete':
+        this.completeThrough(fx.through_seq);
+        return;
+      case 'go_alone':
+        if (!this.hooks.bugs.drop_go_alone_ops) for (const op of fx.ops) this.pending.recordUnshipped(op);
+        if (fx.rewrite_journal) this.rewriteJournal('alone');
+        this.completeThrough(fx.through_seq);
+        return;
+      case 'fail_requests': {
+        const all = [...this.requests.values()];
+        this.requests.clear();
+        for (const r of all) this.after.push(() => r.fail(fx.code));
+        return;
+      }
+      case 'request_queued':
+        if (this.pendingRequestCb) this.requests.set(fx.id, { frames: [], ...this.pendingRequestCb });
+        this.pendingRequestCb = undefined;
+        return;
+      case 'request_failed': {
+        const cb = this.pendingRequestCb;
+        this.pendingRequestCb = undefined;
+        if (cb) this.after.push(() => cb.fail(fx.code));
+        return;
+      }
+      case 'start_reintegration':
+        this.after.push(() => this.startPass(fx.mode, fx.gen));
+        return;
+      case 'timer': {
+        const ev = fx.event;
+        this.s.at(this.s.now + fx.delay_ms, `prim link timer ${ev.kind}`, () => this.feed(ev));
+        return;
+      }
+      case 'status':
+        this.lastStatus = fx.status;
+        this.hooks.status(fx.status);
+        return;
+    }
+  }
+
+  private completeThrough(seq: number): void {
+    for (const [k, cbs] of [...this.waiters].sort((a, b) => a[0] - b[0])) {
+      if (k > seq) break;
+      this.waiters.delete(k);
+      this.after.push(...cbs);
+    }
+    this.version++;
+  }
+
+  private waitFor(seq: number, cb: () => void): void {
+    if (seq <= this.link.done_seq) { cb(); return; }
+    const l = this.waiters.get(seq);
+    if (l) l.push(cb);
+    else this.waiters.set(seq, [cb]);
+  }
+
+  // ---- channels ------------------------------------------------------------------------
+
+  private open(purpose: 'connect' | 'resume', timeout_ms: number): void {
+    this.hooks.connect((conn, welcome) => {
+      if (!this.alive) { conn.close('prim', new HakitError('HAKIT_E_MIRROR_STOPPED', 'dead', 'sim prim')); return; }
+      this.opening = conn;
+      if (purpose === 'resume') {
+        this.feed({ kind: 'resume_welcome', session: welcome.session, last_seq: typeof welcome.last_seq === 'number' ? welcome.last_seq : -1, pending_empty: this.pending.isEmpty });
+        return;
+      }
+      const copy = typeof welcome.copy_id === 'string' ? welcome.copy_id : '';
+      const mode = chooseReintegration({
+        need_full: this.needFull || this.pending.overflowed,
+        journal_matches: welcome.trusted === true && copy === this.copyId,
+        takeover_of: this.takeoverOf,
+        activity: undefined,
+      });
+      this.copyId = copy;
+      this.journal.copy_id = copy;
+      this.hooks.log(`prim: connected, copy ${copy}, pass ${mode}`);
+      this.feed({ kind: 'connected', session: `s${this.s.rng.int(1, 1e9)}`, mode });
+    }, (code, message) => {
+      if (!this.alive) return;
+      this.feed(purpose === 'resume' ? { kind: 'resume_failed' } : { kind: 'connect_failed', code, message });
+    }, timeout_ms);
+  }
+
+  onFrame(conn: Conn, f: Frame): void {
+    if (!this.alive || conn !== this.conn) return;
+    switch (f.type) {
+      case FrameType.ACK: this.feed({ kind: 'ack', seq: f.seq }); return;
+      case FrameType.PONG: this.feed({ kind: 'rx' }); return;
+      case FrameType.RESP: {
+        this.feed({ kind: 'rx' });
+        const r = this.requests.get(f.seq);
+        if (!r) return;
+        r.frames.push(f);
+        let more = (f.flags & FrameFlag.MORE) !== 0;
+        if (!more && f.payload[0] === 0x7b) {
+          try { more = (JSON.parse(f.payload.toString('utf8')) as { more?: boolean }).more === true; } catch { more = false; }
+        }
+        if (!more) { this.requests.delete(f.seq); r.ok(r.frames); }
+        return;
+      }
+      case FrameType.ERROR: {
+        let msg = 'SECOND reported an error';
+        try { msg = (JSON.parse(f.payload.toString('utf8')) as { message?: string }).message ?? msg; } catch { /* keep */ }
+        this.feed({ kind: 'peer_error', message: msg });
+        return;
+      }
+      default:
+        this.feed({ kind: 'bad_frame', frame_type: f.type });
+    }
+  }
+
+  onClosed(conn: Conn, err: HakitError): void {
+    if (!this.alive) return;
+    if (this.dropped.has(conn)) { this.dropped.delete(conn); return; }
+    if (conn === this.opening) return; // the connect callback's failure path reports it
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    this.later({ kind: 'closed', code: err.code, message: err.message, need_full: this.needFull });
+  }
+
+  // ---- journal (journal.ts: rewritten compactly at phase changes, appended while ALONE) --
+
+  private rewriteJournal(phase: JournalImage['phase']): void {
+    const snap = this.pending.snapshot();
+    const events: JournalEv[] = [];
+    for (const op of snap.ops) events.push({ t: 'op', op });
+    for (const d of snap.dirty) for (const r of d.ranges) events.push({ t: 'dirty', path: d.path, start: r.start, end: r.end });
+    for (const c of snap.compare) events.push({ t: 'compare', path: c });
+    this.journal.events = events;
+    this.journal.phase = phase;
+    this.journal.copy_id = this.copyId;
+    this.journal.takeover_of = this.takeoverOf;
+    this.journal.closed = false;
+    this.journal.need_full = this.hooks.journal === 'fixed' && (this.needFull || this.pending.overflowed);
+  }
+
+  private appendJournal(op: MirrorOp): void {
+    if (op.kind === 'fsync') return;
+    this.journal.events.push(op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op });
+  }
+
+  // ---- the capture's side (sender.ts perform / write / sync) -------------------------------
+
+  private view(): RouteView {
+    return { phase: this.link.route, rules: NO_EXCLUDES, pending: this.pending, busy: new Set<string>() };
+  }
+
+  /** Queues `op` for SECOND; `cb` runs once it is complete (acknowledged or handed to the journal). */
+  private ship(op: MirrorOp, cb: () => void): void {
+    const r: { seq?: number; recorded?: boolean } = {};
+    this.enqueueResult = r;
+    this.feed({ kind: 'enqueue', op });
+    if (r.seq !== undefined) this.waitFor(r.seq, cb);
+    else cb();
+  }
+
+  private wakeParked(): void {
+    if (this.parked.length === 0) return;
+    if (this.link.route === 'walking') return;
+    const again = this.parked;
+    this.parked = [];
+    for (const w of again) this.s.at(this.s.now, 'prim parked op', () => this.run(w));
+  }
+
+  private run(w0: Waiting): void {
+    if (!this.alive) return;
+    let answered = false;
+    const w: Waiting = { ...w0, done: (err) => { if (answered) return; answered = true; w0.done(err); } };
+    if (w.kind === 'sync') this.doSync(w);
+    else if (w.kind === 'write') this.doWrite(w);
+    else this.doPerform(w);
+  }
+
+  /** Metadata and namespace ops (returns once queued, docs/mirror.md "Durability contract"). */
+  perform(op: MirrorOp, local: () => void, done: Done): void {
+    this.run({ op, local, done, kind: 'perform', sync: false });
+  }
+
+  /** write(2); `sync`: an O_SYNC/O_DSYNC descriptor (returns once SECOND holds it). */
+  write(op: Extract<MirrorOp, { kind: 'write' }>, local: () => void, sync: boolean, done: Done): void {
+    this.run({ op, local, done, kind: 'write', sync });
+  }
+
+  /** fsync / fdatasync / fsync of a directory. */
+  sync(path: string, local: () => void, done: Done): void {
+    this.run({ op: { kind: 'fsync', path }, local, done, kind: 'sync', sync: true });
+  }
+
+  private tryLocal(local: () => void): string | undefined {
+    try {
+      local();
+      this.version++;
+      return undefined;
+    } catch (e) {
+      if (e instanceof FsError) return e.code;
+      throw e;
+    }
+  }
+
+  private doPerform(w: Waiting): void {
+    const op = w.op;
+    const route = routeOp(this.view(), op);
+    switch (route.to) {
+      case 'wait': this.parked.push(w); return;
+      case 'skip':
+      case 'local': w.done(this.tryLocal(w.local)); return;
+      case 'record': {
+        const alone = this.link.route === 'alone';
+        const err = this.tryLocal(w.local);
+        if (err === undefined) {
+          if (alone) this.appendJournal(op);
+          this.pending.recordUnshipped(op);
+        }
+        w.done(err);
+        return;
+      }
+      case 'live': {
+        if (op.kind === 'write' || op.kind === 'fsync') { this.liveOverlapped(w); return; }
+        const err = this.tryLocal(w.local);
+        if (err !== undefined) { w.done(err); return; }
+        this.pending.noteLiveOp(op);
+        this.ship(op, () => undefined);
+        w.done();
+        return;
+      }
+      default:
+        w.done(this.tryLocal(w.local));
+    }
+  }
+
+  /** A write or fsync shipped and performed locally at once; returns when both are done. */
+  private liveOverlapped(w: Waiting): void {
+    let acked = false;
+    let localDone = false;
+    // `err` is read only once localDone (fin may run from ship(), before the local call).
+    const fin = (): void => {
+      if (!acked || !localDone) return;
+      if (err !== undefined && w.op.kind === 'write') this.markDivergent(w.op.path, w.op.offset, w.op.offset + w.op.data.length);
+      w.done(err);
+    };
+    this.ship(w.op, () => { acked = true; fin(); });
+    if (this.hooks.bugs.fsync_before_ack && w.op.kind === 'fsync') acked = true;
+    const err = this.tryLocal(w.local);
+    localDone = true;
+    fin();
+  }
+
+  private doWrite(w: Waiting): void {
+    const op = w.op as Extract<MirrorOp, { kind: 'write' }>;
+    const route = routeOp(this.view(), op);
+    if (route.to === 'wait') { this.parked.push(w); return; }
+    if (route.to !== 'live') { this.doPerform({ ...w, kind: 'perform' }); return; }
+    this.ship(op, () => undefined);
+    let syncDone = !w.sync;
+    let localDone = false;
+    const fin = (): void => { if (syncDone && localDone) w.done(err); };
+    if (w.sync) {
+      this.ship({ kind: 'fsync', path: op.path }, () => { syncDone = true; fin(); });
+      if (this.hooks.bugs.fsync_before_ack) syncDone = true;
+    }
+    const err = this.tryLocal(w.local);
+    if (err !== undefined) this.markDivergent(op.path, op.offset, op.offset + op.data.length);
+    localDone = true;
+    fin();
+  }
+
+  private doSync(w: Waiting): void {
+    const route = routeOp(this.view(), w.op);
+    if (route.to === 'wait') { this.parked.push(w); return; }
+    if (route.to !== 'live') { w.done(this.tryLocal(w.local)); return; }
+    let acked = false;
+    let localDone = false;
+    const fin = (): void => { if (acked && localDone) w.done(err); };
+    this.ship(w.op, () => { acked = true; fin(); });
+    if (this.hooks.bugs.fsync_before_ack) acked = true;
+    const err = this.tryLocal(w.local);
+    localDone = true;
+    fin();
+  }
+
+  private markDivergent(p: string, start: number, end: number): void {
+    this.pending.markDirty(p, start, end);
+    if (this.link.route === 'alone') { this.journal.events.push({ t: 'dirty', path: p, start, end }); return; }
+    this.later({ kind: 'kick', mode: this.needFull ? 'full' : 'journal' });
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  private request(frame_type: 'REQ' | 'STATE', body: Record<string, unknown>, ok: (f: Frame[]) => void, fail: (e: string) => void): void {
+    this.pendingRequestCb = { ok, fail };
+    this.feed({ kind: 'request', frame_type, body });
+  }
+
+  // ---- re-integration (reintegrator.ts) ------------------------------------------------------
+
+  private startPass(mode: ReintegrationChoice, gen: number): void {
+    this.hooks.log(`prim: re-integration pass ${mode} (gen ${gen})`);
+    // Live ops of a pass are not journaled: a journal left by a crash now must not be trusted.
+    if (this.hooks.journal === 'fixed') this.rewriteJournal('syncing');
+    const shipped = new Set<string>();
+    if (mode === 'journal') {
+      for (const op of this.pending.takeOps()) this.ship(op, () => undefined);
+      this.s.at(this.s.now, 'prim pass', () => this.passLoop(mode, gen, shipped));
+      return;
+    }
+    this.s.at(this.s.now, 'prim pass listing', () => {
+      if (!isCurrent(this.link, gen)) return;
+      this.request('REQ', { kind: 'manifest' }, (frames) => {
+        if (!isCurrent(this.link, gen)) return;
+        const remote: ManifestEntry[] = [];
+        for (const f of frames) {
+          const body = JSON.parse(f.payload.toString('utf8')) as { entries?: ManifestEntry[]; error?: string };
+          remote.push(...(body.entries ?? []));
+        }
+        const local: ManifestEntry[] = this.fs.tree().filter((e) => e.path !== '/').map((e) => ({ path: e.path, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'f' ? e.data.length : 0, mtime_ms: 0 }));
+        const plan = planTree(local, remote, NO_EXCLUDES);
+        this.pending.clear();
+        for (const op of plan.ops) this.ship(op, () => undefined);
+        for (const p of plan.compare) this.pending.markCompare(p);
+        this.feed({ kind: 'names_reconciled', gen });
+        this.passLoop(mode, gen, shipped);
+      }, () => undefined);
+    });
+  }
+
+  private passLoop(mode: ReintegrationChoice, gen: number, shipped: Set<string>): void {
+    if (!this.alive || !isCurrent(this.link, gen)) return;
+    const next = (): void => this.s.at(this.s.now + 0.2, 'prim pass', () => this.passLoop(mode, gen, shipped));
+    for (const op of this.pending.takeOps()) this.ship(op, () => undefined);
+    const dirtyPath = this.pending.peekDirtyPath();
+    if (dirtyPath !== undefined) {
+      const got = this.pending.takeDirty(REINT_CHUNK_BYTES);
+      if (got) this.shipRanges(got.path, got.ranges, shipped);
+      next();
+      return;
+    }
+    const cmp = this.pending.peekCompare(1)[0];
+    if (cmp !== undefined) {
+      this.request('REQ', { kind: 'sig', path: cmp, block_size: SIG_BLOCK_BYTES }, (frames) => {
+        if (!isCurrent(this.link, gen)) return;
+        if (this.pending.unmarkCompare(cmp)) {
+          if (frames.length === 0 || frames[0]!.payload[0] === 0x7b) { this.feed({ kind: 'pass_failed', gen }); return; }
+          const remote = joinSignature(frames.map((f) => f.payload));
+          const data = this.fs.typeOf(cmp) === 'f' ? this.fs.read(cmp) : undefined;
+          if (data) {
+            const local = signBytes(simHash64, data, SIG_BLOCK_BYTES);
+            const ranges = differingRanges(local, remote);
+            if (remote.size_bytes !== local.size_bytes) this.ship({ kind: 'truncate', path: cmp, size: local.size_bytes }, () => undefined);
+            this.shipRanges(cmp, ranges, shipped);
+          }
+        }
+        next();
+      }, () => undefined);
+      return;
+    }
+    const last = drainSeq(this.link);
+    const whenDrained = (): void => {
+      if (!this.alive || !isCurrent(this.link, gen)) return;
+      if (!this.pending.isEmpty) { next(); return; }
+      // What the pass shipped is on PRIM's disk before SECOND is told it is complete.
+      for (const p of shipped) if (this.fs.typeOf(p) === 'f') this.fs.fsyncFile(p);
+      this.request('STATE', { session: this.link.session, state: 'in_sync' }, () => {
+        if (!isCurrent(this.link, gen)) return;
+        // Something became pending meanwhile: another (journal) pass, as the machine decides.
+        if (!this.pending.isEmpty) { this.feed({ kind: 'pass_again', gen }); return; }
+        if (mode !== 'journal') this.needFull = false;
+        this.takeoverOf = undefined;
+        this.rewriteJournal('in_sync');
+        this.feed({ kind: 'in_sync', gen });
+      }, () => undefined);
+    };
+    if (last === undefined) whenDrained();
+    else this.waitFor(last, whenDrained);
+  }
+
+  private shipRanges(path: string, ranges: readonly ByteRange[], shipped: Set<string>): void {
+    if (this.fs.typeOf(path) !== 'f') return; // removed since: its unlink was (or will be) shipped
+    const data = this.fs.read(path);
+    const size = data.length;
+    if (ranges.some((r) => r.end > size)) this.ship({ kind: 'truncate', path, size }, () => undefined);
+    for (const r of ranges) {
+      const end = Math.min(r.end, size);
+      for (let at = r.start; at < end; at += REINT_CHUNK_BYTES) {
+        const part = data.slice(at, Math.min(end, at + REINT_CHUNK_BYTES));
+        this.ship({ kind: 'write', path, offset: at, data: part }, () => undefined);
+        shipped.add(path);
+      }
+    }
+  }
+
+  /** The module stops cleanly: the link machine goes ALONE, the journal is closed. */
+  stopCleanly(): void {
+    this.feed({ kind: 'stop' });
+    this.rewriteJournal('alone');
+    this.journal.closed = true;
+    this.kill();
+  }
+
+  /** For the checker: does PRIM's bookkeeping say SECOND may lack [start, end) of `path`? */
+  covers(path: string, start: number, end: number): boolean {
+    if (this.needFull || this.pending.overflowed || this.link.route === 'walking') return true;
+    if (this.pending.needsCompare(path) || this.pending.isDirtyOverlap(path, start, end)) return true;
+    for (const op of this.pending.snapshot().ops) if (opPaths(op).includes(path) || isNamespaceOp(op)) return true;
+    for (const it of [...this.link.inflight, ...this.link.queue]) {
+      if (it.kind !== 'op') continue;
+      const op = it.op;
+      if (op.kind === 'write' && op.path === path && op.offset < end && start < op.offset + op.data.length) return true;
+      if (op.kind !== 'write' && opPaths(op).includes(path)) return true;
+    }
+    return false;
+  }
+}
