@@ -14,8 +14,12 @@
 //   fsyncfiles DIR N        -> {"seconds"}: N files of 4 KiB made (untimed, once per DIR),
 //                              then timed: open, fsync, close each (a database's start-up
 //                              sync of its data directory)
-//   syncparts DIR N         -> {"open_close_us", "open_fsync_close_us", "fdatasync_clean_us"}:
-//                              medians over N files of the fsyncfiles set (made if missing)
+//   syncparts DIR N         -> {"open_close_us", "open_fsync_close_us", "fdatasync_clean_us",
+//                              "write_4k_us", "fdatasync_dirty_us"}: medians over N files of the
+//                              fsyncfiles set (made if missing), and N 4 KiB writes each followed
+//                              by fdatasync, timed apart
+//   fdsyncparts DIR N       -> {"write_4k_us", "fdatasync_dirty_us"}: N x (4 KiB pwrite, fdatasync)
+//                              into DIR/fdsyncparts.bin, medians of each call timed apart
 //   serve                   -> one JSON array per stdin line, e.g. ["fsync","/d","0","20","2"],
 //                              run like the arguments above; one JSON line answers each
 //                              ({"error"} when it failed). Lets a benchmark interleave short
@@ -128,7 +132,7 @@ function fsyncFiles(dir: string, n: number): number {
  * of `fsyncFiles`' set, made first): open+close alone, open+fsync+close, and fdatasync of one
  * clean descriptor held open (the sync call alone, no open/close).
  */
-function syncParts(dir: string, n: number): { open_close_us: number; open_fsync_close_us: number; fdatasync_clean_us: number } {
+function syncParts(dir: string, n: number): { open_close_us: number; open_fsync_close_us: number; fdatasync_clean_us: number; write_4k_us: number; fdatasync_dirty_us: number } {
   fsyncFiles(dir, n); // makes the set once (and warms it up)
   const sub = path.join(dir, 'fsyncfiles');
   const files = fs.readdirSync(sub).slice(0, n);
@@ -156,7 +160,39 @@ function syncParts(dir: string, n: number): { open_close_us: number; open_fsync_
     fc.push(us(t0));
   }
   fs.closeSync(fd);
-  return { open_close_us: med(oc), open_fsync_close_us: med(ofc), fdatasync_clean_us: med(fc) };
+  // A 4 KiB write + fdatasync split in its two calls (write-only descriptor, as fdsync).
+  const wfd = fs.openSync(path.join(dir, 'syncparts.bin'), fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_TRUNC, 0o644);
+  const w: number[] = [];
+  const fdd: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const t0 = process.hrtime.bigint();
+    fs.writeSync(wfd, BLOCK_BUF, 0, BLOCK_BYTES, i * BLOCK_BYTES);
+    w.push(us(t0));
+    const t1 = process.hrtime.bigint();
+    fs.fdatasyncSync(wfd);
+    fdd.push(us(t1));
+  }
+  fs.closeSync(wfd);
+  return { open_close_us: med(oc), open_fsync_close_us: med(ofc), fdatasync_clean_us: med(fc), write_4k_us: med(w), fdatasync_dirty_us: med(fdd) };
+}
+
+/** N x (4 KiB pwrite, then fdatasync) on a new write-only file, each call timed apart (median µs). */
+function fdsyncParts(dir: string, n: number): { write_4k_us: number; fdatasync_dirty_us: number } {
+  const fd = fs.openSync(path.join(dir, 'fdsyncparts.bin'), fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_TRUNC, 0o644);
+  const us = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
+  const med = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] ?? NaN;
+  const w: number[] = [];
+  const f: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    fs.writeSync(fd, BLOCK_BUF, 0, BLOCK_BYTES, i * BLOCK_BYTES);
+    w.push(us(t0));
+    const t1 = process.hrtime.bigint();
+    fs.fdatasyncSync(fd);
+    f.push(us(t1));
+  }
+  fs.closeSync(fd);
+  return { write_4k_us: med(w), fdatasync_dirty_us: med(f) };
 }
 
 /** Overwrites `count` distinct 4 KiB blocks of FILE at deterministic scattered offsets. */
@@ -183,6 +219,7 @@ function run(argv: readonly string[]): unknown {
   if (mode === 'files' && target) return { seconds: manyFiles(target, Number(a)) };
   if (mode === 'fsyncfiles' && target) return { seconds: fsyncFiles(target, Number(a)) };
   if (mode === 'syncparts' && target) return syncParts(target, Number(a));
+  if (mode === 'fdsyncparts' && target) return fdsyncParts(target, Number(a));
   throw new Error(`${USAGE} (got ${argv.join(' ')})`);
 }
 

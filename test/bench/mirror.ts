@@ -3,7 +3,9 @@
 //   npm run bench -- mirror [--full] [--files N] [--rounds R] [--only throughput,reint,files,watch,alone,side,gluster]
 //   --full: re-integration data set of 1 GiB (default 256 MiB); --files: 100000 by default;
 //   --rounds: timed throughput rounds (default 5). Env: HAKIT_BENCH_SEQ_MIB (256, size of one
-//   sequential file), HAKIT_BENCH_FSYNC_OPS (1000 4 KiB fsync'd writes per target in all).
+//   sequential file), HAKIT_BENCH_FSYNC_OPS (1000 4 KiB fsync'd writes per target in all),
+//   HAKIT_BENCH_SIDE_ROUNDS (3, rounds of `side`), HAKIT_BENCH_SIDE_ASYNC ("none,second": the
+//   async modes `side` runs; the database runs with "none" only).
 // Sections: throughput (1 MiB sequential writes buffered and durable, 4 KiB write+fsync;
 // async "second" and "none" vs the local disk, in rounds: see rounds.ts; plus PRIM ALONE as
 // a diagnostic), reint (1 % of the data set changed while SECOND was down), files (time
@@ -442,7 +444,7 @@ async function watchLag(): Promise<Figure[]> {
 // ---- side by side: local, the physical limit, hakit (one async mode), PostgreSQL ----
 
 /** Side-by-side rounds (each workload, targets in ABBA order per round). */
-const SIDE_ROUNDS = 3;
+const SIDE_ROUNDS = Number(process.env.HAKIT_BENCH_SIDE_ROUNDS ?? 3);
 const SIDE_OPS = 400;
 const SIDE_FILES = 5000;
 const WIRE_PORT = PORT + 2;
@@ -524,6 +526,10 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promis
           else {
             put(`fdsync_${t}`, opsPerS((await w[t].run(['fdsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
             put(`dsync_${t}`, opsPerS((await w[t].run(['dsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
+            // Diagnostic: where a write+fdatasync spends its time (each call timed apart).
+            const parts = await w[t].run(['fdsyncparts', dirs[t], String(SIDE_OPS / 2)]);
+            put(`partw_${t}`, Number(parts.write_4k_us));
+            put(`partf_${t}`, Number(parts.fdatasync_dirty_us));
           }
         }
         for (const t of order) if (t !== 'wire') put(`files_${t}`, SIDE_FILES / Number((await w[t].run(['files', dirs[t], String(SIDE_FILES)])).seconds));
@@ -562,6 +568,8 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promis
       { figure: `side_4k_fdatasync_wire_limit_ops_s${a}`, value: m('fdsync_wire'), unit: 'ops/s' },
       { figure: `side_4k_fdatasync_mirror_ops_s${a}`, value: m('fdsync_mirror'), unit: 'ops/s' },
       { figure: `side_4k_fdatasync_mirror_vs_local${a}`, value: +(m('fdsync_mirror') / m('fdsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
+      { figure: `side_4k_write_us_mirror${a}`, value: m('partw_mirror'), unit: 'µs', note: `the 4 KiB write of write+fdatasync, median (local ${m('partw_local')} µs)` },
+      { figure: `side_4k_fdatasync_us_mirror${a}`, value: m('partf_mirror'), unit: 'µs', note: `the fdatasync of write+fdatasync, median (local ${m('partf_local')} µs)` },
       { figure: `side_4k_dsync_local_ops_s${a}`, value: m('dsync_local'), unit: 'ops/s' },
       { figure: `side_4k_dsync_mirror_ops_s${a}`, value: m('dsync_mirror'), unit: 'ops/s' },
       { figure: `side_4k_dsync_mirror_vs_local${a}`, value: +(m('dsync_mirror') / m('dsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
@@ -611,7 +619,7 @@ async function aloneSync(): Promise<Figure[]> {
           if (r === 0) continue; // warm-up round
           put(`fdsync_us_${t}`, median(lat));
           put(`files_ms_${t}`, files_s * 1000);
-          for (const k of ['open_close_us', 'open_fsync_close_us', 'fdatasync_clean_us']) put(`${k}_${t}`, Number(parts[k]));
+          for (const k of ['open_close_us', 'open_fsync_close_us', 'fdatasync_clean_us', 'write_4k_us', 'fdatasync_dirty_us']) put(`${k}_${t}`, Number(parts[k]));
         }
         if (r > 0) process.stderr.write(`mirror bench alone round ${r}: ${JSON.stringify(Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Math.round(x[r - 1]!)])))}\n`);
       }
@@ -630,6 +638,8 @@ async function aloneSync(): Promise<Figure[]> {
       { figure: 'alone_open_fsync_close_vs_local', unit: 'x time', ...ratio('open_fsync_close_us'), note: `${ratio('open_fsync_close_us').note} (µs, median)` },
       { figure: 'alone_open_close_vs_local', unit: 'x time', ...ratio('open_close_us'), note: `${ratio('open_close_us').note} (µs, median)` },
       { figure: 'alone_fdatasync_clean_vs_local', unit: 'x time', ...ratio('fdatasync_clean_us'), note: `${ratio('fdatasync_clean_us').note} (µs, median; descriptor held open)` },
+      { figure: 'alone_write_4k_vs_local', unit: 'x time', ...ratio('write_4k_us'), note: `${ratio('write_4k_us').note} (µs, median; the write of write+fdatasync)` },
+      { figure: 'alone_fdatasync_dirty_vs_local', unit: 'x time', ...ratio('fdatasync_dirty_us'), note: `${ratio('fdatasync_dirty_us').note} (µs, median; the fdatasync of write+fdatasync)` },
     ];
   });
 }
@@ -644,6 +654,7 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
   const only = new Set((argValue(args, '--only') ?? 'throughput,reint,files,watch').split(','));
   const files = Number(argValue(args, '--files') ?? 100_000);
   positiveInt('HAKIT_BENCH_SEQ_MIB', String(SEQ_MIB));
+  positiveInt('HAKIT_BENCH_SIDE_ROUNDS', String(SIDE_ROUNDS));
   positiveInt('HAKIT_BENCH_FSYNC_OPS', String(FSYNC_OPS));
   const rounds = positiveInt('--rounds', argValue(args, '--rounds') ?? String(DEFAULT_ROUNDS));
   if (rounds > MAX_ROUNDS) throw new Error(`mirror bench: --rounds is at most ${MAX_ROUNDS}, got ${rounds}`);
@@ -654,7 +665,11 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
   if (only.has('watch')) all.push(...(await watchLag()));
   if (only.has('gluster')) all.push(...(await glusterBench(SEQ_MIB)));
   if (only.has('alone')) all.push(...(await aloneSync()));
-  if (only.has('side')) all.push(...(await sideBySide('none', !args.includes('--no-db'))), ...(await sideBySide('second', false)));
+  if (only.has('side')) {
+    const modes = (process.env.HAKIT_BENCH_SIDE_ASYNC ?? 'none,second').split(',');
+    if (modes.includes('none')) all.push(...(await sideBySide('none', !args.includes('--no-db'))));
+    if (modes.includes('second')) all.push(...(await sideBySide('second', false)));
+  }
   printFigures('mirror', all);
 }
 

@@ -194,3 +194,17 @@ test('a name that is not UTF-8 is refused instead of aliasing another', () => {
   expect(bad(d2)).toEqual([]);
   expect(bad(path.join(pair.base, 'n1', 'data'))).toEqual([]); // nothing made on PRIM either
 });
+
+test('the mount is read on the event loop: no thread of PRIM waits in a read of /dev/fuse, and open/close cycles keep working', () => {
+  // Reads in libuv's pool would show as threads sleeping in fuse_dev_do_read (see
+  // core/mirror/fuse/loop-reader.ts); HAKIT_FUSE_POOL_READS=1 brings them back.
+  const pid = pair.prim.pid;
+  const waiting = fs.readdirSync(`/proc/${pid}/task`).filter((t) => {
+    try { return fs.readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8').includes('fuse_dev'); } catch { return false; }
+  });
+  if (process.env.HAKIT_FUSE_POOL_READS === '1') expect(waiting.length).toBeGreaterThan(0);
+  else expect(waiting).toEqual([]);
+  // FLUSH is answered ENOSYS once (the kernel stops sending it): closes still behave.
+  app(`for i in $(seq 1 50); do echo "line $i" >> ${d1}/closes.txt; done; sync ${d1}/closes.txt`);
+  expect(fs.readFileSync(path.join(d2, 'closes.txt'), 'utf8').split('\n').length).toBe(51);
+});

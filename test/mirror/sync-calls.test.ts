@@ -47,6 +47,7 @@ else:
         import signal
         signal.signal(signal.SIGUSR1, lambda *_: None)
         say('ready')
+        while not os.path.exists(sys.argv[4]): time.sleep(0.01)   # the test stalls SECOND first
         rc = libc.fsync(fd)     # straight to libc: Python would retry an EINTR itself
         if rc != 0: raise OSError(ctypes.get_errno(), 'fsync')
     elif kind == 'fdatasync': os.fdatasync(fd)
@@ -70,9 +71,9 @@ afterAll(async () => {
 interface Run { lines: Map<string, number>; done: Promise<number>; started_s: number; pid: number; exited: Promise<void> }
 
 /** Starts the helper in PRIM's mount namespace; its output lines are collected as they come. */
-function start(kind: string, file: string, payload: string): Run {
+function start(kind: string, file: string, payload: string, ...extra: string[]): Run {
   const lines = new Map<string, number>();
-  const argv = ['nsenter', '-t', String(pair.prim.pid), '-m', '-n', '--', 'python3', path.join(pair.base, 'sync-call.py'), kind, file, payload];
+  const argv = ['nsenter', '-t', String(pair.prim.pid), '-m', '-n', '--', 'python3', path.join(pair.base, 'sync-call.py'), kind, file, payload, ...extra];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let buf = '';
   let err = '';
@@ -174,12 +175,16 @@ test('a caller killed while its fsync waits for SECOND exits at once (INTERRUPT 
 // whose fsync fails with EINTR stops (PostgreSQL PANICs), and its backends are signalled
 // all the time.
 test('a signal that does not kill the caller leaves its fsync waiting, and it succeeds', async () => {
+  // The helper starts (and writes) while SECOND runs, and syncs only once SECOND is stopped:
+  // a slow start on a loaded machine must not stretch the stall towards the sender's 5 s
+  // silence timeout (PRIM would go ALONE and release the fsync, which proves nothing).
+  const go = path.join(pair.base, 'signalled.go');
+  const run = start('fsync_signalled', path.join(d1, 'signalled.dat'), 'signalled-while-syncing', go);
+  await until('the write', () => run.lines.has('ready'), 10_000);
   process.kill(pair.second.pid, 'SIGSTOP');
-  let run: Run;
   try {
-    run = start('fsync_signalled', path.join(d1, 'signalled.dat'), 'signalled-while-syncing');
-    await until('the write', () => run.lines.has('ready'), 10_000);
-    await sleep(200);
+    fs.writeFileSync(go, '');
+    await sleep(300);
     process.kill(run.pid, 'SIGUSR1');
     await sleep(500);
     expect(run.lines.has('synced')).toBe(false);

@@ -83,13 +83,15 @@ async function writeAll(fd: number, data: Buffer, pos: number): Promise<number> 
   return done;
 }
 
-/** fsync of a directory of the real tree (its entries made durable on PRIM's disk). */
+/** fsync of a directory of the real tree (its entries made durable on PRIM's disk). The open
+ *  and close are synchronous (page-cache work, see getattr in passthroughOps): only the flush
+ *  takes a thread-pool hop, not three. */
 async function syncDir(dir: string): Promise<void> {
-  const fd = await p<number>((c) => fs.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | NOFOLLOW, c));
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | NOFOLLOW);
   try {
     await p<void>((c) => fs.fsync(fd, c));
   } finally {
-    await p<void>((c) => fs.close(fd, c));
+    fs.closeSync(fd);
   }
 }
 

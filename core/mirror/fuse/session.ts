@@ -5,9 +5,11 @@
 // and answers through an extra thread hop. Here a request carries up to 1 MiB, replies are
 // written straight from the event loop, and the caller's identity reaches the ops.
 //
-// Threads: each outstanding read of /dev/fuse blocks one libuv pool thread until a request
-// arrives. `READERS_PER_MOUNT` reads are kept outstanding; the pool must be bigger than all
-// mounts' readers (see threadpool.ts), or file calls would queue behind idle reads forever.
+// Threads: /dev/fuse is read on the event loop (loop-reader.ts). Without that (a Node lacking
+// the binding, or HAKIT_FUSE_POOL_READS=1), each outstanding read of /dev/fuse blocks one
+// libuv pool thread until a request arrives: `readers_per_mount` reads are kept outstanding,
+// and the pool must be bigger than all mounts' readers (see threadpool.ts), or file calls
+// would queue behind idle reads forever. The threads are claimed either way.
 // Nothing here ever calls the file system on its own mount (the kernel would deadlock us).
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -25,6 +27,7 @@ import { childPath, NodeTable, type FileIdentity } from './pure/node-table';
 import { handleDirect, handleGeneration, makeHandle, nextGeneration, rememberRecord, type NodeLogRecord } from './pure/node-log';
 import { CacheModes } from './pure/cache-modes';
 import { PathClaims } from './path-claims';
+import { LoopReader } from './loop-reader';
 
 export const FUSE_DEFAULTS = {
   /** 1 MiB: the kernel's default max_pages_limit (256 pages). */
@@ -160,6 +163,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private maxWrite: number;
   /** Write-only descriptors may bypass the mount's cache (see pure/cache-modes.ts). */
   private directWrites = false;
+  /** Reads /dev/fuse on the event loop (see loop-reader.ts); undefined: pool reads. */
+  private loop: LoopReader | undefined;
+  private loopTried = false;
   /** Kernel connection number (/sys/fs/fuse/connections/N), known once mounted. */
   connection: number | undefined;
 
@@ -333,13 +339,21 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   async drained(timeout_ms: number): Promise<boolean> {
     // Monotonic: a wall-clock step must not shorten or stretch the wait.
     const end = performance.now() + timeout_ms;
-    while (this.readsOut > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
-    return this.readsOut === 0;
+    while (this.reading() && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+    return !this.reading();
+  }
+
+  /** A read may still return a request (pool: one is outstanding; loop: no ENODEV yet). */
+  private reading(): boolean {
+    return this.loop ? !this.gone && this.fd >= 0 : this.readsOut > 0;
   }
 
   private maybeCloseFd(): void {
     if ((this.closed || this.gone) && this.readsOut === 0 && this.fd >= 0) {
-      fs.close(this.fd, () => undefined);
+      const loop = this.loop;
+      this.loop = undefined;
+      if (loop) loop.close(() => undefined); // the handle owns the descriptor
+      else fs.close(this.fd, () => undefined);
       this.fd = -1;
       this.emit('closed');
     }
@@ -364,6 +378,21 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   }
 
   private armReads(): void {
+    if (!this.loopTried && !this.closed) {
+      this.loopTried = true;
+      // HAKIT_FUSE_POOL_READS=1: the pool reads (kept for comparison and as the fallback).
+      if (process.env.HAKIT_FUSE_POOL_READS !== '1') {
+        this.loop = LoopReader.create(this.fd, Math.max(MIN_READ_BUFFER_BYTES, this.maxWrite + WRITE_OVERHEAD_BYTES + 4096),
+          (b, n) => this.onLoopRequest(b, n), (err) => this.onLoopEnd(err));
+      }
+    }
+    if (this.loop) {
+      // Writes waiting for SECOND hold copies: at the bound, requests wait in the kernel.
+      if (this.closed || this.gone) return;
+      if (this.buffersOut < FUSE_DEFAULTS.max_buffers) this.loop.resume();
+      else this.loop.pause();
+      return;
+    }
     while (!this.closed && this.readsOut < this.wantReads) {
       const buf = this.takeBuffer();
       if (!buf) return; // every buffer is held by a write waiting for SECOND: giveBack re-arms
@@ -386,26 +415,57 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       this.maybeCloseFd();
       return;
     }
-    let keep = false;
-    if (n < IN_HEADER_BYTES) {
-      this.emit('problem', new Error(`short FUSE request of ${n} bytes`));
-    } else {
-      try {
-        keep = this.dispatch(buf, n);
-      } catch (e) {
-        // A request we cannot decode still gets an answer, or its caller would hang.
-        if (e instanceof IllegalNameError) {
-          this.reply(decodeHeader(buf).unique, -ERRNO.EILSEQ);
-        } else {
-          this.reply(decodeHeader(buf).unique, -ERRNO.EINVAL);
-          this.emit('problem', e as Error);
-        }
-      }
-    }
+    const keep = this.serve(buf, n);
     // Re-armed after the request is on its way: another read is still outstanding, and
     // waking a pool thread first would delay this request's replication.
     if (!keep) this.giveBack(buf);
     else this.armReads();
+  }
+
+  /** Decodes and starts serving one request; true when `buf` is kept until the reply. */
+  private serve(buf: Buffer, n: number): boolean {
+    if (n < IN_HEADER_BYTES) {
+      this.emit('problem', new Error(`short FUSE request of ${n} bytes`));
+      return false;
+    }
+    try {
+      return this.dispatch(buf, n);
+    } catch (e) {
+      // A request we cannot decode still gets an answer, or its caller would hang.
+      if (e instanceof IllegalNameError) {
+        this.reply(decodeHeader(buf).unique, -ERRNO.EILSEQ);
+      } else {
+        this.reply(decodeHeader(buf).unique, -ERRNO.EINVAL);
+        this.emit('problem', e as Error);
+      }
+      return false;
+    }
+  }
+
+  /** A request read on the event loop into the reader's one buffer: only a WRITE keeps its
+   *  bytes past the reply, so only a WRITE is copied (into a buffer of the pool). */
+  private onLoopRequest(shared: Buffer, n: number): void {
+    let buf = shared;
+    if (n >= IN_HEADER_BYTES && shared.readUInt32LE(4) === Op.WRITE) {
+      buf = this.takeBuffer() ?? this.extraBuffer(n);
+      shared.copy(buf, 0, 0, n);
+    }
+    const keep = this.serve(buf, n);
+    if (buf !== shared && !keep) this.giveBack(buf);
+    else if (buf !== shared) this.armReads(); // pauses at the bound
+  }
+
+  /** A buffer past the pool's bound (counted: reading pauses until they come back). */
+  private extraBuffer(n: number): Buffer {
+    this.buffersOut++;
+    return Buffer.allocUnsafeSlow(n);
+  }
+
+  private onLoopEnd(err: NodeJS.ErrnoException | undefined): void {
+    if (err) this.emit('problem', err);
+    this.gone = true;
+    this.wantReads = 0;
+    this.maybeCloseFd();
   }
 
   // ---- replying -----------------------------------------------------------------------
@@ -710,6 +770,11 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       }
       case Op.FLUSH:
+        // close() is no sync point (docs/mirror.md), we keep no writeback cache and no POSIX
+        // locks: FLUSH has nothing to do. ENOSYS makes the kernel stop sending it for the
+        // rest of the connection (fc->no_flush), so a close costs no round trip any more.
+        this.reply(h.unique, -ERRNO.ENOSYS);
+        return false;
       case Op.DESTROY:
         this.reply(h.unique, 0);
         return false;
