@@ -140,7 +140,7 @@ export interface Started {
   readonly tls: TlsMaterial;
 }
 
-export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module'] } = {}): Promise<Started> {
+export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module']; whatif?: ApiBackend['whatif'] } = {}): Promise<Started> {
   const daemon = new FakeDaemon();
   const log_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-log-'));
   fs.mkdirSync(path.join(log_dir, 'modules'), { recursive: true });
@@ -153,6 +153,7 @@ export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; clu
     ],
     call: daemon.dispatch('n1'),
     log_dir,
+    ...(opts.whatif ? { whatif: opts.whatif } : {}),
   };
   const server = new ApiServer({
     backend,

@@ -9,13 +9,11 @@ import type { BucketMap, TransitionPage, WhatIfAnswer, WhatIfChoices } from '../
 import type { NodeState } from '../../core/api/contract/pure/types';
 import { bucketMap, mergeTransitions, transitionOf } from '../../core/api/pure/insight-map';
 import { moduleOnNode } from '../../core/api/pure/map';
-import { ApiServer } from '../../core/api/server/api-server';
-import { AuditLog, auditPath } from '../../core/api/audit';
+import type { ApiServer } from '../../core/api/server/api-server';
 import { apiKeyAdd } from '../../core/api/users/store';
-import { SILENT_LOG } from '../../core/log/sink';
 import { HEARTBEAT_PROFILES, defaultPolicy } from '../../core/module/pure/policy';
 import type { WhatIfCluster } from '../../core/whatif/pure/types';
-import { call, codeOf, FakeDaemon, makeTls, type TlsFixture } from './helpers';
+import { call, codeOf, makeTls, startFakeApi, type TlsFixture } from './helpers';
 
 const ann = (state: 'PRIM' | 'SECOND') => ({
   module: 'm1',
@@ -63,28 +61,15 @@ const get = (p: string) => call(port, fx.tls.ca, 'GET', `${API_BASE}${p}`, { hea
 beforeAll(async () => {
   fx = await makeTls();
   key = (await apiKeyAdd(fx.conf_dir, 'mon', 'monitor')).token;
-  log_dir = fs.mkdtempSync(path.join(fx.conf_dir, 'log-'));
-  fs.mkdirSync(path.join(log_dir, 'modules'));
+  const started = await startFakeApi(fx, { whatif: () => CLUSTER });
+  server = started.server;
+  port = started.port;
+  log_dir = started.log_dir;
   const line = (time: string, msg: string) => JSON.stringify({ level: 30, time, node: 'n1', module: 'm1', msg });
   fs.writeFileSync(
     path.join(log_dir, 'modules', 'm1.log'),
     [line('2026-12-05T10:00:00.000Z', 'm1: STOP -> WAIT (start)'), line('2026-12-05T10:00:01.000Z', 'running prestart'), line('2026-12-05T10:00:03.000Z', 'm1: WAIT -> ALONE (up-to-date copy)'), '{torn'].join('\n') + '\n',
   );
-  const daemon = new FakeDaemon();
-  server = new ApiServer({
-    backend: { node: 'n1', cluster_name: 'test', nodes: () => [{ name: 'n1', addresses: [] }, { name: 'n2', addresses: [] }], call: daemon.dispatch('n1'), log_dir, whatif: () => CLUSTER },
-    conf_dir: fx.conf_dir,
-    tls: fx.tls,
-    host: '127.0.0.1',
-    port: 0,
-    cluster_key: null,
-    peers: () => [],
-    audit: new AuditLog(auditPath(log_dir)),
-    log: SILENT_LOG,
-    product_version: 'test',
-    relay_peers: false,
-  });
-  port = (await server.start()).port;
 }, 60_000);
 
 afterAll(async () => {

@@ -5,15 +5,10 @@
 // stop and node2 taking the VIP; a sequence (node1 fails, then the application on node2 20 s
 // later) warns that nothing serves at the end. axe-core on the answers; screenshots
 // test/console/screenshots/whatif-*.png.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { AuditLog, auditPath } from '../../core/api/audit';
-import { ApiServer } from '../../core/api/server/api-server';
+import type { ApiServer } from '../../core/api/server/api-server';
 import { createFirstAdmin } from '../../core/api/users/store';
-import { SILENT_LOG } from '../../core/log/sink';
-import { FakeDaemon, makeTls } from '../api/helpers';
+import { makeTls, startFakeApi } from '../api/helpers';
 import { ann, mirrorConfig, snapshotOf } from '../unit/whatif/rules-helpers';
 import { axeViolations, buildConsole, collectErrors, launch, loginAs, shot, type Browser } from './browser';
 
@@ -32,23 +27,9 @@ beforeAll(async () => {
   buildConsole();
   const fx = await makeTls();
   admin = await createFirstAdmin(fx.conf_dir);
-  const log_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-whatif-log-'));
-  fs.mkdirSync(path.join(log_dir, 'modules'));
-  const daemon = new FakeDaemon();
-  server = new ApiServer({
-    backend: { node: 'n1', cluster_name: 'test', nodes: () => [{ name: 'n1', addresses: [] }, { name: 'n2', addresses: [] }], call: daemon.dispatch('n1'), log_dir, whatif: () => SNAPSHOT },
-    conf_dir: fx.conf_dir,
-    tls: fx.tls,
-    host: '127.0.0.1',
-    port: 0,
-    cluster_key: null,
-    peers: () => [],
-    audit: new AuditLog(auditPath(log_dir)),
-    log: SILENT_LOG,
-    product_version: 'test',
-    relay_peers: false,
-  });
-  base = `https://127.0.0.1:${(await server.start()).port}`;
+  const s = await startFakeApi(fx, { whatif: () => SNAPSHOT });
+  server = s.server;
+  base = `https://127.0.0.1:${s.port}`;
   b = await launch();
 }, 120_000);
 

@@ -16,12 +16,10 @@ let m: MirrorLab | undefined;
 
 jest.setTimeout(20 * 60_000);
 
-const fail = (): Promise<string> => (async () => `node1:\n${await m!.logTail('node1')}\nnode2:\n${await m!.logTail('node2')}`)();
+const fail = (): Promise<string> => m!.bothLogs();
 
 beforeAll(async () => {
-  m = await MirrorLab.up(LAB);
-  for (const h of ['node1', 'node2']) m.startDaemon(h);
-  await until('daemons answer', async () => (await m!.state('node1')) !== null && (await m!.state('node2')) !== null, 30_000);
+  m = await MirrorLab.withDaemons(LAB);
 }, 120_000);
 
 afterAll(async () => {

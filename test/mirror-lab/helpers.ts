@@ -99,6 +99,19 @@ export class MirrorLab {
     return JSON.parse(r.stdout.trim() || '{}') as Record<string, unknown>;
   }
 
+  /** A lab with hakitd started on both nodes, once both answer. */
+  static async withDaemons(name: string): Promise<MirrorLab> {
+    const m = await MirrorLab.up(name);
+    for (const h of ['node1', 'node2']) m.startDaemon(h);
+    await until('daemons answer', async () => (await m.state('node1')) !== null && (await m.state('node2')) !== null, 30_000);
+    return m;
+  }
+
+  /** Both nodes' module log tails, for a failure message. */
+  async bothLogs(): Promise<string> {
+    return `node1:\n${await this.logTail('node1')}\nnode2:\n${await this.logTail('node2')}`;
+  }
+
   /** Module log tail (for failure messages). */
   async logTail(host: string, lines = 60): Promise<string> {
     return (await this.sh(host, `tail -n ${lines} /var/log/hakit/modules/${MODULE}.log 2>/dev/null || ls -R /var/log/hakit`)).out;

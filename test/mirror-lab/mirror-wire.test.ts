@@ -25,9 +25,7 @@ const writers: ChildProcess[] = [];
 jest.setTimeout(30 * 60_000);
 
 beforeAll(async () => {
-  m = await MirrorLab.up(LAB);
-  for (const h of ['node1', 'node2']) m.startDaemon(h);
-  await until('daemons answer', async () => (await m!.state('node1')) !== null && (await m!.state('node2')) !== null, 30_000);
+  m = await MirrorLab.withDaemons(LAB);
 }, 120_000);
 
 afterAll(async () => {
@@ -35,7 +33,7 @@ afterAll(async () => {
   await m?.down();
 }, 120_000);
 
-const fail = (): Promise<string> => (async () => `node1:\n${await m!.logTail('node1')}\nnode2:\n${await m!.logTail('node2')}`)();
+const fail = (): Promise<string> => m!.bothLogs();
 
 async function post(body: string): Promise<number> {
   const js = `const r=require('http').request({host:'${m!.vip}',port:${APP_PORT},method:'POST',timeout:3000},(s)=>{s.resume();s.on('end',()=>console.log(s.statusCode))});r.on('error',(e)=>console.log('ERR '+e.code));r.on('timeout',()=>{console.log('TIMEOUT');r.destroy()});r.end(${JSON.stringify(body)})`;
