@@ -580,7 +580,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     try {
       const alone = this.phase === 'alone';
       if (op.kind === 'write') {
-        if (alone && !this.pending.isDirtyOverlap(op.path, op.offset, op.offset + op.data.length)) {
+        // Journaled unless wholly dirty already: a write that only overlaps a dirty range
+        // reaches past it, and a crash must not lose that part from the journal.
+        if (alone && !this.pending.isDirtyCovered(op.path, op.offset, op.offset + op.data.length)) {
           await this.journal.append([{ t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length }]);
         }
         const r = await local();

@@ -39,6 +39,11 @@ export class PendingSet {
     return this.dirty.get(path)?.overlaps(start, end) ?? false;
   }
 
+  /** Is all of [start, end) already dirty (so the journal holds it already)? */
+  isDirtyCovered(path: string, start: number, end: number): boolean {
+    return this.dirty.get(path)?.covers(start, end) ?? false;
+  }
+
   hasDirty(path: string): boolean { return this.dirty.has(path); }
   needsCompare(path: string): boolean { return this.compare.has(path); }
 

@@ -49,6 +49,11 @@ export class RangeSet {
     this.ranges = out;
   }
 
+  /** True when [start, end) lies wholly inside the set (ranges are merged: inside one range). */
+  covers(start: number, end: number): boolean {
+    return this.ranges.some((r) => r.start <= start && end <= r.end);
+  }
+
   overlaps(start: number, end: number): boolean {
     return this.ranges.some((r) => r.start < end && start < r.end);
   }

@@ -36,3 +36,22 @@ test('takeFront hands out everything exactly once (property)', () => {
     expect(got).toBe(total);
   }), { numRuns: 200 });
 });
+
+test('covers: only a range wholly inside the set; a write reaching past a dirty range is not covered (it must be journaled)', () => {
+  const s = new RangeSet();
+  s.add(0, 4096);
+  expect(s.covers(100, 200)).toBe(true);
+  expect(s.overlaps(4000, 5000)).toBe(true);
+  expect(s.covers(4000, 5000)).toBe(false);
+  s.add(8192, 12288);
+  expect(s.covers(0, 12288)).toBe(false);
+  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(1 << 16), fc.nat(1 << 13)), { maxLength: 20 }), fc.nat(1 << 16), fc.nat(1 << 13), (adds, start, len) => {
+    const r = new RangeSet();
+    for (const [a, l] of adds) r.add(a, a + l);
+    const before = r.totalBytes();
+    const covered = len > 0 && r.covers(start, start + len);
+    r.add(start, start + len);
+    // Covered means adding it changes nothing.
+    if (covered) expect(r.totalBytes()).toBe(before);
+  }), { numRuns: 300 });
+});
