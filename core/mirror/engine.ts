@@ -102,14 +102,22 @@ function prefixed(rep: Replicator, n: number): Replicator {
 
 /** status: replication state changes; problem: FUSE trouble that is no application's error
  *  (a reply the kernel refused, a read of /dev/fuse that failed), for the daemon's log. */
-export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: [Error] }> {
+export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: [Error]; fence_wanted: [] }> {
   private captures: Array<SyncCapture | WatchCapture> = [];
   private binds: string[] = [];
 
   constructor(readonly spec: MirrorModuleSpec, readonly sender: MirrorSender) {
     super();
     sender.on('status', (s) => this.emit('status', s));
+    sender.on('fence_wanted', () => this.emit('fence_wanted'));
   }
+
+  /** The module layer: SECOND can no longer take over with a copy lacking this PRIM's
+   *  ALONE writes (core/mirror/pure/link.ts, the fence); held sync calls return. */
+  fenced(): void { this.sender.fenced(); }
+
+  /** Sync calls wait for `fenced()` now (a listener attached after start asks here). */
+  get needsFence(): boolean { return this.sender.needsFence; }
 
   get phase() { return this.sender.phase; }
 
@@ -201,7 +209,7 @@ async function takeOver(work_dir: string): Promise<string | undefined> {
 }
 
 /** Starts PRIM: sender first (so the journal is ready), then the FUSE captures. */
-export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }): Promise<MirrorPrim> {
+export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: string; port: number }, opts: { fence?: 'module' | 'self' } = {}): Promise<MirrorPrim> {
   await cleanStaleMounts(spec.dirs, realRoot(spec)).catch((e: Error) => { throw new HakitError('HAKIT_E_MIRROR_MOUNT', `cannot clean up mounts left by an earlier engine: ${e.message}`, spec.module); });
   await privateRoot(realRoot(spec));
   // A replicated directory that does not exist yet is created, as the SECOND does: a fresh
@@ -211,6 +219,7 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
   const sender = new MirrorSender({
     module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined, ...(takeover_copy ? { takeover_copy } : {}),
+    fence: opts.fence ?? 'module',
   });
   const prim = new MirrorPrim(spec, sender);
   await sender.start({ link: false });

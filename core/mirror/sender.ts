@@ -13,7 +13,7 @@ import path from 'node:path';
 import { HakitError } from '../errors/catalogue';
 import { type MirrorOp, isNamespaceOp, opPaths } from './pure/ops';
 import { encodeOpParts } from './pure/op-codec';
-import { NO_EXCLUDES, type ExcludeRules } from './pure/exclude';
+import { NO_EXCLUDES, isExcluded, type ExcludeRules } from './pure/exclude';
 import { PendingSet } from './pure/pending';
 import { routeOp, type LinkPhase, type RouteView } from './pure/route';
 import { connectChannel, type Channel } from './stream/channel';
@@ -23,7 +23,7 @@ import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './reintegrator';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
-import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
+import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
 import { ActivityRecord } from './activity-record';
 import { COOL_IDLE_MS, chooseReintegration, coolingPlan, under, type ActivitySummary, type HotFile } from './pure/activity';
 
@@ -69,6 +69,12 @@ export interface SenderOptions {
   readonly reint_chunk_bytes?: number;
   /** Monotonic time for every timeout (a wall-clock step must not cut or stall the link). */
   readonly clock?: Clock;
+  /**
+   * Who fences SECOND when the link leaves it behind (pure/link.ts, the fence): 'module' (the
+   * daemon: sync calls wait until the module machine feeds `fenced()`), or 'self' (a test or
+   * bench with no module layer: the sender fences itself at once, as if SECOND were lost).
+   */
+  readonly fence?: 'module' | 'self';
 }
 
 type WriteOp = Extract<MirrorOp, { kind: 'write' }>;
@@ -77,6 +83,8 @@ export type { SenderStatus } from './pure/link';
 
 export interface SenderEvents {
   status: [SenderStatus];
+  /** The link left SECOND behind: sync calls that return on PRIM alone wait for `fenced()`. */
+  fence_wanted: [];
 }
 
 interface PendingRequest { frames: Frame[]; resolve: (f: Frame[]) => void; reject: (e: Error) => void }
@@ -119,6 +127,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   private requestSlot: PendingRequest | undefined;
   private readonly requests = new Map<number, PendingRequest>();
   private roomWaiters: Array<() => void> = [];
+  /** Sync calls held until the fence holds (pure/link.ts): released or failed together. */
+  private held: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
   /** The last ALONE transition's journal work (stop() waits for it). */
   private aloneWork: Promise<void> = Promise.resolve();
   private copyId = '';
@@ -203,6 +213,20 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     this.gate.wake();
     this.emitStatus({ state: 'alone', reason });
     if (opts.link !== false) this.link();
+  }
+
+  /** The module layer: SECOND cannot take over with a copy lacking PRIM's ALONE writes. */
+  fenced(): void {
+    this.step({ kind: 'fenced' });
+  }
+
+  /** Sync calls that return on PRIM alone wait for `fenced()` now. */
+  get needsFence(): boolean { return !isFenced(this.ls); }
+
+  /** Resolves once the fence holds (at once when it does); rejects if the sender stops first. */
+  private whenFenced(): Promise<void> {
+    if (isFenced(this.ls)) return Promise.resolve();
+    return new Promise((ok, fail) => this.held.push({ ok, fail }));
   }
 
   /** Starts the connect loop and the watchdog. */
@@ -421,6 +445,17 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       case 'status':
         this.emitStatus(eff.status);
         return;
+      case 'fence_wanted':
+        if (this.opts.fence === 'self') this.events.push({ e: { kind: 'fenced' }, caller: undefined });
+        else this.emit('fence_wanted');
+        return;
+      case 'release_held': {
+        const held = this.held;
+        this.held = [];
+        const err = eff.error ? new HakitError(eff.error.code, eff.error.message, this.opts.module) : undefined;
+        for (const h of held) if (err) h.fail(err); else h.ok();
+        return;
+      }
     }
   }
 
@@ -441,7 +476,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     let n = 0;
     while (n < this.waiters.length && this.waiters[n]!.seq <= through_seq) n++;
     const waiting = this.waiters.splice(0, n);
-    const finish = (): void => { for (const w of waiting) w.done(); this.wakeRoom(); };
+    // Their callers (sync calls among them) return once the journal holds the ops and the
+    // fence holds: until SECOND knows its copy is out of date, it could take over without them.
+    const release = (): void => { for (const w of waiting) w.done(); };
+    const finish = (): void => { this.wakeRoom(); this.whenFenced().then(release, release); };
     if (!rewrite) { finish(); return; }
     const work = this.journal.rewrite(this.copyId, this.pending, 'alone').finally(finish);
     this.aloneWork = work;
@@ -509,8 +547,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       const route = routeOp(this.view(), op);
       if (route.to === 'wait') { await this.gate.changed(); continue; }
       if (route.to !== 'live') {
-        // ALONE / dirty / compared later: as before, the old path (no bytes kept).
-        return this.perform(op, local);
+        // ALONE / dirty / compared later: as before, the old path (no bytes kept); a sync
+        // write waits for the fence like sync().
+        const n = await this.perform(op, local);
+        if (sync && !isExcluded(this.rules, op.path, false)) await this.whenFenced();
+        return n;
       }
       const copied = op.data.length <= this.cfg.copy_write_below_bytes;
       // Bounded queue: a writer faster than the link waits here for room (its own buffer
@@ -556,7 +597,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     for (;;) {
       const route = routeOp(this.view(), op);
       if (route.to === 'wait') { await this.gate.changed(); continue; }
-      if (route.to !== 'live') return local(); // ALONE or SECOND still incomplete: nothing to wait for
+      if (route.to !== 'live') {
+        // ALONE or SECOND still incomplete: nothing to wait for on SECOND, but the fence.
+        await local();
+        if (!isExcluded(this.rules, path, false)) await this.whenFenced();
+        return;
+      }
       const gen = this.hotFiles.get(path)?.write_gen;
       let acked: Promise<void>;
       this.gate.enterShared([path], false);

@@ -26,7 +26,7 @@ export function main(argv: readonly string[]): number {
     .option('--fence-ms <ms>', 'data path, --fence daemon: heartbeat delay', '500')
     .option('--welcome <last>', "data path: applied | received (WELCOME's last_seq; 'received' re-injects a fixed bug)", 'applied')
     .option('--journal <model>', 'data path: fixed | today (\'today\' re-injects the journal bugs fixed since)', 'fixed')
-    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone (the checker must catch it)')
+    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence (the checker must catch it)')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
   const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; bug?: string }>();
@@ -69,7 +69,7 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
     fence_ms: Number(o.fenceMs),
     welcome: o.welcome === 'received' ? 'received' : 'applied',
     journal: o.journal === 'today' ? 'today' : 'fixed',
-    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : {},
+    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : {},
   };
   let failed = 0;
   let worst = 0;

@@ -29,6 +29,8 @@
 //   fullsync / kick {mode} / names_reconciled, pass_again, pass_failed, in_sync {gen}:
 //                                 the runner's re-integration pass reports (see LinkEvent)
 //   timer-driven events it asked for with effect `timer` (resume_due)
+//   fenced                        the module layer knows SECOND cannot take over with what
+//                                 it lacks (it marked its copy out of date, or is lost)
 //
 // Effects, performed by the runner in order. An event the runner feeds while performing them
 // (a channel's close reported at once, a pass's first ops) is stepped after the last one
@@ -51,6 +53,9 @@
 //   start_reintegration {mode, gen}   run a pass for link generation `gen`
 //   timer {delay_ms, event}   feed `event` after delay_ms
 //   status {status}   report (SenderStatus)
+//   fence_wanted      the link has left SECOND behind: ask the module layer for `fenced`
+//   release_held {error?}   the fence holds: sync calls held for it return now (error: the
+//                     link stopped first; they fail)
 //
 // Acknowledged: SECOND applies ops strictly in seq order and acknowledges cumulatively, so an
 // ACK of seq n completes every op with seq <= n. An fsync-class op (fsync, fdatasync, O_SYNC /
@@ -59,6 +64,16 @@
 // are not complete. Ops that become pending (go_alone) complete only after the journal holds
 // them (docs/mirror.md, "Durability contract": a sync call returns while ALONE with PRIM's
 // local call only, the journal then says what SECOND lacks).
+//
+// The fence (docs/mirror.md, "The ALONE fence"): once PRIM writes without SECOND, SECOND's
+// copy lacks those writes but may still believe itself complete until it hears otherwise;
+// were PRIM to die in that window, SECOND would take over without them. So from the moment
+// the link leaves SECOND behind (and from start, until told otherwise) `fenced` is false and
+// every sync call that would return on PRIM's local call alone is held by the runner (like
+// DRBD freezing I/O until its fence-peer handler returns). It becomes true when the module
+// layer feeds `fenced` (SECOND marked its copy out of date, or was declared lost), at the
+// first ACK of a session begun by `connected` (SECOND applies frames in order, and the
+// session's first frame, STATE syncing, made its copy durably incomplete), or at in_sync.
 //
 // Ownership: the state's queues are large at full speed (tens of thousands of ops), so
 // linkStep updates the given state in place and returns it; a caller that keeps an earlier
@@ -145,6 +160,8 @@ export interface LinkState {
   lost: { readonly code: ErrorCode | undefined; readonly message: string } | undefined;
   /** Code of the last failed connection attempt (a refusal is reported once per change). */
   last_refusal: string | undefined;
+  /** SECOND cannot take over with a copy lacking what PRIM wrote without it (see the head). */
+  fenced: boolean;
 }
 
 export type LinkEvent =
@@ -179,7 +196,9 @@ export type LinkEvent =
   /** The pass of `gen` failed with the link up (SECOND could not answer): start over. */
   | { readonly kind: 'pass_failed'; readonly gen: number }
   /** The pass of `gen` ended but something became pending meanwhile: another journal pass. */
-  | { readonly kind: 'pass_again'; readonly gen: number };
+  | { readonly kind: 'pass_again'; readonly gen: number }
+  /** The module layer: SECOND's copy is marked out of date, or SECOND is lost. */
+  | { readonly kind: 'fenced' };
 
 export type LinkEffect =
   | { readonly kind: 'open_channel'; readonly purpose: 'connect' | 'resume'; readonly timeout_ms: number }
@@ -199,7 +218,9 @@ export type LinkEffect =
   | { readonly kind: 'request_failed'; readonly code: ErrorCode; readonly message: string }
   | { readonly kind: 'start_reintegration'; readonly mode: ReintegrationChoice; readonly gen: number }
   | { readonly kind: 'timer'; readonly delay_ms: number; readonly event: LinkEvent }
-  | { readonly kind: 'status'; readonly status: SenderStatus };
+  | { readonly kind: 'status'; readonly status: SenderStatus }
+  | { readonly kind: 'fence_wanted' }
+  | { readonly kind: 'release_held'; readonly error?: { readonly code: ErrorCode; readonly message: string } };
 
 export interface LinkStepResult {
   readonly state: LinkState;
@@ -211,6 +232,7 @@ export function initialLinkState(opts: { readonly peer: string }): LinkState {
     route: 'alone', conn: 'none', linking: false, stopped: false, gen: 0, peer: opts.peer, session: '',
     next_seq: 1, next_req: 1, done_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
     times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_refusal: undefined,
+    fenced: false,
   };
 }
 
@@ -232,6 +254,7 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
   switch (e.kind) {
     case 'start':
       if (s.stopped) break;
+      if (!s.linking && !s.fenced) fx.push({ kind: 'fence_wanted' });
       s.linking = true;
       tryConnect(s, now_ms, cfg, fx);
       break;
@@ -246,6 +269,7 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       s.stopped = true;
       if (s.conn === 'up') fx.push({ kind: 'drop_channel', code: 'HAKIT_E_MIRROR_STOPPED', message: 'sender stopped' }, { kind: 'fail_requests', code: 'HAKIT_E_MIRROR_STOPPED', message: 'sender stopped' });
       goAlone(s, 'stopped', undefined, true, fx);
+      fx.push({ kind: 'release_held', error: { code: 'HAKIT_E_MIRROR_STOPPED', message: 'sender stopped before SECOND was fenced' } });
       break;
     case 'connected':
       if (s.conn !== 'connecting' || s.stopped) { fx.push({ kind: 'discard_channel' }); if (s.conn === 'connecting') s.conn = 'none'; break; }
@@ -322,6 +346,8 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       if (s.conn !== 'up') break;
       watch({ kind: 'frame' });
       completeThrough(s, e.seq, now_ms, cfg, fx);
+      // SECOND got past this session's STATE syncing: its copy is durably incomplete.
+      fence(s, fx);
       pump(s, now_ms, cfg, fx);
       break;
     case 'rx':
@@ -379,6 +405,7 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       if (e.gen !== s.gen || s.conn !== 'up' || s.route === 'alone' || s.route === 'in_sync') break;
       s.route = 'in_sync';
       watch({ kind: 'in_sync' });
+      fence(s, fx);
       fx.push({ kind: 'status', status: { state: 'in_sync' } });
       break;
     case 'pass_again':
@@ -386,6 +413,9 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       break;
     case 'pass_failed':
       if (e.gen === s.gen && s.conn === 'up' && !s.stopped) fx.push({ kind: 'close_channel', code: PEER_LOST, message: 're-integration pass failed' });
+      break;
+    case 'fenced':
+      if (!s.stopped) fence(s, fx);
       break;
   }
   return { state: s, effects: fx };
@@ -405,6 +435,11 @@ export function drainSeq(s: LinkState): number | undefined {
   return last > s.done_seq ? last : undefined;
 }
 
+/** Does the fence hold (a sync call that returns on PRIM's local call alone need not wait)? */
+export function isFenced(s: LinkState): boolean {
+  return s.fenced;
+}
+
 /** Is link generation `gen` still the attached, sending one? */
 export function isCurrent(s: LinkState, gen: number): boolean {
   return gen === s.gen && s.conn === 'up' && !s.stopped;
@@ -422,6 +457,12 @@ export function inFlight(s: LinkState): { ops: number; bytes: number } {
 }
 
 // ---- internals ---------------------------------------------------------------------------------
+
+function fence(s: LinkState, fx: LinkEffect[]): void {
+  if (s.fenced) return;
+  s.fenced = true;
+  fx.push({ kind: 'release_held' });
+}
 
 function tryConnect(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): void {
   if (!s.linking || s.stopped || s.conn !== 'none' || s.route !== 'alone' || !mayConnect(s.times, now_ms)) return;
@@ -496,6 +537,9 @@ function pump(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): 
 /** SECOND is gone: every unacknowledged op becomes pending, the journal takes over. */
 function goAlone(s: LinkState, reason: string, code: ErrorCode | undefined, rewrite_journal: boolean, fx: LinkEffect[], always_report = false): void {
   const wasAlone = s.route === 'alone' && s.conn !== 'resuming';
+  // From here PRIM writes without SECOND: see the fence at the head.
+  const unfence = !wasAlone && !s.stopped;
+  if (unfence) s.fenced = false;
   s.gen++;
   s.route = 'alone';
   s.conn = 'none';
@@ -511,4 +555,6 @@ function goAlone(s: LinkState, reason: string, code: ErrorCode | undefined, rewr
   if (ops.length > 0 || rewrite_journal) fx.push({ kind: 'go_alone', ops, through_seq, rewrite_journal });
   s.done_seq = through_seq;
   if (always_report || !wasAlone || ops.length > 0) fx.push({ kind: 'status', status: code ? { state: 'alone', reason, code } : { state: 'alone', reason } });
+  // After the status: the module layer hears of the loss before it is asked for the fence.
+  if (unfence) fx.push({ kind: 'fence_wanted' });
 }

@@ -75,6 +75,8 @@ export interface ModuleMachine {
   readonly next_witness_id: number;
   /** Witness mode: serving alone from now on, waiting for the witness to assign the new epoch. */
   readonly epochBumpPending: boolean;
+  /** Mirror PRIM: the engine's FenceWanted token not answered yet (mirror.ts grantFence). */
+  readonly fenceWanted: number | null;
   /** Serving because of primforce (the invariant's one exception). */
   readonly forced: boolean;
   readonly replication: 'off' | 'sender' | 'receiver';
@@ -122,6 +124,7 @@ export function initMachine(node: NodeId, policy: ModulePolicy, persisted: Persi
     witnessDenied: false,
     next_witness_id: 1,
     epochBumpPending: false,
+    fenceWanted: null,
     forced: false,
     replication: 'off',
     synced: false,

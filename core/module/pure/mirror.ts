@@ -372,6 +372,27 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
   return m;
 }
 
+/**
+ * The fence (docs/mirror.md, "The ALONE fence"): the PRIM engine holds sync calls made without
+ * SECOND until SECOND cannot take over with a copy lacking them: the peer announced its copy
+ * out of date (it persisted that first), or is lost, and no epoch move is pending. Emitted
+ * after the step's Persist and Announce, so what it relies on is durable here too.
+ */
+export function onFenceWanted(m: ModuleMachine, fx: Fx, token: number): ModuleMachine {
+  const cur = { ...m, fenceWanted: token };
+  // The engine writes without SECOND. A record that still has SECOND following (an adopted
+  // capture after a hakitd restart: the new engine starts ALONE, no ReplicationLost came)
+  // leaves it behind now, as a reported loss would.
+  if (servingState(m.state) && m.persisted.lastRole === 'PRIM') return onReplicationEvent(cur, fx, 'lost');
+  return cur;
+}
+
+export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
+  if (m.fenceWanted === null || m.epochBumpPending || peerStillBelievesComplete(m)) return m;
+  fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
+  return { ...m, fenceWanted: null };
+}
+
 /** A start script failed: stop what was started, back to WAIT (or STOP past maxloop). */
 export function onMirrorFailure(m: ModuleMachine, fx: Fx, failure: ScriptFailure, now_ms: number): ModuleMachine {
   if (failure.kind === 'prestart') return become({ ...m, pendingStart: false }, fx, 'STOP', 'prestart failed', ['poststop'], now_ms);

@@ -127,6 +127,15 @@ export interface ReplicationLostEvent {
   readonly type: 'ReplicationLost';
   readonly reason: string;
 }
+/**
+ * Mirror engine, PRIM: its link left SECOND behind (or started without it) and sync calls
+ * wait until SECOND can no longer take over with a copy lacking what PRIM writes now (the
+ * fence, docs/mirror.md). Answered by ReplicationFence with the same token.
+ */
+export interface FenceWantedEvent {
+  readonly type: 'FenceWanted';
+  readonly token: number;
+}
 /** A checker's verdict on a resource (interface, checker, custom); for failover rules. */
 export interface ResourceChangedEvent {
   readonly type: 'ResourceChanged';
@@ -153,6 +162,7 @@ export type ModuleEvent =
   | ReplicationConnectedEvent
   | ReplicationSyncedEvent
   | ReplicationLostEvent
+  | FenceWantedEvent
   | ResourceChangedEvent
   | WitnessReplyEvent;
 
@@ -186,6 +196,8 @@ export type ModuleEffect =
   | { readonly type: 'GratuitousArp' }
   | { readonly type: 'StartReplication'; readonly role: 'sender' | 'receiver' }
   | { readonly type: 'StopReplication' }
+  /** The fence asked for by FenceWanted `token` holds: the PRIM's held sync calls may return. */
+  | { readonly type: 'ReplicationFence'; readonly token: number }
   /** What the heartbeats carry for this module from now on. */
   | { readonly type: 'Announce'; readonly announcement: ModuleAnnouncement }
   | { readonly type: 'SetTimer'; readonly id: TimerId; readonly at_ms: number }

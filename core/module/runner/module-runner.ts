@@ -85,6 +85,7 @@ export class ModuleRunner<S> {
   constructor(private readonly d: ModuleRunnerDeps<S>) {
     this.state = d.initial;
     this.persisted = d.store.read(d.module);
+    d.replication.onFenceWanted?.((token) => this.deliver({ type: 'FenceWanted', token }));
   }
 
   get module(): string {
@@ -171,6 +172,9 @@ export class ModuleRunner<S> {
         return;
       case 'StopReplication':
         this.d.replication.stop();
+        return;
+      case 'ReplicationFence':
+        this.d.replication.fenced?.(fx.token);
         return;
       case 'Announce':
         this.announcement = fx.announcement;

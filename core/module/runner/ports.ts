@@ -14,6 +14,14 @@ export interface ReplicationPort {
   afterScript?(script: string): Promise<void>;
   /** Releases everything (mounts, sockets) when the runner is disposed. */
   dispose?(): Promise<void>;
+  /**
+   * Mirror PRIM, the fence (docs/mirror.md): `want` is called whenever the engine holds sync
+   * calls until SECOND can no longer take over without them (set once, by the runner, for the
+   * port's whole life: the fence is wanted also while replication reporting is off, e.g.
+   * during stop_prim); `fenced(token)` answers the `want` of that token.
+   */
+  onFenceWanted?(want: (token: number) => void): void;
+  fenced?(token: number): void;
 }
 export type ReplicationReport = { readonly type: 'ReplicationConnected' } | { readonly type: 'ReplicationSynced' } | { readonly type: 'ReplicationLost'; readonly reason: string };
 

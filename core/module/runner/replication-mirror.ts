@@ -100,6 +100,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private refusedLoggedAt_ms = -Infinity;
   /** When re-integration progress was last logged (null: no pass logged since in sync). */
   private progressLoggedAt_ms: number | null = null;
+  /** The module runner's FenceWanted sink (ports.ts onFenceWanted), and the newest token. */
+  private fenceWant: ((token: number) => void) | null = null;
+  private fenceToken = 0;
 
   constructor(private readonly d: MirrorReplicationDeps) {}
 
@@ -139,6 +142,23 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   async afterScript(script: string): Promise<void> {
     if (script !== 'stop_prim') return;
     await this.run('stop PRIM engine', () => this.stopPrim());
+  }
+
+  onFenceWanted(want: (token: number) => void): void {
+    this.fenceWant = want;
+  }
+
+  /** The machine's answer; an older token (the engine asked again since, or was replaced) is moot. */
+  fenced(token: number): void {
+    if (token !== this.fenceToken || !this.prim) return;
+    this.d.log.info({ token }, 'mirror: SECOND fenced (its copy is marked out of date or it is lost): held sync calls return');
+    this.prim.fenced();
+  }
+
+  private wantFence(): void {
+    this.fenceToken++;
+    this.d.log.info({ token: this.fenceToken }, 'mirror: PRIM writes without SECOND: sync calls wait until SECOND is fenced');
+    this.fenceWant?.(this.fenceToken);
   }
 
   async dispose(): Promise<void> {
@@ -225,6 +245,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     }
     this.prim = prim;
     prim.on('status', (s) => this.onPrimStatus(s));
+    prim.on('fence_wanted', () => this.wantFence());
+    if (prim.needsFence) this.wantFence(); // asked while the engine started, before this listener
     prim.on('problem', (e) => this.d.log.warn({ code: 'HAKIT_E_MIRROR_FUSE', err: e.message }, 'mirror: FUSE capture problem'));
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
   }
@@ -234,6 +256,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (!p) return;
     this.prim = null;
     p.removeAllListeners('status');
+    p.removeAllListeners('fence_wanted');
     this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;

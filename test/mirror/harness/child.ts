@@ -30,7 +30,9 @@ async function handle(c: Cmd): Promise<unknown> {
   const a = c.args ?? {};
   switch (c.cmd) {
     case 'prim':
-      prim = await startMirrorPrim(spec(a), a.peer as { host: string; port: number });
+      // No module layer here: the PRIM fences itself unless the test plays that layer ('fenced').
+      prim = await startMirrorPrim(spec(a), a.peer as { host: string; port: number }, { fence: a.fence === 'module' ? 'module' : 'self' });
+      prim.on('fence_wanted', () => out({ event: 'fence_wanted' }));
       prim.on('status', (s) => out({ event: 'status', role: 'prim', status: s }));
       return { phase: prim.phase };
     case 'second':
@@ -43,8 +45,10 @@ async function handle(c: Cmd): Promise<unknown> {
         key: Buffer.from(String(a.key), 'hex'), peer: a.peer as { host: string; port: number },
         rules: compileExcludes((a.notreplicated as string[] | undefined) ?? []),
         block_size_bytes: a.block_size_bytes as number | undefined,
+        fence: a.fence === 'module' ? 'module' : 'self',
       });
       sender.on('status', (s) => out({ event: 'status', role: 'sender', status: s }));
+      sender.on('fence_wanted', () => out({ event: 'fence_wanted' }));
       await sender.start();
       return {};
     case 'receiver':
@@ -74,6 +78,9 @@ async function handle(c: Cmd): Promise<unknown> {
     case 'fullsync':
       await (prim ? prim.fullsync() : sender!.fullsync());
       return {};
+    case 'fenced': // the test plays the module layer (started with fence 'module')
+      if (prim) prim.fenced(); else sender!.fenced();
+      return { needs_fence: (prim?.sender ?? sender)?.needsFence };
     case 'stop':
       await prim?.stop();
       await second?.stop();

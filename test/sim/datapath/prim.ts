@@ -20,7 +20,7 @@ import { joinSignature } from '../../../core/mirror/response-chunks';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
 import { type ByteRange } from '../../../core/mirror/pure/ranges';
 import {
-  LINK_DEFAULTS, drainSeq, initialLinkState, isCurrent, linkStep,
+  LINK_DEFAULTS, drainSeq, initialLinkState, isCurrent, isFenced, linkStep,
   type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus,
 } from '../../../core/mirror/pure/link';
 import type { Conn, Scheduler } from './channel';
@@ -64,6 +64,9 @@ export interface PrimBugs {
   readonly fsync_before_ack?: boolean;
   /** Forget the ops go_alone hands over (they never reach the journal). */
   readonly drop_go_alone_ops?: boolean;
+  /** Ignore the fence: sync calls return on PRIM's local call alone at once (as before the
+   *  simulation found the window: docs/mirror.md, "The ALONE fence"). */
+  readonly no_fence?: boolean;
 }
 
 /** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */
@@ -78,6 +81,9 @@ export interface PrimHooks {
    *  (refused at once, or nothing within `timeout_ms`). */
   connect(onWelcome: (conn: Conn, welcome: Record<string, unknown>) => void, onFail: (code: string, message: string) => void, timeout_ms: number): void;
   status(s: SenderStatus): void;
+  /** The link asks for the fence (replication-mirror.ts FenceWanted): the world answers with
+   *  `fenced()` once its model of the module layer says SECOND cannot take over. */
+  fenceWanted(prim: PrimSide): void;
   /** Test-only faults (the checker must catch them). */
   readonly bugs: PrimBugs;
   readonly journal: JournalModel;
@@ -107,6 +113,8 @@ export class PrimSide {
   private draining = false;
   private pendingRequestCb: { ok: (f: Frame[]) => void; fail: (e: string) => void } | undefined;
   private enqueueResult: { seq?: number; recorded?: boolean } | undefined;
+  /** Callers held until the fence holds (sender.ts whenFenced). */
+  private held: Array<() => void> = [];
   /** Bumped at every change the checker may care about. */
   version = 0;
   /** linkStep calls (figures). */
@@ -161,6 +169,7 @@ export class PrimSide {
   }
 
   private forget(): void {
+    this.held = [];
     this.waiters.clear();
     this.requests.clear();
     this.parked = [];
@@ -266,11 +275,25 @@ export class PrimSide {
       case 'complete':
         this.completeThrough(fx.through_seq);
         return;
-      case 'go_alone':
+      case 'go_alone': {
         if (!this.hooks.bugs.drop_go_alone_ops) for (const op of fx.ops) this.pending.recordUnshipped(op);
         if (fx.rewrite_journal) this.rewriteJournal('alone');
+        // sender.ts goAlone: their callers return once the journal holds them and the fence holds.
+        const from = this.after.length;
         this.completeThrough(fx.through_seq);
+        const released = this.after.splice(from);
+        for (const cb of released) this.whenFenced(cb);
         return;
+      }
+      case 'fence_wanted':
+        if (!this.hooks.bugs.no_fence) this.hooks.fenceWanted(this);
+        return;
+      case 'release_held': {
+        const held = this.held;
+        this.held = [];
+        this.after.push(...held); // a failure (stop) only happens with a dead runner here
+        return;
+      }
       case 'fail_requests': {
         const all = [...this.requests.values()];
         this.requests.clear();
@@ -300,6 +323,22 @@ export class PrimSide {
         this.hooks.status(fx.status);
         return;
     }
+  }
+
+  /** The module layer's answer to `fenceWanted`. */
+  fenced(): void {
+    this.feed({ kind: 'fenced' });
+  }
+
+  /** Runs released callers now when no step is running (a step's drain runs them otherwise). */
+  private drainAfter(): void {
+    if (this.draining || this.inEffects) return;
+    while (this.alive && this.after.length > 0) this.after.shift()!();
+  }
+
+  private whenFenced(cb: () => void): void {
+    if (this.hooks.bugs.no_fence || isFenced(this.link)) this.after.push(cb);
+    else this.held.push(cb);
   }
 
   private completeThrough(seq: number): void {
@@ -513,7 +552,11 @@ export class PrimSide {
     const op = w.op as Extract<MirrorOp, { kind: 'write' }>;
     const route = routeOp(this.view(), op);
     if (route.to === 'wait') { this.parked.push(w); return; }
-    if (route.to !== 'live') { this.doPerform({ ...w, kind: 'perform' }); return; }
+    if (route.to !== 'live') {
+      const done: Done = w.sync ? (err) => { this.whenFenced(() => w.done(err)); this.drainAfter(); } : w.done;
+      this.doPerform({ ...w, kind: 'perform', done });
+      return;
+    }
     this.ship(op, () => undefined);
     let syncDone = !w.sync;
     let localDone = false;
@@ -531,7 +574,12 @@ export class PrimSide {
   private doSync(w: Waiting): void {
     const route = routeOp(this.view(), w.op);
     if (route.to === 'wait') { this.parked.push(w); return; }
-    if (route.to !== 'live') { w.done(this.tryLocal(w.local)); return; }
+    if (route.to !== 'live') {
+      const err = this.tryLocal(w.local);
+      this.whenFenced(() => w.done(err));
+      this.drainAfter();
+      return;
+    }
     let acked = false;
     let localDone = false;
     const fin = (): void => { if (acked && localDone) w.done(err); };

@@ -40,7 +40,7 @@ export interface DatapathResult {
 }
 
 export function datapathReplayCommand(o: DatapathOptions): string {
-  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : '';
+  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : '';
   return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${bugs} --verbose`;
 }
 

@@ -40,13 +40,13 @@ export interface Violation {
 }
 
 /**
- * How SECOND's copy is marked out of date once PRIM writes without it (the module layer's
- * side, core/module/pure/mirror.ts, outside the data path):
- *  - 'ideal': whenever PRIM's link has no live session (its runner starts ALONE, or reports
- *    ALONE), within that step: what the data path needs from the module layer;
- *  - 'daemon': as core/module/runner/replication-mirror.ts does today: only an ALONE status
- *    after a session was up tells the machine (ReplicationLost), and SECOND learns PRIM's new
- *    role from a heartbeat `fence_ms` later.
+ * How the module layer (core/module/pure/mirror.ts grantFence, outside the data path) answers
+ * the link's `fence_wanted`, which PRIM's link asks whenever it starts or leaves SECOND behind
+ * (sync calls are held until `fenced`):
+ *  - 'ideal': at once, SECOND's copy marked out of date in the same instant;
+ *  - 'daemon': as the daemon does: PRIM announces lastRole ALONE, SECOND hears it by heartbeat
+ *    `fence_ms` later and marks its copy out of date (a SECOND that is down learns it when it
+ *    returns), and PRIM hears that (or that SECOND is lost) one more heartbeat later.
  */
 export type FenceModel = 'ideal' | 'daemon';
 
@@ -90,8 +90,10 @@ export class DatapathWorld implements Scheduler {
   readonly bugs: PrimBugs;
   readonly fence: FenceModel;
   readonly fence_ms: number;
-  /** 'daemon' fence: PRIM's runner reported a session (replication-mirror.ts sessionUp). */
+  /** With the fence ignored (bug no_fence): PRIM's runner reported a session (replication-mirror.ts sessionUp). */
   private sessionUp = false;
+  /** The newest fence request (see onFenceWanted). */
+  private fenceToken = 0;
   failovers = 0;
   events = 0;
   checks = 0;
@@ -171,6 +173,7 @@ export class DatapathWorld implements Scheduler {
       log: (m) => this.log(`${n.id} ${m}`),
       connect: (ok, fail, timeout_ms) => this.connect(ok, fail, timeout_ms),
       status: (s) => this.onPrimStatus(n, s),
+      fenceWanted: (p) => this.onFenceWanted(n, p),
       bugs: this.bugs,
       journal: this.opts.journal ?? 'fixed',
     }, o);
@@ -201,14 +204,31 @@ export class DatapathWorld implements Scheduler {
 
   private onPrimStatus(n: SimNode, s: SenderStatus): void {
     this.log(`${n.id} status ${s.state}${'reason' in s ? ` (${s.reason})` : ''}${'code' in s && s.code ? ` ${s.code}` : ''}`);
+    // With the fence ignored (a re-injected bug), SECOND learns as before the fence existed:
+    // only an ALONE after a session was up reaches the machine (ReplicationLost).
+    if (!this.bugs.no_fence) return;
     if (s.state === 'connected') this.sessionUp = true;
     if (s.state !== 'alone') return;
     if (this.fence === 'ideal') { this.announceAlone(n); return; }
-    // replication-mirror.ts: ReplicationLost only when a session was up; the module machine
-    // persists lastRole ALONE and its next heartbeat tells SECOND (absorbPeerView).
     if (!this.sessionUp) return;
     this.sessionUp = false;
     this.at(this.now + this.fence_ms, 'heartbeat: PRIM is ALONE', () => this.announceAlone(n));
+  }
+
+  /** See FenceModel. */
+  private onFenceWanted(n: SimNode, p: PrimSide): void {
+    // The runner's token (replication-mirror.ts): an answer to an older request is moot.
+    const token = ++this.fenceToken;
+    const answer = (): void => { if (token === this.fenceToken && n.up && n.prim === p && p.isAlive) p.fenced(); };
+    if (this.fence === 'ideal') {
+      this.at(this.now, 'fence (ideal)', () => { this.announceAlone(n); answer(); });
+      return;
+    }
+    this.at(this.now + this.fence_ms, 'heartbeat: PRIM is ALONE', () => {
+      if (!n.up || n.prim !== p) return;
+      this.announceAlone(n);
+      this.at(this.now + this.fence_ms, 'heartbeat: SECOND out of date (or lost)', answer);
+    });
   }
 
   /** SECOND's copy is out of date from now on (it learns it when it is up). */

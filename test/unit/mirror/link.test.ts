@@ -1,7 +1,7 @@
 // The replication link as a pure machine (core/mirror/pure/link.ts): events in, effects out,
 // time as an input. No channel, no journal: the test plays the runner.
 import fc from 'fast-check';
-import { cloneLinkState, drainSeq, hasRoom, initialLinkState, isCurrent, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
+import { cloneLinkState, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
 import { opWeightBytes, type MirrorOp } from '../../../core/mirror/pure/ops';
 
 const CFG: LinkConfig = { ...LINK_DEFAULTS, max_inflight_bytes: 1000 };
@@ -34,7 +34,8 @@ const of = <K extends LinkEffect['kind']>(fx: readonly LinkEffect[], kind: K): A
 test('ALONE: start opens a connection; an op is recorded (journal), not numbered', () => {
   const d = new Driver();
   expect(phaseName(d.s)).toBe('alone');
-  expect(d.feed({ kind: 'start' })).toEqual([{ kind: 'open_channel', purpose: 'connect', timeout_ms: CFG.welcome_timeout_ms }]);
+  // The fence is wanted from the start (docs/mirror.md, "The ALONE fence").
+  expect(d.feed({ kind: 'start' })).toEqual([{ kind: 'fence_wanted' }, { kind: 'open_channel', purpose: 'connect', timeout_ms: CFG.welcome_timeout_ms }]);
   expect(phaseName(d.s)).toBe('connecting');
   expect(d.kinds({ kind: 'connect_tick' })).toEqual([]); // one attempt at a time
   expect(d.feed({ kind: 'enqueue', op: w(1) })).toEqual([{ kind: 'record', op: w(1) }]);
@@ -55,7 +56,7 @@ test('connected: attach, status, STATE syncing with the first seq, a pass; in_sy
   expect(d.s.route).toBe('walking'); // a stale pass does not move the phase
   d.feed({ kind: 'names_reconciled', gen: d.s.gen });
   expect(d.s.route).toBe('syncing');
-  expect(d.feed({ kind: 'in_sync', gen: d.s.gen })).toEqual([{ kind: 'status', status: { state: 'in_sync' } }]);
+  expect(d.feed({ kind: 'in_sync', gen: d.s.gen })).toEqual([{ kind: 'release_held' }, { kind: 'status', status: { state: 'in_sync' } }]);
   expect(phaseName(d.s)).toBe('in_sync');
 });
 
@@ -145,7 +146,7 @@ test('no resume: SECOND lost ops (or another session), the window passed, an app
   lostOps.feed({ kind: 'ack', seq: 1 });
   lostOps.feed({ kind: 'closed', need_full: false });
   const fx = lostOps.feed({ kind: 'resume_welcome', session: 's1', last_seq: 0, pending_empty: true });
-  expect(fx.map((x) => x.kind)).toEqual(['discard_channel', 'go_alone', 'status']);
+  expect(fx.map((x) => x.kind)).toEqual(['discard_channel', 'go_alone', 'status', 'fence_wanted']);
   expect(of(fx, 'go_alone')[0]).toEqual({ kind: 'go_alone', ops: [w(2), w(3)], through_seq: 3, rewrite_journal: true });
   expect(of(fx, 'status')[0]!.status).toEqual({ state: 'alone', reason: 'connection lost' }); // closed without an error
   expect(lostOps.s.route).toBe('alone');
@@ -153,20 +154,20 @@ test('no resume: SECOND lost ops (or another session), the window passed, an app
 
   const other = new Driver().inSync();
   other.feed({ kind: 'closed', need_full: false });
-  expect(other.kinds({ kind: 'resume_welcome', session: 'another', last_seq: 5, pending_empty: true })).toEqual(['discard_channel', 'go_alone', 'status']);
+  expect(other.kinds({ kind: 'resume_welcome', session: 'another', last_seq: 5, pending_empty: true })).toEqual(['discard_channel', 'go_alone', 'status', 'fence_wanted']);
 
   const late = new Driver().inSync();
   late.feed({ kind: 'enqueue', op: w(1) });
   late.feed({ kind: 'closed', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'socket error: ECONNRESET', need_full: false });
   late.feed({ kind: 'resume_failed' });
   const gen = late.s.gen;
-  expect(late.kinds({ kind: 'resume_due', gen }, CFG.resume_window_ms)).toEqual(['go_alone', 'status']);
+  expect(late.kinds({ kind: 'resume_due', gen }, CFG.resume_window_ms)).toEqual(['go_alone', 'status', 'fence_wanted']);
   expect(of(late.log, 'status').at(-1)!.status).toEqual({ state: 'alone', reason: 'socket error: ECONNRESET', code: 'HAKIT_E_MIRROR_PEER_LOST' });
 
   const apply = new Driver().inSync();
   apply.feed({ kind: 'enqueue', op: w(1) });
   expect(apply.feed({ kind: 'peer_error', message: 'ENOSPC' })).toEqual([{ kind: 'close_channel', code: 'HAKIT_E_MIRROR_APPLY', message: 'ENOSPC' }]);
-  expect(apply.kinds({ kind: 'closed', code: 'HAKIT_E_MIRROR_APPLY', message: 'ENOSPC', need_full: false })).toEqual(['fail_requests', 'status', 'go_alone', 'status']);
+  expect(apply.kinds({ kind: 'closed', code: 'HAKIT_E_MIRROR_APPLY', message: 'ENOSPC', need_full: false })).toEqual(['fail_requests', 'status', 'go_alone', 'status', 'fence_wanted']);
   // ...and the next connection waits for the apply-error back-off.
   expect(apply.kinds({ kind: 'connect_tick' }, CFG.apply_retry_ms - 1)).toEqual([]);
   expect(apply.kinds({ kind: 'connect_tick' }, 1)).toEqual(['open_channel']);
@@ -174,7 +175,7 @@ test('no resume: SECOND lost ops (or another session), the window passed, an app
   const syncing = new Driver();
   syncing.feed({ kind: 'start' });
   syncing.feed({ kind: 'connected', session: 's1', mode: 'journal' });
-  expect(syncing.kinds({ kind: 'closed', need_full: false })).toEqual(['fail_requests', 'status', 'go_alone', 'status']);
+  expect(syncing.kinds({ kind: 'closed', need_full: false })).toEqual(['fail_requests', 'status', 'go_alone', 'status', 'fence_wanted']);
 
   const full = new Driver().inSync();
   expect(full.kinds({ kind: 'closed', need_full: true })).toContain('go_alone');
@@ -210,22 +211,59 @@ test('stop: the channel is dropped, every unacknowledged op is journaled, late o
   d.feed({ kind: 'enqueue', op: w(1) });
   d.feed({ kind: 'enqueue', op: fsync() });
   const fx = d.feed({ kind: 'stop' });
-  expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status']);
+  expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status', 'release_held']);
   expect(of(fx, 'go_alone')[0]).toEqual({ kind: 'go_alone', ops: [w(1), fsync()], through_seq: 2, rewrite_journal: true });
   expect(d.kinds({ kind: 'connect_tick' })).toEqual([]);
   expect(d.kinds({ kind: 'connected', session: 'x', mode: 'journal' })).toEqual(['discard_channel']);
   // Stopping while ALONE still rewrites the journal (clean state), without a status.
   const alone = new Driver();
-  expect(alone.kinds({ kind: 'stop' })).toEqual(['go_alone']);
+  // Sync calls held for the fence fail: the sender stopped before SECOND was fenced.
+  expect(alone.feed({ kind: 'stop' })).toEqual([
+    { kind: 'go_alone', ops: [], through_seq: 0, rewrite_journal: true },
+    { kind: 'release_held', error: { code: 'HAKIT_E_MIRROR_STOPPED', message: 'sender stopped before SECOND was fenced' } },
+  ]);
 });
 
 test('internal error: link dropped, ops pending without a journal rewrite, ALONE reported with the code', () => {
   const d = new Driver().inSync();
   d.feed({ kind: 'enqueue', op: w(1) });
   const fx = d.feed({ kind: 'internal_error', code: 'HAKIT_E_MIRROR_JOURNAL', message: 'ENOSPC' });
-  expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status']);
+  expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status', 'fence_wanted']);
   expect(of(fx, 'go_alone')[0]!.rewrite_journal).toBe(false);
   expect(of(fx, 'status')[0]!.status).toEqual({ state: 'alone', reason: 'ENOSPC', code: 'HAKIT_E_MIRROR_JOURNAL' });
+});
+
+test('the fence: wanted at start and whenever the link leaves SECOND behind; held until the module layer, an ACK of a new session, or in_sync', () => {
+  const d = new Driver();
+  expect(isFenced(d.s)).toBe(false);
+  d.feed({ kind: 'start' });
+  expect(d.feed({ kind: 'fenced' })).toEqual([{ kind: 'release_held' }]);
+  expect(isFenced(d.s)).toBe(true);
+  expect(d.feed({ kind: 'fenced' })).toEqual([]); // once
+  // A session: SECOND's first ACK follows its STATE syncing (its copy durably incomplete).
+  d.feed({ kind: 'connected', session: 's1', mode: 'journal' });
+  d.feed({ kind: 'in_sync', gen: d.s.gen });
+  d.feed({ kind: 'enqueue', op: w(1) });
+  // Lost beyond resume: PRIM writes without SECOND from now; the loss is reported first.
+  d.feed({ kind: 'closed', code: 'HAKIT_E_MIRROR_APPLY', message: 'ENOSPC', need_full: false });
+  expect(isFenced(d.s)).toBe(false);
+  expect(d.log.map((x) => x.kind).slice(-3)).toEqual(['go_alone', 'status', 'fence_wanted']);
+  // A new session's first ACK fences; so does in_sync.
+  d.feed({ kind: 'connect_tick' }, CFG.apply_retry_ms);
+  d.feed({ kind: 'connected', session: 's2', mode: 'journal' });
+  expect(isFenced(d.s)).toBe(false);
+  d.feed({ kind: 'enqueue', op: w(2) });
+  expect(d.feed({ kind: 'ack', seq: 2 }).map((x) => x.kind)).toEqual(['complete', 'release_held']);
+  expect(isFenced(d.s)).toBe(true);
+  const viaSync = new Driver();
+  viaSync.feed({ kind: 'start' });
+  viaSync.feed({ kind: 'connected', session: 's1', mode: 'journal' });
+  expect(viaSync.kinds({ kind: 'in_sync', gen: viaSync.s.gen })).toEqual(['release_held', 'status']);
+  // A transient loss resumed within the window leaves the fence as it was.
+  viaSync.feed({ kind: 'closed', need_full: false });
+  viaSync.feed({ kind: 'resume_welcome', session: 's1', last_seq: 0, pending_empty: true });
+  expect(isFenced(viaSync.s)).toBe(true);
+  expect(viaSync.log.filter((x) => x.kind === 'fence_wanted')).toHaveLength(1); // the start's only
 });
 
 test('fullsync: connected, the link is closed for a new pass; not connected, a connection is tried at once', () => {

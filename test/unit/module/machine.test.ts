@@ -1,6 +1,7 @@
 import { assertTransition, MIRROR_TABLE } from '../../../core/module/pure/table';
 import { isHakitError } from '../../../core/errors/catalogue';
 import { driver, peer, types } from './helpers';
+import type { ModuleEffect } from '../../../core/module/pure/types';
 
 /** A node in WAIT after `start` and prestart, having listened long enough. */
 function waiting(node = 'n1', persisted = {}, policy = {}) {
@@ -235,6 +236,49 @@ describe('restarts and farms', () => {
     expect(fx).toContainEqual(expect.objectContaining({ type: 'SetTimer', id: 'peer-wait' }));
     d.send({ type: 'TimerFired', id: 'peer-wait' }, 3_000);
     expect(d.m.state).toBe('ALONE');
+  });
+
+  it('the fence: held sync calls of an ALONE PRIM are released only once the peer cannot take over without them', () => {
+    const d = driver('n1', {}, { epoch: 3, copyComplete: true, lastRole: 'ALONE' });
+    d.send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+    d.send({ type: 'TimerFired', id: 'peer-wait' }, 3_000);
+    d.settle();
+    expect(d.m.state).toBe('ALONE');
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    // The peer is lost: nothing to wait for.
+    expect(fence(d.send({ type: 'FenceWanted', token: 1 }))).toEqual([{ type: 'ReplicationFence', token: 1 }]);
+    // In sync with a SECOND whose copy is complete; then the link is lost.
+    const epoch = d.m.persisted.epoch;
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND' })] });
+    d.send({ type: 'ReplicationSynced' });
+    d.send({ type: 'ReplicationLost', reason: 'test' });
+    expect(fence(d.send({ type: 'FenceWanted', token: 2 }))).toEqual([]);
+    // The peer still announces a complete copy: held.
+    expect(fence(d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND' })] }))).toEqual([]);
+    // It marked its copy out of date: released, after the new epoch is persisted.
+    const fx = d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: false, lastRole: 'SECOND' })] });
+    expect(fence(fx)).toEqual([{ type: 'ReplicationFence', token: 2 }]);
+    expect(fx.findIndex((e) => e.type === 'Persist')).toBeLessThan(fx.findIndex((e) => e.type === 'ReplicationFence'));
+    expect(d.m.persisted.epoch).toBe(epoch + 1);
+    // Answered once.
+    expect(fence(d.send({ type: 'PeerView', peers: [peer('n2', null, false)] }))).toEqual([]);
+  });
+
+  it('the fence after a hakitd restart that kept the capture: the new engine starts ALONE, no loss was reported', () => {
+    const d = driver('n1', {}, { epoch: 5, copyComplete: true, lastRole: 'PRIM', wasStarted: true });
+    const sec = (copyComplete: boolean) => [peer('n2', { state: 'SECOND', status: 'Ready', epoch: 5, copyComplete, lastRole: 'SECOND' })];
+    d.send({ type: 'PeerView', peers: sec(true) });
+    d.send({ type: 'Booted', leftover: { state: 'PRIM', status: 'Ready', capture_kept: true } });
+    d.settle();
+    expect(d.m.state).toBe('PRIM');
+    expect(d.m.persisted.lastRole).toBe('PRIM');
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    expect(fence(d.send({ type: 'FenceWanted', token: 1 }))).toEqual([]);
+    expect(d.m.epochBumpPending).toBe(true); // as after a reported loss: the epoch moves once the peer knows
+    expect(fence(d.send({ type: 'PeerView', peers: sec(false) }))).toEqual([{ type: 'ReplicationFence', token: 1 }]);
   });
 
   it('a former PRIM or SECOND waits for its peer: the other may have served since', () => {
