@@ -85,6 +85,10 @@ interface SimNode {
   replRole: 'off' | 'sender' | 'receiver';
   /** Ground truth: how many acknowledged writes this node's copy holds. */
   version: number;
+  /** Mirror PRIM engine: sync calls return without SECOND (docs/mirror.md, "The ALONE fence"):
+   *  the machine answered the newest FenceWanted, token `fenceToken`. */
+  fenced: boolean;
+  fenceToken: number;
   /** What the node's dead daemon announced last (its run-dir record), for the next boot to adopt. */
   leftover: LeftoverState | undefined;
   /** Several arbitrators: each request's answers so far (the node holds a ticket on a majority). */
@@ -101,7 +105,8 @@ type SimEvent =
   | { k: 'synced'; session: number }
   | { k: 'restart'; node: NodeId }
   | { k: 'write' }
-  | { k: 'repl' };
+  | { k: 'repl' }
+  | { k: 'fence-wanted'; node: NodeId; inc: number; token: number };
 
 interface Session {
   readonly id: number;
@@ -175,6 +180,8 @@ export class World {
         app: false,
         replRole: 'off',
         version: 0,
+        fenced: false,
+        fenceToken: 0,
         leftover: undefined,
         tallies: new Map(),
       };
@@ -268,6 +275,7 @@ export class World {
     n.app = false;
     n.vip = false;
     n.replRole = 'off';
+    n.fenced = false;
     n.scriptRun = null;
     n.timers.clear();
   }
@@ -420,6 +428,11 @@ export class World {
         return this.onSynced(e.session);
       case 'restart':
         return this.restart(e.node);
+      case 'fence-wanted': {
+        const n = this.node(e.node);
+        if (n.alive && n.incarnation === e.inc && n.fenceToken === e.token) this.feed(n, { type: 'FenceWanted', token: e.token });
+        return;
+      }
       case 'write':
         this.onWrite();
         this.q.push(this.now + WRITE_PERIOD_MS, { k: 'write' });
@@ -486,6 +499,8 @@ export class World {
         return;
       case 'RunScript': {
         if (e.script === 'start_prim' || e.script === 'start_both') this.onAppStart(n, before, ev, e.env.HAKIT_ACTION);
+        // The PRIM engine starts before start_prim, without SECOND: it asks for the fence.
+        if (e.script === 'start_prim' && this.policy.mode === 'mirror') this.wantFence(n);
         n.scriptRun = e.run_id;
         const failable = (e.script.startsWith('start') || e.script.startsWith('stop')) && e.args.length === 0;
         const code = failable && this.rng.chance(this.rates.scriptFail) ? 1 : 0;
@@ -506,6 +521,9 @@ export class World {
         return;
       case 'StopReplication':
         n.replRole = 'off';
+        return;
+      case 'ReplicationFence':
+        if (e.token === n.fenceToken) n.fenced = true;
         return;
       case 'Announce': {
         const a = e.announcement;
@@ -589,16 +607,30 @@ export class World {
     }
   }
 
+  /**
+   * The application writes and syncs whenever it runs on a serving node; what makes its sync
+   * call return (an acknowledged write) is the data path's rule, not the module's status: the
+   * SECOND holds it (a synced session), or the fence holds (the machine answered FenceWanted).
+   */
   private onWrite(): void {
     if (this.policy.mode !== 'mirror') return;
     for (const n of this.nodes.values()) {
       const m = n.machine;
-      if (!n.alive || !n.app || m === null || m.job !== null || m.status !== 'Ready' || (m.state !== 'ALONE' && m.state !== 'PRIM')) continue;
+      if (!n.alive || !n.app || m === null || (m.state !== 'ALONE' && m.state !== 'PRIM')) continue;
+      const s = this.session;
+      const viaSecond = s !== null && s.sender === n.id && s.synced;
+      if (!viaSecond && !n.fenced) continue;
       n.version += 1;
       this.globalMax = Math.max(this.globalMax, n.version);
-      const s = this.session;
-      if (s !== null && s.sender === n.id && s.synced) this.node(s.receiver).version = n.version;
+      if (viaSecond) this.node(s.receiver).version = n.version;
     }
+  }
+
+  /** The PRIM engine holds sync calls until the machine answers this (replication-mirror.ts). */
+  private wantFence(n: SimNode): void {
+    n.fenced = false;
+    const token = ++n.fenceToken;
+    this.q.push(this.now, { k: 'fence-wanted', node: n.id, inc: n.incarnation, token });
   }
 
   /** Fake mirror engine: a session exists while sender and receiver both want it and LAN 0 works both ways. */
@@ -614,6 +646,8 @@ export class World {
       if (snd.alive && rcv.alive && snd.replRole === 'sender' && rcv.replRole === 'receiver' && ok(snd, rcv)) return;
       this.session = null;
       for (const n of [snd, rcv]) if (n.alive) this.feed(n, { type: 'ReplicationLost', reason: 'session broken' });
+      // The link left SECOND behind: after reporting the loss it asks for the fence.
+      if (snd.alive) this.wantFence(snd);
       return;
     }
     if (sender === undefined || receiver === undefined || !ok(sender, receiver)) return;
@@ -631,6 +665,7 @@ export class World {
     const snd = this.node(s.sender);
     const rcv = this.node(s.receiver);
     rcv.version = snd.version;
+    snd.fenced = true; // in sync: the link fences (core/mirror/pure/link.ts)
     this.feed(rcv, { type: 'ReplicationSynced' });
     this.feed(snd, { type: 'ReplicationSynced' });
   }

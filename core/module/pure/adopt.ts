@@ -16,6 +16,7 @@
 //    from WAIT, where the usual rules decide who serves (the SECOND may have taken over).
 // The full rule and its reasons: docs/architecture.md, "Restart and adoption".
 import { become, persist } from './jobs';
+import { leaveSecondBehind } from './mirror';
 import type { Fx, JobStep, ModuleMachine } from './machine-state';
 import type { LeftoverState } from './types';
 
@@ -26,7 +27,10 @@ export function adopt(m: ModuleMachine, fx: Fx, leftover: LeftoverState, now_ms:
   if (m.policy.mode !== 'mirror') return adoptFarm(cur, fx, leftover, what, now_ms);
   if (keepsCapture(leftover)) {
     fx.push({ type: 'StartReplication', role: 'sender' });
-    const kept: ModuleMachine = { ...cur, app: true, replication: 'sender', synced: false };
+    // The new engine starts ALONE (its session died with the daemon): the SECOND that followed
+    // is left behind, as after a reported loss (the fence waits for it to know, docs/mirror.md).
+    const behind = leftover.state === 'PRIM' ? leaveSecondBehind(cur, fx) : cur;
+    const kept: ModuleMachine = { ...behind, app: true, replication: 'sender', synced: false };
     // With a witness the new daemon holds no lease yet: the serving rules stop the application
     // at once (as without a kept mount), and the VIP is not put up meanwhile.
     const steps: JobStep[] = m.policy.hasWitness ? [] : ['vip+', 'arp'];

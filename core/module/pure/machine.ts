@@ -65,7 +65,7 @@ function absorb(m: ModuleMachine, fx: Fx, event: ModuleEvent, now_ms: number): M
     case 'ReplicationLost':
       return mirror ? onReplicationEvent(m, fx, 'lost') : m;
     case 'FenceWanted':
-      return mirror ? onFenceWanted(m, fx, event.token) : m;
+      return mirror ? onFenceWanted(m, event.token) : m;
     case 'ResourceChanged': {
       const others = m.resourcesDown.filter((r) => r !== event.resource);
       return { ...m, resourcesDown: event.state === 'down' ? [...others, event.resource] : others };

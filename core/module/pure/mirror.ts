@@ -333,7 +333,7 @@ function toWait(m: ModuleMachine, fx: Fx, action: string, takeoverPending: boole
  * before any further write); with one, the witness assigns it (epochBumpPending) and the
  * application writes again only once it has (status Ready).
  */
-function leaveSecondBehind(m: ModuleMachine, fx: Fx): ModuleMachine {
+export function leaveSecondBehind(m: ModuleMachine, fx: Fx): ModuleMachine {
   return { ...persist(m, fx, { lastRole: 'ALONE' }), epochBumpPending: true };
 }
 
@@ -372,23 +372,21 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
   return m;
 }
 
+/** The PRIM engine asks for the fence (grantFence answers). */
+export function onFenceWanted(m: ModuleMachine, token: number): ModuleMachine {
+  return { ...m, fenceWanted: token };
+}
+
 /**
  * The fence (docs/mirror.md, "The ALONE fence"): the PRIM engine holds sync calls made without
  * SECOND until SECOND cannot take over with a copy lacking them: the peer announced its copy
- * out of date (it persisted that first), or is lost, and no epoch move is pending. Emitted
- * after the step's Persist and Announce, so what it relies on is durable here too.
+ * out of date (it persisted that first), or is lost. With a witness, a lost peer may still be
+ * alive and ask it for a lease, so the witness must hold our new epoch too. Not tied to the
+ * state handler: a stop_prim running meanwhile (an application's shutdown fsync) is released
+ * as well. Emitted after the step's Persist and Announce.
  */
-export function onFenceWanted(m: ModuleMachine, fx: Fx, token: number): ModuleMachine {
-  const cur = { ...m, fenceWanted: token };
-  // The engine writes without SECOND. A record that still has SECOND following (an adopted
-  // capture after a hakitd restart: the new engine starts ALONE, no ReplicationLost came)
-  // leaves it behind now, as a reported loss would.
-  if (servingState(m.state) && m.persisted.lastRole === 'PRIM') return onReplicationEvent(cur, fx, 'lost');
-  return cur;
-}
-
 export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
-  if (m.fenceWanted === null || m.epochBumpPending || peerStillBelievesComplete(m)) return m;
+  if (m.fenceWanted === null || peerStillBelievesComplete(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
   fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
   return { ...m, fenceWanted: null };
 }
