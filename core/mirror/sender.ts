@@ -25,6 +25,7 @@ import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
 import { ActivityRecord } from './activity-record';
+import { EMPTY_CAP_BUCKET, capChunkBytes, capTake, type CapBucket } from './pure/bandwidth-cap';
 import { COOL_IDLE_MS, chooseReintegration, coolingPlan, under, type ActivitySummary, type HotFile } from './pure/activity';
 
 /** Defaults; each is a named bound (docs/architecture.md, rule 8). The link's own (in-flight
@@ -134,8 +135,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   private copyId = '';
   private needFull = false;
   private timers: Array<{ stop: () => void }> = [];
-  private bucketTokens = 0;
-  private bucketAt_ms = 0;
+  private capBucket: CapBucket = EMPTY_CAP_BUCKET;
   private reint: Reintegrator | undefined;
   /** Incremented for every namespace op queued for SECOND: a signature requested before a
    *  change of it may describe a file that has since been renamed over or removed. */
@@ -842,32 +842,20 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     }
   }
 
-  /**
-   * Re-integration's bandwidth cap (token bucket, refilled continuously, burst of 100 ms):
-   * resolves when `bytes` may be queued. Only the re-integrator waits here, before it queues
-   * a chunk; live ops never do, so the cap cannot hold an application's write.
-   */
-  /** Bytes per re-integration write: with a cap, at most a 100 ms burst (64 KiB minimum), so
-   *  a throttled chunk holds its file's gate (and the application's ops on it) ≤ ~100 ms. */
+  /** Bytes per re-integration write (pure/bandwidth-cap.ts). */
   reintChunkBytes(): number {
-    const chunk = this.cfg.reint_chunk_bytes;
-    const cap = this.opts.bandwidth_bytes_per_s;
-    return cap ? Math.min(chunk, Math.max(64 * 1024, Math.floor(cap / 10))) : chunk;
+    return capChunkBytes(this.cfg.reint_chunk_bytes, this.opts.bandwidth_bytes_per_s);
   }
 
+  /** Re-integration's bandwidth cap (pure/bandwidth-cap.ts): resolves when `bytes` may be queued. */
   async throttle(bytes: number): Promise<void> {
     const cap = this.opts.bandwidth_bytes_per_s;
     if (!cap) return;
     for (;;) {
-      const now = this.clock.now_ms();
-      this.bucketTokens = Math.min(cap / 10, this.bucketTokens + ((now - this.bucketAt_ms) * cap) / 1000);
-      this.bucketAt_ms = now;
-      if (this.bucketTokens >= Math.min(bytes, cap / 10) || this.phase === 'alone' || this.stopped) {
-        this.bucketTokens -= bytes;
-        return;
-      }
-      const wait_ms = Math.ceil(((Math.min(bytes, cap / 10) - this.bucketTokens) * 1000) / cap);
-      await this.sleep(Math.max(1, Math.min(wait_ms, 100)));
+      const d = capTake(this.capBucket, bytes, this.clock.now_ms(), cap, this.phase === 'alone' || this.stopped);
+      this.capBucket = d.bucket;
+      if (d.wait_ms === 0) return;
+      await this.sleep(d.wait_ms);
     }
   }
 
