@@ -116,6 +116,9 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
    *  ALONE writes (core/mirror/pure/link.ts, the fence); held sync calls return. */
   fenced(): void { this.sender.fenced(); }
 
+  /** The module layer: SECOND is lost by the heartbeats (the link gives up its session now). */
+  peerLost(): void { this.sender.peerLost(); }
+
   /** Sync calls wait for `fenced()` now (a listener attached after start asks here). */
   get needsFence(): boolean { return this.sender.needsFence; }
 

@@ -220,6 +220,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     this.step({ kind: 'fenced' });
   }
 
+  /** The module layer: SECOND is lost by the heartbeats. */
+  peerLost(): void {
+    this.step({ kind: 'peer_lost' });
+  }
+
   /** Sync calls that return on PRIM alone wait for `fenced()` now. */
   get needsFence(): boolean { return !isFenced(this.ls); }
 

@@ -31,6 +31,8 @@
 //   timer-driven events it asked for with effect `timer` (resume_due)
 //   fenced                        the module layer knows SECOND cannot take over with what
 //                                 it lacks (it marked its copy out of date, or is lost)
+//   peer_lost                     the module layer lost SECOND by the heartbeats: give the
+//                                 session up now instead of at the ack timeout
 //
 // Effects, performed by the runner in order. An event the runner feeds while performing them
 // (a channel's close reported at once, a pass's first ops) is stepped after the last one
@@ -198,7 +200,9 @@ export type LinkEvent =
   /** The pass of `gen` ended but something became pending meanwhile: another journal pass. */
   | { readonly kind: 'pass_again'; readonly gen: number }
   /** The module layer: SECOND's copy is marked out of date, or SECOND is lost. */
-  | { readonly kind: 'fenced' };
+  | { readonly kind: 'fenced' }
+  /** The module layer: SECOND is lost by the heartbeats. */
+  | { readonly kind: 'peer_lost' };
 
 export type LinkEffect =
   | { readonly kind: 'open_channel'; readonly purpose: 'connect' | 'resume'; readonly timeout_ms: number }
@@ -417,6 +421,14 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
     case 'fenced':
       if (!s.stopped) fence(s, fx);
       break;
+    case 'peer_lost': {
+      if (s.stopped || (s.route === 'alone' && s.conn !== 'resuming')) break;
+      const message = 'SECOND lost by the heartbeats';
+      if (s.conn === 'up') fx.push({ kind: 'drop_channel', code: PEER_LOST, message });
+      if (s.conn === 'up' || s.conn === 'resuming') fx.push({ kind: 'fail_requests', code: PEER_LOST, message });
+      goAlone(s, message, PEER_LOST, true, fx);
+      break;
+    }
   }
   return { state: s, effects: fx };
 }

@@ -265,6 +265,9 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
     if (inSync && pa.wantsPrim) return { ...stopServing(cur, fx, cur.policy.defaultprim === peerView(cur)?.node ? 'defaultprim' : 'swap', now_ms), handover: true };
     return { ...cur, status: settledStatus(cur) };
   }
+  // Lost by the heartbeats: the link need not wait for its own ack timeout to give up the
+  // session (the application's sync calls would stall that long); the fence then holds at once.
+  if (pa === null && cur.replication === 'sender') fx.push({ type: 'ReplicationPeerLost' });
   cur = stopReplication(cur, fx);
   if (cur.state === 'PRIM') {
     // The copy on the peer stops following ours: a new epoch marks it as older.

@@ -196,6 +196,8 @@ export type ModuleEffect =
   | { readonly type: 'GratuitousArp' }
   | { readonly type: 'StartReplication'; readonly role: 'sender' | 'receiver' }
   | { readonly type: 'StopReplication' }
+  /** PRIM: the peer is lost by the heartbeats: the replication link gives up its session now. */
+  | { readonly type: 'ReplicationPeerLost' }
   /** The fence asked for by FenceWanted `token` holds: the PRIM's held sync calls may return. */
   | { readonly type: 'ReplicationFence'; readonly token: number }
   /** What the heartbeats carry for this module from now on. */

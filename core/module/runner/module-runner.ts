@@ -176,6 +176,9 @@ export class ModuleRunner<S> {
       case 'ReplicationFence':
         this.d.replication.fenced?.(fx.token);
         return;
+      case 'ReplicationPeerLost':
+        this.d.replication.peerLost?.();
+        return;
       case 'Announce':
         this.announcement = fx.announcement;
         this.d.onAnnounce(fx.announcement);

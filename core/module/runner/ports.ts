@@ -22,6 +22,8 @@ export interface ReplicationPort {
    */
   onFenceWanted?(want: (token: number) => void): void;
   fenced?(token: number): void;
+  /** Mirror PRIM: the peer is lost by the heartbeats; the link gives up its session at once. */
+  peerLost?(): void;
 }
 export type ReplicationReport = { readonly type: 'ReplicationConnected' } | { readonly type: 'ReplicationSynced' } | { readonly type: 'ReplicationLost'; readonly reason: string };
 

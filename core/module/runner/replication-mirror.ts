@@ -155,6 +155,12 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.prim.fenced();
   }
 
+  peerLost(): void {
+    if (!this.prim) return;
+    this.d.log.warn({}, 'mirror: SECOND lost by the heartbeats: the replication link gives up its session');
+    this.prim.peerLost();
+  }
+
   private wantFence(): void {
     this.fenceToken++;
     this.d.log.info({ token: this.fenceToken }, 'mirror: PRIM writes without SECOND: sync calls wait until SECOND is fenced');

@@ -330,6 +330,11 @@ export class PrimSide {
     this.feed({ kind: 'fenced' });
   }
 
+  /** The module layer lost SECOND by the heartbeats (ReplicationPeerLost). */
+  peerLost(): void {
+    this.feed({ kind: 'peer_lost' });
+  }
+
   /** Runs released callers now when no step is running (a step's drain runs them otherwise). */
   private drainAfter(): void {
     if (this.draining || this.inEffects) return;

@@ -412,6 +412,13 @@ export class DatapathWorld implements Scheduler {
       // The peer's heartbeats stop: after the timeout SECOND takes over if its copy may.
       const detect_ms = this.rng.int(1500, 4000);
       this.at(this.now + detect_ms, 'SECOND notices PRIM is gone', () => this.maybeFailover(id));
+    } else {
+      // PRIM's heartbeats see SECOND gone after the timeout: the link gives its session up
+      // (core/module/pure/mirror.ts ReplicationPeerLost), unless SECOND is back by then.
+      const boot = n.boot;
+      this.at(this.now + this.rng.int(1500, 4000), 'PRIM notices SECOND is gone', () => {
+        if (!n.up && n.boot === boot) this.nodes[this.primNode].prim?.peerLost();
+      });
     }
     this.at(this.now + back_ms, `${id} boots`, () => this.boot(id));
   }

@@ -266,6 +266,22 @@ test('the fence: wanted at start and whenever the link leaves SECOND behind; hel
   expect(viaSync.log.filter((x) => x.kind === 'fence_wanted')).toHaveLength(1); // the start's only
 });
 
+test('peer_lost: the module layer lost SECOND by the heartbeats: the session is given up at once, unacknowledged ops journaled', () => {
+  const d = new Driver().inSync();
+  d.feed({ kind: 'enqueue', op: w(1) });
+  d.feed({ kind: 'enqueue', op: fsync() });
+  const fx = d.feed({ kind: 'peer_lost' });
+  expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status', 'fence_wanted']);
+  expect(of(fx, 'go_alone')[0]).toEqual({ kind: 'go_alone', ops: [w(1), fsync()], through_seq: 2, rewrite_journal: true });
+  expect(of(fx, 'status')[0]!.status).toEqual({ state: 'alone', reason: 'SECOND lost by the heartbeats', code: 'HAKIT_E_MIRROR_PEER_LOST' });
+  expect(phaseName(d.s)).toBe('alone');
+  expect(d.feed({ kind: 'peer_lost' })).toEqual([]); // ALONE already
+  // While resuming: no channel to drop; ALONE at once instead of at the end of the window.
+  const r = new Driver().inSync();
+  r.feed({ kind: 'closed', need_full: false });
+  expect(r.kinds({ kind: 'peer_lost' })).toEqual(['fail_requests', 'go_alone', 'status', 'fence_wanted']);
+});
+
 test('fullsync: connected, the link is closed for a new pass; not connected, a connection is tried at once', () => {
   const d = new Driver().inSync();
   expect(d.feed({ kind: 'fullsync' })).toEqual([{ kind: 'close_channel', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'full sync requested' }]);

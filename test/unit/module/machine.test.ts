@@ -263,8 +263,10 @@ describe('restarts and farms', () => {
     expect(fence(fx)).toEqual([{ type: 'ReplicationFence', token: 2 }]);
     expect(fx.findIndex((e) => e.type === 'Persist')).toBeLessThan(fx.findIndex((e) => e.type === 'ReplicationFence'));
     expect(d.m.persisted.epoch).toBe(epoch + 1);
-    // Answered once.
-    expect(fence(d.send({ type: 'PeerView', peers: [peer('n2', null, false)] }))).toEqual([]);
+    // Answered once; the peer lost by the heartbeats: the link gives its session up at once.
+    const lost = d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+    expect(fence(lost)).toEqual([]);
+    expect(types(lost)).toContain('ReplicationPeerLost');
   });
 
   it('the fence after a hakitd restart that kept the capture: the new engine starts ALONE, no loss was reported', () => {
