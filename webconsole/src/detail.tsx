@@ -158,6 +158,12 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
           <dd>
             {bytes(s.bytes_applied)} in {s.ops_applied ?? '?'} operations
           </dd>
+          {typeof s.fence_wait_ms === 'number' && (
+            <>
+              <dt>Sync calls</dt>
+              <dd class="error">⏳ held {Math.round(s.fence_wait_ms / 1000)} s: the peer may still believe its copy complete (the ALONE fence)</dd>
+            </>
+          )}
           {verifyKnown && (
             <>
               <dt>Last verify</dt>

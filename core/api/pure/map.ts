@@ -79,6 +79,7 @@ export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
     ops_applied: r.ops_applied,
     last: r.last,
     ...(r.last_verify !== undefined ? { last_verify: r.last_verify } : {}),
+    ...(r.fence_wait_ms !== undefined ? { fence_wait_ms: r.fence_wait_ms } : {}),
   };
 }
 

@@ -29,6 +29,8 @@ export interface ReplicationProgress {
   readonly eta_s: number | null;
   /** SECOND: bytes applied to the copy since its engine started. */
   readonly bytes_applied: number | null;
+  /** PRIM: how long sync calls have waited for the ALONE fence (absent or null: they do not wait). */
+  readonly fence_wait_ms?: number | null;
 }
 
 export interface EngineView {
@@ -36,6 +38,7 @@ export interface EngineView {
   readonly last: unknown;
   readonly copy_complete?: boolean | null;
   readonly bytes_applied?: number | null;
+  readonly fence_wait_ms?: number | null;
 }
 
 function num(v: unknown): number | null {
@@ -55,6 +58,12 @@ function stateOf(last: unknown): string | null {
 const NOTHING = { mode: null, pending_bytes: null, pending_files: null, shipped_bytes: null, rate_bytes_per_s: null, eta_s: null } as const;
 
 export function replicationProgress(v: EngineView): ReplicationProgress {
+  const p = phaseProgress(v);
+  const fence_wait_ms = v.engine === 'prim' ? num(v.fence_wait_ms) : null;
+  return fence_wait_ms === null ? p : { ...p, fence_wait_ms };
+}
+
+function phaseProgress(v: EngineView): ReplicationProgress {
   const bytes_applied = num(v.bytes_applied);
   if (v.engine === 'none') return { phase: 'none', ...NOTHING, bytes_applied };
   if (v.engine === 'second') {
@@ -99,6 +108,12 @@ function formatEta(s: number): string {
 
 /** One line for `hakit state -v`. */
 export function formatProgress(p: ReplicationProgress): string {
+  const line = phaseLine(p);
+  if (typeof p.fence_wait_ms !== 'number') return line;
+  return `${line}\n  sync calls: held ${Math.round(p.fence_wait_ms / 1000)} s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)`;
+}
+
+function phaseLine(p: ReplicationProgress): string {
   switch (p.phase) {
     case 'none':
       return '  replication: engine not running';

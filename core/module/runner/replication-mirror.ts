@@ -32,6 +32,8 @@ export const SYNCING_DURABLE_TIMEOUT_MS = 10_000;
 export const REFUSED_LOG_INTERVAL_MS = 10_000;
 /** Re-integration progress is logged at info level at most this often. */
 export const PROGRESS_LOG_INTERVAL_MS = 10_000;
+/** Sync calls held this long for the fence are worth a warning (a few heartbeats is normal). */
+export const FENCE_WAIT_WARN_MS = 10_000;
 
 export interface Endpoint {
   readonly host: string;
@@ -79,6 +81,8 @@ export interface MirrorReplicationStatus {
   readonly foreign_refused: number | null;
   /** Whether the replication session is up now (null: no engine). */
   readonly link: 'up' | 'down' | null;
+  /** PRIM: how long sync calls have waited for the fence (docs/mirror.md); null: they do not wait. */
+  readonly fence_wait_ms?: number | null;
 }
 
 export class MirrorReplication implements ReplicationPort, MirrorControl {
@@ -103,6 +107,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   /** The module runner's FenceWanted sink (ports.ts onFenceWanted), and the newest token. */
   private fenceWant: ((token: number) => void) | null = null;
   private fenceToken = 0;
+  /** When the engine started waiting for the fence (performance.now), null when it holds. */
+  private fenceWaitSince_ms: number | null = null;
+  private fenceWarn: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: MirrorReplicationDeps) {}
 
@@ -151,8 +158,15 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   /** The machine's answer; an older token (the engine asked again since, or was replaced) is moot. */
   fenced(token: number): void {
     if (token !== this.fenceToken || !this.prim) return;
-    this.d.log.info({ token }, 'mirror: SECOND fenced (its copy is marked out of date or it is lost): held sync calls return');
+    const waited_ms = this.fenceWaitSince_ms === null ? 0 : Math.round(performance.now() - this.fenceWaitSince_ms);
+    this.d.log.info({ token, waited_ms }, 'mirror: SECOND fenced (its copy is marked out of date or it is lost): held sync calls return');
     this.prim.fenced();
+  }
+
+  /** How long sync calls have waited for the fence; null when they need not (the link may fence by itself). */
+  private fenceWait(): number | null {
+    if (!this.prim?.needsFence) this.fenceWaitSince_ms = null;
+    return this.fenceWaitSince_ms === null ? null : Math.round(performance.now() - this.fenceWaitSince_ms);
   }
 
   peerLost(): void {
@@ -163,12 +177,22 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
 
   private wantFence(): void {
     this.fenceToken++;
+    if (this.fenceWait() === null) this.fenceWaitSince_ms = performance.now();
     this.d.log.info({ token: this.fenceToken }, 'mirror: PRIM writes without SECOND: sync calls wait until SECOND is fenced');
     this.fenceWant?.(this.fenceToken);
+    clearTimeout(this.fenceWarn);
+    const token = this.fenceToken;
+    this.fenceWarn = setTimeout(() => {
+      const waited_ms = token === this.fenceToken ? this.fenceWait() : null;
+      if (waited_ms === null) return;
+      this.d.log.warn({ code: 'HAKIT_E_MIRROR_FENCE_WAIT', waited_ms }, 'mirror: sync calls still wait for the fence: the peer still announces a complete copy (check the peer\'s hakitd and the heartbeat LANs)');
+    }, FENCE_WAIT_WARN_MS);
+    this.fenceWarn.unref();
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    clearTimeout(this.fenceWarn);
     this.report = null;
     await this.run('release engine', async () => {
       await this.stopPrim();
@@ -208,6 +232,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
       ops_applied: this.second ? this.second.receiver.opsApplied : null,
       foreign_refused: this.second ? (this.second.receiver.foreignRefused ?? 0) : null,
       link: this.link(),
+      fence_wait_ms: this.fenceWait(),
     };
   }
 

@@ -97,6 +97,11 @@ describe('re-integration progress view', () => {
     expect(formatProgress(p)).toBe('  replication: re-integrating (journal): pending 300 MiB in 1 files, shipped 1.0 MiB  rate 64 MiB/s  eta 5 s');
     expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' } })).toMatchObject({ phase: 'in_sync', pending_bytes: 0, eta_s: 0 });
     expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' } }))).toMatch(/ALONE/);
+    // Sync calls held for the ALONE fence are said on a line of their own (PRIM only).
+    const held = replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: 12_400 });
+    expect(held.fence_wait_ms).toBe(12_400);
+    expect(formatProgress(held)).toBe('  replication: ALONE, changes journaled for the SECOND\n  sync calls: held 12 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)');
+    expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: null })).not.toHaveProperty('fence_wait_ms');
     expect(replicationProgress({ engine: 'second', last: null, copy_complete: false, bytes_applied: 10 })).toMatchObject({ phase: 'receiving', bytes_applied: 10 });
     expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'syncing', pending_bytes: 0, rate_bytes_per_s: 0, eta_s: null } }))).toMatch(/eta \?/);
   });

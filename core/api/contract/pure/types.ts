@@ -169,6 +169,8 @@ export interface ReplicationStatus {
   readonly last: unknown;
   /** The last rfsverify run on this node (kept across restarts); null: none yet; absent: an older node. */
   readonly last_verify?: VerifyRecordInfo | null;
+  /** PRIM: how long the applications' sync calls have waited for the ALONE fence (docs/mirror.md); null: they do not wait; absent: an older node. */
+  readonly fence_wait_ms?: number | null;
 }
 
 /** One rfsverify (`hakit rfsverify`, POST …/replication/verify) as its node keeps it. */

@@ -1,0 +1,53 @@
+// The ALONE fence through the mirror runner (core/module/runner/replication-mirror.ts): the
+// engine's fence_wanted becomes a FenceWanted token for the module machine, only the newest
+// token's answer reaches the engine, and `mirrorstatus` says how long sync calls have waited.
+import { EventEmitter } from 'node:events';
+import { MirrorReplication, type MirrorEngine } from '../../../core/module/runner/replication-mirror';
+import type { MirrorPrim, MirrorStatus } from '../../../core/mirror/engine';
+import { SILENT_LOG } from '../../../core/log/sink';
+
+class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: [] }> {
+  needsFence = true;
+  fencedCalls = 0;
+  peerLostCalls = 0;
+  fenced(): void { this.fencedCalls++; this.needsFence = false; }
+  peerLost(): void { this.peerLostCalls++; }
+  async stop(): Promise<void> {}
+}
+
+async function primRunner() {
+  const prim = new FakePrim();
+  const engine: MirrorEngine = { startPrim: async () => prim as unknown as MirrorPrim, startSecond: async () => { throw new Error('no SECOND here'); } };
+  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log: SILENT_LOG, settled: async () => undefined });
+  const wanted: number[] = [];
+  repl.onFenceWanted((t) => wanted.push(t));
+  await repl.beforeScript('start_prim');
+  return { prim, repl, wanted };
+}
+
+it('an engine that starts waiting is asked a fence for at once; only the newest token releases it', async () => {
+  const { prim, repl, wanted } = await primRunner();
+  expect(wanted).toEqual([1]); // needsFence at start, before any listener could hear fence_wanted
+  expect(repl.status().fence_wait_ms).toEqual(expect.any(Number));
+  prim.emit('fence_wanted'); // the link left SECOND behind again before the answer
+  expect(wanted).toEqual([1, 2]);
+  repl.fenced(1); // a stale answer
+  expect(prim.fencedCalls).toBe(0);
+  repl.fenced(2);
+  expect(prim.fencedCalls).toBe(1);
+  expect(repl.status().fence_wait_ms).toBeNull();
+  repl.peerLost();
+  expect(prim.peerLostCalls).toBe(1);
+  await repl.dispose();
+});
+
+it('the fence is asked for also while replication reporting is off (stop_prim running)', async () => {
+  const { prim, repl, wanted } = await primRunner();
+  repl.fenced(1);
+  repl.start('sender', () => undefined);
+  repl.stop();
+  prim.needsFence = true;
+  prim.emit('fence_wanted');
+  expect(wanted).toEqual([1, 2]);
+  await repl.dispose();
+});
