@@ -874,7 +874,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         this.step({ kind: 'rx' });
         return;
       case FrameType.RESP: {
-        this.step({ kind: 'rx' });
+        this.step({ kind: 'rx', resp_id: f.seq });
         const r = this.requests.get(f.seq);
         if (!r) return;
         r.frames.push(f);

@@ -22,7 +22,8 @@
 //   enqueue {op}                  an op for SECOND (answered by `queued` or `record`)
 //   request {frame_type, body}    a REQ/STATE frame after every op queued before it
 //                                 (answered by `request_queued` or `request_failed`)
-//   ack {seq} / rx / peer_error / bad_frame   frames from SECOND (rx: any other valid frame)
+//   ack {seq} / rx {resp_id?} / peer_error / bad_frame   frames from SECOND (rx: any other
+//                                 valid frame; resp_id: a RESP's request id)
 //   closed {code, message, need_full}   the attached channel closed (need_full: the runner's
 //                                 journal cannot describe SECOND's copy: no resume)
 //   internal_error {code,message} the runner's own bookkeeping failed (journal unwritable)
@@ -73,9 +74,10 @@
 // the link leaves SECOND behind (and from start, until told otherwise) `fenced` is false and
 // every sync call that would return on PRIM's local call alone is held by the runner (like
 // DRBD freezing I/O until its fence-peer handler returns). It becomes true when the module
-// layer feeds `fenced` (SECOND marked its copy out of date, or was declared lost), at the
-// first ACK of a session begun by `connected` (SECOND applies frames in order, and the
-// session's first frame, STATE syncing, made its copy durably incomplete), or at in_sync.
+// layer feeds `fenced` (SECOND marked its copy out of date, or was declared lost), when SECOND
+// answers the session's first frame, STATE syncing (it answers once its copy is durably marked
+// incomplete; an ACK would not do: with async="second" ops are acknowledged on receipt, before
+// that frame is handled), or at in_sync.
 //
 // Ownership: the state's queues are large at full speed (tens of thousands of ops), so
 // linkStep updates the given state in place and returns it; a caller that keeps an earlier
@@ -164,6 +166,8 @@ export interface LinkState {
   last_refusal: string | undefined;
   /** SECOND cannot take over with a copy lacking what PRIM wrote without it (see the head). */
   fenced: boolean;
+  /** The id of this session's STATE syncing frame until SECOND answers it. */
+  syncing_req: number | undefined;
 }
 
 export type LinkEvent =
@@ -180,8 +184,8 @@ export type LinkEvent =
   | { readonly kind: 'enqueue'; readonly op: MirrorOp }
   | { readonly kind: 'request'; readonly frame_type: FrameKind; readonly body: Readonly<Record<string, unknown>> }
   | { readonly kind: 'ack'; readonly seq: number }
-  /** Any other valid frame from SECOND (PONG, RESP). */
-  | { readonly kind: 'rx' }
+  /** Any other valid frame from SECOND (PONG, RESP: `resp_id` is the request it answers). */
+  | { readonly kind: 'rx'; readonly resp_id?: number }
   /** SECOND could not apply an op (ERROR frame). */
   | { readonly kind: 'peer_error'; readonly message: string }
   | { readonly kind: 'bad_frame'; readonly frame_type: number }
@@ -236,7 +240,7 @@ export function initialLinkState(opts: { readonly peer: string }): LinkState {
     route: 'alone', conn: 'none', linking: false, stopped: false, gen: 0, peer: opts.peer, session: '',
     next_seq: 1, next_req: 1, done_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
     times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_refusal: undefined,
-    fenced: false,
+    fenced: false, syncing_req: undefined,
   };
 }
 
@@ -280,7 +284,7 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       attach(s, now_ms, cfg, fx);
       s.session = e.session;
       fx.push({ kind: 'status', status: { state: 'connected', peer: s.peer } });
-      queueFrame(s, 'STATE', { session: s.session, first_seq: s.next_seq, state: 'syncing' });
+      s.syncing_req = queueFrame(s, 'STATE', { session: s.session, first_seq: s.next_seq, state: 'syncing' });
       pump(s, now_ms, cfg, fx);
       startPass(s, e.mode, fx);
       break;
@@ -350,12 +354,16 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       if (s.conn !== 'up') break;
       watch({ kind: 'frame' });
       completeThrough(s, e.seq, now_ms, cfg, fx);
-      // SECOND got past this session's STATE syncing: its copy is durably incomplete.
-      fence(s, fx);
       pump(s, now_ms, cfg, fx);
       break;
     case 'rx':
-      if (s.conn === 'up') watch({ kind: 'frame' });
+      if (s.conn !== 'up') break;
+      watch({ kind: 'frame' });
+      if (e.resp_id !== undefined && e.resp_id === s.syncing_req) {
+        // SECOND answered this session's STATE syncing: its copy is durably incomplete.
+        s.syncing_req = undefined;
+        fence(s, fx);
+      }
       break;
     case 'peer_error':
       if (s.conn !== 'up') break;
@@ -374,6 +382,7 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       const message = e.message ?? 'connection closed';
       fx.push({ kind: 'fail_requests', code, message });
       dropFrames(s);
+      s.syncing_req = undefined;
       fx.push({ kind: 'status', status: { state: 'lost', code, message } });
       watch({ kind: 'closed', apply_error: e.code === APPLY });
       if (s.stopped || s.route === 'alone') break;
@@ -552,6 +561,7 @@ function goAlone(s: LinkState, reason: string, code: ErrorCode | undefined, rewr
   // From here PRIM writes without SECOND: see the fence at the head.
   const unfence = !wasAlone && !s.stopped;
   if (unfence) s.fenced = false;
+  s.syncing_req = undefined;
   s.gen++;
   s.route = 'alone';
   s.conn = 'none';

@@ -395,7 +395,7 @@ export class PrimSide {
       case FrameType.ACK: this.feed({ kind: 'ack', seq: f.seq }); return;
       case FrameType.PONG: this.feed({ kind: 'rx' }); return;
       case FrameType.RESP: {
-        this.feed({ kind: 'rx' });
+        this.feed({ kind: 'rx', resp_id: f.seq });
         const r = this.requests.get(f.seq);
         if (!r) return;
         r.frames.push(f);

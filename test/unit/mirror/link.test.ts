@@ -248,12 +248,17 @@ test('the fence: wanted at start and whenever the link leaves SECOND behind; hel
   d.feed({ kind: 'closed', code: 'HAKIT_E_MIRROR_APPLY', message: 'ENOSPC', need_full: false });
   expect(isFenced(d.s)).toBe(false);
   expect(d.log.map((x) => x.kind).slice(-3)).toEqual(['go_alone', 'status', 'fence_wanted']);
-  // A new session's first ACK fences; so does in_sync.
+  // SECOND's answer to a new session's STATE syncing fences (not an ACK: with async="second"
+  // ops are acknowledged on receipt, before that frame is handled); so does in_sync.
   d.feed({ kind: 'connect_tick' }, CFG.apply_retry_ms);
-  d.feed({ kind: 'connected', session: 's2', mode: 'journal' });
+  const opened = d.feed({ kind: 'connected', session: 's2', mode: 'journal' });
+  const stateId = of(opened, 'send_frame')[0]!.id;
   expect(isFenced(d.s)).toBe(false);
   d.feed({ kind: 'enqueue', op: w(2) });
-  expect(d.feed({ kind: 'ack', seq: 2 }).map((x) => x.kind)).toEqual(['complete', 'release_held']);
+  expect(d.feed({ kind: 'ack', seq: 2 }).map((x) => x.kind)).toEqual(['complete']);
+  expect(d.feed({ kind: 'rx', resp_id: stateId + 1 })).toEqual([]);
+  expect(isFenced(d.s)).toBe(false);
+  expect(d.feed({ kind: 'rx', resp_id: stateId })).toEqual([{ kind: 'release_held' }]);
   expect(isFenced(d.s)).toBe(true);
   const viaSync = new Driver();
   viaSync.feed({ kind: 'start' });
