@@ -98,6 +98,11 @@ export class ActivityRecord {
     return this.all || isCovered(this.hot, p);
   }
 
+  /** `p` is durably hot already (no record being written for it): a change of it needs no wait. */
+  isDurablyHot(p: string): boolean {
+    return this.isOpen && this.inflight.size === 0 && this.covers(p);
+  }
+
   /** Resolves once `p` is durably hot (at once when it already is, or no session opened the record). */
   markHot(p: string): Promise<void> {
     if (!this.isOpen) return Promise.resolve();

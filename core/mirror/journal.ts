@@ -6,6 +6,8 @@
 //  - after a reboot or power cut the tail may be lost, so a journal without a clean 'close'
 //    record from another boot is not trusted: the next re-integration compares every file.
 // Whenever the phase changes, the journal is rewritten compactly (temporary file + rename).
+// An ALONE write's record names the whole extents it touches, and a write into extents
+// already named since the last rewrite appends nothing (pure/journal-coverage.ts).
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { writeSync } from 'node:fs';
@@ -13,6 +15,7 @@ import zlib from 'node:zlib';
 import { HakitError } from '../errors/catalogue';
 import { type MirrorOp, validateOp } from './pure/ops';
 import { PendingSet } from './pure/pending';
+import { JournalCoverage } from './pure/journal-coverage';
 import { type LinkPhase } from './pure/route';
 
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -124,6 +127,8 @@ export class DirtyJournal {
   takeoverOf: string | undefined;
   /** Asked at every rewrite: is a full comparison owed (JournalEvent 'full')? */
   fullOwed: () => boolean = () => false;
+  /** Extents named by the dirty records appended since the last rewrite (appendDirty). */
+  private readonly coverage = new JournalCoverage();
 
   constructor(readonly file: string) {}
 
@@ -168,7 +173,11 @@ export class DirtyJournal {
 
   /** Atomically replaces the journal with a compact image of `pending` in `phase`. */
   async rewrite(copy_id: string, pending: PendingSet, phase: LinkPhase, closing = false): Promise<void> {
+    // The new file holds `pending`, not the extent records: from here writes are journaled
+    // again (also those that run before this job: their records go to the file replaced).
+    this.coverage.clear();
     await this.enqueue(async () => {
+      this.coverage.clear();
       await this.closeHandle();
       const open: JournalEvent = this.takeoverOf !== undefined ? { t: 'open', copy_id, boot_id: this.bootId, takeover_of: this.takeoverOf } : { t: 'open', copy_id, boot_id: this.bootId };
       const events: JournalEvent[] = [open, ...(this.fullOwed() ? [{ t: 'full' } as const] : []), ...snapshotEvents(pending), { t: 'phase', phase }];
@@ -189,8 +198,29 @@ export class DirtyJournal {
     });
   }
 
+  /**
+   * While ALONE, before [start, end) of `path` is written locally: a record saying that its
+   * extents may differ from SECOND (pure/journal-coverage.ts). Undefined when records
+   * appended since the last rewrite name them already (nothing to wait for); else resolves
+   * once the record is written (not fsync'ed), as `append`.
+   */
+  appendDirty(path: string, start: number, end: number): Promise<void> | undefined {
+    const r = this.coverage.recordFor(path, start, end);
+    if (!r) return undefined;
+    return this.write([{ t: 'dirty', path, start: r.start, end: r.end }], () => this.coverage.written(path, r));
+  }
+
   /** Appends events (written, not yet fsync'ed) in call order. */
   append(events: readonly JournalEvent[]): Promise<void> {
+    // At once, before the record is written: a write after this op must not be skipped on
+    // the strength of extents its replay takes away (a truncate, unlink, rename).
+    for (const e of events) if (e.t === 'op') this.coverage.noteOp(e.op);
+    return this.write(events);
+  }
+
+  /** Writes events after those queued; `written` runs right after the write succeeded, before
+   *  any later job (a rewrite) can replace the file. */
+  private write(events: readonly JournalEvent[], written?: () => void): Promise<void> {
     if (this.queued === 0 && this.fh) {
       // Nothing queued (no rewrite or sync in progress): one write(2) right now. Through
       // the queue it would cost a thread-pool hop per captured write while ALONE.
@@ -199,6 +229,7 @@ export class DirtyJournal {
       } catch (e) {
         return Promise.reject(e as Error);
       }
+      written?.();
       this.unsynced = true;
       this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
       return Promise.resolve();
@@ -206,6 +237,7 @@ export class DirtyJournal {
     return this.enqueue(async () => {
       if (!this.fh) throw new HakitError('HAKIT_E_MIRROR_JOURNAL', 'journal is not open', this.file);
       await this.fh.write(Buffer.concat(events.map(encodeRecord)));
+      written?.();
       this.unsynced = true;
       this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
     });

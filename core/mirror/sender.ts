@@ -264,10 +264,19 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
    * removed (that return then compares every file); when even that fails, the change is
    * refused with EIO rather than made unrecorded.
    */
-  private async hot(p: string): Promise<void> {
-    if (!this.activity.isOpen) return; // no session yet: no copy of SECOND to differ from
+  private hot(p: string): Promise<void> {
+    if (!this.activity.isOpen) return MirrorSender.DONE; // no session yet: no copy of SECOND to differ from
     const f = this.hotFiles.get(p);
     this.hotFiles.set(p, f ? { ...f, write_gen: f.write_gen + 1 } : { write_gen: 1, synced_gen: 0, seen_gen: 0 });
+    // A file being written is hot already (the common case): no record to wait for.
+    if (this.activity.isDurablyHot(p)) return MirrorSender.DONE;
+    return this.markHot(p);
+  }
+
+  private static readonly DONE: Promise<void> = Promise.resolve();
+
+  /** hot()'s record write, and its fall-backs when the record cannot be written. */
+  private async markHot(p: string): Promise<void> {
     try {
       await this.activity.markHot(p);
     } catch {
@@ -631,10 +640,17 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     try {
       const alone = this.phase === 'alone';
       if (op.kind === 'write') {
-        // Journaled unless wholly dirty already: a write that only overlaps a dirty range
-        // reaches past it, and a crash must not lose that part from the journal.
-        if (alone && !this.pending.isDirtyCovered(op.path, op.offset, op.offset + op.data.length)) {
-          await this.journal.append([{ t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length }]);
+        // Journaled unless wholly dirty already (a write that only overlaps a dirty range
+        // reaches past it, and a crash must not lose that part from the journal) or inside
+        // extents the journal names already (journal.appendDirty).
+        const end = op.offset + op.data.length;
+        if (alone && !this.pending.isDirtyCovered(op.path, op.offset, end)) {
+          const written = this.journal.appendDirty(op.path, op.offset, end);
+          if (written) await written;
+          // Pending before the local write, in the same turn as the journal's answer: a
+          // rewrite of the journal (an image of `pending`) between here and the end of the
+          // write still holds the range.
+          this.pending.markDirty(op.path, op.offset, end);
         }
         const r = await local();
         this.pending.recordUnshipped(op);

@@ -3,7 +3,7 @@
 // still to compare. Pure bookkeeping: the sender runner feeds it operations and asks it
 // what to ship next; the journal persists the same events so that it can be rebuilt.
 import { type MirrorOp, isNamespaceOp } from './ops';
-import { RangeSet, type ByteRange } from './ranges';
+import { DIRTY_GRANULARITY_BYTES, RangeSet, type ByteRange } from './ranges';
 
 /** Above this many journaled non-write operations the journal stops being trusted and the
  *  next re-integration compares every file instead (bounded memory while ALONE). */
@@ -18,6 +18,9 @@ function moved(path: string, from: string, to: string): string {
 }
 
 export class PendingSet {
+  /** `granularity_bytes`: what dirty ranges are rounded out to (RangeSet; 4 KiB by default). */
+  constructor(readonly granularity_bytes = DIRTY_GRANULARITY_BYTES) {}
+
   private ops: MirrorOp[] = [];
   private readonly dirty = new Map<string, RangeSet>();
   private readonly compare = new Set<string>();
@@ -45,11 +48,13 @@ export class PendingSet {
   }
 
   hasDirty(path: string): boolean { return this.dirty.has(path); }
+  /** Separate dirty ranges of `path` (0 when none). */
+  dirtyRangeCount(path: string): number { return this.dirty.get(path)?.count ?? 0; }
   needsCompare(path: string): boolean { return this.compare.has(path); }
 
   markDirty(path: string, start: number, end: number): void {
     let r = this.dirty.get(path);
-    if (!r) { r = new RangeSet(); this.dirty.set(path, r); }
+    if (!r) { r = new RangeSet(this.granularity_bytes); this.dirty.set(path, r); }
     r.add(start, end);
     if (r.isEmpty) this.dirty.delete(path);
   }

@@ -25,6 +25,10 @@ import {
 } from '../../../core/mirror/pure/link';
 import type { Conn, Scheduler } from './channel';
 import { FsError, type MemFs } from './memfs';
+import { JournalCoverage } from '../../../core/mirror/pure/journal-coverage';
+
+/** The simulation's files are small: extents of 64 KiB still cover several writes each. */
+const SIM_JOURNAL_EXTENT_BYTES = 64 * 1024;
 import { simHash64 } from './hash';
 
 /** The sim's link bounds: the defaults, with a smaller in-flight bound so that back-pressure happens. */
@@ -113,6 +117,8 @@ export class PrimSide {
   private draining = false;
   private pendingRequestCb: { ok: (f: Frame[]) => void; fail: (e: string) => void } | undefined;
   private enqueueResult: { seq?: number; recorded?: boolean } | undefined;
+  /** journal.ts's extent coverage (pure/journal-coverage.ts). */
+  private readonly jcov = new JournalCoverage(SIM_JOURNAL_EXTENT_BYTES);
   /** Callers held until the fence holds (sender.ts whenFenced). */
   private held: Array<() => void> = [];
   /** Bumped at every change the checker may care about. */
@@ -429,6 +435,7 @@ export class PrimSide {
   // ---- journal (journal.ts: rewritten compactly at phase changes, appended while ALONE) --
 
   private rewriteJournal(phase: JournalImage['phase']): void {
+    this.jcov.clear();
     const snap = this.pending.snapshot();
     const events: JournalEv[] = [];
     for (const op of snap.ops) events.push({ t: 'op', op });
@@ -442,8 +449,20 @@ export class PrimSide {
     this.journal.need_full = this.hooks.journal === 'fixed' && (this.needFull || this.pending.overflowed);
   }
 
+  /** sender.ts performRecorded / journal.ts appendDirty: an ALONE write is journaled unless
+   *  wholly dirty already or inside extents journaled since the last rewrite; its record names
+   *  whole extents (pure/journal-coverage.ts; 64 KiB here, the simulation's files are small). */
+  private appendDirtyExtent(path: string, start: number, end: number): void {
+    if (this.pending.isDirtyCovered(path, start, end)) return;
+    const r = this.jcov.recordFor(path, start, end);
+    if (!r) return;
+    this.journal.events.push({ t: 'dirty', path, start: r.start, end: r.end });
+    this.jcov.written(path, r);
+  }
+
   private appendJournal(op: MirrorOp): void {
     if (op.kind === 'fsync') return;
+    if (op.kind !== 'write') this.jcov.noteOp(op);
     this.journal.events.push(op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op });
   }
 
@@ -516,7 +535,8 @@ export class PrimSide {
         const alone = this.link.route === 'alone';
         const err = this.tryLocal(w.local);
         if (err === undefined) {
-          if (alone) this.appendJournal(op);
+          if (alone && op.kind === 'write') this.appendDirtyExtent(op.path, op.offset, op.offset + op.data.length);
+          else if (alone) this.appendJournal(op);
           this.pending.recordUnshipped(op);
         }
         w.done(err);
