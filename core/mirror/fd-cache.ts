@@ -5,13 +5,15 @@
 // Opens, writes, truncates and closes are synchronous: the receiver applies one op at a
 // time, and a hop through libuv's thread pool (~100 µs on a loaded 2-core node) per call
 // bounded small-op workloads; these calls hit the page cache and take µs. Only the syncs
-// (fdatasync/fsync: real disk time) go through the pool.
+// (fdatasync/fsync: real disk time, which may stall for seconds) go through the pool, so
+// that the daemon's event loop (heartbeats, other modules) never waits for the disk.
 import fs from 'node:fs';
 import { type CopyRoots, O_NOFOLLOW } from './copy-roots';
 
 export const MAX_CACHED_FDS = 64;
 
-function p<T>(f: (cb: (err: NodeJS.ErrnoException | null, v?: T) => void) => void): Promise<T> {
+/** A callback-style fs call as a promise (one thread-pool hop). */
+export function viaPool<T>(f: (cb: (err: NodeJS.ErrnoException | null, v?: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
 }
 
@@ -40,22 +42,73 @@ export class FdCache {
       // The create was lost with a previous connection: the data still belongs there.
       opened = this.openChecked(path, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
     }
-    this.open.set(path, opened);
-    if (this.open.size > MAX_CACHED_FDS) {
-      const [oldPath, old] = this.open.entries().next().value as [string, number];
-      this.open.delete(oldPath);
-      fs.closeSync(old);
-    }
+    this.keep(path, opened);
     return opened;
   }
 
-  async write(path: string, data: Uint8Array, offset: number): Promise<void> {
+  /**
+   * Creates `path` (or opens it if it exists) with exactly `mode`, whatever this daemon's
+   * umask, and keeps the descriptor: the writes that follow a create (a new file's content)
+   * find it open instead of checking the path and opening it again.
+   */
+  create(path: string, mode: number): void {
+    const fd = this.openChecked(path, fs.constants.O_CREAT | fs.constants.O_WRONLY, mode);
+    try {
+      fs.fchmodSync(fd, mode);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    this.keep(path, fd);
+  }
+
+  /** Caches `fd` as the descriptor of `path` (most recently used), closing the one it replaces
+   *  and the least recently used beyond MAX_CACHED_FDS. */
+  private keep(path: string, fd: number): void {
+    const old = this.open.get(path);
+    if (old !== undefined) {
+      this.open.delete(path);
+      fs.closeSync(old);
+    }
+    this.open.set(path, fd);
+    if (this.open.size > MAX_CACHED_FDS) {
+      const [oldPath, oldFd] = this.open.entries().next().value as [string, number];
+      this.open.delete(oldPath);
+      fs.closeSync(oldFd);
+    }
+  }
+
+  write(path: string, data: Uint8Array, offset: number): void {
     const fd = this.get(path);
     let done = 0;
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
   }
 
-  async truncate(path: string, size: number): Promise<void> {
+  /**
+   * Consecutive writes to one file, back to back from `offset`, in one pwritev (one syscall
+   * instead of one per op). Returns normally when every byte is written; on a failure the
+   * error carries `written_bytes`, how many bytes of the run did reach the file.
+   */
+  writev(path: string, parts: readonly Uint8Array[], offset: number): void {
+    const fd = this.get(path);
+    let done = 0;
+    let bufs: readonly Uint8Array[] = parts;
+    let total = 0;
+    for (const b of parts) total += b.length;
+    while (done < total) {
+      let n: number;
+      try {
+        n = fs.writevSync(fd, bufs as Uint8Array[], offset + done);
+      } catch (e) {
+        (e as { written_bytes?: number }).written_bytes = done;
+        throw e;
+      }
+      done += n;
+      if (done < total) bufs = remainder(parts, done); // a short write (rare): the rest again
+    }
+  }
+
+  truncate(path: string, size: number): void {
     const fd = this.open.get(path);
     if (fd !== undefined) {
       fs.ftruncateSync(fd, size);
@@ -72,12 +125,12 @@ export class FdCache {
   async sync(path: string): Promise<void> {
     const fd = this.open.get(path);
     if (fd !== undefined) {
-      await p<void>((cb) => fs.fdatasync(fd, cb));
+      await viaPool<void>((cb) => fs.fdatasync(fd, cb));
       return;
     }
     const tmp = this.openChecked(path, fs.constants.O_RDONLY);
     try {
-      await p<void>((cb) => fs.fdatasync(tmp, cb));
+      await viaPool<void>((cb) => fs.fdatasync(tmp, cb));
     } finally {
       fs.closeSync(tmp);
     }
@@ -87,11 +140,13 @@ export class FdCache {
     // Writes go through the page cache, so readers already see them; nothing to do.
   }
 
+  /** fsync of every open descriptor, all at once (the pool runs them side by side and the
+   *  file system joins them in one journal commit). */
   async syncAll(): Promise<void> {
-    for (const fd of [...this.open.values()]) await p<void>((cb) => fs.fsync(fd, cb));
+    await Promise.all([...this.open.values()].map((fd) => viaPool<void>((cb) => fs.fsync(fd, cb))));
   }
 
-  async closeUnder(path: string): Promise<void> {
+  closeUnder(path: string): void {
     for (const [q, fd] of [...this.open]) {
       if (q === path || q.startsWith(path + '/')) {
         this.open.delete(q);
@@ -100,8 +155,20 @@ export class FdCache {
     }
   }
 
-  async closeAll(): Promise<void> {
+  closeAll(): void {
     for (const fd of this.open.values()) { try { fs.closeSync(fd); } catch { /* already gone */ } }
     this.open.clear();
   }
+}
+
+/** The bytes of `parts` after the first `skip` bytes, as views (no copy). */
+function remainder(parts: readonly Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let left = skip;
+  for (const b of parts) {
+    if (left >= b.length) { left -= b.length; continue; }
+    out.push(left > 0 ? b.subarray(left) : b);
+    left = 0;
+  }
+  return out;
 }

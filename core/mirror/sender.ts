@@ -400,7 +400,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       case 'send_op': {
         const ch = this.channel;
         if (!ch || ch.isClosed) return; // its close is (or was) an event: the machine resends or journals it
-        if (!this.sendOrClose(ch, FrameType.OP, eff.seq, encodeOpParts(eff.op))) return;
+        // A metadata or namespace op's caller waits for its ACK (performLive); a write's does
+        // not (the ACK only frees its buffer) and an fsync's is sent at once anyway.
+        const ackNow = eff.op.kind !== 'write' && eff.op.kind !== 'fsync' ? FrameFlag.ACK_NOW : 0;
+        if (!this.sendOrClose(ch, FrameType.OP, eff.seq, encodeOpParts(eff.op), ackNow)) return;
         this.shippedOps++;
         if (eff.op.kind === 'write') this.shippedBytes += eff.op.data.length;
         return;
@@ -853,9 +856,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
 
   /** A frame Channel.send refuses (over the frame limit) closes the connection with its code
    *  instead of throwing out of an event handler; false when it did. */
-  private sendOrClose(ch: Channel, type: typeof FrameType.OP | typeof FrameType.REQ | typeof FrameType.STATE, id: number, payload: Buffer | readonly Buffer[]): boolean {
+  private sendOrClose(ch: Channel, type: typeof FrameType.OP | typeof FrameType.REQ | typeof FrameType.STATE, id: number, payload: Buffer | readonly Buffer[], flags = 0): boolean {
     try {
-      ch.send(type, id, payload);
+      ch.send(type, id, payload, flags);
       return true;
     } catch (e) {
       ch.close(e as HakitError);

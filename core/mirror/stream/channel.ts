@@ -27,6 +27,11 @@ export interface ChannelEvents {
 
 export class Channel extends EventEmitter<ChannelEvents> {
   private closed = false;
+  /** Opt-in timing (receiver-timing.ts): when set, each socket read notes when it started
+   *  and how long its frames took to decode, for the 'frame' listeners to read. */
+  timed = false;
+  rxAtMs = 0;
+  rxDecodeMsPerFrame = 0;
 
   constructor(readonly socket: net.Socket, private readonly decoder: FrameDecoder, private readonly tx: FrameCipher, readonly where: string) {
     super();
@@ -90,11 +95,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private onData(d: Buffer): void {
     if (this.closed) return;
     let frames: Frame[];
+    const t0 = this.timed ? performance.now() : 0;
     try {
       frames = this.decoder.push(d);
     } catch (e) {
       this.close(e as HakitError);
       return;
+    }
+    if (this.timed) {
+      this.rxAtMs = t0;
+      this.rxDecodeMsPerFrame = frames.length > 0 ? (performance.now() - t0) / frames.length : 0;
     }
     for (const f of frames) {
       if (this.closed) return;

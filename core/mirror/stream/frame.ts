@@ -22,8 +22,11 @@ export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 /** Handshake frames are tiny; anything bigger before authentication is garbage. */
 export const MAX_HANDSHAKE_PAYLOAD_BYTES = 1024;
 
-/** Header flag bits. MORE: this response continues in the next RESP frame of the same id. */
-export const FrameFlag = { MORE: 0x01 } as const;
+/** Header flag bits. MORE: this response continues in the next RESP frame of the same id.
+ *  ACK_NOW (on an OP): the sender waits for this op's ACK (a caller blocked on it), so SECOND
+ *  acknowledges it as soon as it is applied instead of folding it into a later ACK
+ *  (core/mirror/pure/ack-plan.ts). A receiver that does not know the flag ignores it. */
+export const FrameFlag = { MORE: 0x01, ACK_NOW: 0x02 } as const;
 
 export const FrameType = {
   HELLO: 1, CHALLENGE: 2, AUTH: 3,
@@ -180,22 +183,47 @@ export class FrameDecoder {
     return len;
   }
 
+  /** The first n buffered bytes (n <= buffered); copies only when they span chunks. */
   private peek(n: number): Buffer {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!.subarray(0, n);
-    this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    return this.gather(n, false);
   }
 
+  /**
+   * Removes and returns the first n buffered bytes (n <= buffered). A frame inside one socket
+   * read is a view; one that spans reads is copied once, alone: joining every buffered chunk
+   * (as this did) copied the whole next read at each frame boundary, a second copy of nearly
+   * every byte of a bulk stream (8 KiB frames in 64 KiB reads).
+   */
   private take(n: number): Buffer {
-    let first = this.chunks[0]!;
-    if (first.length < n) {
-      first = Buffer.concat(this.chunks);
-      this.chunks = [first];
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = this.gather(n, true);
     }
-    const out = first.subarray(0, n);
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
     this.buffered -= n;
+    return out;
+  }
+
+  /** Copies the first n bytes out of the chunks; `consume`: drops them from the chunks. */
+  private gather(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    let i = 0;
+    while (at < n) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (!consume) { i++; continue; }
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 }

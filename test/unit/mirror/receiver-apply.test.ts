@@ -1,0 +1,154 @@
+// SECOND's apply loop with a real receiver on loopback and real files: runs of writes joined
+// into one pwritev land byte for byte as if applied one by one, and the ACKs keep their
+// meaning (cumulative, monotonic; an fsync's ACK only once it is applied) while a burst costs
+// one ACK instead of one per op.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MirrorReceiver } from '../../../core/mirror/receiver';
+import { ReceiverTiming } from '../../../core/mirror/receiver-timing';
+import { connectChannel, type Channel } from '../../../core/mirror/stream/channel';
+import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
+import { encodeOpParts } from '../../../core/mirror/pure/op-codec';
+import { type MirrorOp } from '../../../core/mirror/pure/ops';
+
+const KEY = Buffer.alloc(32, 9);
+const MODULE = 'apply';
+const ACK_WAIT_MS = 10_000;
+
+class Client {
+  private seq = 0;
+  readonly acks: number[] = [];
+  private waiters: Array<{ seq: number; done: () => void }> = [];
+  constructor(private readonly ch: Channel) {
+    ch.on('frame', (f: Frame) => {
+      if (f.type !== FrameType.ACK) return;
+      this.acks.push(f.seq);
+      this.waiters = this.waiters.filter((w) => (f.seq >= w.seq ? (w.done(), false) : true));
+    });
+  }
+  static async open(port: number): Promise<Client> {
+    const ch = await connectChannel('127.0.0.1', port, { key: KEY, module: MODULE });
+    const welcome = await new Promise<Frame>((resolve) => ch.once('frame', resolve));
+    expect(welcome.type).toBe(FrameType.WELCOME);
+    return new Client(ch);
+  }
+  /** Queues ops in one go (one socket write each, no await between: one burst). */
+  send(ops: readonly MirrorOp[], flags: (i: number) => number = () => 0): number {
+    ops.forEach((op, i) => this.ch.send(FrameType.OP, ++this.seq, encodeOpParts(op), flags(i)));
+    return this.seq;
+  }
+  ack(seq: number): Promise<void> {
+    if (this.acks.some((a) => a >= seq)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ACK of ${seq}; got ${this.acks.join(',')}`)), ACK_WAIT_MS);
+      this.waiters.push({ seq, done: () => { clearTimeout(t); resolve(); } });
+    });
+  }
+  close(): void { this.ch.close(); }
+}
+
+describe('receiver apply loop (async="none")', () => {
+  let base: string;
+  let receiver: MirrorReceiver;
+  let timing: ReceiverTiming;
+  let client: Client;
+
+  beforeEach(async () => {
+    base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-apply-'));
+    fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
+    fs.mkdirSync(path.join(base, 'state'));
+    timing = new ReceiverTiming();
+    receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1 }, timing);
+    await receiver.start();
+    client = await Client.open(receiver.address!.port);
+  });
+
+  afterEach(async () => {
+    client.close();
+    await receiver.stop();
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+
+  test('writes back to back, with gaps, overlaps and other files between, land as applied one by one', async () => {
+    let seed = 7;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const files = ['/0/a', '/0/b'];
+    const model = new Map<string, Buffer>(files.map((f) => [f, Buffer.alloc(0)]));
+    const ops: MirrorOp[] = files.map((f) => ({ kind: 'create', path: f, mode: 0o644 }));
+    const cursor = new Map<string, number>(files.map((f) => [f, 0]));
+    for (let i = 0; i < 3000; i++) {
+      const f = files[rnd(10) < 8 ? 0 : 1]!;
+      // Mostly back to back (runs), sometimes a jump back (overlap) or ahead (gap).
+      const k = rnd(20);
+      const offset = k === 0 ? rnd(cursor.get(f)! + 1) : k === 1 ? cursor.get(f)! + rnd(5000) : cursor.get(f)!;
+      const data = Buffer.alloc(1 + rnd(9000), i % 251);
+      ops.push({ kind: 'write', path: f, offset, data });
+      cursor.set(f, offset + data.length);
+      const cur = model.get(f)!;
+      const next = Buffer.alloc(Math.max(cur.length, offset + data.length));
+      cur.copy(next);
+      data.copy(next, offset);
+      model.set(f, next);
+    }
+    ops.push({ kind: 'fsync', path: '/0' });
+    await client.ack(client.send(ops));
+    for (const f of files) expect(fs.readFileSync(path.join(base, 'copy', f)).equals(model.get(f)!)).toBe(true);
+    expect(receiver.writeRuns).toBeGreaterThan(50); // the pwritev path was taken
+    // Cumulative and monotonic, and far fewer than one per op.
+    expect([...client.acks].sort((x, y) => x - y)).toEqual(client.acks);
+    expect(client.acks.length).toBeLessThan(ops.length / 4);
+  });
+
+  test('a burst of writes and its fsync cost one ACK; the fsync is acknowledged only once applied', async () => {
+    await client.ack(client.send([{ kind: 'create', path: '/0/f', mode: 0o644 }]));
+    const before = client.acks.length;
+    // 34 KiB: one socket read of the receiver (it shares this event loop, so the whole burst
+    // is in the socket when it reads).
+    const burst: MirrorOp[] = Array.from({ length: 16 }, (_, i) => ({ kind: 'write', path: '/0/f', offset: i * 2048, data: Buffer.alloc(2048, i) }));
+    burst.push({ kind: 'fsync', path: '/0/f' });
+    const last = client.send(burst);
+    await client.ack(last);
+    expect(client.acks.slice(before)).toEqual([last]);
+    expect(fs.statSync(path.join(base, 'copy', '0', 'f')).size).toBe(16 * 2048);
+    expect(receiver.opsApplied).toBe(18);
+  });
+
+  test('a create keeps the exact mode PRIM sent (not the umask) and its descriptor serves the writes after it', async () => {
+    const seq = client.send([
+      { kind: 'create', path: '/0/m', mode: 0o666 },
+      { kind: 'write', path: '/0/m', offset: 0, data: Buffer.from('hello') },
+      { kind: 'rename', from: '/0/m', to: '/0/n' },
+      { kind: 'write', path: '/0/n', offset: 5, data: Buffer.from(' world') },
+      { kind: 'fsync', path: '/0/n' },
+    ]);
+    await client.ack(seq);
+    const st = fs.statSync(path.join(base, 'copy', '0', 'n'));
+    expect(st.mode & 0o777).toBe(0o666);
+    expect(fs.readFileSync(path.join(base, 'copy', '0', 'n'), 'utf8')).toBe('hello world');
+    expect(fs.existsSync(path.join(base, 'copy', '0', 'm'))).toBe(false);
+  });
+
+  test('an op flagged ACK_NOW is acknowledged at once, even with ops behind it; the others are folded', async () => {
+    await client.ack(client.send([{ kind: 'create', path: '/0/w', mode: 0o644 }]));
+    const before = client.acks.length;
+    const ops: MirrorOp[] = [0, 1, 2].map((i) => ({ kind: 'write', path: '/0/w', offset: i * 10, data: Buffer.alloc(10, i) }));
+    const last = client.send(ops, (i) => (i === 0 ? FrameFlag.ACK_NOW : 0));
+    await client.ack(last);
+    expect(client.acks.slice(before)).toEqual([last - 2, last]);
+  });
+
+  test('a lone write is acknowledged without a later op (within the idle delay)', async () => {
+    const seq = client.send([{ kind: 'create', path: '/0/g', mode: 0o644 }, { kind: 'write', path: '/0/g', offset: 0, data: Buffer.from('x') }]);
+    await client.ack(seq);
+  });
+
+  test('the stage breakdown is kept when timing is given, and absent by default', async () => {
+    await client.ack(client.send([{ kind: 'create', path: '/0/t', mode: 0o644 }, { kind: 'write', path: '/0/t', offset: 0, data: Buffer.alloc(4096) }, { kind: 'fsync', path: '/0/t' }]));
+    const s = timing.summary();
+    for (const stage of ['rx_decode', 'op_decode', 'queue_wait', 'apply_write', 'fdatasync', 'ack_send', 'turn_fsync'] as const) expect(s.stages[stage]?.n).toBeGreaterThan(0);
+    expect(s.ops).toBe(3);
+    const plain = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1 }, ReceiverTiming.fromEnv({}));
+    expect(plain.timing).toBeUndefined();
+  });
+});
