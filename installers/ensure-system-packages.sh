@@ -33,6 +33,8 @@ declare -A NEEDS=(
   [strip]=binutils
   [xz]=xz-utils
   [groupadd]=passwd
+  # A real database on the mirror (test/mirror/postgres.test.ts) and the mirror bench's pgbench.
+  [pg_ctlcluster]=postgresql
   # The web console's browser tests (test/console/): Debian's own build, no browser download.
   [chromium]=chromium
   # The API's cluster CA and node certificates (core/api/tls/).

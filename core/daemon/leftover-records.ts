@@ -64,8 +64,13 @@ export class LeftoverRecords {
     const candidate: LeftoverState = { ...left, capture_kept: sessions.every(alive) };
     if (keepsCapture(candidate)) return candidate;
     for (const s of sessions) {
-      this.log.warn({ module, mountpoint: s.mountpoint, connection: s.connection }, 'capture mount kept by the fd store is not adopted: aborting it');
-      void abortFuseConnection(s.connection).catch(() => undefined);
+      // Only a connection still mounted where the record says is ours to abort: connection
+      // numbers are global and reused, and another file system (another module, sshfs, a
+      // GlusterFS client) may hold this one now.
+      if (mounted.get(s.mountpoint) === s.connection) {
+        this.log.warn({ module, mountpoint: s.mountpoint, connection: s.connection }, 'capture mount kept by the fd store is not adopted: aborting it');
+        void abortFuseConnection(s.connection).catch(() => undefined);
+      }
       removeSession(keeper.state_dir, s.connection);
       const fd = keeper.take(fuseFdName(s.connection));
       if (fd !== undefined) try { fs.closeSync(fd); } catch { /* not open */ }

@@ -86,6 +86,11 @@ export class LoopReader {
     if (h !== this.handle) return;
     const n = this.b.readResult();
     if (n > 0) { this.onRequest(this.buf, n); return; }
+    // 0: libuv's EAGAIN. epoll said readable, but the request was gone by the time of the read
+    // (interrupted while still pending: the kernel takes it back from the queue). libuv keeps
+    // polling; ending here closed /dev/fuse and aborted the mount under signalled writers
+    // (PostgreSQL's backends are signalled all the time).
+    if (n === 0) return;
     const errno = -n;
     // libuv stops a stream after any read error and will not start it again. ENOENT: the
     // request was interrupted before we read it; go on with a fresh handle on the same
