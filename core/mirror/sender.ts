@@ -643,11 +643,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     try {
       const alone = this.phase === 'alone';
       if (op.kind === 'write') {
-        // Journaled unless wholly dirty already (a write that only overlaps a dirty range
-        // reaches past it, and a crash must not lose that part from the journal) or inside
-        // extents the journal names already (journal.appendDirty).
+        // Journaled unless inside extents the journal names already (journal.appendDirty).
+        // Not "unless dirty in memory": `pending` rounds ranges out to 4 KiB after a truncate
+        // cut them, where the journal's replay keeps the cut, so a write past the cut could
+        // go unjournaled (the data-path simulation found it, seed 981 with --fence daemon).
         const end = op.offset + op.data.length;
-        if (alone && !this.pending.isDirtyCovered(op.path, op.offset, end)) {
+        if (alone) {
           const written = this.journal.appendDirty(op.path, op.offset, end);
           if (written) await written;
           // Pending before the local write, in the same turn as the journal's answer: a

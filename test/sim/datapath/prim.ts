@@ -450,10 +450,9 @@ export class PrimSide {
   }
 
   /** sender.ts performRecorded / journal.ts appendDirty: an ALONE write is journaled unless
-   *  wholly dirty already or inside extents journaled since the last rewrite; its record names
-   *  whole extents (pure/journal-coverage.ts; 64 KiB here, the simulation's files are small). */
+   *  inside extents journaled since the last rewrite; its record names whole extents
+   *  (pure/journal-coverage.ts; 64 KiB here, the simulation's files are small). */
   private appendDirtyExtent(path: string, start: number, end: number): void {
-    if (this.pending.isDirtyCovered(path, start, end)) return;
     const r = this.jcov.recordFor(path, start, end);
     if (!r) return;
     this.journal.events.push({ t: 'dirty', path, start: r.start, end: r.end });
