@@ -52,7 +52,8 @@ export interface SenderOptions {
   readonly key: Buffer;
   /** Frame protection; the receiver must use the same (default 'auth'). */
   readonly protection?: FrameProtection;
-  /** SECOND's `<rfs async>` (the same on both nodes): with "second", fsync is not shipped. */
+  /** SECOND's `<rfs async>` (the same on both nodes). The sender ships an fsync op either way
+   *  (with "second" SECOND acknowledges it on receipt, without syncing: docs/mirror.md). */
   readonly async?: 'none' | 'second';
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
@@ -232,6 +233,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   private whenFenced(): Promise<void> {
     if (isFenced(this.ls)) return Promise.resolve();
     return new Promise((ok, fail) => this.held.push({ ok, fail }));
+  }
+
+  /** When a sync call on `path` that SECOND took no part in (ALONE, or SECOND incomplete) may
+   *  return: once the fence holds, or at once for a path never replicated (notreplicated). */
+  private whenFencedFor(path: string): Promise<void> {
+    return isExcluded(this.rules, path, false) ? Promise.resolve() : this.whenFenced();
   }
 
   /** Starts the connect loop and the watchdog. */
@@ -539,9 +546,6 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         case 'record':
           return this.performRecorded(op, local);
         case 'live':
-          // async="second": SECOND acknowledges on receipt and never syncs, and every earlier
-          // write was acknowledged before it returned: an fsync has nothing to wait for there.
-          if (op.kind === 'fsync' && this.opts.async === 'second') return local();
           return this.performLive(op, local, opts.wait !== false);
         case 'import':
         case 'drop':
@@ -567,7 +571,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         // ALONE / dirty / compared later: as before, the old path (no bytes kept); a sync
         // write waits for the fence like sync().
         const n = await this.perform(op, local);
-        if (sync && !isExcluded(this.rules, op.path, false)) await this.whenFenced();
+        if (sync) await this.whenFencedFor(op.path);
         return n;
       }
       const copied = op.data.length <= this.cfg.copy_write_below_bytes;
@@ -617,7 +621,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       if (route.to !== 'live') {
         // ALONE or SECOND still incomplete: nothing to wait for on SECOND, but the fence.
         await local();
-        if (!isExcluded(this.rules, path, false)) await this.whenFenced();
+        await this.whenFencedFor(path);
         return;
       }
       const gen = this.hotFiles.get(path)?.write_gen;

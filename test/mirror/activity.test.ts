@@ -7,32 +7,26 @@
 // and the big files nobody touched are not read.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 import { HarnessNode } from './harness/netns';
 import { loadActivity } from '../../core/mirror/activity-record';
 import { COOL_IDLE_MS } from '../../core/mirror/pure/activity';
 
 const FILES = 24;
 const FILE_MIB = 4;
-const pair = new MirrorPair({ tag: 'act', addr: '198.18.77.21', port: 7831, key: 'c4'.repeat(32), module: 'mact' });
-const { d1, d2, ns } = pair;
 let newPrim: HarnessNode | undefined;
 let returning: HarnessNode | undefined;
+const pair = inSyncPair({ tag: 'act', addr: '198.18.77.21', port: 7831, key: 'c4'.repeat(32), module: 'mact' }, {
+  whenInSync: (p) => { p.app(`for i in $(seq 1 ${FILES}); do dd if=/dev/urandom of=${p.d1}/f$i.bin bs=1M count=${FILE_MIB} status=none; done`); },
+  beforeStop: async () => {
+    await newPrim?.close();
+    await returning?.close();
+  },
+  start_timeout_ms: 120_000,
+});
+const { d1, d2, ns } = pair;
 
 jest.setTimeout(120_000);
-
-beforeAll(async () => {
-  pair.prepare();
-  await pair.startSecond();
-  await pair.startPrim();
-  pair.app(`for i in $(seq 1 ${FILES}); do dd if=/dev/urandom of=${d1}/f$i.bin bs=1M count=${FILE_MIB} status=none; done`);
-}, 120_000);
-
-afterAll(async () => {
-  await newPrim?.close();
-  await returning?.close();
-  await pair.stop();
-}, 60_000);
 
 test('a returning former PRIM is re-integrated from its activity record: only hot files compared, the unacknowledged write undone', async () => {
   // Everything so far is on SECOND (pair.app syncs). Now a write SECOND never acknowledges:

@@ -6,10 +6,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 import { until } from '../support/until';
 
-const pair = new MirrorPair({ tag: 'fence', addr: '198.18.77.15', port: 7825, key: 'e8'.repeat(32), module: 'mfence', spec: { fence: 'module' } });
+const pair = inSyncPair({ tag: 'fence', addr: '198.18.77.15', port: 7825, key: 'e8'.repeat(32), module: 'mfence', spec: { fence: 'module' } }, {
+  beforeStart: (p) => fs.writeFileSync(path.join(p.base, 'fence-call.py'), SCRIPT),
+  whenInSync: async (p) => {
+    // In sync: the fence holds (SECOND acknowledged this session's first frames).
+    const r = await p.prim.call('fenced', {});
+    expect(r).toMatchObject({ needs_fence: false });
+  },
+});
 const { d1 } = pair;
 
 /** How long the held calls are watched not returning: many local fsyncs, well below any timeout. */
@@ -54,20 +61,6 @@ function start(kind: string, file: string): Run {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(async () => {
-  pair.prepare();
-  fs.writeFileSync(path.join(pair.base, 'fence-call.py'), SCRIPT);
-  await pair.startSecond();
-  await pair.startPrim();
-  // In sync: the fence holds (SECOND acknowledged this session's first frames).
-  const r = await pair.prim.call('fenced', {});
-  expect(r).toMatchObject({ needs_fence: false });
-}, 60000);
-
-afterAll(async () => {
-  await pair.stop();
-}, 60000);
 
 test('sync calls made while SECOND may still believe its copy complete wait for the fence, then return; later ones do not wait', async () => {
   const from = pair.prim.events.length;

@@ -5,28 +5,19 @@
 // PRIM ships them in journal mode and both copies end equal.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 import { HarnessNode } from './harness/netns';
 import { DirtyJournal } from '../../core/mirror/journal';
 
 const MiB = 1024 * 1024;
-const pair = new MirrorPair({ tag: 'ajour', addr: '198.18.77.23', port: 7833, key: 'd7'.repeat(32), module: 'majour' });
-const { base, d1, ns } = pair;
 let restarted: HarnessNode | undefined;
+const pair = inSyncPair({ tag: 'ajour', addr: '198.18.77.23', port: 7833, key: 'd7'.repeat(32), module: 'majour' }, {
+  whenInSync: (p) => { p.app(`dd if=/dev/urandom of=${p.d1}/f.bin bs=1M count=4 status=none && dd if=/dev/urandom of=${p.d1}/g.bin bs=1M count=3 status=none && echo a > ${p.d1}/a.bin`); },
+  beforeStop: async () => { await restarted?.close(); },
+});
+const { base, d1, ns } = pair;
 
 jest.setTimeout(120_000);
-
-beforeAll(async () => {
-  pair.prepare();
-  await pair.startSecond();
-  await pair.startPrim();
-  pair.app(`dd if=/dev/urandom of=${d1}/f.bin bs=1M count=4 status=none && dd if=/dev/urandom of=${d1}/g.bin bs=1M count=3 status=none && echo a > ${d1}/a.bin`);
-}, 60_000);
-
-afterAll(async () => {
-  await restarted?.close();
-  await pair.stop();
-}, 60_000);
 
 /** dd of 4 KiB random blocks into `file` at block numbers `blocks`, not truncating. */
 const put = (file: string, blocks: readonly number[]): string => blocks.map((b) => `dd if=/dev/urandom of=${d1}/${file} bs=4096 count=1 seek=${b} conv=notrunc status=none`).join(' && ');

@@ -6,9 +6,11 @@
 // Bounded: 4 writers for STORM_S seconds, signalled in a tight loop.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 
-const pair = new MirrorPair({ tag: 'storm', addr: '198.18.77.16', port: 7826, key: 'e9'.repeat(32), module: 'mstorm' });
+const pair = inSyncPair({ tag: 'storm', addr: '198.18.77.16', port: 7826, key: 'e9'.repeat(32), module: 'mstorm' }, {
+  beforeStart: (p) => fs.writeFileSync(path.join(p.base, 'storm.py'), SCRIPT),
+});
 const STORM_S = 6;
 
 const SCRIPT = String.raw`
@@ -46,17 +48,6 @@ for p in pids:
 print('signals', k * len(pids), 'bad children', bad, flush=True)
 sys.exit(1 if bad else 0)
 `;
-
-beforeAll(async () => {
-  pair.prepare();
-  fs.writeFileSync(path.join(pair.base, 'storm.py'), SCRIPT);
-  await pair.startSecond();
-  await pair.startPrim();
-}, 60000);
-
-afterAll(async () => {
-  await pair.stop();
-}, 60000);
 
 test('a storm of signals to writers waiting in the capture never ends the mount', () => {
   const out = pair.inPrim(['sh', '-c', `timeout ${STORM_S + 30} python3 ${path.join(pair.base, 'storm.py')} ${pair.d1} ${STORM_S} 4 2>&1; echo rc=$?`]);

@@ -3,20 +3,10 @@
 // re-integration brings it back in sync and the copies are equal.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 
-const pair = new MirrorPair({ tag: 'stall', addr: '198.18.77.4', port: 7814, key: 'd4'.repeat(32), module: 'mstall' });
+const pair = inSyncPair({ tag: 'stall', addr: '198.18.77.4', port: 7814, key: 'd4'.repeat(32), module: 'mstall' });
 const { base, d1, ns } = pair;
-
-beforeAll(async () => {
-  pair.prepare();
-  await pair.startSecond();
-  await pair.startPrim();
-}, 60000);
-
-afterAll(async () => {
-  await pair.stop();
-}, 60000);
 
 test('a stalled SECOND costs one ack timeout, then PRIM is ALONE and writes flow', async () => {
   const from = pair.prim.events.length;

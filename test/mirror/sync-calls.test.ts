@@ -7,9 +7,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MirrorPair } from './harness/pair';
+import { inSyncPair } from './harness/in-sync-pair';
 
-const pair = new MirrorPair({ tag: 'sync', addr: '198.18.77.14', port: 7824, key: 'e7'.repeat(32), module: 'msync' });
+const pair = inSyncPair({ tag: 'sync', addr: '198.18.77.14', port: 7824, key: 'e7'.repeat(32), module: 'msync' }, {
+  beforeStart: (p) => fs.writeFileSync(path.join(p.base, 'sync-call.py'), SCRIPT),
+});
 const { d1, d2 } = pair;
 
 /** How long SECOND stays stopped: well below the sender's 5 s ack timeout (which would make
@@ -56,17 +58,6 @@ else:
     say('synced')
 os.close(fd)
 `;
-
-beforeAll(async () => {
-  pair.prepare();
-  fs.writeFileSync(path.join(pair.base, 'sync-call.py'), SCRIPT);
-  await pair.startSecond();
-  await pair.startPrim();
-}, 60000);
-
-afterAll(async () => {
-  await pair.stop();
-}, 60000);
 
 interface Run { lines: Map<string, number>; done: Promise<number>; started_s: number; pid: number; exited: Promise<void> }
 
