@@ -72,6 +72,7 @@ export function planMirror(name: string, config: DeepReadonlyUserConfig, cluster
       notreplicated: excludePatterns(config),
       async: rfs.async,
       bandwidth_bytes_per_s: rfs.bandwidth_bytes_per_s,
+      writeback: rfs.writeback,
       protection: rfs.encrypt ? 'encrypt' : 'auth',
       mode: rfs.replicated.some((r) => r.capture === 'watch') ? 'watch' : rfs.capture,
     },

@@ -49,6 +49,8 @@ export interface MirrorModuleSpec {
   readonly bandwidth_bytes_per_s?: number;
   /** 'sync' (FUSE, default) or 'watch' (asynchronous, non-zero recovery point). */
   readonly mode?: CaptureMode;
+  /** `<rfs writeback>`: the kernel's writeback cache on the capture (docs/mirror.md). */
+  readonly writeback?: boolean;
   /** Watch mode: queued hints before one full rescan (default MAX_WATCH_HINTS). */
   readonly watch_max_hints?: number;
   /** The peer node's addresses: the receiver accepts connections from these only. */
@@ -130,7 +132,7 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
       return;
     }
     for (const [n, dir] of this.spec.dirs.entries()) {
-      const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n), onProblem: (e) => this.emit('problem', e) });
+      const cap = new SyncCapture({ dir, private_dir: path.join(realRoot(this.spec), String(n)), replicator: prefixed(this.sender, n), writeback: this.spec.writeback === true, onProblem: (e) => this.emit('problem', e) });
       await cap.start();
       this.captures.push(cap);
     }

@@ -1,6 +1,6 @@
 // Mirror benchmark: PRIM + SECOND in one network namespace of ours (each node in its own
 // mount namespace), every ratio measured side by side in one run.
-//   npm run bench -- mirror [--full] [--files N] [--rounds R] [--only throughput,reint,files,watch,alone,side,gluster]
+//   npm run bench -- mirror [--full] [--files N] [--rounds R] [--only throughput,reint,files,watch,alone,side,gluster,db]
 //   --full: re-integration data set of 1 GiB (default 256 MiB); --files: 100000 by default;
 //   --rounds: timed throughput rounds (default 5). Env: HAKIT_BENCH_SEQ_MIB (256, size of one
 //   sequential file), HAKIT_BENCH_FSYNC_OPS (1000 4 KiB fsync'd writes per target in all),
@@ -498,9 +498,9 @@ class Pg {
   }
 }
 
-async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promise<Figure[]> {
-  return withPair(`s${asyncMode[0]}`, { async: asyncMode }, () => undefined, async (p) => {
-    await p.prim.call('prim', { ...p.spec('n1'), async: asyncMode, peer: { host: ADDR, port: PORT } });
+async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds = SIDE_ROUNDS, writeback = false): Promise<Figure[]> {
+  return withPair(`s${asyncMode[0]}${writeback ? 'w' : ''}`, { async: asyncMode }, () => undefined, async (p) => {
+    await p.prim.call('prim', { ...p.spec('n1'), async: asyncMode, writeback, peer: { host: ADDR, port: PORT } });
     await p.prim.waitStatus('prim', 'in_sync', 20000);
     const bin = buildWireLimit(p.base);
     const wireDir = { local: path.join(p.base, 'wire-local'), remote: path.join(p.base, 'wire-remote') };
@@ -514,7 +514,7 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promis
     const put = (k: string, x: number): void => { (v[k] ??= []).push(x); };
     try {
       await new Promise((r) => setTimeout(r, 300)); // the receiver listens
-      for (let r = 0; r < SIDE_ROUNDS; r++) {
+      for (let r = 0; r < rounds; r++) {
         const order = r % 2 === 0 ? (['local', 'wire', 'mirror'] as const) : (['mirror', 'wire', 'local'] as const);
         for (const t of order) {
           sh(['sync'], false, SYNC_TIMEOUT_MS);
@@ -557,9 +557,9 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean): Promis
       for (const x of Object.values(w)) await x.close();
       await alone.node.close();
     }
-    const a = `_async_${asyncMode}`;
+    const a = `_async_${asyncMode}${writeback ? '_writeback' : ''}`;
     const m = (k: string): number => +median(v[k] ?? []).toFixed(1);
-    const figs: Figure[] = [
+    const figs: Figure[] = rounds === 0 ? [] : [
       { figure: `side_seq_durable_local_mib_s${a}`, value: m('seq_local'), unit: 'MiB/s', note: `${SEQ_MIB} x 1 MiB + fdatasync; median of ${SIDE_ROUNDS}` },
       { figure: `side_seq_durable_wire_limit_mib_s${a}`, value: m('seq_wire'), unit: 'MiB/s', note: 'minimal C program: pwrite + sendfile, splice + fdatasync on the peer' },
       { figure: `side_seq_durable_mirror_mib_s${a}`, value: m('seq_mirror'), unit: 'MiB/s' },
@@ -670,6 +670,9 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
     if (modes.includes('none')) all.push(...(await sideBySide('none', !args.includes('--no-db'))));
     if (modes.includes('second')) all.push(...(await sideBySide('second', false)));
   }
+  // The database alone (PostgreSQL local vs mirror, async "none"), without then with
+  // <rfs writeback="on">: ~4 minutes.
+  if (only.has('db')) all.push(...(await sideBySide('none', true, 0)), ...(await sideBySide('none', true, 0, true)));
   printFigures('mirror', all);
 }
 

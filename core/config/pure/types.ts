@@ -78,6 +78,8 @@ export interface RfsConfig {
   bandwidth_bytes_per_s: number;
   block_size_bytes: number;
   sync_secondary: boolean;
+  /** `<rfs writeback>`: the kernel's writeback cache on the FUSE capture. */
+  writeback: boolean;
   /** Replication frames encrypted (AES-256-GCM) instead of only authenticated (GMAC). */
   encrypt: boolean;
   ack_timeout_ms: number;

@@ -242,6 +242,7 @@ function buildRfs(el: CheckedElement | undefined, ctx: Ctx): UserConfig['rfs'] {
     bandwidth_bytes_per_s: num(el, 'bandwidth'),
     block_size_bytes: num(el, 'blocksize'),
     sync_secondary: bool(el, 'sync_secondary'),
+    writeback: bool(el, 'writeback'),
     encrypt: bool(el, 'encrypt'),
     ack_timeout_ms: num(el, 'acktimeout'),
     reintegration_parallel_files: num(el, 'nbrei'),

@@ -183,7 +183,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
         await rep.perform({ kind: 'chmod', path, mode }, () => withHandle(real(path), fs.constants.O_RDONLY, (fh) => fh.chmod(mode)), QUEUED);
       }
       if (change.uid !== undefined || change.gid !== undefined) {
-        const st = await fs.promises.lstat(real(path));
+        const st = fs.lstatSync(real(path));
         const uid = change.uid ?? st.uid;
         const gid = change.gid ?? st.gid;
         await rep.perform({ kind: 'chown', path, uid, gid }, () => fs.promises.lchown(real(path), uid, gid), QUEUED);
@@ -194,10 +194,12 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
           fd !== undefined ? p<void>((c) => fs.ftruncate(fd, size, c)) : withHandle(real(path), fs.constants.O_WRONLY, (fh) => fh.truncate(size)), QUEUED);
       }
       if (change.atime !== undefined || change.mtime !== undefined) {
-        const st = await fs.promises.lstat(real(path));
+        // Synchronous (page-cache work): with the writeback cache the kernel sends the times
+        // it kept before every fsync of a written file, on that fsync's path.
+        const st = fs.lstatSync(real(path));
         const atime_ms = msOf(change.atime, st.atimeMs);
         const mtime_ms = msOf(change.mtime, st.mtimeMs);
-        await rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, () => fs.promises.lutimes(real(path), atime_ms / 1000, mtime_ms / 1000), QUEUED);
+        await rep.perform({ kind: 'utimens', path, atime_ms, mtime_ms }, async () => fs.lutimesSync(real(path), atime_ms / 1000, mtime_ms / 1000), QUEUED);
       }
     },
 

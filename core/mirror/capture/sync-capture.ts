@@ -89,6 +89,8 @@ export interface SyncCaptureOptions {
   /** Where the real directory is bind-mounted (PRIM's private access path). */
   readonly private_dir: string;
   readonly replicator: Replicator;
+  /** Ask for the kernel's writeback cache (`<rfs writeback>`, docs/mirror.md "Writeback cache"). */
+  readonly writeback?: boolean;
   /** Told about FUSE-level trouble that is not an application's error (logged). */
   readonly onProblem?: (e: Error) => void;
   /** The module (recorded for the next daemon's adoption); by default from private_dir,
@@ -116,7 +118,7 @@ export class SyncCapture {
       await run('mount', ['--bind', dir, private_dir]);
       this.bound = true;
       await run('mount', ['--make-private', private_dir]).catch(() => undefined);
-      const session = await FuseSession.mount({ mountpoint: dir, fsname: CAPTURE_FSNAME, ops: passthroughOps(private_dir, this.opts.replicator) });
+      const session = await FuseSession.mount({ mountpoint: dir, fsname: CAPTURE_FSNAME, ops: passthroughOps(private_dir, this.opts.replicator), writeback_cache: this.opts.writeback === true });
       this.session = session; // from here on, stop() unmounts it whatever fails next
       session.on('problem', (e) => this.opts.onProblem?.(e));
       session.connection = await fuseConnectionOf(dir);

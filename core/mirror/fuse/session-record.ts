@@ -100,6 +100,8 @@ export function readSession(dir: string, conn: number): RecoveredSession | undef
     !p || !Number.isInteger(p.max_write_bytes) || typeof p.direct_writes !== 'boolean' || !Number.isInteger(p.generation)) return undefined;
   const r = replayLog(text);
   if (r.records === 0) return undefined;
+  // A record written before the writeback cache existed: the kernel was not asked for it.
+  if (typeof p.writeback !== 'boolean') record = { ...record, params: { ...p, writeback: false } };
   return { record, nodes: r.table, bad_lines: r.bad_lines };
 }
 

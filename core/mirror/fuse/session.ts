@@ -52,6 +52,8 @@ export interface FuseSessionOptions {
   readonly fsname: string;
   readonly ops: FsOps;
   readonly max_write_bytes?: number;
+  /** Ask for the kernel's writeback cache (`<rfs writeback>`; default off). */
+  readonly writeback_cache?: boolean;
 }
 
 /** What a restarted daemon needs to go on serving a connection its predecessor set up
@@ -59,6 +61,8 @@ export interface FuseSessionOptions {
 export interface SessionParams {
   readonly max_write_bytes: number;
   readonly direct_writes: boolean;
+  /** The kernel caches writes: our descriptors of write-only opens are read-write. */
+  readonly writeback: boolean;
   /** The life of the daemon that served it (in the high bits of every file handle). */
   readonly generation: number;
 }
@@ -163,6 +167,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private maxWrite: number;
   /** Write-only descriptors may bypass the mount's cache (see pure/cache-modes.ts). */
   private directWrites = false;
+  private writeback = false;
   /** Reads /dev/fuse on the event loop (see loop-reader.ts); undefined: pool reads. */
   private loop: LoopReader | undefined;
   private loopTried = false;
@@ -182,7 +187,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   get maxWriteBytes(): number { return this.maxWrite; }
 
   /** What a successor needs to attach to this connection. */
-  get params(): SessionParams { return { max_write_bytes: this.maxWrite, direct_writes: this.directWrites, generation: this.generation }; }
+  get params(): SessionParams { return { max_write_bytes: this.maxWrite, direct_writes: this.directWrites, writeback: this.writeback, generation: this.generation }; }
 
   /** The node table as it is now (a successor starts from it, then from the journal). */
   nodeSnapshot(): ReturnType<NodeTable['snapshot']> { return this.nodes.snapshot(); }
@@ -201,6 +206,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     s.nodes = nodes;
     s.maxWrite = params.max_write_bytes;
     s.directWrites = params.direct_writes;
+    s.writeback = params.writeback;
     s.generation = nextGeneration(params.generation);
     s.nextDir = s.generation * 2 ** 32 + 1;
     s.armReads();
@@ -683,8 +689,11 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       }
       case Op.OPEN: {
         const flags = buf.readUInt32LE(B);
+        // Writeback cache: the kernel reads through whatever descriptor writes (to fill a
+        // page partly written), so ours of a write-only open is read-write.
+        const ours = this.writeback && isWriteOnly(flags) ? (flags & ~fs.constants.O_WRONLY) | fs.constants.O_RDWR : flags;
         this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([path]) => {
-          const fd = await ops.open(path, flags);
+          const fd = await ops.open(path, ours);
           const { fh, direct } = this.newHandle(h.nodeid, fd, isWriteOnly(flags));
           return openOut(fh, direct ? FOPEN_DIRECT_IO : 0);
         }));
@@ -770,9 +779,11 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         return false;
       }
       case Op.FLUSH:
-        // close() is no sync point (docs/mirror.md), we keep no writeback cache and no POSIX
-        // locks: FLUSH has nothing to do. ENOSYS makes the kernel stop sending it for the
-        // rest of the connection (fc->no_flush), so a close costs no round trip any more.
+        // close() is no sync point (docs/mirror.md) and we keep no POSIX locks: FLUSH has
+        // nothing to do. ENOSYS makes the kernel stop sending it for the rest of the
+        // connection (fc->no_flush), so a close costs no round trip any more. With the
+        // writeback cache the kernel still writes a closing file's dirty pages to us first:
+        // its flush does that before it looks at no_flush.
         this.reply(h.unique, -ERRNO.ENOSYS);
         return false;
       case Op.DESTROY:
@@ -843,7 +854,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     const readahead = buf.readUInt32LE(B + 8);
     const flags = buf.readUInt32LE(B + 12);
     const flags2 = flags & InitFlag.INIT_EXT ? buf.readUInt32LE(B + 16) : 0;
-    const r = negotiateInit(major, minor, flags, this.maxWrite, 4096, flags2);
+    const r = negotiateInit(major, minor, flags, this.maxWrite, 4096, flags2, this.opts.writeback_cache === true);
     if (!r) {
       this.reply(h.unique, -ERRNO.EPROTO);
       this.initDone?.(new HakitError('HAKIT_E_MIRROR_MOUNT', `kernel FUSE protocol ${major}.${minor} is older than 7.26`, this.opts.mountpoint));
@@ -851,6 +862,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     }
     this.maxWrite = r.max_write;
     this.directWrites = r.direct_writes;
+    this.writeback = r.writeback;
     this.reply(h.unique, 0, initOut(r, readahead));
     this.initDone?.();
     this.initDone = undefined;

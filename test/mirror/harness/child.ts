@@ -23,6 +23,7 @@ function spec(a: Record<string, unknown>): MirrorModuleSpec {
     mode: (a.mode as 'sync' | 'watch' | undefined) ?? 'sync',
     watch_max_hints: a.watch_max_hints as number | undefined,
     bandwidth_bytes_per_s: a.bandwidth_bytes_per_s as number | undefined,
+    writeback: a.writeback === true,
   };
 }
 

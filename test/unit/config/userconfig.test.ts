@@ -47,6 +47,8 @@ test('rfs options and notreplicated with a leading ! (replicate only those)', ()
   expect(c.rfs?.replicated[1]?.capture).toBe('sync');
   expect(c.rfs?.encrypt).toBe(false); // frames authenticated, not encrypted, unless asked
   expect(okConfig(mirrorXml('<rfs encrypt="on"><replicated dir="/srv/a"/></rfs>')).rfs?.encrypt).toBe(true);
+  expect(c.rfs?.writeback).toBe(false); // every write() queued to SECOND before it returns, unless asked
+  expect(okConfig(mirrorXml('<rfs writeback="on"><replicated dir="/srv/a"/></rfs>')).rfs?.writeback).toBe(true);
 });
 
 test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual MAC', () => {

@@ -43,6 +43,11 @@ test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; direct writes 
   expect(r.flags).toBe((InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES | InitFlag.INIT_EXT) >>> 0);
   expect(negotiateInit(7, 38, all, 1 << 20, 4096, 0x0f)).toMatchObject({ direct_writes: false, flags2: 0 });
   expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES & ~InitFlag.INIT_EXT, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32, direct_writes: false });
+  expect(r.writeback).toBe(false); // the writeback cache only when the module asks for it
+  const wb = negotiateInit(7, 45, all, 1 << 20, 4096, 0x1f, true)!;
+  expect(wb.writeback).toBe(true);
+  expect(wb.flags & InitFlag.WRITEBACK_CACHE).toBe(InitFlag.WRITEBACK_CACHE);
+  expect(negotiateInit(7, 45, all & ~InitFlag.WRITEBACK_CACHE, 1 << 20, 4096, 0x1f, true)!.writeback).toBe(false);
   expect(negotiateInit(7, 25, all, 1 << 20, 4096)).toBeUndefined();
   expect(negotiateInit(8, 45, all, 1 << 20, 4096)).toBeUndefined();
   const out = initOut(r, 131072);

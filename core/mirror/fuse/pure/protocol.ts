@@ -30,6 +30,9 @@ export const InitFlag = {
   ATOMIC_O_TRUNC: 1 << 3,
   BIG_WRITES: 1 << 5,
   AUTO_INVAL_DATA: 1 << 12,
+  /** The kernel keeps written pages dirty in the mount's cache and writes them to us in
+   *  the background or at fsync/close (docs/mirror.md "Writeback cache"). */
+  WRITEBACK_CACHE: 1 << 16,
   MAX_PAGES: 1 << 22,
   INIT_EXT: 1 << 30,
 } as const;
@@ -223,18 +226,22 @@ export interface InitReply {
   readonly max_pages: number;
   /** Write-only descriptors may use direct I/O (only when shared mmap still works with it). */
   readonly direct_writes: boolean;
+  /** The kernel caches writes (WRITEBACK_CACHE granted). */
+  readonly writeback: boolean;
 }
 
 /** Negotiates INIT: undefined when the kernel is too old for the layouts used here. */
-export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number, kernel_flags2 = 0): InitReply | undefined {
+export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number, kernel_flags2 = 0, want_writeback = false): InitReply | undefined {
   if (kernel_major !== FUSE_KERNEL_MAJOR || kernel_minor < MIN_KERNEL_MINOR) return undefined;
-  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES;
+  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES |
+    (want_writeback ? InitFlag.WRITEBACK_CACHE : 0);
   const ext = (kernel_flags & InitFlag.INIT_EXT) !== 0;
   const flags2 = ext ? (kernel_flags2 & InitFlag2.DIRECT_IO_ALLOW_MMAP) >>> 0 : 0;
   const flags = ((kernel_flags & wanted) | (ext ? InitFlag.INIT_EXT : 0)) >>> 0;
   // Without MAX_PAGES the kernel caps a request at 32 pages whatever max_write says.
   const max_write = flags & InitFlag.MAX_PAGES ? want_max_write : Math.min(want_max_write, 32 * page_bytes);
-  return { minor: Math.min(kernel_minor, FUSE_OUR_MINOR), flags, flags2, max_write, max_pages: Math.ceil(max_write / page_bytes), direct_writes: flags2 !== 0 };
+  return { minor: Math.min(kernel_minor, FUSE_OUR_MINOR), flags, flags2, max_write, max_pages: Math.ceil(max_write / page_bytes), direct_writes: flags2 !== 0,
+    writeback: (flags & InitFlag.WRITEBACK_CACHE) !== 0 };
 }
 
 export function initOut(r: InitReply, max_readahead: number): Buffer {
