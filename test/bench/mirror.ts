@@ -669,6 +669,8 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
     const modes = (process.env.HAKIT_BENCH_SIDE_ASYNC ?? 'none,second').split(',');
     if (modes.includes('none')) all.push(...(await sideBySide('none', !args.includes('--no-db'))));
     if (modes.includes('second')) all.push(...(await sideBySide('second', false)));
+    // "writeback": async "none" with <rfs writeback="on"> (no database: --only db has it).
+    if (modes.includes('writeback')) all.push(...(await sideBySide('none', false, SIDE_ROUNDS, true)));
   }
   // The database alone (PostgreSQL local vs mirror, async "none"), without then with
   // <rfs writeback="on">: ~4 minutes.
