@@ -128,7 +128,17 @@ export class FdCache {
       await viaPool<void>((cb) => fs.fdatasync(fd, cb));
       return;
     }
-    const tmp = this.openChecked(path, fs.constants.O_RDONLY);
+    let tmp: number;
+    try {
+      tmp = this.openChecked(path, fs.constants.O_RDONLY);
+    } catch (e) {
+      // No such file at this point of the stream: an op before this fsync renamed or removed
+      // it (PRIM's syncs of files it has recorded hot name the path they were written under,
+      // and the stream is PRIM's history in order). There is nothing of it to make durable;
+      // the directories changed since the last fsync are synced beside this call.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
     try {
       await viaPool<void>((cb) => fs.fdatasync(tmp, cb));
     } finally {

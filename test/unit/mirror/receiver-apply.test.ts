@@ -129,6 +129,20 @@ describe('receiver apply loop (async="none")', () => {
     expect(fs.existsSync(path.join(base, 'copy', '0', 'm'))).toBe(false);
   });
 
+  test('an fsync naming a file renamed earlier in the stream is acknowledged, not refused (PRIM syncs hot files by the path they were written under)', async () => {
+    const seq = client.send([
+      { kind: 'create', path: '/0/xlogtemp.1', mode: 0o600 },
+      { kind: 'write', path: '/0/xlogtemp.1', offset: 0, data: Buffer.from('segment') },
+      { kind: 'rename', from: '/0/xlogtemp.1', to: '/0/seg1' },
+      { kind: 'fsync', path: '/0/xlogtemp.1' },
+      { kind: 'write', path: '/0/seg1', offset: 7, data: Buffer.from('+') },
+      { kind: 'fsync', path: '/0/seg1' },
+    ]);
+    await client.ack(seq);
+    expect(fs.readFileSync(path.join(base, 'copy', '0', 'seg1'), 'utf8')).toBe('segment+');
+    expect(receiver.opsApplied).toBe(6);
+  });
+
   test('an op flagged ACK_NOW is acknowledged at once, even with ops behind it; the others are folded', async () => {
     await client.ack(client.send([{ kind: 'create', path: '/0/w', mode: 0o644 }]));
     const before = client.acks.length;
