@@ -545,8 +545,11 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         fs.chmodSync(p.base, 0o755); // the postgres user must reach its directories
         const pgs = { local: new Pg(p, p.prim.pid, path.join(dirs.local, 'pg'), path.join(p.base, 'pgsock-l'), 5433), mirror: new Pg(p, p.prim.pid, path.join(dirs.mirror, 'pg'), path.join(p.base, 'pgsock-m'), 5434) };
         try {
+          const from = p.prim.events.length;
           for (const t of ['local', 'mirror'] as const) { pgs[t].start(); put(`pginit_${t}`, pgs[t].init()); }
           for (let r = 0; r < 2; r++) for (const t of r === 0 ? (['local', 'mirror'] as const) : (['mirror', 'local'] as const)) put(`pgtps_${t}`, pgs[t].tps());
+          // A link lost meanwhile leaves PRIM ALONE (no replication) for part of the run: count it.
+          put('pg_losses', p.prim.events.slice(from).filter((e) => e.event === 'status' && (e.status as { state?: string }).state === 'lost').length);
           process.stderr.write(`mirror bench side pg: ${JSON.stringify(Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith('pg'))))}\n`);
         } finally {
           for (const g of Object.values(pgs)) g.stop();
@@ -585,6 +588,7 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         { figure: `side_pg_tps_local${a}`, value: m('pgtps_local'), unit: 'tps', note: `pgbench -c 4 -j 2 -T ${PG_SECONDS}, median of 2` },
         { figure: `side_pg_tps_mirror${a}`, value: m('pgtps_mirror'), unit: 'tps' },
         { figure: `side_pg_tps_mirror_vs_local${a}`, value: +(m('pgtps_mirror') / m('pgtps_local')).toFixed(3), unit: 'x', note: 'goal >= 0.7' },
+        { figure: `side_pg_link_losses${a}`, value: m('pg_losses'), unit: 'count', note: 'link lost during the database runs (PRIM ALONE meanwhile: figures not comparable unless 0)' },
       );
     }
     return figs;
