@@ -407,8 +407,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       case 'send_op': {
         const ch = this.channel;
         if (!ch || ch.isClosed) return; // its close is (or was) an event: the machine resends or journals it
-        // A metadata or namespace op's caller waits for its ACK (performLive); a write's does
-        // not (the ACK only frees its buffer) and an fsync's is sent at once anyway.
+        // A metadata or namespace op's caller may wait for its ACK (performLive with `wait`;
+        // the FUSE capture's ops are queued, not awaited, and are flagged all the same); a
+        // write's does not (the ACK only frees its buffer) and an fsync's is sent at once anyway.
         const ackNow = eff.op.kind !== 'write' && eff.op.kind !== 'fsync' ? FrameFlag.ACK_NOW : 0;
         if (!this.sendOrClose(ch, FrameType.OP, eff.seq, encodeOpParts(eff.op), ackNow)) return;
         this.shippedOps++;

@@ -111,13 +111,18 @@ describe('DirtyJournal.appendDirty', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-hm-jcov-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const records = (file: string): JournalEvent[] => decodeRecords(fs.readFileSync(file)).events;
-
-  it('appends one extent record for many small writes; ops and rewrites make it journal again', async () => {
-    const file = path.join(dir, 'j.log');
+  /** A loaded journal `name` in `dir`, rewritten for an ALONE PRIM with an empty pending set. */
+  const aloneJournal = async (name: string): Promise<{ file: string; j: DirtyJournal; p: PendingSet }> => {
+    const file = path.join(dir, name);
     const j = new DirtyJournal(file);
     await j.load();
     const p = new PendingSet();
     await j.rewrite('copy-1', p, 'alone');
+    return { file, j, p };
+  };
+
+  it('appends one extent record for many small writes; ops and rewrites make it journal again', async () => {
+    const { file, j, p } = await aloneJournal('j.log');
     const before = records(file).length;
     for (let i = 0; i < 256; i++) {
       const w = j.appendDirty('/f', i * 4096, (i + 1) * 4096);
@@ -145,11 +150,7 @@ describe('DirtyJournal.appendDirty', () => {
   });
 
   it('a record queued behind other journal work is waited for, and covers only once written', async () => {
-    const file = path.join(dir, 'q.log');
-    const j = new DirtyJournal(file);
-    await j.load();
-    const p = new PendingSet();
-    await j.rewrite('copy-1', p, 'alone');
+    const { j, p } = await aloneJournal('q.log');
     const sync = j.sync(); // queued work: the next record goes through the queue
     const first = j.appendDirty('/q', 0, 4096);
     expect(first).toBeDefined();
