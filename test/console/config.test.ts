@@ -116,6 +116,8 @@ test('upload a broken module, see the error at its line, fix it, install it on b
   expect(fs.readFileSync(path.join(moduleDir('farm_http', env), 'conf', 'userconfig.xml'), 'utf8')).toContain('value="9091"');
   await page.getByRole('button', { name: 'Roll back to release 1' }).click();
   await page.waitForFunction(() => /at release 1/.test((globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector('.history p.note')?.textContent ?? ''));
+  // The console says "at release 1" first, then reloads the history: wait for that reload.
+  await page.waitForFunction(() => /applied/.test((globalThis as unknown as { document: { querySelector(q: string): { textContent: string | null } | null } }).document.querySelector('.history tr[data-release="1"]')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
   expect(await page.locator('.history tr[data-release="1"]').textContent()).toMatch(/applied/);
   expect(fs.readFileSync(path.join(moduleDir('farm_http', env), 'conf', 'userconfig.xml'), 'utf8')).toBe(GOOD_UC);
   await shot(page, 'config-03-rolled-back');
