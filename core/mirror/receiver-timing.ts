@@ -4,6 +4,9 @@
 // that second (and one at stop), and tests read `summary()` in process. Off, the receiver
 // holds no instance and pays one `undefined` check per stage.
 import fs from 'node:fs';
+import { LatencySamples, type StageFigures } from './latency-samples';
+
+export type { StageFigures } from './latency-samples';
 
 export const RECV_TIMING_ENV = 'HAKIT_MIRROR_RECV_TIMING';
 
@@ -23,15 +26,6 @@ export const RECV_TIMING_ENV = 'HAKIT_MIRROR_RECV_TIMING';
 export const RECV_STAGES = ['rx_decode', 'op_decode', 'queue_wait', 'apply_write', 'apply_other', 'fdatasync', 'dir_fsync', 'ack_wait', 'ack_send', 'turn_fsync', 'turn_write'] as const;
 export type RecvStage = (typeof RECV_STAGES)[number];
 
-export interface StageFigures {
-  readonly n: number;
-  readonly p50_us: number;
-  readonly p90_us: number;
-  readonly p99_us: number;
-  readonly mean_us: number;
-  readonly total_ms: number;
-}
-
 export interface TimingSummary {
   readonly stages: Partial<Record<RecvStage, StageFigures>>;
   /** Ops applied, ACK frames sent and the process's CPU time over the same span. */
@@ -40,28 +34,10 @@ export interface TimingSummary {
   readonly cpu_us_per_op: number;
 }
 
-/** Samples kept per stage and interval (the oldest are overwritten beyond it). */
-const MAX_SAMPLES = 1 << 16;
 const DUMP_EVERY_MS = 1000;
 
-class Samples {
-  private readonly v = new Float64Array(MAX_SAMPLES);
-  n = 0;
-  sum_ms = 0;
-  add(ms: number): void {
-    this.v[this.n % MAX_SAMPLES] = ms;
-    this.n++;
-    this.sum_ms += ms;
-  }
-  figures(): StageFigures {
-    const kept = this.v.slice(0, Math.min(this.n, MAX_SAMPLES)).sort();
-    const q = (f: number): number => +(kept[Math.min(kept.length - 1, Math.floor(f * kept.length))]! * 1000).toFixed(1);
-    return { n: this.n, p50_us: q(0.5), p90_us: q(0.9), p99_us: q(0.99), mean_us: +((this.sum_ms / this.n) * 1000).toFixed(1), total_ms: +this.sum_ms.toFixed(1) };
-  }
-}
-
 export class ReceiverTiming {
-  private stages = new Map<RecvStage, Samples>();
+  private stages = new Map<RecvStage, LatencySamples>();
   private ops = 0;
   private acks = 0;
   private cpu = process.cpuUsage();
@@ -82,7 +58,7 @@ export class ReceiverTiming {
 
   record(stage: RecvStage, ms: number): void {
     let s = this.stages.get(stage);
-    if (!s) { s = new Samples(); this.stages.set(stage, s); }
+    if (!s) { s = new LatencySamples(); this.stages.set(stage, s); }
     s.add(ms);
   }
 

@@ -10,15 +10,27 @@ const pair = new MirrorPair({ tag: 'fses', addr: '198.18.77.21', port: 7831, key
 const { d1, d2 } = pair;
 const app = (script: string): string => pair.app(script);
 
+/** PRIM's per-opcode FUSE timing (core/mirror/fuse/request-timing.ts): counts READ requests. */
+const timingFile = path.join(pair.base, 'fuse-timing.jsonl');
+
 beforeAll(async () => {
   pair.prepare();
+  process.env.HAKIT_FUSE_TIMING = timingFile; // the PRIM harness inherits it
   // mkdtemp made the base 0700: other users must reach the data directory.
   for (const d of [pair.base, path.dirname(d1)]) fs.chmodSync(d, 0o755);
   await pair.startSecond();
   await pair.startPrim();
 }, 60000);
 
-afterAll(() => pair.stop(), 60000);
+afterAll(() => { delete process.env.HAKIT_FUSE_TIMING; return pair.stop(); }, 60000);
+
+/** READ requests PRIM served in the timing lines from line `from` on. */
+function readRequests(from: number): number {
+  const lines = fs.existsSync(timingFile) ? fs.readFileSync(timingFile, 'utf8').trim().split('\n').filter(Boolean) : [];
+  return lines.slice(from).reduce((n, l) => n + ((JSON.parse(l) as { requests: Record<string, { n: number }> }).requests.READ?.n ?? 0), 0);
+}
+const timingLines = (): number => (fs.existsSync(timingFile) ? fs.readFileSync(timingFile, 'utf8').trim().split('\n').filter(Boolean).length : 0);
+const pastDump = (): Promise<void> => new Promise((r) => setTimeout(r, 1300)); // lines are written every second
 
 test('a sequential writer gets 1 MiB requests and SECOND gets the exact bytes', () => {
   app(`dd if=/dev/urandom of=${d1}/big.bin bs=1M count=24 conv=fsync status=none`);
@@ -207,4 +219,81 @@ test('the mount is read on the event loop: no thread of PRIM waits in a read of 
   // FLUSH is answered ENOSYS once (the kernel stops sending it): closes still behave.
   app(`for i in $(seq 1 50); do echo "line $i" >> ${d1}/closes.txt; done; sync ${d1}/closes.txt`);
   expect(fs.readFileSync(path.join(d2, 'closes.txt'), 'utf8').split('\n').length).toBe(51);
+});
+
+test('the page cache survives opens and our own writes: a file read once is not read through us again', async () => {
+  // Every change comes through the mount, so the kernel may keep a file's pages at an open
+  // (FOPEN_KEEP_CACHE) and after a write (no AUTO_INVAL_DATA); before, each open and each
+  // write followed by a stat dropped them all (PostgreSQL read its tables again through us).
+  const py = `import os
+p = '${d1}/cached.bin'
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd, os.urandom(1 << 20), 0)
+os.fsync(fd)
+os.close(fd)
+fd = os.open(p, os.O_RDONLY)
+first = os.pread(fd, 1 << 20, 0)
+os.close(fd)
+print(len(first))`;
+  fs.writeFileSync(path.join(pair.base, 'warm.py'), py);
+  expect(app(`python3 ${pair.base}/warm.py`).trim()).toBe(String(1 << 20));
+  await pastDump();
+  const from = timingLines();
+  const loop = `import os
+p = '${d1}/cached.bin'
+for i in range(8):
+    r = os.open(p, os.O_RDONLY)
+    assert len(os.pread(r, 1 << 20, 0)) == 1 << 20
+    os.close(r)
+    w = os.open(p, os.O_RDWR)
+    os.pwrite(w, bytes([i]) * 4096, i * 4096)
+    os.fstat(w)
+    os.lseek(w, 0, os.SEEK_END)
+    assert os.pread(w, 4096, i * 4096) == bytes([i]) * 4096
+    assert len(os.pread(w, 1 << 20, 0)) == 1 << 20
+    os.close(w)
+print('ok')`;
+  fs.writeFileSync(path.join(pair.base, 'loop.py'), loop);
+  expect(app(`python3 ${pair.base}/loop.py`).trim()).toBe('ok');
+  await pastDump();
+  // 16 opens and 8 write+stat of a 1 MiB file: dropping the pages each time costs 8+ READs
+  // per whole read (128 KiB readahead), over 100 in all; kept, none.
+  expect(readRequests(from)).toBeLessThanOrEqual(2);
+  // And what is read is right: the same bytes through the mount and on PRIM's disk.
+  expect(app(`cmp ${d1}/cached.bin ${pair.base}/n1/work/real/0/cached.bin && echo same`).trim()).toBe('same');
+});
+
+test('kept pages never outlive a truncation or a direct write', () => {
+  const py = `import os
+p = '${d1}/trunc.bin'
+open(p, 'wb').write(b'A' * 8192)
+r = os.open(p, os.O_RDONLY)
+assert os.pread(r, 8192, 0) == b'A' * 8192
+os.close(r)
+fd = os.open(p, os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b'BB')
+os.close(fd)
+r = os.open(p, os.O_RDONLY)
+after_trunc = os.pread(r, 8192, 0)
+os.close(r)
+# A write-only descriptor alone on the file is direct: the pages read before miss its bytes.
+r = os.open(p, os.O_RDONLY)
+os.pread(r, 2, 0)
+os.close(r)
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b'CC', 0)
+os.close(w)
+r = os.open(p, os.O_RDONLY)
+after_direct = os.pread(r, 8192, 0)
+os.close(r)
+fd = os.open(p, os.O_RDWR)
+os.ftruncate(fd, 1)
+os.close(fd)
+r = os.open(p, os.O_RDONLY)
+after_ftruncate = os.pread(r, 8192, 0)
+os.close(r)
+print(after_trunc.decode(), after_direct.decode(), after_ftruncate.decode())`;
+  fs.writeFileSync(path.join(pair.base, 'trunc.py'), py);
+  expect(app(`python3 ${pair.base}/trunc.py`).trim()).toBe('BB CC C');
+  expect(fs.readFileSync(path.join(d2, 'trunc.bin'), 'utf8')).toBe('C');
 });

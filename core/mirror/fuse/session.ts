@@ -19,7 +19,7 @@ import { HakitError } from '../../errors/catalogue';
 import { claimPoolThreads, releasePoolThreads } from './threadpool';
 import { type AttrChange, type Caller, type FsOps, type TimeSet } from './ops';
 import {
-  attrOut, cstring, decodeHeader, DirType, IllegalNameError, InitFlag, entryOut, Fattr, FOPEN_DIRECT_IO, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
+  attrOut, cstring, decodeHeader, DirType, IllegalNameError, InitFlag, entryOut, Fattr, FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FSYNC_FDATASYNC, GETATTR_FH, IN_HEADER_BYTES, initOut,
   MIN_READ_BUFFER_BYTES, negotiateInit, Op, openOut, packDirents, RENAME_NOREPLACE, ROOT_NODE, statfsOut,
   u64, WRITE_OVERHEAD_BYTES, writeOut, type Attr, type DirEntry, type RequestHeader,
 } from './pure/protocol';
@@ -28,6 +28,7 @@ import { handleDirect, handleGeneration, makeHandle, nextGeneration, rememberRec
 import { CacheModes } from './pure/cache-modes';
 import { PathClaims } from './path-claims';
 import { LoopReader } from './loop-reader';
+import { FuseRequestTiming } from './request-timing';
 
 export const FUSE_DEFAULTS = {
   /** 1 MiB: the kernel's default max_pages_limit (256 pages). */
@@ -173,6 +174,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private loopTried = false;
   /** Kernel connection number (/sys/fs/fuse/connections/N), known once mounted. */
   connection: number | undefined;
+  /** Opt-in per-opcode timing (request-timing.ts); undefined when off. */
+  private readonly timing = FuseRequestTiming.fromEnv();
 
   private constructor(private fd: number, readonly opts: FuseSessionOptions) {
     super();
@@ -236,6 +239,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
 
   private forget(id: number, n: number): void {
     this.nodes.forget(id, n);
+    if (!this.nodes.has(id)) this.modes.forgetNode(id);
     this.journal?.append(['f', id, n]);
   }
 
@@ -249,12 +253,13 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
     this.journal?.append(['m', from, to]);
   }
 
-  /** A new handle for descriptor `fd` of `node` (direct I/O decided by pure/cache-modes.ts). */
-  private newHandle(node: number, fd: number, write_only: boolean): { fh: number; direct: boolean } {
+  /** A new handle for descriptor `fd` of `node`, and its open_out flags (direct I/O and
+   *  keeping the cache decided by pure/cache-modes.ts). */
+  private newHandle(node: number, fd: number, write_only: boolean): { fh: number; open_flags: number } {
     const base = makeHandle(this.generation, ++this.handleCounter, false);
-    const direct = this.modes.open(node, base, write_only && this.directWrites);
+    const mode = this.modes.open(node, base, write_only && this.directWrites);
     this.handles.set(base, fd);
-    return { fh: base + (direct ? 1 : 0), direct };
+    return { fh: base + (mode.direct ? 1 : 0), open_flags: (mode.direct ? FOPEN_DIRECT_IO : 0) | (mode.keep_cache ? FOPEN_KEEP_CACHE : 0) };
   }
 
   /**
@@ -361,6 +366,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       if (loop) loop.close(() => undefined); // the handle owns the descriptor
       else fs.close(this.fd, () => undefined);
       this.fd = -1;
+      this.timing?.stop();
       this.emit('closed');
     }
   }
@@ -501,6 +507,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
   private answer(h: RequestHeader, work: () => Promise<Buffer | undefined>, after?: () => void, interruptible = false): void {
     let answered = false;
     let watch: NodeJS.Timeout | undefined;
+    const timing = this.timing;
+    const t0_ms = timing ? performance.now() : 0;
     if (interruptible) {
       // Only a caller that is being killed gets EINTR: the kernel sends INTERRUPT for any
       // signal, and an fsync failing with EINTR makes a database PANIC (PostgreSQL's
@@ -520,6 +528,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       if (watch !== undefined) clearTimeout(watch);
       if (interruptible) this.interruptible.delete(h.unique);
       if (!answered) { answered = true; this.reply(h.unique, error, body); }
+      if (timing) timing.record(h.opcode, performance.now() - t0_ms);
       after?.();
     };
     work().then((body) => done(0, body), (e: unknown) => done(errnoOf(e)));
@@ -694,8 +703,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         const ours = this.writeback && isWriteOnly(flags) ? (flags & ~fs.constants.O_WRONLY) | fs.constants.O_RDWR : flags;
         this.answer(h, () => this.shared(() => [this.mustPath(h.nodeid)] as const, async ([path]) => {
           const fd = await ops.open(path, ours);
-          const { fh, direct } = this.newHandle(h.nodeid, fd, isWriteOnly(flags));
-          return openOut(fh, direct ? FOPEN_DIRECT_IO : 0);
+          const { fh, open_flags } = this.newHandle(h.nodeid, fd, isWriteOnly(flags));
+          return openOut(fh, open_flags);
         }));
         return false;
       }
@@ -713,8 +722,8 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
             throw e;
           }
           const node = this.remember(path, fileIdentity(st));
-          const { fh, direct } = this.newHandle(node, fd, isWriteOnly(flags));
-          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fh, direct ? FOPEN_DIRECT_IO : 0)]);
+          const { fh, open_flags } = this.newHandle(node, fd, isWriteOnly(flags));
+          return Buffer.concat([entryOut(node, attrOf(st), valid), openOut(fh, open_flags)]);
         }));
         return false;
       }

@@ -64,7 +64,9 @@ export class HarnessNode {
     // HAKIT_PROFILE_DIR: each child writes a V8 CPU profile there (node refuses --cpu-prof
     // in NODE_OPTIONS), for finding where a benchmark's time goes.
     const prof = process.env.HAKIT_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HAKIT_PROFILE_DIR}`] : [];
-    const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...prof, ...entry], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // env given explicitly: under jest, the test's process.env is a copy that spawn's default
+    // (the real process's) would not see (a test sets HAKIT_FUSE_TIMING for its PRIM).
+    const proc = spawn(pre[0]!, [...pre.slice(1), process.execPath, ...prof, ...entry], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env } });
     const node = new HarnessNode(proc);
     await node.waitEvent((e) => e.event === 'ready', 20000);
     return node;

@@ -40,7 +40,7 @@ test('INIT: 1 MiB requests only when the kernel offers MAX_PAGES; direct writes 
   const all = 0x73fffffb; // what kernel 6.18 offers (INIT_EXT included)
   const r = negotiateInit(7, 45, all, 1 << 20, 4096, 0x1f)!;
   expect(r).toMatchObject({ minor: 31, max_write: 1 << 20, max_pages: 256, flags2: InitFlag2.DIRECT_IO_ALLOW_MMAP, direct_writes: true });
-  expect(r.flags).toBe((InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES | InitFlag.INIT_EXT) >>> 0);
+  expect(r.flags).toBe((InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES | InitFlag.INIT_EXT) >>> 0);
   expect(negotiateInit(7, 38, all, 1 << 20, 4096, 0x0f)).toMatchObject({ direct_writes: false, flags2: 0 });
   expect(negotiateInit(7, 27, all & ~InitFlag.MAX_PAGES & ~InitFlag.INIT_EXT, 1 << 20, 4096)).toMatchObject({ minor: 27, max_write: 128 * 1024, max_pages: 32, direct_writes: false });
   expect(r.writeback).toBe(false); // the writeback cache only when the module asks for it
@@ -152,17 +152,41 @@ describe('NodeTable', () => {
 describe('CacheModes', () => {
   test('a write-only descriptor is direct unless a cached one is open; any open is direct while a direct one is', () => {
     const m = new CacheModes();
-    expect(m.open(5, 10, true)).toBe(true); // lone writer: direct
-    expect(m.open(5, 11, false)).toBe(true); // reader while a direct writer is open: direct too
+    expect(m.open(5, 10, true).direct).toBe(true); // lone writer: direct
+    expect(m.open(5, 11, false).direct).toBe(true); // reader while a direct writer is open: direct too
     m.release(10);
     m.release(11);
-    expect(m.open(5, 12, false)).toBe(false); // reader alone: cached
-    expect(m.open(5, 13, true)).toBe(false); // writer while a cached reader is open: cached
-    expect(m.open(6, 14, true)).toBe(true); // other node unaffected
+    expect(m.open(5, 12, false).direct).toBe(false); // reader alone: cached
+    expect(m.open(5, 13, true).direct).toBe(false); // writer while a cached reader is open: cached
+    expect(m.open(6, 14, true).direct).toBe(true); // other node unaffected
     m.release(12);
     m.release(13);
     m.release(99); // unknown handle: nothing
-    expect(m.open(5, 12, true)).toBe(true); // descriptor numbers are reused after release
+    expect(m.open(5, 12, true).direct).toBe(true); // descriptor numbers are reused after release
     expect(m.openHandles).toBe(2);
+  });
+
+  test('a cached open keeps the pages of a node known fresh: not the first one, nor after a direct open', () => {
+    const m = new CacheModes();
+    expect(m.open(5, 10, false)).toEqual({ direct: false, keep_cache: false }); // first open in this session drops them
+    expect(m.open(5, 11, false)).toEqual({ direct: false, keep_cache: true });
+    m.release(10);
+    m.release(11);
+    expect(m.open(5, 12, false).keep_cache).toBe(true); // fresh across opens and closes
+    m.release(12);
+    expect(m.open(5, 13, true)).toEqual({ direct: true, keep_cache: false }); // direct writes bypass the pages
+    m.release(13);
+    expect(m.open(5, 14, false).keep_cache).toBe(false); // so the next cached open drops them
+    expect(m.open(5, 15, false).keep_cache).toBe(true);
+    m.release(14);
+    m.release(15);
+    m.forgetNode(5); // the kernel forgot the node: a new inode starts empty, never kept
+    expect(m.open(5, 16, false).keep_cache).toBe(false);
+    m.release(16);
+    m.adopt(7, 20, true); // a predecessor's direct handle
+    expect(m.open(7, 21, false).direct).toBe(true);
+    m.release(20);
+    m.release(21);
+    expect(m.open(7, 22, false)).toEqual({ direct: false, keep_cache: false });
   });
 });

@@ -125,6 +125,9 @@ export class NodeTable {
     return id;
   }
 
+  /** The kernel still holds node `id` (it was handed out and not forgotten). */
+  has(id: number): boolean { return this.byId.has(id); }
+
   forget(id: number, n: number): void {
     if (id === 1) return;
     const info = this.byId.get(id);

@@ -186,6 +186,9 @@ export function attrOut(a: Attr, valid_ms: number): Buffer {
 /** open_out flags. DIRECT_IO: the kernel sends this descriptor's reads and writes to us
  *  straight from the caller's pages, bypassing the mount's own page cache. */
 export const FOPEN_DIRECT_IO = 1 << 0;
+/** open_out flags. KEEP_CACHE: the kernel keeps the file's cached pages at this open
+ *  (see pure/cache-modes.ts for when they are known fresh). */
+export const FOPEN_KEEP_CACHE = 1 << 1;
 
 export function openOut(fh: number, open_flags = 0): Buffer {
   const b = Buffer.alloc(OPEN_OUT_BYTES);
@@ -233,7 +236,10 @@ export interface InitReply {
 /** Negotiates INIT: undefined when the kernel is too old for the layouts used here. */
 export function negotiateInit(kernel_major: number, kernel_minor: number, kernel_flags: number, want_max_write: number, page_bytes: number, kernel_flags2 = 0, want_writeback = false): InitReply | undefined {
   if (kernel_major !== FUSE_KERNEL_MAJOR || kernel_minor < MIN_KERNEL_MINOR) return undefined;
-  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.AUTO_INVAL_DATA | InitFlag.MAX_PAGES |
+  // Not AUTO_INVAL_DATA: it is for files changed behind the kernel's back, and here every
+  // change comes through the mount. With it, our own write changed the mtime, and the next
+  // attribute refresh (a database's lseek to the end) dropped every cached page of the file.
+  const wanted = InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.MAX_PAGES |
     (want_writeback ? InitFlag.WRITEBACK_CACHE : 0);
   const ext = (kernel_flags & InitFlag.INIT_EXT) !== 0;
   const flags2 = ext ? (kernel_flags2 & InitFlag2.DIRECT_IO_ALLOW_MMAP) >>> 0 : 0;
