@@ -73,6 +73,7 @@ export function planMirror(name: string, config: DeepReadonlyUserConfig, cluster
       async: rfs.async,
       bandwidth_bytes_per_s: rfs.bandwidth_bytes_per_s,
       writeback: rfs.writeback,
+      sync_secondary: rfs.sync_secondary,
       protection: rfs.encrypt ? 'encrypt' : 'auth',
       mode: rfs.replicated.some((r) => r.capture === 'watch') ? 'watch' : rfs.capture,
     },

@@ -51,6 +51,9 @@ export interface MirrorModuleSpec {
   readonly mode?: CaptureMode;
   /** `<rfs writeback>`: the kernel's writeback cache on the capture (docs/mirror.md). */
   readonly writeback?: boolean;
+  /** `<rfs sync_secondary>`: SECOND fsyncs before it acknowledges a sync call (docs/mirror.md
+   *  "Durability contract"); default off. */
+  readonly sync_secondary?: boolean;
   /** Watch mode: queued hints before one full rescan (default MAX_WATCH_HINTS). */
   readonly watch_max_hints?: number;
   /** The peer node's addresses: the receiver accepts connections from these only. */
@@ -285,7 +288,7 @@ export async function startMirrorSecond(spec: MirrorModuleSpec, listen: { host: 
   }
   const receiver = new MirrorReceiver({
     module: spec.module, dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection,
-    host: listen.host, port: listen.port, async: spec.async, rules: rulesOf(spec), before_syncing: opts.before_syncing,
+    host: listen.host, port: listen.port, async: spec.async, sync_secondary: spec.sync_secondary === true, rules: rulesOf(spec), before_syncing: opts.before_syncing,
     roots: spec.dirs.length, ...(spec.peers ? { peers: spec.peers } : {}),
   });
   const second = new MirrorSecond(spec, receiver, binds);

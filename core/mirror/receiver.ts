@@ -49,6 +49,14 @@ export interface ReceiverOptions {
   readonly host: string;
   readonly port: number;
   readonly async: AsyncMode;
+  /**
+   * async="none": an fsync op makes its file (and the directories changed since the last one)
+   * durable on this disk before it is acknowledged (`<rfs sync_secondary="on">`). Off
+   * (default): acknowledged once every op before it is written here (page cache), which a
+   * failover of PRIM keeps; only a power loss of this node too could lose it, and a copy
+   * that went through a reboot is compared in full before it is trusted (see start()).
+   */
+  readonly sync_secondary?: boolean;
   readonly rules?: ExcludeRules;
   /** Replicated directories: ops may only name paths under `/0` … `/<roots-1>` of `dir`. */
   readonly roots: number;
@@ -638,6 +646,14 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
    * journal commit instead of one per call). A root path (`/<n>`: PRIM's syncfs or an fsync
    * of the replicated directory itself) also syncs every open file.
    */
+  /** An fsync op is a disk sync here (async="none" with sync_secondary). */
+  private get syncsAtFsync(): boolean { return this.opts.async === 'none' && this.opts.sync_secondary === true; }
+
+  /** Directory `d`'s entries changed: the next fsync op makes them durable (when it syncs). */
+  private dirDirty(d: string): void {
+    if (this.syncsAtFsync) this.dirtyDirs.add(d);
+  }
+
   private async syncCovered(p: string): Promise<void> {
     const isRoot = /^\/\d+$/.test(p);
     const t = this.timing;
@@ -701,19 +717,19 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
         this.bytesApplied += op.data.length;
         return;
       case 'fsync':
-        return this.opts.async === 'none' ? this.syncCovered(op.path) : undefined;
+        return this.syncsAtFsync ? this.syncCovered(op.path) : undefined;
       case 'truncate':
         fds.truncate(op.path, op.size);
         return;
       case 'create':
         // Exactly PRIM's mode; the descriptor stays open for the writes that follow.
         fds.create(op.path, op.mode);
-        this.dirtyDirs.add(parentOf(op.path));
+        this.dirDirty(parentOf(op.path));
         return;
       case 'mkdir':
         tolerate(() => fsSync.mkdirSync(at(op.path), { mode: op.mode }), 'EEXIST');
         chmodNoFollowSync(at(op.path), op.mode);
-        this.dirtyDirs.add(parentOf(op.path));
+        this.dirDirty(parentOf(op.path));
         return;
       case 'chmod':
         chmodNoFollowSync(at(op.path, true), op.mode);
@@ -727,7 +743,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     }
     // Namespace changes invalidate cached descriptors by name.
     fds.closeUnder('path' in op ? op.path : op.from);
-    for (const p of 'path' in op ? [op.path] : [op.from, op.to]) this.dirtyDirs.add(parentOf(p));
+    for (const p of 'path' in op ? [op.path] : [op.from, op.to]) this.dirDirty(parentOf(p));
     switch (op.kind) {
       case 'rmdir':
         tolerate(() => fsSync.rmdirSync(at(op.path)), 'ENOENT');

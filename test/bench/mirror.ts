@@ -5,7 +5,8 @@
 //   --rounds: timed throughput rounds (default 5). Env: HAKIT_BENCH_SEQ_MIB (256, size of one
 //   sequential file), HAKIT_BENCH_FSYNC_OPS (1000 4 KiB fsync'd writes per target in all),
 //   HAKIT_BENCH_SIDE_ROUNDS (3, rounds of `side`), HAKIT_BENCH_SIDE_ASYNC ("none,second": the
-//   async modes `side` runs; the database runs with "none" only).
+//   async modes `side` runs, also "writeback" and "sync_secondary": async "none" with that
+//   <rfs> attribute on; the database runs with "none" only).
 // Sections: throughput (1 MiB sequential writes buffered and durable, 4 KiB write+fsync;
 // async "second" and "none" vs the local disk, in rounds: see rounds.ts; plus PRIM ALONE as
 // a diagnostic), reint (1 % of the data set changed while SECOND was down), files (time
@@ -498,8 +499,8 @@ class Pg {
   }
 }
 
-async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds = SIDE_ROUNDS, writeback = false): Promise<Figure[]> {
-  return withPair(`s${asyncMode[0]}${writeback ? 'w' : ''}`, { async: asyncMode }, () => undefined, async (p) => {
+async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds = SIDE_ROUNDS, writeback = false, sync_secondary = false): Promise<Figure[]> {
+  return withPair(`s${asyncMode[0]}${writeback ? 'w' : ''}${sync_secondary ? 'd' : ''}`, { async: asyncMode, sync_secondary }, () => undefined, async (p) => {
     await p.prim.call('prim', { ...p.spec('n1'), async: asyncMode, writeback, peer: { host: ADDR, port: PORT } });
     await p.prim.waitStatus('prim', 'in_sync', 20000);
     const bin = buildWireLimit(p.base);
@@ -560,7 +561,7 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
       for (const x of Object.values(w)) await x.close();
       await alone.node.close();
     }
-    const a = `_async_${asyncMode}${writeback ? '_writeback' : ''}`;
+    const a = `_async_${asyncMode}${writeback ? '_writeback' : ''}${sync_secondary ? '_sync_secondary' : ''}`;
     const m = (k: string): number => +median(v[k] ?? []).toFixed(1);
     const figs: Figure[] = rounds === 0 ? [] : [
       { figure: `side_seq_durable_local_mib_s${a}`, value: m('seq_local'), unit: 'MiB/s', note: `${SEQ_MIB} x 1 MiB + fdatasync; median of ${SIDE_ROUNDS}` },
@@ -675,10 +676,12 @@ export async function mirrorBench(args: readonly string[] = []): Promise<void> {
     if (modes.includes('second')) all.push(...(await sideBySide('second', false)));
     // "writeback": async "none" with <rfs writeback="on"> (no database: --only db has it).
     if (modes.includes('writeback')) all.push(...(await sideBySide('none', false, SIDE_ROUNDS, true)));
+    // "sync_secondary": async "none" with <rfs sync_secondary="on"> (SECOND's disk at each sync call).
+    if (modes.includes('sync_secondary')) all.push(...(await sideBySide('none', false, SIDE_ROUNDS, false, true)));
   }
-  // The database alone (PostgreSQL local vs mirror, async "none"), without then with
-  // <rfs writeback="on">: ~4 minutes.
-  if (only.has('db')) all.push(...(await sideBySide('none', true, 0)), ...(await sideBySide('none', true, 0, true)));
+  // The database alone (PostgreSQL local vs mirror, async "none"): as configured by default,
+  // with <rfs sync_secondary="on">, and with <rfs writeback="on">: ~6 minutes.
+  if (only.has('db')) all.push(...(await sideBySide('none', true, 0)), ...(await sideBySide('none', true, 0, false, true)), ...(await sideBySide('none', true, 0, true)));
   printFigures('mirror', all);
 }
 

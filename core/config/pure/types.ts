@@ -77,6 +77,8 @@ export interface RfsConfig {
   capture: 'sync' | 'watch';
   bandwidth_bytes_per_s: number;
   block_size_bytes: number;
+  /** `<rfs sync_secondary>`: SECOND makes a sync call's data durable on its disk before it
+   *  acknowledges (async="none"); off: once written to its page cache. */
   sync_secondary: boolean;
   /** `<rfs writeback>`: the kernel's writeback cache on the FUSE capture. */
   writeback: boolean;

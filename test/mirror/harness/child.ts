@@ -24,6 +24,7 @@ function spec(a: Record<string, unknown>): MirrorModuleSpec {
     watch_max_hints: a.watch_max_hints as number | undefined,
     bandwidth_bytes_per_s: a.bandwidth_bytes_per_s as number | undefined,
     writeback: a.writeback === true,
+    sync_secondary: a.sync_secondary === true,
   };
 }
 
@@ -58,6 +59,7 @@ async function handle(c: Cmd): Promise<unknown> {
         module: String(a.module), dir: String(a.dir), state_dir: String(a.state_dir),
         key: Buffer.from(String(a.key), 'hex'), host: String(a.host), port: Number(a.port),
         async: (a.async as 'second' | 'none' | undefined) ?? 'second',
+        sync_secondary: a.sync_secondary === true,
         rules: compileExcludes((a.notreplicated as string[] | undefined) ?? []),
         roots: (a.roots as number | undefined) ?? 1,
       });

@@ -59,7 +59,7 @@ describe('receiver apply loop (async="none")', () => {
     fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
     fs.mkdirSync(path.join(base, 'state'));
     timing = new ReceiverTiming();
-    receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1 }, timing);
+    receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', sync_secondary: true, roots: 1 }, timing);
     await receiver.start();
     client = await Client.open(receiver.address!.port);
   });
@@ -164,5 +164,30 @@ describe('receiver apply loop (async="none")', () => {
     expect(s.ops).toBe(3);
     const plain = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1 }, ReceiverTiming.fromEnv({}));
     expect(plain.timing).toBeUndefined();
+  });
+});
+
+describe('receiver without sync_secondary (the default)', () => {
+  test('an fsync op is acknowledged once every op before it is written, with no disk sync here', async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-nosync-'));
+    fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
+    fs.mkdirSync(path.join(base, 'state'));
+    const timing = new ReceiverTiming();
+    const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1 }, timing);
+    await receiver.start();
+    const client = await Client.open(receiver.address!.port);
+    try {
+      const last = client.send([{ kind: 'mkdir', path: '/0/d', mode: 0o755 }, { kind: 'create', path: '/0/d/f', mode: 0o644 }, { kind: 'write', path: '/0/d/f', offset: 0, data: Buffer.alloc(4096, 7) }, { kind: 'fsync', path: '/0/d/f' }]);
+      await client.ack(last);
+      expect(fs.readFileSync(path.join(base, 'copy', '0', 'd', 'f')).equals(Buffer.alloc(4096, 7))).toBe(true);
+      const s = timing.summary();
+      expect(s.stages.turn_fsync?.n).toBe(1);
+      expect(s.stages.fdatasync).toBeUndefined();
+      expect(s.stages.dir_fsync).toBeUndefined();
+    } finally {
+      client.close();
+      await receiver.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 });
