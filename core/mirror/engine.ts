@@ -19,6 +19,7 @@ import { compileExcludes, type ExcludeRules } from './pure/exclude';
 import { type TreeDifference, diffTrees, type ManifestEntry } from './pure/tree-diff';
 import { MirrorSender, type SenderStatus } from './sender';
 import { MirrorReceiver, type AsyncMode } from './receiver';
+import { syncFileSystem } from './sync-fs';
 import { SyncCapture, cleanStaleMounts, ensureCaptureDir } from './capture/sync-capture';
 import { WatchCapture } from './capture/watch-capture';
 import { listTree } from './tree-walk';
@@ -211,6 +212,9 @@ async function takeOver(work_dir: string): Promise<string | undefined> {
   const file = path.join(work_dir, 'receiver.json');
   const raw = (await readJson(file).catch(() => undefined)) as { copy_id?: unknown; complete?: unknown; clean?: unknown; needs_full?: unknown } | undefined;
   if (!raw || typeof raw.copy_id !== 'string' || raw.needs_full === true) return undefined;
+  // SECOND may have acknowledged sync calls from its page cache (no sync_secondary) and not
+  // stopped cleanly (hakitd crashed): the copy is made durable before it serves as PRIM's data.
+  if (raw.clean !== true) await syncFileSystem(path.join(work_dir, 'real'));
   const usable = raw.complete === true && raw.clean === true;
   await writeJsonDurable(file, { ...raw, clean: false, needs_full: true });
   return usable ? raw.copy_id : undefined;

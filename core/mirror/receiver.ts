@@ -22,6 +22,7 @@ import { manifestChunks, signatureChunks } from './response-chunks';
 import { loadActivity, removeActivity } from './activity-record';
 import { type ActivitySummary } from './pure/activity';
 import { ReceiverTiming } from './receiver-timing';
+import { syncFileSystem } from './sync-fs';
 import { writeRunLength, type WriteSlot } from './pure/write-run';
 import { ackPlanStep, DEFAULT_ACK_PLAN, INITIAL_ACK_PLAN, type AckPlanConfig, type AckPlanEvent, type AckPlanState } from './pure/ack-plan';
 
@@ -169,7 +170,10 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       // know. With async="none" only a reboot can lose them (page cache).
       const survived = raw.clean === true || (this.opts.async === 'none' && raw.boot_id === boot_id);
       this.trusted = survived && raw.needs_full !== true;
-      this.record = { copy_id: raw.copy_id, complete: raw.complete, clean: false, boot_id, needs_full: !this.trusted };
+      // Without sync_secondary, acknowledged writes lived in the page cache this reboot lost:
+      // the copy may lack some, so it is no longer complete (it must not take over).
+      const ackedLost = !survived && this.opts.async === 'none' && this.opts.sync_secondary !== true;
+      this.record = { copy_id: raw.copy_id, complete: raw.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       // A copy we know nothing about can only be made complete by a full comparison.
       this.trusted = false;
@@ -196,6 +200,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     if (s) await new Promise<void>((r) => s.close(() => r()));
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.fds.syncAll().catch(() => undefined);
+    // Without sync_secondary, acknowledged writes (files no longer open, directory entries)
+    // may be in the page cache only: a clean stop (before a takeover too) makes them durable.
+    if (!this.syncsAtFsync) await syncFileSystem(this.opts.dir);
     this.fds.closeAll();
     this.timing?.stop();
     this.record = { ...this.record, clean: true };

@@ -6,7 +6,6 @@
 // it feeds events with the Clock port's time and performs the effects (channel, journal,
 // waiting callers, re-integration passes).
 import { EventEmitter } from 'node:events';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { routeOp, type LinkPhase, type RouteView } from './pure/route';
 import { connectChannel, type Channel } from './stream/channel';
 import { FrameFlag, FrameType, type Frame, type FrameProtection } from './stream/frame';
 import { DirtyJournal, type JournalEvent } from './journal';
+import { syncFileSystem } from './sync-fs';
 import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './reintegrator';
@@ -1085,14 +1085,3 @@ function activityOf(v: unknown): ActivitySummary | undefined {
 /** A pass that shipped content of more files than this ends with one syncfs instead of a
  *  fdatasync per file. */
 export const MAX_SHIPPED_FILE_SYNCS = 1000;
-
-/** Longest wait for syncfs(2) of the real directory's file system at the end of a pass. */
-export const SYNCFS_TIMEOUT_MS = 30_000;
-
-/** syncfs(2) through coreutils' `sync -f` (Node has no binding); failures are not fatal:
- *  the pass then ends as before this flush existed. */
-function syncFileSystem(dir: string): Promise<void> {
-  return new Promise((resolve) => {
-    execFile('sync', ['-f', dir], { timeout: SYNCFS_TIMEOUT_MS }, () => resolve());
-  });
-}

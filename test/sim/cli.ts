@@ -26,10 +26,11 @@ export function main(argv: readonly string[]): number {
     .option('--fence-ms <ms>', 'data path, --fence daemon: heartbeat delay', '500')
     .option('--welcome <last>', "data path: applied | received (WELCOME's last_seq; 'received' re-injects a fixed bug)", 'applied')
     .option('--journal <model>', 'data path: fixed | today (\'today\' re-injects the journal bugs fixed since)', 'fixed')
-    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence (the checker must catch it)')
+    .option('--sync-secondary <on|off>', 'data path: SECOND syncs its disk at each sync call (on) or acknowledges once written (off, the product default)', 'on')
+    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence | second-keeps-complete (the checker must catch it)')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
-  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; bug?: string }>();
+  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; bug?: string }>();
   const base = {
     mode: o.mode as ModuleMode,
     witness: o.witness === 'on',
@@ -61,7 +62,7 @@ export function main(argv: readonly string[]): number {
 }
 
 /** The data-path simulation (test/sim/datapath/run.ts) over `seeds`; returns the failures. */
-function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; bug?: string; verbose?: boolean }): number {
+function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; bug?: string; verbose?: boolean }): number {
   const base: Omit<DatapathOptions, 'seed'> = {
     faults_ms: Number(o.datapathFaultsMs),
     faults: (['all', 'link', 'power'].includes(o.datapathFaults) ? o.datapathFaults : 'all') as FaultSet,
@@ -69,7 +70,8 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
     fence_ms: Number(o.fenceMs),
     welcome: o.welcome === 'received' ? 'received' : 'applied',
     journal: o.journal === 'today' ? 'today' : 'fixed',
-    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : {},
+    sync_secondary: o.syncSecondary !== 'off',
+    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : o.bug === 'second-keeps-complete' ? { second_keeps_complete: true } : {},
   };
   let failed = 0;
   let worst = 0;
@@ -88,7 +90,7 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
       console.log(`  replay: ${datapathReplayCommand(run)}`);
     }
   }
-  console.log(`${seeds.length - failed}/${seeds.length} data-path seeds passed (faults ${base.faults}, fence ${base.fence}, welcome ${base.welcome}, journal ${base.journal}${o.bug ? `, bug ${o.bug}` : ''}); ${acked} acknowledged writes, ${failovers} failovers; slowest convergence ${failed === seeds.length ? 'none' : `${Math.round(worst)} ms`} (bound ${DATAPATH_LIVENESS_MS} ms); ${Date.now() - started} ms`);
+  console.log(`${seeds.length - failed}/${seeds.length} data-path seeds passed (faults ${base.faults}, fence ${base.fence}, welcome ${base.welcome}, journal ${base.journal}, sync_secondary ${base.sync_secondary === false ? 'off' : 'on'}${o.bug ? `, bug ${o.bug}` : ''}); ${acked} acknowledged writes, ${failovers} failovers; slowest convergence ${failed === seeds.length ? 'none' : `${Math.round(worst)} ms`} (bound ${DATAPATH_LIVENESS_MS} ms); ${Date.now() - started} ms`);
   return failed;
 }
 

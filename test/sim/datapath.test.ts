@@ -6,8 +6,10 @@ import { datapathReplayCommand, runDatapathSeed, type DatapathOptions, type Faul
 import { DatapathWorld } from './datapath/world';
 import type { JournalModel } from './datapath/prim';
 
-const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonly faults: FaultSet; readonly fence?: 'daemon' }[] = [
+const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonly faults: FaultSet; readonly fence?: 'daemon'; readonly sync_secondary?: false }[] = [
   { name: 'all faults', seeds: 120, faults: 'all' },
+  { name: 'all faults, without sync_secondary (the product default: SECOND acknowledges once written)', seeds: 60, faults: 'all', sync_secondary: false },
+  { name: 'power cuts and hakitd restarts, without sync_secondary', seeds: 60, faults: 'power', sync_secondary: false },
   { name: 'all faults, the fence answered by heartbeats as hakitd does', seeds: 60, faults: 'all', fence: 'daemon' },
   { name: 'link faults (cuts, resets, stalls, garbage, SECOND disk full, hakitd restarts)', seeds: 60, faults: 'link' },
   { name: 'power cuts and hakitd restarts (failovers)', seeds: 60, faults: 'power' },
@@ -49,7 +51,7 @@ function failures(opts: Omit<DatapathOptions, 'seed'>, from: number, to: number)
 describe('data-path simulation', () => {
   for (const c of CONFIGS) {
     it(`${c.name}: ${c.seeds} seeds`, () => {
-      expect(failures({ faults_ms: FAULTS_MS, faults: c.faults, ...(c.fence ? { fence: c.fence, fence_ms: 500 } : {}) }, 1, c.seeds)).toEqual([]);
+      expect(failures({ faults_ms: FAULTS_MS, faults: c.faults, ...(c.fence ? { fence: c.fence, fence_ms: 500 } : {}), ...(c.sync_secondary === false ? { sync_secondary: false } : {}) }, 1, c.seeds)).toEqual([]);
     });
   }
 
@@ -106,6 +108,14 @@ describe('data-path simulation', () => {
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write .*PRIM link alone/);
       expect(runDatapathSeed({ seed: 2, faults_ms: FAULTS_MS, fence: 'daemon', fence_ms: 500 }).ok).toBe(true);
+    });
+
+    it('without sync_secondary: a SECOND back from a reboot stayed eligible with acknowledged writes lost from its page cache (told "incomplete" at start now)', () => {
+      const run: DatapathOptions = { seed: 35, faults_ms: 20_000, faults: 'power', sync_secondary: false };
+      const r = runDatapathSeed({ ...run, bugs: { second_keeps_complete: true } });
+      expect(r.violations[0]?.invariant).toBe('I1');
+      expect(r.violations[0]?.what).toMatch(/may take over but its copy lacks an acknowledged write/);
+      expect(runDatapathSeed(run).ok).toBe(true);
     });
   });
 });

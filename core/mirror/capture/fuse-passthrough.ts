@@ -5,7 +5,7 @@
 // they return once done locally and queued for SECOND; fsync, fdatasync, O_SYNC/O_DSYNC
 // writes, msync, fsyncdir and syncfs return only once SECOND holds every earlier op.
 import fs from 'node:fs';
-import { execFile } from 'node:child_process';
+import { syncFileSystem } from '../sync-fs';
 import { CleanFiles } from '../pure/clean-files';
 import { type MirrorOp } from '../pure/ops';
 import { realPathOf } from '../tree-walk';
@@ -123,7 +123,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
   // (coreutils' `sync -f`; Node has no binding), a path no change touched needs no local
   // fdatasync. Changes are marked from now on, so those made while it runs stay dirty.
   const clean = new CleanFiles();
-  execFile('sync', ['-f', real_dir], { timeout: SYNCFS_TIMEOUT_MS }, (err) => { if (!err) clean.baselineDone(); });
+  void syncFileSystem(real_dir, SYNCFS_TIMEOUT_MS).then((ok) => { if (ok) clean.baselineDone(); });
 
   /** Files are created by the daemon (root): give them to the caller, as a local file
    *  system would, with a replicated chown when the caller is not root. */

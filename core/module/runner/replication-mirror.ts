@@ -306,6 +306,10 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     }
     this.second = second;
     second.on('status', (s) => this.onSecondStatus(s));
+    // A copy that is not complete (e.g. acknowledged writes lost with SECOND's page cache in a
+    // reboot, docs/mirror.md "Durability contract") must not stay eligible to take over until
+    // PRIM's next pass marks it so: the machine persists copyComplete=false now.
+    if (!second.complete && this.role === 'receiver') this.tell({ type: 'ReplicationConnected' });
     this.d.log.info({ listen: `${this.d.listen.host}:${this.d.listen.port}`, complete: second.complete }, 'mirror: SECOND engine listening (copy read-only to applications)');
   }
 

@@ -71,6 +71,9 @@ export interface PrimBugs {
   /** Ignore the fence: sync calls return on PRIM's local call alone at once (as before the
    *  simulation found the window: docs/mirror.md, "The ALONE fence"). */
   readonly no_fence?: boolean;
+  /** (The module layer's, with sync_secondary off:) a SECOND back from a reboot stays eligible
+   *  to take over, as if its page cache had survived (before runner startSecond told it). */
+  readonly second_keeps_complete?: boolean;
 }
 
 /** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */

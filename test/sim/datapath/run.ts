@@ -23,6 +23,8 @@ export interface DatapathOptions {
   /** See JournalModel (default 'fixed', what journal.ts and sender.ts do; 'today' re-injects fixed bugs). */
   readonly journal?: JournalModel;
   readonly bugs?: PrimBugs;
+  /** See WorldOptions.sync_secondary (default true). */
+  readonly sync_secondary?: boolean;
   readonly verbose?: boolean;
 }
 
@@ -40,12 +42,12 @@ export interface DatapathResult {
 }
 
 export function datapathReplayCommand(o: DatapathOptions): string {
-  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : '';
-  return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${bugs} --verbose`;
+  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : o.bugs?.second_keeps_complete ? ' --bug second-keeps-complete' : '';
+  return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${o.sync_secondary === false ? ' --sync-secondary off' : ''}${bugs} --verbose`;
 }
 
 export function runDatapathSeed(o: DatapathOptions): DatapathResult {
-  const w = new DatapathWorld({ seed: o.seed, fence: o.fence, fence_ms: o.fence_ms, welcome: o.welcome, journal: o.journal, bugs: o.bugs });
+  const w = new DatapathWorld({ seed: o.seed, fence: o.fence, fence_ms: o.fence_ms, welcome: o.welcome, journal: o.journal, bugs: o.bugs, sync_secondary: o.sync_secondary });
   w.verbose = o.verbose ?? false;
   w.app.trace = w.verbose;
   w.start();

@@ -4,8 +4,10 @@
 // signatures. What it models, rule by rule, from receiver.ts:
 //  - OP frames: a seq at or below the last received is a resend (ignored); a gap closes the
 //    connection; ops are applied strictly in order, one at a time, each taking apply time;
-//  - async="none": the cumulative ACK names the last applied op; an fsync op makes the file
-//    durable and commits every namespace change (the dirty directories) before it is acked;
+//  - async="none": the cumulative ACK names the last applied op; with sync_secondary an fsync
+//    op makes the file durable and commits every namespace change (the dirty directories)
+//    before it is acked; without (the default) it is acked once applied (page cache), and a
+//    copy whose boot changed is no longer complete;
 //  - STATE: a new session restarts numbering at first_seq; "syncing" makes the copy
 //    incomplete (durably, before anything later is applied), "in_sync" syncs everything and
 //    makes it complete;
@@ -63,11 +65,13 @@ export class SecondSide {
   opsApplied = 0;
   applyErrors = 0;
 
-  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied') {
+  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true) {
     if (durable) {
       const survived = durable.clean || durable.boot_id === boot_id;
       this.trusted = survived && !durable.needs_full;
-      this.record = { ...durable, clean: false, boot_id, needs_full: !this.trusted };
+      // Without sync_secondary, acknowledged writes were in the page cache a reboot lost.
+      const ackedLost = !survived && !syncSecondary;
+      this.record = { ...durable, complete: durable.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       this.trusted = false;
       this.record = { copy_id: newCopyId(), complete: false, clean: false, boot_id, needs_full: true };
@@ -145,7 +149,7 @@ export class SecondSide {
     if (this.draining || this.queue.length === 0 || !this.alive) return;
     this.draining = true;
     const w = this.queue[0]!;
-    const cost = w.kind === 'op' ? (w.op.kind === 'fsync' ? 0.3 + this.s.rng.next() * 2 : 0.02 + this.s.rng.next() * 0.1) : 0.05;
+    const cost = w.kind === 'op' ? (w.op.kind === 'fsync' && this.syncSecondary ? 0.3 + this.s.rng.next() * 2 : 0.02 + this.s.rng.next() * 0.1) : 0.05;
     this.s.at(this.s.now + cost, 'second applies', () => {
       this.draining = false;
       if (!this.alive || this.queue[0] !== w) return;
@@ -257,7 +261,9 @@ export class SecondSide {
       case 'truncate': fs.truncate(op.path, op.size); return;
       case 'fsync':
         // The file's data, then every directory changed since the last fsync (one commit of
-        // the namespace journal here). A root path syncs everything.
+        // the namespace journal here). A root path syncs everything. Without sync_secondary:
+        // applied (every op before it is in the page cache), nothing to sync.
+        if (!this.syncSecondary) return;
         if (/^\/\d+$/.test(op.path)) fs.syncAll();
         else if (fs.typeOf(op.path) === 'f') fs.fsyncFile(op.path);
         else if (!fs.exists(op.path)) throw new FsError('ENOENT', op.path);

@@ -60,6 +60,8 @@ export interface WorldOptions {
   /** See JournalModel (default 'fixed'). */
   readonly journal?: JournalModel;
   readonly bugs?: PrimBugs;
+  /** `<rfs sync_secondary>` on SECOND (default true here; the product's default is off). */
+  readonly sync_secondary?: boolean;
 }
 
 interface Ev { readonly what: string; readonly fn: () => void }
@@ -97,6 +99,8 @@ export class DatapathWorld implements Scheduler {
   failovers = 0;
   events = 0;
   checks = 0;
+  private get syncSecondary(): boolean { return this.opts.sync_secondary ?? true; }
+
   /** PRIM announced ALONE and SECOND has not been in sync since (SECOND learns it on return). */
   private primAnnouncedAlone = false;
 
@@ -193,8 +197,13 @@ export class DatapathWorld implements Scheduler {
         if (c) this.primAnnouncedAlone = false;
         this.log(`${n.id}: copy ${c ? 'complete' : 'incomplete'}`);
       },
-    }, () => this.newCopyId(), this.opts.welcome ?? 'applied');
+    }, () => this.newCopyId(), this.opts.welcome ?? 'applied', this.syncSecondary);
     n.receiverRecord = n.second.record;
+    // The runner tells the machine at once (replication-mirror.ts startSecond).
+    if (!n.second.record.complete && n.copyComplete && !this.bugs.second_keeps_complete) {
+      n.copyComplete = false;
+      this.log(`${n.id}: copy not complete at start (acknowledged writes lost with the page cache): not eligible`);
+    }
     if (this.primAnnouncedAlone && n.copyComplete) {
       n.copyComplete = false;
       this.log(`${n.id}: hears PRIM is ALONE: copy out of date`);
@@ -478,7 +487,7 @@ export class DatapathWorld implements Scheduler {
     // Only what the answer depends on: with SECOND eligible its disk, else its page cache and
     // PRIM's bookkeeping; PRIM's own disk always.
     const key = eligible
-      ? `${this.ledger.version}|${s.fs.diskVersion}|${p.fs.diskVersion}|${this.primNode}|e`
+      ? `${this.ledger.version}|${this.syncSecondary ? s.fs.diskVersion : s.fs.cacheVersion}|${p.fs.diskVersion}|${this.primNode}|e`
       : `${this.ledger.version}|${s.fs.cacheVersion}|${s.fs.diskVersion}|${p.fs.diskVersion}|${p.prim?.version ?? -1}|${this.primNode}|${s.up}`;
     if (key === this.lastChecked) return;
     this.lastChecked = key;
@@ -493,9 +502,12 @@ export class DatapathWorld implements Scheduler {
         }
       }
       if (eligible) {
-        const miss = this.ledger.shortfall(file, s.fs.diskRead(path));
-        if (miss && this.findHolder(file, s.fs, true) === undefined) {
-          this.violate('I1', `SECOND (${s.id}) may take over but its disk lacks an acknowledged write of ${path}: word ${miss.word} holds ${miss.found}, acknowledged ${this.ledger.describe(miss.floor)}; PRIM link ${p.prim ? p.prim.route : 'down'}`);
+        // With sync_secondary on its disk; without, in its page cache (it is up: a reboot
+        // makes it ineligible, see startSecond).
+        const disk = this.syncSecondary;
+        const miss = this.ledger.shortfall(file, disk ? s.fs.diskRead(path) : s.fs.typeOf(path) === 'f' ? s.fs.read(path) : undefined);
+        if (miss && this.findHolder(file, s.fs, disk) === undefined) {
+          this.violate('I1', `SECOND (${s.id}) may take over but its ${disk ? 'disk' : 'copy'} lacks an acknowledged write of ${path}: word ${miss.word} holds ${miss.found}, acknowledged ${this.ledger.describe(miss.floor)}; PRIM link ${p.prim ? p.prim.route : 'down'}`);
           return;
         }
         continue;

@@ -168,6 +168,24 @@ describe('receiver apply loop (async="none")', () => {
 });
 
 describe('receiver without sync_secondary (the default)', () => {
+  test.each([[false, false], [true, true]])('a copy that went through a reboot (sync_secondary %s) stays complete: %s', async (sync_secondary, complete) => {
+    // Without sync_secondary the acknowledged writes were in the page cache the reboot lost.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-reboot-'));
+    fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
+    fs.mkdirSync(path.join(base, 'state'));
+    fs.writeFileSync(path.join(base, 'state', 'receiver.json'), JSON.stringify({ copy_id: 'c1', complete: true, clean: false, boot_id: 'an-earlier-boot', needs_full: false }));
+    const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', sync_secondary, roots: 1 });
+    try {
+      await receiver.start();
+      expect(receiver.complete).toBe(complete);
+      expect(receiver.copyId).toBe('c1');
+      expect(JSON.parse(fs.readFileSync(path.join(base, 'state', 'receiver.json'), 'utf8'))).toMatchObject({ complete, needs_full: true });
+    } finally {
+      await receiver.stop();
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   test('an fsync op is acknowledged once every op before it is written, with no disk sync here', async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-nosync-'));
     fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });

@@ -3,7 +3,7 @@
 // token's answer reaches the engine, and `mirrorstatus` says how long sync calls have waited.
 import { EventEmitter } from 'node:events';
 import { MirrorReplication, type MirrorEngine } from '../../../core/module/runner/replication-mirror';
-import type { MirrorPrim, MirrorStatus } from '../../../core/mirror/engine';
+import type { MirrorPrim, MirrorSecond, MirrorStatus } from '../../../core/mirror/engine';
 import { SILENT_LOG } from '../../../core/log/sink';
 
 class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: [] }> {
@@ -49,5 +49,17 @@ it('the fence is asked for also while replication reporting is off (stop_prim ru
   prim.needsFence = true;
   prim.emit('fence_wanted');
   expect(wanted).toEqual([1, 2]);
+  await repl.dispose();
+});
+
+it.each([[false, [{ type: 'ReplicationConnected' }]], [true, []]])('a SECOND engine starting with a copy complete=%s: what the machine is told at once: %j', async (complete, told) => {
+  const second = Object.assign(new EventEmitter(), { complete, receiver: { bytesApplied: 0, opsApplied: 0, foreignRefused: 0 }, stop: async () => undefined });
+  const engine: MirrorEngine = { startPrim: async () => { throw new Error('no PRIM here'); }, startSecond: async () => second as unknown as MirrorSecond };
+  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log: SILENT_LOG, settled: async () => undefined });
+  const reports: unknown[] = [];
+  repl.start('receiver', (e) => reports.push(e));
+  for (let i = 0; i < 50 && repl.status().copy_complete === null; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(repl.status().copy_complete).toBe(complete);
+  expect(reports).toEqual(told);
   await repl.dispose();
 });
