@@ -647,12 +647,6 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     throw new Error(`unknown request ${JSON.stringify(body.kind)}`);
   }
 
-  /**
-   * An fsync op (async="none"): the file's data and every directory changed since the last
-   * one, all at once (the ACK waits for all of them; the file system joins them in one
-   * journal commit instead of one per call). A root path (`/<n>`: PRIM's syncfs or an fsync
-   * of the replicated directory itself) also syncs every open file.
-   */
   /** An fsync op is a disk sync here (async="none" with sync_secondary). */
   private get syncsAtFsync(): boolean { return this.opts.async === 'none' && this.opts.sync_secondary === true; }
 
@@ -661,6 +655,12 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     if (this.syncsAtFsync) this.dirtyDirs.add(d);
   }
 
+  /**
+   * An fsync op (async="none" with sync_secondary): the file's data and every directory changed since the last
+   * one, all at once (the ACK waits for all of them; the file system joins them in one
+   * journal commit instead of one per call). A root path (`/<n>`: PRIM's syncfs or an fsync
+   * of the replicated directory itself) also syncs every open file.
+   */
   private async syncCovered(p: string): Promise<void> {
     const isRoot = /^\/\d+$/.test(p);
     const t = this.timing;
