@@ -144,4 +144,31 @@ describe('clean files (the capture skips the local flush of an unchanged file)',
     expect(d.isClean('/0/never')).toBe(false);
     expect(d.dirtyCount).toBe(1);
   });
+
+  it('counts the bytes written since a sync started; unknown (Infinity) before the baseline, across names, after a failed sync', () => {
+    const c = new CleanFiles();
+    c.touch('/0/a', 4096);
+    expect(c.unsyncedBytes('/0/a')).toBe(Infinity);
+    c.baselineDone();
+    expect(c.unsyncedBytes('/0/clean')).toBe(0);
+    c.touch('/0/a', 8192);
+    c.touch('/0/a'); // a chmod adds no content
+    expect(c.unsyncedBytes('/0/a')).toBe(4096 + 8192);
+    const g = c.startSync('/0/a');
+    expect(c.unsyncedBytes('/0/a')).toBe(0);
+    c.touch('/0/a', 100); // written while the flush runs: the next flush's
+    c.synced('/0/a', g);
+    expect(c.unsyncedBytes('/0/a')).toBe(100);
+    const h = c.startSync('/0/a');
+    c.syncFailed('/0/a');
+    c.synced('/0/a', h + 1); // not this sync's generation: still dirty
+    expect(c.unsyncedBytes('/0/a')).toBe(Infinity);
+    c.synced('/0/a', c.startSync('/0/a'));
+    expect(c.unsyncedBytes('/0/a')).toBe(0);
+    c.touch('/0/d/x', 10);
+    c.moved('/0/d', '/0/e');
+    expect(c.unsyncedBytes('/0/e/x')).toBe(Infinity);
+    c.touch('/');
+    expect(c.unsyncedBytes('/0/other')).toBe(Infinity);
+  });
 });
