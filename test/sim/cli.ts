@@ -1,12 +1,61 @@
 #!/usr/bin/env node
 // `npm run sim -- --seed S` replays one schedule (add --verbose for the trace);
 // `npm run sim -- --seeds N` runs N seeds from --from and prints failures and figures.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { HakitError } from '../../core/errors/catalogue';
 import type { ModuleMode } from '../../core/module/pure/types';
 import { LIVENESS_BOUND_MS, replayCommand, runSeed, type RunOptions } from './run';
 import { DATAPATH_LIVENESS_MS, datapathReplayCommand, runDatapathSeed, type DatapathOptions, type FaultSet } from './datapath/run';
 
+/** The values each enumerated option accepts: anything else is refused, not read as a default. */
+const CHOICES: Readonly<Record<string, readonly string[]>> = {
+  mode: ['mirror', 'farm'],
+  witness: ['on', 'off'],
+  profile: ['default', 'fast'],
+  faults: ['all', 'crash'],
+  failover: ['auto', 'manual'],
+  datapath: ['on', 'off', 'only'],
+  datapathFaults: ['all', 'link', 'power'],
+  fence: ['ideal', 'daemon'],
+  welcome: ['applied', 'received'],
+  journal: ['fixed', 'today'],
+  syncSecondary: ['on', 'off'],
+  bug: ['fsync-before-ack', 'drop-go-alone', 'no-fence', 'second-keeps-complete'],
+};
+const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'datapathFaultsMs', 'fenceMs'] as const;
+
+/** `--sync-secondary` for the option key `syncSecondary`. */
+function flag(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Refuses an option value the simulation does not know, with HAKIT_E_USAGE naming it. */
+export function checkOptions(o: Readonly<Record<string, unknown>>): void {
+  for (const [key, allowed] of Object.entries(CHOICES)) {
+    const v = o[key];
+    if (v !== undefined && !allowed.includes(String(v))) throw new HakitError('HAKIT_E_USAGE', `${flag(key)} ${String(v)}: expected one of ${allowed.join(', ')}`, 'sim');
+  }
+  for (const key of NUMBERS) {
+    const v = o[key];
+    if (v !== undefined && !/^\d+$/.test(String(v))) throw new HakitError('HAKIT_E_USAGE', `${flag(key)} ${String(v)}: expected a whole number`, 'sim');
+  }
+}
+
 export function main(argv: readonly string[]): number {
+  try {
+    return run(argv);
+  } catch (e) {
+    if (e instanceof HakitError) {
+      console.error(`${e.code}: ${e.message}`);
+      return 2;
+    }
+    // commander already printed its own message (unknown option, missing value, --help).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+}
+
+function run(argv: readonly string[]): number {
   const p = new Command('sim')
     .option('--seed <n>', 'run this one seed')
     .option('--seeds <n>', 'run this many seeds', '100')
@@ -31,6 +80,7 @@ export function main(argv: readonly string[]): number {
     .exitOverride();
   p.parse([...argv], { from: 'user' });
   const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; bug?: string }>();
+  checkOptions(o);
   const base = {
     mode: o.mode as ModuleMode,
     witness: o.witness === 'on',
