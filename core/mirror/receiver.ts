@@ -170,9 +170,11 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       // know. With async="none" only a reboot can lose them (page cache).
       const survived = raw.clean === true || (this.opts.async === 'none' && raw.boot_id === boot_id);
       this.trusted = survived && raw.needs_full !== true;
-      // Without sync_secondary, acknowledged writes lived in the page cache this reboot lost:
-      // the copy may lack some, so it is no longer complete (it must not take over).
-      const ackedLost = !survived && this.opts.async === 'none' && this.opts.sync_secondary !== true;
+      // Without sync_secondary, acknowledged writes lived in the page cache this reboot lost;
+      // with async="second", those acknowledged on receipt and not yet applied died with the
+      // process. Either way the copy may lack some, so it is no longer complete (it must not
+      // take over until PRIM's full comparison made it complete again).
+      const ackedLost = !survived && (this.opts.async === 'second' || this.opts.sync_secondary !== true);
       this.record = { copy_id: raw.copy_id, complete: raw.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       // A copy we know nothing about can only be made complete by a full comparison.

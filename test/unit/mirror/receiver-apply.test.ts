@@ -168,18 +168,25 @@ describe('receiver apply loop (async="none")', () => {
 });
 
 describe('receiver without sync_secondary (the default)', () => {
-  test.each([[false, false], [true, true]])('a copy that went through a reboot (sync_secondary %s) stays complete: %s', async (sync_secondary, complete) => {
-    // Without sync_secondary the acknowledged writes were in the page cache the reboot lost.
+  test.each([
+    ['none', false, 'an-earlier-boot', false],
+    ['none', true, 'an-earlier-boot', true],
+    ['none', false, 'this-boot', true],
+    ['second', false, 'this-boot', false],
+  ] as const)('a copy not stopped cleanly (async %s, sync_secondary %s, boot %s) stays complete: %s', async (async, sync_secondary, boot, complete) => {
+    // Without sync_secondary the acknowledged writes were in the page cache a reboot lost; with
+    // async="second" those acknowledged on receipt died with a crashed process, reboot or not.
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-reboot-'));
     fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
     fs.mkdirSync(path.join(base, 'state'));
-    fs.writeFileSync(path.join(base, 'state', 'receiver.json'), JSON.stringify({ copy_id: 'c1', complete: true, clean: false, boot_id: 'an-earlier-boot', needs_full: false }));
-    const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', sync_secondary, roots: 1 });
+    const boot_id = boot === 'this-boot' ? fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : boot;
+    fs.writeFileSync(path.join(base, 'state', 'receiver.json'), JSON.stringify({ copy_id: 'c1', complete: true, clean: false, boot_id, needs_full: false }));
+    const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async, sync_secondary, roots: 1 });
     try {
       await receiver.start();
       expect(receiver.complete).toBe(complete);
       expect(receiver.copyId).toBe('c1');
-      expect(JSON.parse(fs.readFileSync(path.join(base, 'state', 'receiver.json'), 'utf8'))).toMatchObject({ complete, needs_full: true });
+      expect(JSON.parse(fs.readFileSync(path.join(base, 'state', 'receiver.json'), 'utf8'))).toMatchObject({ complete, needs_full: async === 'second' || boot !== 'this-boot' });
     } finally {
       await receiver.stop();
       fs.rmSync(base, { recursive: true, force: true });
