@@ -165,15 +165,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     const raw = (await readJson(this.recordFile)) as Partial<ReceiverRecord> | undefined;
     const boot_id = await currentBootId();
     if (raw && typeof raw.copy_id === 'string' && typeof raw.complete === 'boolean') {
-      // With async="second" an op is acknowledged before it is written: after a crash of
-      // this process some acknowledged ops may be missing, which PRIM's journal cannot
-      // know. With async="none" only a reboot can lose them (page cache).
+      // Not stopped cleanly: with async="second" ops acknowledged on receipt and not yet
+      // applied died with this process; with async="none" only a reboot loses anything (the
+      // page cache). What was lost PRIM's journal cannot know: the copy is compared in full.
+      // When acknowledged writes may be among it (async="second", or a reboot without
+      // sync_secondary) it is also not complete (it must not take over) until then.
       const survived = raw.clean === true || (this.opts.async === 'none' && raw.boot_id === boot_id);
       this.trusted = survived && raw.needs_full !== true;
-      // Without sync_secondary, acknowledged writes lived in the page cache this reboot lost;
-      // with async="second", those acknowledged on receipt and not yet applied died with the
-      // process. Either way the copy may lack some, so it is no longer complete (it must not
-      // take over until PRIM's full comparison made it complete again).
       const ackedLost = !survived && (this.opts.async === 'second' || this.opts.sync_secondary !== true);
       this.record = { copy_id: raw.copy_id, complete: raw.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
     } else {

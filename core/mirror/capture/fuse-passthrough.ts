@@ -96,7 +96,7 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /** Bound of the capture's starting syncfs (see CleanFiles); past it, every fsync runs. */
-export const SYNCFS_TIMEOUT_MS = 60_000;
+export const BASELINE_SYNCFS_TIMEOUT_MS = 60_000;
 
 /** Writes up to this size are done with a synchronous pwrite (see getattr in passthroughOps). */
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
@@ -134,9 +134,9 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
   // (coreutils' `sync -f`; Node has no binding), a path no change touched needs no local
   // fdatasync. Changes are marked from now on, so those made while it runs stay dirty.
   const clean = new CleanFiles();
+  void syncFileSystem(real_dir, BASELINE_SYNCFS_TIMEOUT_MS).then((ok) => { if (ok) clean.baselineDone(); });
   // HAKIT_FUSE_POOL_FLUSH=1: every flush in the pool, as before SYNC_FLUSH_MAX_BYTES (kept for comparison).
   const poolFlushes = process.env.HAKIT_FUSE_POOL_FLUSH === '1';
-  void syncFileSystem(real_dir, SYNCFS_TIMEOUT_MS).then((ok) => { if (ok) clean.baselineDone(); });
 
   /** Files are created by the daemon (root): give them to the caller, as a local file
    *  system would, with a replicated chown when the caller is not root. */

@@ -66,7 +66,7 @@ export class CleanFiles {
   startSync(p: string): number {
     const d = this.dirty.get(p);
     if (d === undefined) return 0;
-    if (p !== '/') this.dirty.set(p, { gen: d.gen, bytes: 0 });
+    this.dirty.set(p, { gen: d.gen, bytes: 0 });
     return d.gen;
   }
 
@@ -78,7 +78,7 @@ export class CleanFiles {
   /** A local sync of `p` failed: what it was to write is still unsynced, by an unknown amount. */
   syncFailed(p: string): void {
     const d = this.dirty.get(p);
-    if (d !== undefined && p !== '/') this.dirty.set(p, { gen: d.gen, bytes: Infinity });
+    if (d !== undefined) this.dirty.set(p, { gen: d.gen, bytes: Infinity });
   }
 
   get dirtyCount(): number { return this.dirty.size; }
