@@ -229,7 +229,7 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
   for (const dir of spec.dirs) await ensureCaptureDir(dir);
   const takeover_copy = await takeOver(spec.work_dir);
   const sender = new MirrorSender({
-    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, peer,
+    module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, sync_secondary: spec.sync_secondary === true, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined, ...(takeover_copy ? { takeover_copy } : {}),
     fence: opts.fence ?? 'module',
   });

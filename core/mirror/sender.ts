@@ -23,10 +23,10 @@ import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './reintegrator';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
-import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
+import { LINK_DEFAULTS, acksUnasked, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
 import { ActivityRecord } from './activity-record';
 import { EMPTY_CAP_BUCKET, capChunkBytes, capTake, type CapBucket } from './pure/bandwidth-cap';
-import { COOL_IDLE_MS, chooseReintegration, coolingPlan, under, type ActivitySummary, type HotFile } from './pure/activity';
+import { COOL_IDLE_MS, chooseReintegration, coolingPlan, syncLikelySoon, under, type ActivitySummary, type HotFile } from './pure/activity';
 
 /** Defaults; each is a named bound (docs/architecture.md, rule 8). The link's own (in-flight
  *  bound, timeouts, resume window, apply-error back-off) are the link machine's. */
@@ -52,9 +52,12 @@ export interface SenderOptions {
   readonly key: Buffer;
   /** Frame protection; the receiver must use the same (default 'auth'). */
   readonly protection?: FrameProtection;
-  /** SECOND's `<rfs async>` (the same on both nodes). The sender ships an fsync op either way
-   *  (with "second" SECOND acknowledges it on receipt, without syncing: docs/mirror.md). */
+  /** SECOND's `<rfs async>` (the same on both nodes): with "second" SECOND acknowledges every
+   *  op on receipt, without syncing (docs/mirror.md). */
   readonly async?: 'none' | 'second';
+  /** SECOND's `<rfs sync_secondary>` (the same on both nodes): with it, an fsync op makes
+   *  SECOND sync its disk and is always shipped; without, it only orders (see sync()). */
+  readonly sync_secondary?: boolean;
   readonly peer: { readonly host: string; readonly port: number };
   readonly rules?: ExcludeRules;
   /** This PRIM starts from copy `takeover_copy`, complete (this node was its SECOND): the
@@ -225,6 +228,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   peerLost(): void {
     this.step({ kind: 'peer_lost' });
   }
+
+  /** SECOND's fsync op only orders (it syncs nothing there): async="second", or "none"
+   *  without sync_secondary. Its ACK then means no more than a cumulative ACK of the ops
+   *  before it. */
+  private get fsyncOnlyOrders(): boolean { return this.opts.async === 'second' || this.opts.sync_secondary !== true; }
 
   /** Sync calls that return on PRIM alone wait for `fenced()` now. */
   get needsFence(): boolean { return !isFenced(this.ls); }
@@ -407,10 +415,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       case 'send_op': {
         const ch = this.channel;
         if (!ch || ch.isClosed) return; // its close is (or was) an event: the machine resends or journals it
-        // A metadata or namespace op's caller may wait for its ACK (performLive with `wait`;
-        // the FUSE capture's ops are queued, not awaited, and are flagged all the same); a
-        // write's does not (the ACK only frees its buffer) and an fsync's is sent at once anyway.
-        const ackNow = eff.op.kind !== 'write' && eff.op.kind !== 'fsync' ? FrameFlag.ACK_NOW : 0;
+        // The machine says which ops SECOND acknowledges at once: every op but a write, and
+        // writes a sync call will soon wait for (see sync()); SECOND acknowledges an fsync op
+        // at once anyway.
+        const ackNow = eff.ack_now && eff.op.kind !== 'fsync' ? FrameFlag.ACK_NOW : 0;
         if (!this.sendOrClose(ch, FrameType.OP, eff.seq, encodeOpParts(eff.op), ackNow)) return;
         this.shippedOps++;
         if (eff.op.kind === 'write') this.shippedBytes += eff.op.data.length;
@@ -561,7 +569,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
    * writes in flight). `data` must stay unchanged until the promise given to `hold` settles
    * (SECOND acknowledged it, or it became a dirty range); small writes are copied so that
    * the caller's buffer is free at once. `sync` (an O_SYNC/O_DSYNC descriptor, RWF_DSYNC):
-   * resolves only when SECOND holds the bytes (async="none": on its disk), like `sync()`.
+   * resolves only when SECOND holds the bytes, as `sync()` does.
    */
   async write(op: WriteOp, local: () => Promise<number>, sync: boolean, hold: (until: Promise<void>) => void): Promise<number> {
     await this.hot(op.path);
@@ -581,14 +589,18 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       if (copied) await this.room();
       if (routeOp(this.view(), op).to !== 'live') continue;
       const shipped: WriteOp = copied ? { ...op, data: Buffer.from(op.data) } : op;
+      // A sync write's own ACK is its barrier when SECOND's fsync op would only order; other
+      // writes of a file synced every few writes are acknowledged at once too (see sync()).
+      const ownBarrier = sync && this.fsyncOnlyOrders;
+      const ackNow = ownBarrier || syncLikelySoon(this.hotFiles.get(op.path));
       const paths = [op.path];
       this.gate.enterShared(paths, false);
       let acked: Promise<void>;
       let syncAcked: Promise<void> | undefined;
       let done: PromiseSettledResult<number>;
       try {
-        acked = this.shipWrite(shipped); // takes the sequence number now: capture order is kept
-        if (sync) syncAcked = this.ship({ kind: 'fsync', path: op.path });
+        acked = this.shipWrite(shipped, ackNow); // takes the sequence number now: capture order is kept
+        if (sync) syncAcked = ownBarrier ? acked : this.ship({ kind: 'fsync', path: op.path });
         done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
       } finally {
         this.gate.leaveShared(paths, false);
@@ -610,9 +622,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   /**
    * fsync, fdatasync, msync(MS_SYNC), an fsync of a directory, syncfs (`path` is then the
    * replicated directory's root): performs `local` and, when SECOND is in the session,
-   * resolves only once SECOND holds every op queued before (cumulative ACK of an fsync op
-   * that SECOND applies after all of them; async="none": SECOND fsyncs the file, and the
-   * directories changed since its last fsync, before acknowledging).
+   * resolves only once SECOND holds every op queued before: the cumulative ACK of an fsync
+   * op that SECOND applies after all of them (with sync_secondary, SECOND fsyncs the file
+   * and the directories changed since its last fsync before acknowledging), or, where that
+   * op would only order, the ACK of the last op before it (docs/mirror.md, "A sync call
+   * without a barrier").
    */
   async sync(path: string, local: () => Promise<void>): Promise<void> {
     const op: MirrorOp = { kind: 'fsync', path };
@@ -629,7 +643,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       let acked: Promise<void>;
       this.gate.enterShared([path], false);
       try {
-        acked = this.ship(op);
+        // No barrier needed when SECOND acknowledges unasked everything queued before: its
+        // cumulative ACK says what the fsync op's would (pure/link.ts, "Barrier-free sync
+        // calls"), and the sync skips a frame each way and SECOND's turn of the op.
+        acked = this.fsyncOnlyOrders && (this.opts.async === 'second' || acksUnasked(this.ls)) ? this.drained() : this.ship(op);
       } finally {
         this.gate.leaveShared([path], false);
       }
@@ -719,7 +736,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     let acked: Promise<void>;
     let done: PromiseSettledResult<T>;
     try {
-      acked = op.kind === 'write' ? this.shipWrite(op) : this.ship(op); // takes the sequence number now: capture order is kept
+      acked = op.kind === 'write' ? this.shipWrite(op, false) : this.ship(op); // takes the sequence number now: capture order is kept
       done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
     } finally {
       this.gate.leaveShared(paths, false);
@@ -739,12 +756,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
    * verifying and writing the first part while the rest is still in transit, so the write
    * waits for transfer + the last part's apply instead of transfer + the whole apply.
    */
-  private shipWrite(op: Extract<MirrorOp, { kind: 'write' }>): Promise<void> {
+  private shipWrite(op: Extract<MirrorOp, { kind: 'write' }>, ack_now: boolean): Promise<void> {
     const chunk = this.cfg.live_chunk_bytes;
-    if (op.data.length <= chunk) return this.ship(op);
+    if (op.data.length <= chunk) return this.ship(op, ack_now);
     const parts: Array<Promise<void>> = [];
     for (let at = 0; at < op.data.length; at += chunk) {
-      parts.push(this.ship({ kind: 'write', path: op.path, offset: op.offset + at, data: op.data.subarray(at, Math.min(op.data.length, at + chunk)) }));
+      parts.push(this.ship({ kind: 'write', path: op.path, offset: op.offset + at, data: op.data.subarray(at, Math.min(op.data.length, at + chunk)) }, ack_now));
     }
     return Promise.all(parts).then(() => undefined);
   }
@@ -816,11 +833,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
 
   // ---- shipping ---------------------------------------------------------------------
 
-  /** Queues an op with the next sequence number; resolves on ack or when made dirty. */
-  ship(op: MirrorOp): Promise<void> {
+  /** Queues an op with the next sequence number; resolves on ack or when made dirty.
+   *  `ack_now`: see LinkEvent enqueue (default: every op but a write). */
+  ship(op: MirrorOp, ack_now?: boolean): Promise<void> {
     if (isNamespaceOp(op)) this.namespaceGen++;
     return new Promise<void>((resolve) => {
-      this.step({ kind: 'enqueue', op }, { done: resolve });
+      this.step({ kind: 'enqueue', op, ...(ack_now === undefined ? {} : { ack_now }) }, { done: resolve });
     });
   }
 

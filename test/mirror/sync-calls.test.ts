@@ -50,6 +50,7 @@ else:
         signal.signal(signal.SIGUSR1, lambda *_: None)
         say('ready')
         while not os.path.exists(sys.argv[4]): time.sleep(0.01)   # the test stalls SECOND first
+        os.pwrite(fd, payload, 0)   # SECOND (stalled) cannot acknowledge it: the fsync waits for it
         rc = libc.fsync(fd)     # straight to libc: Python would retry an EINTR itself
         if rc != 0: raise OSError(ctypes.get_errno(), 'fsync')
     elif kind == 'fdatasync': os.fdatasync(fd)

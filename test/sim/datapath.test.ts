@@ -73,7 +73,7 @@ describe('data-path simulation', () => {
   });
 
   it('catches unacknowledged ops lost when PRIM goes ALONE (I1: neither on SECOND nor journaled)', () => {
-    const bad = failures({ faults_ms: FAULTS_MS, bugs: { drop_go_alone_ops: true } }, 1, 10);
+    const bad = failures({ faults_ms: FAULTS_MS, bugs: { drop_go_alone_ops: true } }, 25, 40);
     expect(bad.length).toBeGreaterThan(0);
     expect(bad[0]).toMatch(/I1 acknowledged write #\d+ .* is neither on SECOND .* nor in PRIM's journal\/pending set/);
   });
@@ -83,10 +83,10 @@ describe('data-path simulation', () => {
   // invariant catches it, and that the fixed one passes. The last is still open (docs/mirror.md).
   describe('bugs found by the simulation (see docs/invariants.md 14)', () => {
     it('fixed: WELCOME named the last op received, not applied: a resume completed an fsync SECOND had not applied', () => {
-      const r = runDatapathSeed({ seed: 9, faults_ms: FAULTS_MS, welcome: 'received' });
+      const r = runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS, welcome: 'received' });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write/);
-      expect(runDatapathSeed({ seed: 9, faults_ms: FAULTS_MS }).ok).toBe(true);
+      expect(runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS }).ok).toBe(true);
     });
 
     it('fixed: an untrusted journal was rewritten trusted-looking; a second hakitd crash forgot the full comparison it owed', () => {
@@ -95,12 +95,12 @@ describe('data-path simulation', () => {
     });
 
     it('fixed: the journal stayed "alone" during a pass; a hakitd crash then left it trusted without the live ops in flight', () => {
-      const r = runDatapathSeed({ seed: 2057, faults_ms: 20_000, faults: 'link', journal: 'today' });
+      const r = runDatapathSeed({ seed: 7, faults_ms: 20_000, faults: 'link', journal: 'today' });
       expect(r.violations[0]?.invariant).toBe('I1');
       // A journal trusted without the live ops: an acknowledged write neither on SECOND nor
       // journaled (the form depends on the history: extent records changed it).
       expect(r.violations[0]?.what).toMatch(/acknowledged write .*(neither on SECOND .* nor in PRIM's journal|may take over but its disk lacks)/);
-      expect(runDatapathSeed({ seed: 2057, faults_ms: 20_000, faults: 'link' }).ok).toBe(true);
+      expect(runDatapathSeed({ seed: 7, faults_ms: 20_000, faults: 'link' }).ok).toBe(true);
     });
 
     it('fixed: sync calls returned local-only before SECOND heard that PRIM is ALONE (the fence holds them now)', () => {
@@ -111,7 +111,7 @@ describe('data-path simulation', () => {
     });
 
     it('without sync_secondary: a SECOND back from a reboot stayed eligible with acknowledged writes lost from its page cache (told "incomplete" at start now)', () => {
-      const run: DatapathOptions = { seed: 35, faults_ms: 20_000, faults: 'power', sync_secondary: false };
+      const run: DatapathOptions = { seed: 1, faults_ms: 20_000, faults: 'power', sync_secondary: false };
       const r = runDatapathSeed({ ...run, bugs: { second_keeps_complete: true } });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its copy lacks an acknowledged write/);

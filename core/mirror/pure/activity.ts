@@ -91,6 +91,20 @@ export interface HotFile {
   readonly seen_gen: number;
 }
 
+/** See syncLikelySoon: a file synced at most this many writes ago. */
+export const SYNC_SOON_WRITES = 4;
+
+/**
+ * Is the next sync of this file likely to come within a few writes? True for a file synced
+ * before and written at most SYNC_SOON_WRITES times since (a database's WAL: a write or two,
+ * then fdatasync). Its writes are then acknowledged by SECOND at once, so that the sync finds
+ * them acknowledged and needs no barrier of its own (pure/link.ts, "Barrier-free sync calls");
+ * a bulk writer's files keep SECOND's batched ACKs.
+ */
+export function syncLikelySoon(f: HotFile | undefined): boolean {
+  return f !== undefined && f.synced_gen > 0 && f.write_gen - f.synced_gen <= SYNC_SOON_WRITES;
+}
+
 /**
  * Cooling tick: which hot files are idle since the previous tick (so they may cool), and of
  * those which are already covered by a sync (cool now) or need one first (sync, then cool if

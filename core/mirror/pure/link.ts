@@ -19,7 +19,9 @@
 //   connect_failed {code,message} that open failed (or the WELCOME was bad)
 //   resume_welcome {session, last_seq, pending_empty}   an `open_channel` 'resume' succeeded
 //   resume_failed                 that open failed
-//   enqueue {op}                  an op for SECOND (answered by `queued` or `record`)
+//   enqueue {op, ack_now?}        an op for SECOND (answered by `queued` or `record`);
+//                                 ack_now: SECOND is to acknowledge it at once (default: every
+//                                 op but a write; see "Barrier-free sync calls" below)
 //   request {frame_type, body}    a REQ/STATE frame after every op queued before it
 //                                 (answered by `request_queued` or `request_failed`)
 //   ack {seq} / rx {resp_id?} / peer_error / bad_frame   frames from SECOND (rx: any other
@@ -44,7 +46,7 @@
 //   discard_channel   close the channel just opened, never attached (no event follows)
 //   close_channel     close the attached channel; its `closed` event comes back
 //   drop_channel      close and detach the attached channel; no `closed` event is expected
-//   send_op {seq, op} / send_frame {frame_type, id, body} / ping    write to the channel
+//   send_op {seq, op, ack_now} / send_frame {frame_type, id, body} / ping    write to the channel
 //   queued {seq}      the enqueued op has this seq; its caller waits for `complete`
 //   record {op}       ALONE: append the op to the journal, record it pending, return at once
 //   complete {through_seq}   every op with seq <= through_seq is done: its caller returns
@@ -78,6 +80,13 @@
 // answers the session's first frame, STATE syncing (it answers once its copy is durably marked
 // incomplete; an ACK would not do: with async="second" ops are acknowledged on receipt, before
 // that frame is handled), or at in_sync.
+//
+// Barrier-free sync calls (docs/mirror.md, "A sync call without a barrier"): where SECOND's
+// fsync op only orders (async="second", or "none" without sync_secondary), a sync call needs no
+// op of its own when SECOND will acknowledge, unasked and at once, everything queued or in
+// flight: the cumulative ACK of the last of them means what the fsync op's would. SECOND
+// delays only the ACKs of writes not flagged ack_now (pure/ack-plan.ts), so the machine keeps
+// the highest seq of such a "lazy" op; `acksUnasked` says none of them is still outstanding.
 //
 // Ownership: the state's queues are large at full speed (tens of thousands of ops), so
 // linkStep updates the given state in place and returns it; a caller that keeps an earlier
@@ -131,7 +140,7 @@ export type SenderStatus =
 
 export type FrameKind = 'REQ' | 'STATE';
 
-export interface QueuedOp { readonly kind: 'op'; readonly seq: number; readonly op: MirrorOp; readonly bytes: number }
+export interface QueuedOp { readonly kind: 'op'; readonly seq: number; readonly op: MirrorOp; readonly bytes: number; readonly ack_now: boolean }
 export interface QueuedFrame { readonly kind: 'frame'; readonly frame_type: FrameKind; readonly id: number; readonly body: Readonly<Record<string, unknown>> }
 export type QueuedItem = QueuedOp | QueuedFrame;
 
@@ -151,6 +160,8 @@ export interface LinkState {
   next_req: number;
   /** Every op with seq <= this is complete (acknowledged, or handed to go_alone). */
   done_seq: number;
+  /** The highest seq of an op SECOND may acknowledge late (a write without ack_now). */
+  lazy_seq: number;
   /** Not sent yet, in order (ops and frames). */
   readonly queue: QueuedItem[];
   queued_op_bytes: number;
@@ -181,7 +192,7 @@ export type LinkEvent =
   | { readonly kind: 'resume_failed' }
   /** Asked for with a `timer` effect while resuming (gen: the resume it belongs to). */
   | { readonly kind: 'resume_due'; readonly gen: number }
-  | { readonly kind: 'enqueue'; readonly op: MirrorOp }
+  | { readonly kind: 'enqueue'; readonly op: MirrorOp; readonly ack_now?: boolean }
   | { readonly kind: 'request'; readonly frame_type: FrameKind; readonly body: Readonly<Record<string, unknown>> }
   | { readonly kind: 'ack'; readonly seq: number }
   /** Any other valid frame from SECOND (PONG, RESP: `resp_id` is the request it answers). */
@@ -214,7 +225,7 @@ export type LinkEffect =
   | { readonly kind: 'discard_channel' }
   | { readonly kind: 'close_channel'; readonly code: ErrorCode; readonly message: string }
   | { readonly kind: 'drop_channel'; readonly code: ErrorCode; readonly message: string }
-  | { readonly kind: 'send_op'; readonly seq: number; readonly op: MirrorOp }
+  | { readonly kind: 'send_op'; readonly seq: number; readonly op: MirrorOp; readonly ack_now: boolean }
   | { readonly kind: 'send_frame'; readonly frame_type: FrameKind; readonly id: number; readonly body: Readonly<Record<string, unknown>> }
   | { readonly kind: 'ping' }
   | { readonly kind: 'queued'; readonly seq: number }
@@ -238,7 +249,7 @@ export interface LinkStepResult {
 export function initialLinkState(opts: { readonly peer: string }): LinkState {
   return {
     route: 'alone', conn: 'none', linking: false, stopped: false, gen: 0, peer: opts.peer, session: '',
-    next_seq: 1, next_req: 1, done_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
+    next_seq: 1, next_req: 1, done_seq: 0, lazy_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
     times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_refusal: undefined,
     fenced: false, syncing_req: undefined,
   };
@@ -339,7 +350,9 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       if (s.route === 'alone' && s.conn !== 'resuming') { fx.push({ kind: 'record', op: e.op }); break; }
       const seq = s.next_seq++;
       const bytes = opWeightBytes(e.op);
-      s.queue.push({ kind: 'op', seq, op: e.op, bytes });
+      const ack_now = e.ack_now ?? e.op.kind !== 'write';
+      if (!ack_now) s.lazy_seq = seq;
+      s.queue.push({ kind: 'op', seq, op: e.op, bytes, ack_now });
       s.queued_op_bytes += bytes;
       fx.push({ kind: 'queued', seq });
       pump(s, now_ms, cfg, fx);
@@ -456,6 +469,12 @@ export function drainSeq(s: LinkState): number | undefined {
   return last > s.done_seq ? last : undefined;
 }
 
+/** Will SECOND acknowledge everything queued or in flight unasked and at once (no lazy write
+ *  outstanding)? Then a sync call may wait for that ACK instead of shipping a barrier. */
+export function acksUnasked(s: LinkState): boolean {
+  return s.lazy_seq <= s.done_seq;
+}
+
 /** Does the fence hold (a sync call that returns on PRIM's local call alone need not wait)? */
 export function isFenced(s: LinkState): boolean {
   return s.fenced;
@@ -550,7 +569,7 @@ function pump(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): 
     if (s.inflight.length === 0) s.times = watchStep(s.times, { kind: 'first_in_flight' }, now_ms, cfg).state;
     s.inflight.push(it);
     s.inflight_bytes += it.bytes;
-    fx.push({ kind: 'send_op', seq: it.seq, op: it.op });
+    fx.push({ kind: 'send_op', seq: it.seq, op: it.op, ack_now: it.ack_now });
   }
   if (n > 0) s.queue.splice(0, n);
 }

@@ -48,6 +48,7 @@ async function handle(c: Cmd): Promise<unknown> {
         key: Buffer.from(String(a.key), 'hex'), peer: a.peer as { host: string; port: number },
         rules: compileExcludes((a.notreplicated as string[] | undefined) ?? []),
         block_size_bytes: a.block_size_bytes as number | undefined,
+        sync_secondary: a.sync_secondary === true,
         fence: a.fence === 'module' ? 'module' : 'self',
       });
       sender.on('status', (s) => out({ event: 'status', role: 'sender', status: s }));

@@ -6,21 +6,22 @@
 // planTree (pure/tree-diff.ts) and compares with the real block signatures.
 // What this file adds is what a runner adds: performing effects (channels, frames, the
 // journal, completing callers), the callers' side of the capture (sender.ts perform / write /
-// sync), the re-integration pass (reintegrator.ts) and timers.
+// sync, with its barrier-free sync calls and the writes it flags ACK_NOW, by the real
+// acksUnasked and syncLikelySoon), the re-integration pass (reintegrator.ts) and timers.
 import { HakitError } from '../../../core/errors/catalogue';
 import { type MirrorOp, isNamespaceOp, opPaths } from '../../../core/mirror/pure/ops';
 import { encodeOpParts } from '../../../core/mirror/pure/op-codec';
 import { NO_EXCLUDES } from '../../../core/mirror/pure/exclude';
 import { PendingSet } from '../../../core/mirror/pure/pending';
 import { routeOp, type RouteView } from '../../../core/mirror/pure/route';
-import { chooseReintegration, type ReintegrationChoice } from '../../../core/mirror/pure/activity';
+import { chooseReintegration, syncLikelySoon, type HotFile, type ReintegrationChoice } from '../../../core/mirror/pure/activity';
 import { planTree, type ManifestEntry } from '../../../core/mirror/pure/tree-diff';
 import { differingRanges, signBytes } from '../../../core/mirror/blocksig/signature';
 import { joinSignature } from '../../../core/mirror/response-chunks';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
 import { type ByteRange } from '../../../core/mirror/pure/ranges';
 import {
-  LINK_DEFAULTS, drainSeq, initialLinkState, isCurrent, isFenced, linkStep,
+  LINK_DEFAULTS, acksUnasked, drainSeq, initialLinkState, isCurrent, isFenced, linkStep,
   type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus,
 } from '../../../core/mirror/pure/link';
 import type { Conn, Scheduler } from './channel';
@@ -94,6 +95,8 @@ export interface PrimHooks {
   /** Test-only faults (the checker must catch them). */
   readonly bugs: PrimBugs;
   readonly journal: JournalModel;
+  /** SECOND's `<rfs sync_secondary>`: without it an fsync op only orders (sender.ts fsyncOnlyOrders). */
+  readonly sync_secondary: boolean;
 }
 
 type Done = (err?: string) => void;
@@ -124,6 +127,8 @@ export class PrimSide {
   private readonly jcov = new JournalCoverage(SIM_JOURNAL_EXTENT_BYTES);
   /** Callers held until the fence holds (sender.ts whenFenced). */
   private held: Array<() => void> = [];
+  /** Write and sync generations per file (sender.ts hotFiles), for syncLikelySoon. */
+  private readonly gens = new Map<string, HotFile>();
   /** Bumped at every change the checker may care about. */
   version = 0;
   /** linkStep calls (figures). */
@@ -263,7 +268,7 @@ export class PrimSide {
         return;
       }
       case 'send_op':
-        this.conn?.send('prim', FrameType.OP, fx.seq, encodeOpParts(fx.op));
+        this.conn?.send('prim', FrameType.OP, fx.seq, encodeOpParts(fx.op), fx.ack_now && fx.op.kind !== 'fsync' ? FrameFlag.ACK_NOW : 0);
         return;
       case 'send_frame':
         this.conn?.send('prim', fx.frame_type === 'REQ' ? FrameType.REQ : FrameType.STATE, fx.id, Buffer.from(JSON.stringify(fx.body)));
@@ -475,10 +480,10 @@ export class PrimSide {
   }
 
   /** Queues `op` for SECOND; `cb` runs once it is complete (acknowledged or handed to the journal). */
-  private ship(op: MirrorOp, cb: () => void): void {
+  private ship(op: MirrorOp, cb: () => void, ack_now?: boolean): void {
     const r: { seq?: number; recorded?: boolean } = {};
     this.enqueueResult = r;
-    this.feed({ kind: 'enqueue', op });
+    this.feed({ kind: 'enqueue', op, ...(ack_now === undefined ? {} : { ack_now }) });
     if (r.seq !== undefined) this.waitFor(r.seq, cb);
     else cb();
   }
@@ -584,14 +589,16 @@ export class PrimSide {
       this.doPerform({ ...w, kind: 'perform', done });
       return;
     }
-    this.ship(op, () => undefined);
     let syncDone = !w.sync;
     let localDone = false;
     const fin = (): void => { if (syncDone && localDone) w.done(err); };
-    if (w.sync) {
-      this.ship({ kind: 'fsync', path: op.path }, () => { syncDone = true; fin(); });
-      if (this.hooks.bugs.fsync_before_ack) syncDone = true;
-    }
+    // sender.ts write(): a sync write is its own barrier when the fsync op only orders.
+    const ownBarrier = w.sync && this.fsyncOnlyOrders;
+    const f = this.gens.get(op.path);
+    this.gens.set(op.path, { write_gen: (f?.write_gen ?? 0) + 1, synced_gen: f?.synced_gen ?? 0, seen_gen: 0 });
+    this.ship(op, ownBarrier ? () => { syncDone = true; fin(); } : () => undefined, ownBarrier || syncLikelySoon(this.gens.get(op.path)));
+    if (w.sync && !ownBarrier) this.ship({ kind: 'fsync', path: op.path }, () => { syncDone = true; fin(); });
+    if (w.sync && this.hooks.bugs.fsync_before_ack) syncDone = true;
     const err = this.tryLocal(w.local);
     if (err !== undefined) this.markDivergent(op.path, op.offset, op.offset + op.data.length);
     localDone = true;
@@ -610,12 +617,30 @@ export class PrimSide {
     let acked = false;
     let localDone = false;
     const fin = (): void => { if (acked && localDone) w.done(err); };
-    this.ship(w.op, () => { acked = true; fin(); });
+    const path = w.op.kind === 'fsync' ? w.op.path : '';
+    const gen = this.gens.get(path)?.write_gen;
+    const onAcked = (): void => {
+      const f = this.gens.get(path);
+      if (f && gen !== undefined) this.gens.set(path, { ...f, synced_gen: Math.max(f.synced_gen, gen) });
+      acked = true;
+      fin();
+    };
+    // sender.ts sync(): no barrier when SECOND acknowledges unasked everything before it.
+    if (this.fsyncOnlyOrders && acksUnasked(this.link)) {
+      const last = drainSeq(this.link);
+      if (last === undefined) onAcked();
+      else this.waitFor(last, onAcked);
+    } else {
+      this.ship(w.op, onAcked);
+    }
     if (this.hooks.bugs.fsync_before_ack) acked = true;
     const err = this.tryLocal(w.local);
     localDone = true;
     fin();
   }
+
+  /** SECOND's fsync op only orders (async="none" without sync_secondary: sender.ts). */
+  private get fsyncOnlyOrders(): boolean { return !this.hooks.sync_secondary; }
 
   private markDivergent(p: string, start: number, end: number): void {
     this.pending.markDirty(p, start, end);

@@ -4,7 +4,9 @@
 // signatures. What it models, rule by rule, from receiver.ts:
 //  - OP frames: a seq at or below the last received is a resend (ignored); a gap closes the
 //    connection; ops are applied strictly in order, one at a time, each taking apply time;
-//  - async="none": the cumulative ACK names the last applied op; with sync_secondary an fsync
+//  - async="none": the cumulative ACK names the last applied op, written when the real ACK
+//    plan (core/mirror/pure/ack-plan.ts) says: at once for an fsync op or an op flagged
+//    ACK_NOW, else batched (after the queued ops, or the idle delay); with sync_secondary an fsync
 //    op makes the file durable and commits every namespace change (the dirty directories)
 //    before it is acked; without (the default) it is acked once applied (page cache), and a
 //    copy whose boot changed is no longer complete;
@@ -17,7 +19,8 @@
 //    the copy is trusted when it stopped cleanly or (async="none") the boot is the same.
 import { HakitError } from '../../../core/errors/catalogue';
 import { decodeOp } from '../../../core/mirror/pure/op-codec';
-import { checkRelPath, type MirrorOp } from '../../../core/mirror/pure/ops';
+import { checkRelPath, opWeightBytes, type MirrorOp } from '../../../core/mirror/pure/ops';
+import { ackPlanStep, DEFAULT_ACK_PLAN, INITIAL_ACK_PLAN, type AckPlanEvent, type AckPlanState } from '../../../core/mirror/pure/ack-plan';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
 import { manifestChunks, signatureChunks } from '../../../core/mirror/response-chunks';
 import { type ManifestEntry } from '../../../core/mirror/pure/tree-diff';
@@ -35,7 +38,7 @@ export interface ReceiverRecord {
 }
 
 type Work =
-  | { kind: 'op'; seq: number; op: MirrorOp; conn: Conn; epoch: number }
+  | { kind: 'op'; seq: number; op: MirrorOp; conn: Conn; epoch: number; ack_now: boolean }
   | { kind: 'frame'; frame: Frame; conn: Conn; epoch: number };
 
 /**
@@ -62,6 +65,9 @@ export class SecondSide {
   private readonly queue: Work[] = [];
   private draining = false;
   private alive = true;
+  private ackPlan: AckPlanState = INITIAL_ACK_PLAN;
+  /** Bumped at every kill: an idle-ACK timer of a dead process does nothing. */
+  private life = 0;
   opsApplied = 0;
   applyErrors = 0;
 
@@ -83,6 +89,8 @@ export class SecondSide {
   kill(): void {
     this.alive = false;
     this.queue.length = 0;
+    this.ackPlan = INITIAL_ACK_PLAN;
+    this.life++;
   }
 
   /** A new authenticated connection replaces the old one; WELCOME tells PRIM where we are. */
@@ -91,6 +99,20 @@ export class SecondSide {
     this.conn = conn;
     const last_seq = this.welcomeLast === 'received' ? this.lastReceived : this.lastApplied;
     conn.send('second', FrameType.WELCOME, 0, Buffer.from(JSON.stringify({ copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq })));
+    this.stepAck({ kind: 'acked' }); // WELCOME's last_seq covers what was applied
+  }
+
+  /** Feeds the ACK plan and performs what it decides (receiver.ts stepAck). */
+  private stepAck(ev: AckPlanEvent): void {
+    const { state, effect } = ackPlanStep(this.ackPlan, ev, DEFAULT_ACK_PLAN);
+    this.ackPlan = state;
+    if (effect === 'ack') {
+      const c = this.conn;
+      if (c && !c.isClosed('second')) c.send('second', FrameType.ACK, this.lastApplied, Buffer.alloc(0));
+    } else if (effect === 'arm_idle') {
+      const life = this.life;
+      this.s.at(this.s.now + DEFAULT_ACK_PLAN.idle_ms, 'second idle ack', () => { if (this.alive && life === this.life) this.stepAck({ kind: 'idle_timer' }); });
+    }
   }
 
   onClosed(conn: Conn): void {
@@ -117,7 +139,7 @@ export class SecondSide {
           return;
         }
         this.lastReceived = f.seq;
-        this.queue.push({ kind: 'op', seq: f.seq, op, conn, epoch: this.epoch });
+        this.queue.push({ kind: 'op', seq: f.seq, op, conn, epoch: this.epoch, ack_now: op.kind === 'fsync' || (f.flags & FrameFlag.ACK_NOW) !== 0 });
         break;
       }
       case FrameType.STATE:
@@ -170,8 +192,7 @@ export class SecondSide {
       this.opsApplied++;
       if (w.epoch !== this.epoch) return;
       this.lastApplied = w.seq;
-      const c = this.conn;
-      if (c && !c.isClosed('second')) c.send('second', FrameType.ACK, this.lastApplied, Buffer.alloc(0));
+      this.stepAck({ kind: 'applied', sync: w.ack_now, bytes: opWeightBytes(w.op), queued: this.queue.length });
       return;
     }
     if (w.conn !== this.conn) {
@@ -180,6 +201,7 @@ export class SecondSide {
       if (w.frame.type === FrameType.STATE && body?.state === 'syncing') this.setComplete(false);
       return;
     }
+    this.stepAck({ kind: 'flush' }); // PRIM reads the ACK before the answer (receiver.ts)
     const body = parse(w.frame.payload);
     if (!body) {
       w.conn.close('second', new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'request is not JSON', 'sim second'));

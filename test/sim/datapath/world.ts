@@ -180,6 +180,7 @@ export class DatapathWorld implements Scheduler {
       fenceWanted: (p) => this.onFenceWanted(n, p),
       bugs: this.bugs,
       journal: this.opts.journal ?? 'fixed',
+      sync_secondary: this.syncSecondary,
     }, o);
     this.log(`${n.id}: PRIM runner starts (${o.takeover_copy !== undefined ? `takeover of ${o.takeover_copy}` : o.trusted ? 'journal trusted' : 'journal not trusted'})`);
     // sender.ts start() reports ALONE before anything else.

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { activityCompare, chooseReintegration, coolingPlan, isCovered, MAX_HOT_PATHS, type HotFile } from '../../../core/mirror/pure/activity';
+import { activityCompare, chooseReintegration, coolingPlan, isCovered, MAX_HOT_PATHS, SYNC_SOON_WRITES, syncLikelySoon, type HotFile } from '../../../core/mirror/pure/activity';
 import { ActivityRecord, loadActivity, removeActivity } from '../../../core/mirror/activity-record';
 import { formatProgress, replicationProgress, withReplication } from '../../../core/mirror/pure/progress';
 import type { ManifestEntry } from '../../../core/mirror/pure/tree-diff';
@@ -171,4 +171,13 @@ describe('clean files (the capture skips the local flush of an unchanged file)',
     c.touch('/');
     expect(c.unsyncedBytes('/0/other')).toBe(Infinity);
   });
+});
+
+test('syncLikelySoon: a file synced before and written at most SYNC_SOON_WRITES times since (a WAL), not a bulk file', () => {
+  const f = (write_gen: number, synced_gen: number): HotFile => ({ write_gen, synced_gen, seen_gen: 0 });
+  expect(syncLikelySoon(undefined)).toBe(false); // not hot: no history
+  expect(syncLikelySoon(f(3, 0))).toBe(false); // never synced (since it became hot)
+  expect(syncLikelySoon(f(11, 10))).toBe(true); // the write after a sync
+  expect(syncLikelySoon(f(10 + SYNC_SOON_WRITES, 10))).toBe(true);
+  expect(syncLikelySoon(f(11 + SYNC_SOON_WRITES, 10))).toBe(false); // a bulk writer's run: SECOND's batched ACKs
 });

@@ -1,7 +1,7 @@
 // The replication link as a pure machine (core/mirror/pure/link.ts): events in, effects out,
 // time as an input. No channel, no journal: the test plays the runner.
 import fc from 'fast-check';
-import { cloneLinkState, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
+import { acksUnasked, cloneLinkState, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
 import { opWeightBytes, type MirrorOp } from '../../../core/mirror/pure/ops';
 
 const CFG: LinkConfig = { ...LINK_DEFAULTS, max_inflight_bytes: 1000 };
@@ -73,6 +73,30 @@ test('seq numbers follow queue order; a cumulative ACK completes every op up to 
   d.feed({ kind: 'ack', seq: 9 }); // beyond what was sent: completes what is in flight only
   expect(d.s.done_seq).toBe(4);
   expect(drainSeq(d.s)).toBeUndefined();
+});
+
+test('ack_now: every op but a write by default; acksUnasked once no lazy write is outstanding (a resend keeps the flag)', () => {
+  const d = new Driver().inSync();
+  expect(acksUnasked(d.s)).toBe(true); // nothing in flight
+  d.feed({ kind: 'enqueue', op: w(1) }); // seq 1: lazy
+  d.feed({ kind: 'enqueue', op: w(2), ack_now: true }); // seq 2
+  d.feed({ kind: 'enqueue', op: fsync() }); // seq 3
+  d.feed({ kind: 'enqueue', op: { kind: 'mkdir', path: '/d', mode: 0o755 } }); // seq 4
+  expect(of(d.log, 'send_op').map((x) => [x.seq, x.ack_now])).toEqual([[1, false], [2, true], [3, true], [4, true]]);
+  expect(d.s.lazy_seq).toBe(1);
+  expect(acksUnasked(d.s)).toBe(false); // seq 1's ACK may come late: a sync call ships its barrier
+  d.feed({ kind: 'ack', seq: 1 });
+  expect(acksUnasked(d.s)).toBe(true); // 2-4 are acknowledged at once: a sync call waits for them
+  // Resent after a broken connection, an op keeps its flag.
+  d.feed({ kind: 'enqueue', op: w(5) });
+  d.log.length = 0;
+  d.feed({ kind: 'closed', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'gone', need_full: false }, 10);
+  d.feed({ kind: 'resume_welcome', session: 's1', last_seq: 2, pending_empty: true }, 10);
+  expect(of(d.log, 'send_op').map((x) => [x.seq, x.ack_now])).toEqual([[3, true], [4, true], [5, false]]);
+  expect(acksUnasked(d.s)).toBe(false);
+  // Going ALONE completes everything: nothing is outstanding.
+  d.feed({ kind: 'peer_lost' });
+  expect(acksUnasked(d.s)).toBe(true);
 });
 
 test('in-flight bound: ops wait in the queue beyond max_inflight_bytes; room is the queue below the bound; ACKs pump', () => {
