@@ -20,6 +20,8 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   welcome: ['applied', 'received'],
   journal: ['fixed', 'today'],
   syncSecondary: ['on', 'off'],
+  async: ['none', 'second'],
+  receiverStart: ['fixed', 'boot'],
   bug: ['fsync-before-ack', 'drop-go-alone', 'no-fence', 'second-keeps-complete'],
 };
 const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'datapathFaultsMs', 'fenceMs'] as const;
@@ -76,10 +78,12 @@ function run(argv: readonly string[]): number {
     .option('--welcome <last>', "data path: applied | received (WELCOME's last_seq; 'received' re-injects a fixed bug)", 'applied')
     .option('--journal <model>', 'data path: fixed | today (\'today\' re-injects the journal bugs fixed since)', 'fixed')
     .option('--sync-secondary <on|off>', 'data path: SECOND syncs its disk at each sync call (on) or acknowledges once written (off, the product default)', 'on')
+    .option('--async <none|second>', 'data path: SECOND acknowledges once it applied an op (none) or on receipt (second)', 'none')
+    .option('--receiver-start <rule>', "data path: fixed | boot (how a receiver restarted on the same boot judges its copy; 'boot' re-injects a fixed bug)", 'fixed')
     .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence | second-keeps-complete (the checker must catch it)')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
-  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; bug?: string }>();
+  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string }>();
   checkOptions(o);
   const base = {
     mode: o.mode as ModuleMode,
@@ -112,7 +116,7 @@ function run(argv: readonly string[]): number {
 }
 
 /** The data-path simulation (test/sim/datapath/run.ts) over `seeds`; returns the failures. */
-function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; bug?: string; verbose?: boolean }): number {
+function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string; verbose?: boolean }): number {
   const base: Omit<DatapathOptions, 'seed'> = {
     faults_ms: Number(o.datapathFaultsMs),
     faults: (['all', 'link', 'power'].includes(o.datapathFaults) ? o.datapathFaults : 'all') as FaultSet,
@@ -121,6 +125,8 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
     welcome: o.welcome === 'received' ? 'received' : 'applied',
     journal: o.journal === 'today' ? 'today' : 'fixed',
     sync_secondary: o.syncSecondary !== 'off',
+    async: o.async === 'second' ? 'second' : 'none',
+    receiver_start: o.receiverStart === 'boot' ? 'boot' : 'fixed',
     bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : o.bug === 'second-keeps-complete' ? { second_keeps_complete: true } : {},
   };
   let failed = 0;
@@ -140,7 +146,7 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
       console.log(`  replay: ${datapathReplayCommand(run)}`);
     }
   }
-  console.log(`${seeds.length - failed}/${seeds.length} data-path seeds passed (faults ${base.faults}, fence ${base.fence}, welcome ${base.welcome}, journal ${base.journal}, sync_secondary ${base.sync_secondary === false ? 'off' : 'on'}${o.bug ? `, bug ${o.bug}` : ''}); ${acked} acknowledged writes, ${failovers} failovers; slowest convergence ${failed === seeds.length ? 'none' : `${Math.round(worst)} ms`} (bound ${DATAPATH_LIVENESS_MS} ms); ${Date.now() - started} ms`);
+  console.log(`${seeds.length - failed}/${seeds.length} data-path seeds passed (faults ${base.faults}, fence ${base.fence}, welcome ${base.welcome}, journal ${base.journal}, sync_secondary ${base.sync_secondary === false ? 'off' : 'on'}, async ${base.async}${base.receiver_start === 'boot' ? ', receiver-start boot' : ''}${o.bug ? `, bug ${o.bug}` : ''}); ${acked} acknowledged writes, ${failovers} failovers; slowest convergence ${failed === seeds.length ? 'none' : `${Math.round(worst)} ms`} (bound ${DATAPATH_LIVENESS_MS} ms); ${Date.now() - started} ms`);
   return failed;
 }
 

@@ -97,6 +97,15 @@ export class MemFs {
     this.nsLog.push(c);
   }
 
+  /** A copy of the page-cache view alone (the checker applies SECOND's apply queue to it). */
+  cacheCopy(): MemFs {
+    const c = new MemFs();
+    c.names = new Map(this.names);
+    c.inodes = new Map([...this.inodes].map(([i, n]) => [i, { ...n, data: n.data.slice() }]));
+    c.nextIno = this.nextIno;
+    return c;
+  }
+
   exists(path: string): boolean { return this.names.has(path); }
   typeOf(path: string): 'f' | 'd' | undefined { return this.ino(path)?.type; }
   /** Identity of the file a name points to (for the checker; not a replicated property). */

@@ -95,8 +95,10 @@ export interface PrimHooks {
   /** Test-only faults (the checker must catch them). */
   readonly bugs: PrimBugs;
   readonly journal: JournalModel;
-  /** SECOND's `<rfs sync_secondary>`: without it an fsync op only orders (sender.ts fsyncOnlyOrders). */
+  /** SECOND's `<rfs sync_secondary>` and `<rfs async>`: an fsync op only orders with
+   *  async="second" or without sync_secondary (sender.ts fsyncOnlyOrders). */
   readonly sync_secondary: boolean;
+  readonly async: 'none' | 'second';
 }
 
 type Done = (err?: string) => void;
@@ -626,7 +628,7 @@ export class PrimSide {
       fin();
     };
     // sender.ts sync(): no barrier when SECOND acknowledges unasked everything before it.
-    if (this.fsyncOnlyOrders && acksUnasked(this.link)) {
+    if (this.fsyncOnlyOrders && (this.hooks.async === 'second' || acksUnasked(this.link))) {
       const last = drainSeq(this.link);
       if (last === undefined) onAcked();
       else this.waitFor(last, onAcked);
@@ -639,8 +641,8 @@ export class PrimSide {
     fin();
   }
 
-  /** SECOND's fsync op only orders (async="none" without sync_secondary: sender.ts). */
-  private get fsyncOnlyOrders(): boolean { return !this.hooks.sync_secondary; }
+  /** SECOND's fsync op only orders (sender.ts). */
+  private get fsyncOnlyOrders(): boolean { return this.hooks.async === 'second' || !this.hooks.sync_secondary; }
 
   private markDivergent(p: string, start: number, end: number): void {
     this.pending.markDirty(p, start, end);

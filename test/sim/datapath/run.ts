@@ -4,7 +4,7 @@
 // pair must converge to identical trees within DATAPATH_LIVENESS_MS (I3).
 import { DatapathWorld, type FenceModel, type NodeName, type Violation } from './world';
 import type { JournalModel, PrimBugs } from './prim';
-import type { WelcomeLast } from './second';
+import type { ReceiverStart, WelcomeLast } from './second';
 
 export const DATAPATH_LIVENESS_MS = 30_000;
 
@@ -25,6 +25,10 @@ export interface DatapathOptions {
   readonly bugs?: PrimBugs;
   /** See WorldOptions.sync_secondary (default true). */
   readonly sync_secondary?: boolean;
+  /** See WorldOptions.async (default "none"). */
+  readonly async?: 'none' | 'second';
+  /** See ReceiverStart (default 'fixed'). */
+  readonly receiver_start?: ReceiverStart;
   readonly verbose?: boolean;
 }
 
@@ -43,11 +47,11 @@ export interface DatapathResult {
 
 export function datapathReplayCommand(o: DatapathOptions): string {
   const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : o.bugs?.second_keeps_complete ? ' --bug second-keeps-complete' : '';
-  return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${o.sync_secondary === false ? ' --sync-secondary off' : ''}${bugs} --verbose`;
+  return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${o.sync_secondary === false ? ' --sync-secondary off' : ''}${o.async === 'second' ? ' --async second' : ''}${o.receiver_start === 'boot' ? ' --receiver-start boot' : ''}${bugs} --verbose`;
 }
 
 export function runDatapathSeed(o: DatapathOptions): DatapathResult {
-  const w = new DatapathWorld({ seed: o.seed, fence: o.fence, fence_ms: o.fence_ms, welcome: o.welcome, journal: o.journal, bugs: o.bugs, sync_secondary: o.sync_secondary });
+  const w = new DatapathWorld({ seed: o.seed, fence: o.fence, fence_ms: o.fence_ms, welcome: o.welcome, journal: o.journal, bugs: o.bugs, sync_secondary: o.sync_secondary, async: o.async, receiver_start: o.receiver_start });
   w.verbose = o.verbose ?? false;
   w.app.trace = w.verbose;
   w.start();

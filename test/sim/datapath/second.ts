@@ -10,6 +10,10 @@
 //    op makes the file durable and commits every namespace change (the dirty directories)
 //    before it is acked; without (the default) it is acked once applied (page cache), and a
 //    copy whose boot changed is no longer complete;
+//  - async="second": every op is acknowledged on receipt (the ACK names the last op
+//    received, as WELCOME's last_seq does) and applied later; only a clean stop keeps the copy
+//    trusted (the apply queue dies with the process), and a clean stop applies the queue
+//    first; the fsync op syncs nothing;
 //  - STATE: a new session restarts numbering at first_seq; "syncing" makes the copy
 //    incomplete (durably, before anything later is applied), "in_sync" syncs everything and
 //    makes it complete;
@@ -48,6 +52,14 @@ type Work =
  */
 export type WelcomeLast = 'received' | 'applied';
 
+/**
+ * How a receiver restarted on the same boot judges its copy: 'fixed' as receiver.ts does (with
+ * async="second" the ops acknowledged on receipt and not yet applied died with the process:
+ * neither complete nor trusted), or 'boot' as it did before (a same-boot restart kept the copy
+ * whatever `async`; re-injects that bug).
+ */
+export type ReceiverStart = 'fixed' | 'boot';
+
 export interface SecondHooks {
   log(msg: string): void;
   /** The copy's complete flag changed (the module machine's ReplicationSynced / Connected). */
@@ -71,12 +83,13 @@ export class SecondSide {
   opsApplied = 0;
   applyErrors = 0;
 
-  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true) {
+  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true, private readonly asyncMode: 'none' | 'second' = 'none', start: ReceiverStart = 'fixed') {
     if (durable) {
-      const survived = durable.clean || durable.boot_id === boot_id;
+      const survived = durable.clean || ((asyncMode === 'none' || start === 'boot') && durable.boot_id === boot_id);
       this.trusted = survived && !durable.needs_full;
-      // Without sync_secondary, acknowledged writes were in the page cache a reboot lost.
-      const ackedLost = !survived && !syncSecondary;
+      // Without sync_secondary, acknowledged writes were in the page cache a reboot lost; with
+      // async="second", those still queued died with the process.
+      const ackedLost = !survived && ((asyncMode === 'second' && start === 'fixed') || !syncSecondary);
       this.record = { ...durable, complete: durable.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       this.trusted = false;
@@ -97,7 +110,7 @@ export class SecondSide {
   accept(conn: Conn): void {
     this.conn?.close('second', new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'replaced by a new connection', 'sim second'));
     this.conn = conn;
-    const last_seq = this.welcomeLast === 'received' ? this.lastReceived : this.lastApplied;
+    const last_seq = this.welcomeLast === 'received' || this.asyncMode === 'second' ? this.lastReceived : this.lastApplied;
     conn.send('second', FrameType.WELCOME, 0, Buffer.from(JSON.stringify({ copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq })));
     this.stepAck({ kind: 'acked' }); // WELCOME's last_seq covers what was applied
   }
@@ -140,6 +153,7 @@ export class SecondSide {
         }
         this.lastReceived = f.seq;
         this.queue.push({ kind: 'op', seq: f.seq, op, conn, epoch: this.epoch, ack_now: op.kind === 'fsync' || (f.flags & FrameFlag.ACK_NOW) !== 0 });
+        if (this.asyncMode === 'second') conn.send('second', FrameType.ACK, this.lastReceived, Buffer.alloc(0));
         break;
       }
       case FrameType.STATE:
@@ -192,7 +206,7 @@ export class SecondSide {
       this.opsApplied++;
       if (w.epoch !== this.epoch) return;
       this.lastApplied = w.seq;
-      this.stepAck({ kind: 'applied', sync: w.ack_now, bytes: opWeightBytes(w.op), queued: this.queue.length });
+      if (this.asyncMode === 'none') this.stepAck({ kind: 'applied', sync: w.ack_now, bytes: opWeightBytes(w.op), queued: this.queue.length });
       return;
     }
     if (w.conn !== this.conn) {
@@ -201,7 +215,7 @@ export class SecondSide {
       if (w.frame.type === FrameType.STATE && body?.state === 'syncing') this.setComplete(false);
       return;
     }
-    this.stepAck({ kind: 'flush' }); // PRIM reads the ACK before the answer (receiver.ts)
+    if (this.asyncMode === 'none') this.stepAck({ kind: 'flush' }); // PRIM reads the ACK before the answer (receiver.ts)
     const body = parse(w.frame.payload);
     if (!body) {
       w.conn.close('second', new HakitError('HAKIT_E_MIRROR_BAD_FRAME', 'request is not JSON', 'sim second'));
@@ -267,14 +281,33 @@ export class SecondSide {
 
   /** The record as a clean stop leaves it. */
   stopCleanly(): ReceiverRecord {
+    // receiver.ts stop(): the connection closes, then the apply loop runs to its end.
+    if (this.asyncMode === 'second') {
+      const c = this.conn;
+      this.conn = undefined;
+      c?.close('second', new HakitError('HAKIT_E_MIRROR_STOPPED', 'receiver stopped', 'sim second'));
+      while (this.queue.length > 0 && this.alive) this.work(this.queue.shift()!);
+    }
     this.fs.syncAll();
     this.record = { ...this.record, clean: true };
     this.kill();
     return this.record;
   }
 
-  private apply(op: MirrorOp): void {
-    const fs = this.fs;
+  /** SECOND's page cache as it will be once the apply queue is applied (async="second": what
+   *  it acknowledged is there or queued; the checker reads this). */
+  withQueue(): MemFs {
+    const fs = this.fs.cacheCopy();
+    for (const w of this.queue) {
+      if (w.kind !== 'op') continue;
+      try { this.apply(w.op, fs); } catch { /* an apply failure makes the copy incomplete */ }
+    }
+    return fs;
+  }
+
+  get queueLength(): number { return this.queue.length; }
+
+  private apply(op: MirrorOp, fs: MemFs = this.fs): void {
     const tolerate = (f: () => void, ...codes: string[]): void => {
       try { f(); } catch (e) { if (!(e instanceof FsError) || !codes.includes(e.code)) throw e; }
     };
@@ -285,7 +318,7 @@ export class SecondSide {
         // The file's data, then every directory changed since the last fsync (one commit of
         // the namespace journal here). A root path syncs everything. Without sync_secondary:
         // applied (every op before it is in the page cache), nothing to sync.
-        if (!this.syncSecondary) return;
+        if (!this.syncSecondary || this.asyncMode === 'second') return;
         if (/^\/\d+$/.test(op.path)) fs.syncAll();
         else if (fs.typeOf(op.path) === 'f') fs.fsyncFile(op.path);
         else if (!fs.exists(op.path)) throw new FsError('ENOENT', op.path);

@@ -13,7 +13,7 @@ import { Conn, type ConnHandlers, type End, type Scheduler } from './channel';
 import { Ledger } from './ledger';
 import { MemFs } from './memfs';
 import { PrimSide, journalTrusted, type JournalImage, type JournalModel, type PrimBugs } from './prim';
-import { SecondSide, type ReceiverRecord, type WelcomeLast } from './second';
+import { SecondSide, type ReceiverRecord, type ReceiverStart, type WelcomeLast } from './second';
 
 export type NodeName = 'n1' | 'n2';
 
@@ -62,6 +62,10 @@ export interface WorldOptions {
   readonly bugs?: PrimBugs;
   /** `<rfs sync_secondary>` on SECOND (default true here; the product's default is off). */
   readonly sync_secondary?: boolean;
+  /** `<rfs async>` (default "none"). */
+  readonly async?: 'none' | 'second';
+  /** See ReceiverStart (default 'fixed'; 'boot' re-injects a fixed bug). */
+  readonly receiver_start?: ReceiverStart;
 }
 
 interface Ev { readonly what: string; readonly fn: () => void }
@@ -100,6 +104,7 @@ export class DatapathWorld implements Scheduler {
   events = 0;
   checks = 0;
   private get syncSecondary(): boolean { return this.opts.sync_secondary ?? true; }
+  private get asyncMode(): 'none' | 'second' { return this.opts.async ?? 'none'; }
 
   /** PRIM announced ALONE and SECOND has not been in sync since (SECOND learns it on return). */
   private primAnnouncedAlone = false;
@@ -181,6 +186,7 @@ export class DatapathWorld implements Scheduler {
       bugs: this.bugs,
       journal: this.opts.journal ?? 'fixed',
       sync_secondary: this.syncSecondary,
+      async: this.asyncMode,
     }, o);
     this.log(`${n.id}: PRIM runner starts (${o.takeover_copy !== undefined ? `takeover of ${o.takeover_copy}` : o.trusted ? 'journal trusted' : 'journal not trusted'})`);
     // sender.ts start() reports ALONE before anything else.
@@ -198,7 +204,7 @@ export class DatapathWorld implements Scheduler {
         if (c) this.primAnnouncedAlone = false;
         this.log(`${n.id}: copy ${c ? 'complete' : 'incomplete'}`);
       },
-    }, () => this.newCopyId(), this.opts.welcome ?? 'applied', this.syncSecondary);
+    }, () => this.newCopyId(), this.opts.welcome ?? 'applied', this.syncSecondary, this.asyncMode, this.opts.receiver_start ?? 'fixed');
     n.receiverRecord = n.second.record;
     // The runner tells the machine at once (replication-mirror.ts startSecond).
     if (!n.second.record.complete && n.copyComplete && !this.bugs.second_keeps_complete) {
@@ -443,8 +449,8 @@ export class DatapathWorld implements Scheduler {
     }
     this.failovers++;
     this.log(`FAILOVER: ${sec.id} takes over from copy ${sec.second.record.copy_id}`);
-    this.checkNewPrim(sec);
     const rec = sec.second.stopCleanly();
+    this.checkNewPrim(sec);
     sec.receiverRecord = rec;
     sec.second = undefined;
     this.primNode = sec.id;
@@ -484,15 +490,22 @@ export class DatapathWorld implements Scheduler {
   private checkSafety(): void {
     const p = this.nodes[this.primNode];
     const s = this.nodes[this.secondNode];
-    const eligible = this.secondMayTakeOver();
+    // async="second": what SECOND acknowledged may still be in its apply queue, which dies with
+    // its hakitd (it cannot take over until it restarted, and then its copy is incomplete).
+    const second = this.asyncMode === 'second';
+    const eligible = this.secondMayTakeOver() && (!second || s.daemon);
+    const queued = second && s.second ? s.second.queueLength : 0;
     // Only what the answer depends on: with SECOND eligible its disk, else its page cache and
     // PRIM's bookkeeping; PRIM's own disk always.
     const key = eligible
-      ? `${this.ledger.version}|${this.syncSecondary ? s.fs.diskVersion : s.fs.cacheVersion}|${p.fs.diskVersion}|${this.primNode}|e`
-      : `${this.ledger.version}|${s.fs.cacheVersion}|${s.fs.diskVersion}|${p.fs.diskVersion}|${p.prim?.version ?? -1}|${this.primNode}|${s.up}`;
+      ? `${this.ledger.version}|${this.syncSecondary && !second ? s.fs.diskVersion : s.fs.cacheVersion}|${queued}|${s.second?.lastReceived ?? -1}|${p.fs.diskVersion}|${this.primNode}|e`
+      : `${this.ledger.version}|${s.fs.cacheVersion}|${s.fs.diskVersion}|${queued}|${s.second?.lastReceived ?? -1}|${p.fs.diskVersion}|${p.prim?.version ?? -1}|${this.primNode}|${s.up}`;
     if (key === this.lastChecked) return;
     this.lastChecked = key;
     this.checks++;
+    // SECOND's page cache, with its apply queue applied when it acknowledges on receipt.
+    let view: MemFs | undefined;
+    const cache = (): MemFs => (view ??= queued > 0 && s.second ? s.second.withQueue() : s.fs);
     for (const [path, file] of this.app.names) {
       if (!this.ledger.hasFloor(file)) continue;
       if (p.up) {
@@ -505,9 +518,10 @@ export class DatapathWorld implements Scheduler {
       if (eligible) {
         // With sync_secondary on its disk; without, in its page cache (it is up: a reboot
         // makes it ineligible, see startSecond).
-        const disk = this.syncSecondary;
-        const miss = this.ledger.shortfall(file, disk ? s.fs.diskRead(path) : s.fs.typeOf(path) === 'f' ? s.fs.read(path) : undefined);
-        if (miss && this.findHolder(file, s.fs, disk) === undefined) {
+        const disk = this.syncSecondary && !second;
+        const c = cache();
+        const miss = this.ledger.shortfall(file, disk ? s.fs.diskRead(path) : c.typeOf(path) === 'f' ? c.read(path) : undefined);
+        if (miss && this.findHolder(file, disk ? s.fs : c, disk) === undefined) {
           this.violate('I1', `SECOND (${s.id}) may take over but its ${disk ? 'disk' : 'copy'} lacks an acknowledged write of ${path}: word ${miss.word} holds ${miss.found}, acknowledged ${this.ledger.describe(miss.floor)}; PRIM link ${p.prim ? p.prim.route : 'down'}`);
           return;
         }
@@ -515,8 +529,9 @@ export class DatapathWorld implements Scheduler {
       }
       if (!p.prim) continue; // hakitd is down on PRIM: the journal on disk is checked when it restarts
       // A SECOND that is down holds what its disk holds.
-      const miss = this.ledger.shortfall(file, s.up ? (s.fs.typeOf(path) === 'f' ? s.fs.read(path) : undefined) : s.fs.diskRead(path));
-      if (!miss || this.findHolder(file, s.fs, !s.up) !== undefined) continue;
+      const c = cache();
+      const miss = this.ledger.shortfall(file, s.up ? (c.typeOf(path) === 'f' ? c.read(path) : undefined) : s.fs.diskRead(path));
+      if (!miss || this.findHolder(file, s.up ? c : s.fs, !s.up) !== undefined) continue;
       const start = miss.word * 8;
       if (!this.nextPassCompares() && !p.prim.covers(path, start, start + 8)) {
         this.violate('I1', `acknowledged ${this.ledger.describe(miss.floor)} (${path}, word ${miss.word}) is neither on SECOND (${miss.found}) nor in PRIM's journal/pending set; PRIM link ${p.prim.route}`);
@@ -532,7 +547,7 @@ export class DatapathWorld implements Scheduler {
     const s = this.nodes[this.secondNode];
     const rec = s.second?.record ?? s.receiverRecord;
     if (!p || !rec) return true;
-    const trusted = s.second ? s.second.trusted : (rec.clean || rec.boot_id === s.boot) && !rec.needs_full;
+    const trusted = s.second ? s.second.trusted : (rec.clean || ((this.asyncMode === 'none' || this.opts.receiver_start === 'boot') && rec.boot_id === s.boot)) && !rec.needs_full;
     return rec.copy_id !== p.trackedCopy || !trusted;
   }
 
