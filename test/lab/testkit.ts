@@ -101,9 +101,13 @@ export async function hostPid(lab: Lab, host: string, file: string): Promise<num
   return Number(r.stdout.trim());
 }
 
-/** True while process `pid` runs on the host. */
+/** True while process `pid` runs on the host. A zombie does not: it has released everything
+ *  and only waits for its parent to reap it, which for an application orphaned by a killed
+ *  hakitd is the machine's init, whenever that gets to it (`kill -0` still succeeds then; the
+ *  stop scripts count a zombie as stopped too). */
 export async function processAlive(lab: Lab, host: string, pid: number): Promise<boolean> {
-  return (await lab.exec(host, ['kill', '-0', String(pid)])).code === 0;
+  const state = (await lab.exec(host, ['sh', '-c', `sed -E 's/.*\\) ([A-Za-z]).*/\\1/' /proc/${Number(pid)}/stat 2>/dev/null`])).stdout.trim();
+  return state !== '' && state !== 'Z';
 }
 
 /** True when the host has IPv4 address `addr` on any interface (a VIP, for instance). */
