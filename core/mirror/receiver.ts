@@ -24,6 +24,7 @@ import { type ActivitySummary } from './pure/activity';
 import { ReceiverTiming } from './receiver-timing';
 import { syncFileSystem } from './sync-fs';
 import { writeRunLength, type WriteSlot } from './pure/write-run';
+import { fsyncSyncsSecond, restartedCopy, type SecondMode } from './pure/second-mode';
 import { ackPlanStep, DEFAULT_ACK_PLAN, INITIAL_ACK_PLAN, type AckPlanConfig, type AckPlanEvent, type AckPlanState } from './pure/ack-plan';
 
 /** Received-but-unapplied ops beyond which the receiver stops reading the socket. */
@@ -148,9 +149,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   /** Timed only: applied ops not yet covered by an ACK (seq, kind, frame read, applied). */
   private unacked: Array<{ seq: number; sync: boolean; t_rx: number; t_applied: number }> = [];
 
+  /** Its async and sync_secondary (pure/second-mode.ts). */
+  private readonly mode: SecondMode;
+
   constructor(readonly opts: ReceiverOptions, timing: ReceiverTiming | undefined = ReceiverTiming.fromEnv()) {
     super();
     this.timing = timing;
+    this.mode = { async: opts.async, sync_secondary: opts.sync_secondary === true };
     this.roots = new CopyRoots(opts.dir, opts.roots);
     this.fds = new FdCache(this.roots);
   }
@@ -165,15 +170,10 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     const raw = (await readJson(this.recordFile)) as Partial<ReceiverRecord> | undefined;
     const boot_id = await currentBootId();
     if (raw && typeof raw.copy_id === 'string' && typeof raw.complete === 'boolean') {
-      // Not stopped cleanly: with async="second" ops acknowledged on receipt and not yet
-      // applied died with this process; with async="none" only a reboot loses anything (the
-      // page cache). What was lost PRIM's journal cannot know: the copy is compared in full.
-      // When acknowledged writes may be among it (async="second", or a reboot without
-      // sync_secondary) it is also not complete (it must not take over) until then.
-      const survived = raw.clean === true || (this.opts.async === 'none' && raw.boot_id === boot_id);
-      this.trusted = survived && raw.needs_full !== true;
-      const ackedLost = !survived && (this.opts.async === 'second' || this.opts.sync_secondary !== true);
-      this.record = { copy_id: raw.copy_id, complete: raw.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
+      // Not stopped cleanly: what may have been lost (pure/second-mode.ts).
+      const judged = restartedCopy({ clean: raw.clean === true, boot_id: raw.boot_id, complete: raw.complete, needs_full: raw.needs_full }, boot_id, this.mode);
+      this.trusted = judged.trusted;
+      this.record = { copy_id: raw.copy_id, complete: judged.complete, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       // A copy we know nothing about can only be made complete by a full comparison.
       this.trusted = false;
@@ -648,7 +648,7 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   }
 
   /** An fsync op is a disk sync here (async="none" with sync_secondary). */
-  private get syncsAtFsync(): boolean { return this.opts.async === 'none' && this.opts.sync_secondary === true; }
+  private get syncsAtFsync(): boolean { return fsyncSyncsSecond(this.mode); }
 
   /** Directory `d`'s entries changed: the next fsync op makes them durable (when it syncs). */
   private dirDirty(d: string): void {

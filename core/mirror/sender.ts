@@ -23,7 +23,8 @@ import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './reintegrator';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
-import { LINK_DEFAULTS, acksUnasked, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
+import { fsyncSyncsSecond, syncWaitsUnasked, type SecondMode } from './pure/second-mode';
+import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
 import { ActivityRecord } from './activity-record';
 import { EMPTY_CAP_BUCKET, capChunkBytes, capTake, type CapBucket } from './pure/bandwidth-cap';
 import { COOL_IDLE_MS, chooseReintegration, coolingPlan, syncLikelySoon, under, type ActivitySummary, type HotFile } from './pure/activity';
@@ -147,9 +148,13 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   shippedBytes = 0;
   shippedOps = 0;
 
+  /** SECOND's async and sync_secondary (pure/second-mode.ts). */
+  private readonly mode: SecondMode;
+
   constructor(readonly opts: SenderOptions) {
     super();
     this.rules = opts.rules ?? NO_EXCLUDES;
+    this.mode = { async: opts.async ?? 'none', sync_secondary: opts.sync_secondary === true };
     this.cfg = configOf(opts);
     this.linkCfg = this.cfg;
     this.ls = initialLinkState({ peer: `${opts.peer.host}:${opts.peer.port}` });
@@ -228,11 +233,6 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   peerLost(): void {
     this.step({ kind: 'peer_lost' });
   }
-
-  /** SECOND's fsync op only orders (it syncs nothing there): async="second", or "none"
-   *  without sync_secondary. Its ACK then means no more than a cumulative ACK of the ops
-   *  before it. */
-  private get fsyncOnlyOrders(): boolean { return this.opts.async === 'second' || this.opts.sync_secondary !== true; }
 
   /** Sync calls that return on PRIM alone wait for `fenced()` now. */
   get needsFence(): boolean { return !isFenced(this.ls); }
@@ -591,7 +591,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       const shipped: WriteOp = copied ? { ...op, data: Buffer.from(op.data) } : op;
       // A sync write's own ACK is its barrier when SECOND's fsync op would only order; other
       // writes of a file synced every few writes are acknowledged at once too (see sync()).
-      const ownBarrier = sync && this.fsyncOnlyOrders;
+      const ownBarrier = sync && !fsyncSyncsSecond(this.mode);
       const ackNow = ownBarrier || syncLikelySoon(this.hotFiles.get(op.path));
       const paths = [op.path];
       this.gate.enterShared(paths, false);
@@ -646,7 +646,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         // No barrier needed when SECOND acknowledges unasked everything queued before: its
         // cumulative ACK says what the fsync op's would (pure/link.ts, "Barrier-free sync
         // calls"), and the sync skips a frame each way and SECOND's turn of the op.
-        acked = this.fsyncOnlyOrders && (this.opts.async === 'second' || acksUnasked(this.ls)) ? this.drained() : this.ship(op);
+        acked = syncWaitsUnasked(this.mode, this.ls) ? this.drained() : this.ship(op);
       } finally {
         this.gate.leaveShared([path], false);
       }

@@ -21,11 +21,12 @@ import { joinSignature } from '../../../core/mirror/response-chunks';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
 import { type ByteRange } from '../../../core/mirror/pure/ranges';
 import {
-  LINK_DEFAULTS, acksUnasked, drainSeq, initialLinkState, isCurrent, isFenced, linkStep,
+  LINK_DEFAULTS, drainSeq, initialLinkState, isCurrent, isFenced, linkStep,
   type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus,
 } from '../../../core/mirror/pure/link';
 import type { Conn, Scheduler } from './channel';
 import { FsError, type MemFs } from './memfs';
+import { fsyncSyncsSecond, syncWaitsUnasked } from '../../../core/mirror/pure/second-mode';
 import { JournalCoverage } from '../../../core/mirror/pure/journal-coverage';
 
 /** The simulation's files are small: extents of 64 KiB still cover several writes each. */
@@ -595,7 +596,7 @@ export class PrimSide {
     let localDone = false;
     const fin = (): void => { if (syncDone && localDone) w.done(err); };
     // sender.ts write(): a sync write is its own barrier when the fsync op only orders.
-    const ownBarrier = w.sync && this.fsyncOnlyOrders;
+    const ownBarrier = w.sync && !fsyncSyncsSecond(this.hooks);
     const f = this.gens.get(op.path);
     this.gens.set(op.path, { write_gen: (f?.write_gen ?? 0) + 1, synced_gen: f?.synced_gen ?? 0, seen_gen: 0 });
     this.ship(op, ownBarrier ? () => { syncDone = true; fin(); } : () => undefined, ownBarrier || syncLikelySoon(this.gens.get(op.path)));
@@ -628,7 +629,7 @@ export class PrimSide {
       fin();
     };
     // sender.ts sync(): no barrier when SECOND acknowledges unasked everything before it.
-    if (this.fsyncOnlyOrders && (this.hooks.async === 'second' || acksUnasked(this.link))) {
+    if (syncWaitsUnasked(this.hooks, this.link)) {
       const last = drainSeq(this.link);
       if (last === undefined) onAcked();
       else this.waitFor(last, onAcked);
@@ -641,8 +642,7 @@ export class PrimSide {
     fin();
   }
 
-  /** SECOND's fsync op only orders (sender.ts). */
-  private get fsyncOnlyOrders(): boolean { return this.hooks.async === 'second' || !this.hooks.sync_secondary; }
+
 
   private markDivergent(p: string, start: number, end: number): void {
     this.pending.markDirty(p, start, end);

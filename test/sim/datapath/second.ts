@@ -24,6 +24,7 @@
 import { HakitError } from '../../../core/errors/catalogue';
 import { decodeOp } from '../../../core/mirror/pure/op-codec';
 import { checkRelPath, opWeightBytes, type MirrorOp } from '../../../core/mirror/pure/ops';
+import { fsyncSyncsSecond, restartedCopy, type SecondMode } from '../../../core/mirror/pure/second-mode';
 import { ackPlanStep, DEFAULT_ACK_PLAN, INITIAL_ACK_PLAN, type AckPlanEvent, type AckPlanState } from '../../../core/mirror/pure/ack-plan';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
 import { manifestChunks, signatureChunks } from '../../../core/mirror/response-chunks';
@@ -60,6 +61,11 @@ export type WelcomeLast = 'received' | 'applied';
  */
 export type ReceiverStart = 'fixed' | 'boot';
 
+/** The mode restartedCopy judges by: 'boot' took a same-boot restart as async="none" does. */
+export function restartRule(start: ReceiverStart, m: SecondMode): SecondMode {
+  return start === 'boot' ? { ...m, async: 'none' } : m;
+}
+
 export interface SecondHooks {
   log(msg: string): void;
   /** The copy's complete flag changed (the module machine's ReplicationSynced / Connected). */
@@ -85,12 +91,9 @@ export class SecondSide {
 
   constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true, private readonly asyncMode: 'none' | 'second' = 'none', start: ReceiverStart = 'fixed') {
     if (durable) {
-      const survived = durable.clean || ((asyncMode === 'none' || start === 'boot') && durable.boot_id === boot_id);
-      this.trusted = survived && !durable.needs_full;
-      // Without sync_secondary, acknowledged writes were in the page cache a reboot lost; with
-      // async="second", those still queued died with the process.
-      const ackedLost = !survived && ((asyncMode === 'second' && start === 'fixed') || !syncSecondary);
-      this.record = { ...durable, complete: durable.complete && !ackedLost, clean: false, boot_id, needs_full: !this.trusted };
+      const judged = restartedCopy(durable, boot_id, restartRule(start, { async: asyncMode, sync_secondary: syncSecondary }));
+      this.trusted = judged.trusted;
+      this.record = { ...durable, complete: judged.complete, clean: false, boot_id, needs_full: !this.trusted };
     } else {
       this.trusted = false;
       this.record = { copy_id: newCopyId(), complete: false, clean: false, boot_id, needs_full: true };
@@ -318,7 +321,7 @@ export class SecondSide {
         // The file's data, then every directory changed since the last fsync (one commit of
         // the namespace journal here). A root path syncs everything. Without sync_secondary:
         // applied (every op before it is in the page cache), nothing to sync.
-        if (!this.syncSecondary || this.asyncMode === 'second') return;
+        if (!fsyncSyncsSecond({ async: this.asyncMode, sync_secondary: this.syncSecondary })) return;
         if (/^\/\d+$/.test(op.path)) fs.syncAll();
         else if (fs.typeOf(op.path) === 'f') fs.fsyncFile(op.path);
         else if (!fs.exists(op.path)) throw new FsError('ENOENT', op.path);

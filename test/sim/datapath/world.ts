@@ -13,7 +13,8 @@ import { Conn, type ConnHandlers, type End, type Scheduler } from './channel';
 import { Ledger } from './ledger';
 import { MemFs } from './memfs';
 import { PrimSide, journalTrusted, type JournalImage, type JournalModel, type PrimBugs } from './prim';
-import { SecondSide, type ReceiverRecord, type ReceiverStart, type WelcomeLast } from './second';
+import { SecondSide, restartRule, type ReceiverRecord, type ReceiverStart, type WelcomeLast } from './second';
+import { restartedCopy } from '../../../core/mirror/pure/second-mode';
 
 export type NodeName = 'n1' | 'n2';
 
@@ -547,7 +548,7 @@ export class DatapathWorld implements Scheduler {
     const s = this.nodes[this.secondNode];
     const rec = s.second?.record ?? s.receiverRecord;
     if (!p || !rec) return true;
-    const trusted = s.second ? s.second.trusted : (rec.clean || ((this.asyncMode === 'none' || this.opts.receiver_start === 'boot') && rec.boot_id === s.boot)) && !rec.needs_full;
+    const trusted = s.second ? s.second.trusted : restartedCopy(rec, s.boot, restartRule(this.opts.receiver_start ?? 'fixed', { async: this.asyncMode, sync_secondary: this.syncSecondary })).trusted;
     return rec.copy_id !== p.trackedCopy || !trusted;
   }
 
