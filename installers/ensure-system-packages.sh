@@ -35,6 +35,8 @@ declare -A NEEDS=(
   [groupadd]=passwd
   # A real database on the mirror (test/mirror/postgres.test.ts) and the mirror bench's pgbench.
   [pg_ctlcluster]=postgresql
+  # The mirror bench's FUSE floor: a C passthrough without replication (test/bench/fuse-floor.ts).
+  [bindfs]=bindfs
   # The web console's browser tests (test/console/): Debian's own build, no browser download.
   [chromium]=chromium
   # The API's cluster CA and node certificates (core/api/tls/).

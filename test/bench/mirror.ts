@@ -10,7 +10,8 @@
 // Sections: throughput (1 MiB sequential writes buffered and durable, 4 KiB write+fsync;
 // async "second" and "none" vs the local disk, in rounds: see rounds.ts; plus PRIM ALONE as
 // a diagnostic), reint (1 % of the data set changed while SECOND was down), files (time
-// before a full re-integration starts shipping), watch (lag).
+// before a full re-integration starts shipping), watch (lag), side (local, the C wire limit,
+// the FUSE floor of fuse-floor.ts, the mirror, PostgreSQL on each).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,7 @@ import { sh } from '../support/netns';
 import { printFigures, quantile, type Figure } from './figures';
 import { perRoundRatios, roundFits, roundOrder, spread } from './rounds';
 import { glusterBench } from './mirror-gluster';
+import { FuseFloor } from './fuse-floor';
 
 const ADDR = '198.18.77.9';
 const PORT = 7819;
@@ -444,6 +446,8 @@ async function watchLag(): Promise<Figure[]> {
 
 // ---- side by side: local, the physical limit, hakit (one async mode), PostgreSQL ----
 
+/** The FUSE floor's figures (test/bench/fuse-floor.ts). */
+const FLOOR_NOTE = 'FUSE floor: bindfs (C, libfuse, one thread) over a local dir, no replication';
 /** Side-by-side rounds (each workload, targets in ABBA order per round). */
 const SIDE_ROUNDS = Number(process.env.HAKIT_BENCH_SIDE_ROUNDS ?? 3);
 const SIDE_OPS = 400;
@@ -508,15 +512,22 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
     for (const d of Object.values(wireDir)) fs.mkdirSync(d, { recursive: true });
     const recv = spawn('ip', ['netns', 'exec', p.ns.name, bin, 'recv', String(WIRE_PORT), wireDir.remote], { stdio: ['ignore', 'pipe', 'pipe'] });
     const alone = await startAlonePrim(p, asyncMode);
-    const w = { local: Writer.start(p.prim.pid), mirror: Writer.start(p.prim.pid), alone: Writer.start(alone.node.pid) };
-    const dirs = { local: path.join(p.base, 'local'), mirror: p.d1, alone: alone.dir };
+    let floor: FuseFloor;
+    try {
+      floor = await FuseFloor.start(p.prim.pid, path.join(p.base, 'fuse-src'), path.join(p.base, 'fuse'));
+    } catch (e) {
+      await alone.node.close();
+      throw e;
+    }
+    const w = { local: Writer.start(p.prim.pid), fuse: Writer.start(p.prim.pid), mirror: Writer.start(p.prim.pid), alone: Writer.start(alone.node.pid) };
+    const dirs = { local: path.join(p.base, 'local'), fuse: floor.dir, mirror: p.d1, alone: alone.dir };
     const wire = (args: string[]): Record<string, number> => JSON.parse(p.ns.exec([bin, ...args])) as Record<string, number>;
     const v: Record<string, number[]> = {};
     const put = (k: string, x: number): void => { (v[k] ??= []).push(x); };
     try {
       await new Promise((r) => setTimeout(r, 300)); // the receiver listens
       for (let r = 0; r < rounds; r++) {
-        const order = r % 2 === 0 ? (['local', 'wire', 'mirror'] as const) : (['mirror', 'wire', 'local'] as const);
+        const order = r % 2 === 0 ? (['local', 'fuse', 'wire', 'mirror'] as const) : (['mirror', 'wire', 'fuse', 'local'] as const);
         for (const t of order) {
           sh(['sync'], false, SYNC_TIMEOUT_MS);
           if (t === 'wire') put('seq_wire', SEQ_MIB / wire(['seq', ADDR, String(WIRE_PORT), wireDir.local, String(SEQ_MIB)]).seconds!);
@@ -536,7 +547,7 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         for (const t of order) if (t !== 'wire') put(`files_${t}`, SIDE_FILES / Number((await w[t].run(['files', dirs[t], String(SIDE_FILES)])).seconds));
         // The capture while ALONE (no network): 4 KiB write + fdatasync, and a database's
         // start-up sync (open, fsync, close of 1000 files), against the local disk.
-        for (const t of r % 2 === 0 ? (['local', 'alone'] as const) : (['alone', 'local'] as const)) {
+        for (const t of r % 2 === 0 ? (['local', 'fuse', 'alone'] as const) : (['alone', 'fuse', 'local'] as const)) {
           put(`fdsyncA_${t}`, opsPerS((await w[t].run(['fdsync', dirs[t], '0', String(SIDE_OPS), '10'])).lat_us as number[]));
           put(`fsyncfiles_${t}`, Number((await w[t].run(['fsyncfiles', dirs[t], '1000'])).seconds));
         }
@@ -544,11 +555,15 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
       }
       if (withDb) {
         fs.chmodSync(p.base, 0o755); // the postgres user must reach its directories
-        const pgs = { local: new Pg(p, p.prim.pid, path.join(dirs.local, 'pg'), path.join(p.base, 'pgsock-l'), 5433), mirror: new Pg(p, p.prim.pid, path.join(dirs.mirror, 'pg'), path.join(p.base, 'pgsock-m'), 5434) };
+        const pgs = {
+          local: new Pg(p, p.prim.pid, path.join(dirs.local, 'pg'), path.join(p.base, 'pgsock-l'), 5433),
+          fuse: new Pg(p, p.prim.pid, path.join(dirs.fuse, 'pg'), path.join(p.base, 'pgsock-f'), 5435),
+          mirror: new Pg(p, p.prim.pid, path.join(dirs.mirror, 'pg'), path.join(p.base, 'pgsock-m'), 5434),
+        };
         try {
           const from = p.prim.events.length;
-          for (const t of ['local', 'mirror'] as const) { pgs[t].start(); put(`pginit_${t}`, pgs[t].init()); }
-          for (let r = 0; r < 2; r++) for (const t of r === 0 ? (['local', 'mirror'] as const) : (['mirror', 'local'] as const)) put(`pgtps_${t}`, pgs[t].tps());
+          for (const t of ['local', 'fuse', 'mirror'] as const) { pgs[t].start(); put(`pginit_${t}`, pgs[t].init()); }
+          for (let r = 0; r < 2; r++) for (const t of r === 0 ? (['local', 'fuse', 'mirror'] as const) : (['mirror', 'fuse', 'local'] as const)) put(`pgtps_${t}`, pgs[t].tps());
           // A link lost meanwhile leaves PRIM ALONE (no replication) for part of the run: count it.
           put('pg_losses', p.prim.events.slice(from).filter((e) => e.event === 'status' && (e.status as { state?: string }).state === 'lost').length);
           process.stderr.write(`mirror bench side pg: ${JSON.stringify(Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith('pg'))))}\n`);
@@ -559,6 +574,7 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
     } finally {
       recv.kill('SIGKILL');
       for (const x of Object.values(w)) await x.close();
+      await floor.stop();
       await alone.node.close();
     }
     const a = `_async_${asyncMode}${writeback ? '_writeback' : ''}${sync_secondary ? '_sync_secondary' : ''}`;
@@ -568,18 +584,26 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
       { figure: `side_seq_durable_wire_limit_mib_s${a}`, value: m('seq_wire'), unit: 'MiB/s', note: 'minimal C program: pwrite + sendfile, splice + fdatasync on the peer' },
       { figure: `side_seq_durable_mirror_mib_s${a}`, value: m('seq_mirror'), unit: 'MiB/s' },
       { figure: `side_seq_durable_mirror_vs_limit${a}`, value: +(m('seq_mirror') / m('seq_wire')).toFixed(3), unit: 'x', note: 'goal >= 0.8' },
+      { figure: `side_seq_durable_fuse_floor_mib_s${a}`, value: m('seq_fuse'), unit: 'MiB/s', note: FLOOR_NOTE },
       { figure: `side_4k_fdatasync_local_ops_s${a}`, value: m('fdsync_local'), unit: 'ops/s' },
       { figure: `side_4k_fdatasync_wire_limit_ops_s${a}`, value: m('fdsync_wire'), unit: 'ops/s' },
       { figure: `side_4k_fdatasync_mirror_ops_s${a}`, value: m('fdsync_mirror'), unit: 'ops/s' },
       { figure: `side_4k_fdatasync_mirror_vs_local${a}`, value: +(m('fdsync_mirror') / m('fdsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
+      { figure: `side_4k_fdatasync_fuse_floor_vs_local${a}`, value: +(m('fdsync_fuse') / m('fdsync_local')).toFixed(3), unit: 'x', note: `${m('fdsync_fuse')} ops/s; ${FLOOR_NOTE}` },
+      { figure: `side_4k_fdatasync_mirror_vs_fuse_floor${a}`, value: +(m('fdsync_mirror') / m('fdsync_fuse')).toFixed(3), unit: 'x', note: 'what replication costs over the floor' },
+      { figure: `side_4k_write_us_fuse_floor${a}`, value: m('partw_fuse'), unit: 'µs', note: `the 4 KiB write of write+fdatasync through bindfs, median (its fdatasync ${m('partf_fuse')} µs)` },
       { figure: `side_4k_write_us_mirror${a}`, value: m('partw_mirror'), unit: 'µs', note: `the 4 KiB write of write+fdatasync, median (local ${m('partw_local')} µs)` },
       { figure: `side_4k_fdatasync_us_mirror${a}`, value: m('partf_mirror'), unit: 'µs', note: `the fdatasync of write+fdatasync, median (local ${m('partf_local')} µs)` },
       { figure: `side_4k_dsync_local_ops_s${a}`, value: m('dsync_local'), unit: 'ops/s' },
       { figure: `side_4k_dsync_mirror_ops_s${a}`, value: m('dsync_mirror'), unit: 'ops/s' },
       { figure: `side_4k_dsync_mirror_vs_local${a}`, value: +(m('dsync_mirror') / m('dsync_local')).toFixed(3), unit: 'x', note: 'goal >= 0.9' },
+      { figure: `side_4k_dsync_fuse_floor_vs_local${a}`, value: +(m('dsync_fuse') / m('dsync_local')).toFixed(3), unit: 'x', note: `${m('dsync_fuse')} ops/s; ${FLOOR_NOTE}` },
       { figure: `side_files_local_per_s${a}`, value: m('files_local'), unit: 'files/s', note: `${SIDE_FILES} x (create, 4 KiB, close), fsync dir` },
+      { figure: `side_files_fuse_floor_per_s${a}`, value: m('files_fuse'), unit: 'files/s', note: FLOOR_NOTE },
       { figure: `side_files_mirror_per_s${a}`, value: m('files_mirror'), unit: 'files/s' },
       { figure: `side_alone_4k_fdatasync_vs_local${a}`, value: +(m('fdsyncA_local') / m('fdsyncA_alone')).toFixed(3), unit: 'x time', note: `PRIM ALONE: capture cost per write+fdatasync (${m('fdsyncA_alone')} vs ${m('fdsyncA_local')} ops/s); goal <= 1.2` },
+      { figure: `side_fuse_floor_4k_fdatasync_vs_local_time${a}`, value: +(m('fdsyncA_local') / m('fdsyncA_fuse')).toFixed(3), unit: 'x time', note: `the floor of the ALONE figure: bindfs, ${m('fdsyncA_fuse')} ops/s` },
+      { figure: `side_fuse_floor_fsync_1000_files_vs_local${a}`, value: +(median(v.fsyncfiles_fuse ?? []) / median(v.fsyncfiles_local ?? [])).toFixed(3), unit: 'x time', note: 'the floor of the ALONE figure below: bindfs' },
       { figure: `side_alone_fsync_1000_files_vs_local${a}`, value: +(median(v.fsyncfiles_alone ?? []) / median(v.fsyncfiles_local ?? [])).toFixed(3), unit: 'x time', note: `open+fsync+close of 1000 files (${(median(v.fsyncfiles_alone ?? []) * 1000).toFixed(0)} vs ${(median(v.fsyncfiles_local ?? []) * 1000).toFixed(0)} ms)` },
     ];
     if (withDb) {
@@ -589,6 +613,8 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         { figure: `side_pg_tps_local${a}`, value: m('pgtps_local'), unit: 'tps', note: `pgbench -c 4 -j 2 -T ${PG_SECONDS}, median of 2` },
         { figure: `side_pg_tps_mirror${a}`, value: m('pgtps_mirror'), unit: 'tps' },
         { figure: `side_pg_tps_mirror_vs_local${a}`, value: +(m('pgtps_mirror') / m('pgtps_local')).toFixed(3), unit: 'x', note: 'goal >= 0.7' },
+        { figure: `side_pg_init_fuse_floor_s${a}`, value: m('pginit_fuse'), unit: 's', note: FLOOR_NOTE },
+        { figure: `side_pg_tps_fuse_floor_vs_local${a}`, value: +(m('pgtps_fuse') / m('pgtps_local')).toFixed(3), unit: 'x', note: `${m('pgtps_fuse')} tps; ${FLOOR_NOTE}` },
         { figure: `side_pg_link_losses${a}`, value: m('pg_losses'), unit: 'count', note: 'link lost during the database runs (PRIM ALONE meanwhile: figures not comparable unless 0)' },
       );
     }
