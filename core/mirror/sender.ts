@@ -599,6 +599,13 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       let syncAcked: Promise<void> | undefined;
       let done: PromiseSettledResult<number>;
       try {
+        // A write the caller does not wait on (not O_SYNC/O_DSYNC) leaves in the loop's check
+        // phase, after the FUSE reply: the application wakes before SECOND does, and its next
+        // call (the fdatasync of a WAL write) is on its way while the frame travels. Measured
+        // on the lab's engine pair, 10 rounds alternating: 4 KiB write + fdatasync 1716 →
+        // 2020 ops/s (medians), the write 104-377 → 80-191 µs. A sync write ships at once:
+        // its own ACK is what it waits for.
+        if (!sync) this.channel?.holdFramesThisTurn();
         acked = this.shipWrite(shipped, ackNow); // takes the sequence number now: capture order is kept
         if (sync) syncAcked = ownBarrier ? acked : this.ship({ kind: 'fsync', path: op.path });
         done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);

@@ -27,6 +27,8 @@ export interface ChannelEvents {
 
 export class Channel extends EventEmitter<ChannelEvents> {
   private closed = false;
+  /** The socket is corked until the event loop's check phase (holdFramesThisTurn). */
+  private held = false;
   /** Opt-in timing (receiver-timing.ts): when set, each socket read notes when it started
    *  and how long its frames took to decode, for the 'frame' listeners to read. */
   timed = false;
@@ -61,6 +63,22 @@ export class Channel extends EventEmitter<ChannelEvents> {
     for (const p of parts) ok = this.socket.write(p);
     this.socket.uncork();
     return ok;
+  }
+
+  /**
+   * Frames sent from now until the event loop's check phase are written to the socket then,
+   * together, instead of at once: the caller's own answer (a FUSE reply) goes out first. On
+   * a loopback or veth link the socket write also runs the peer's receive path and wakes it,
+   * and a woken peer then competes with the woken application for the CPUs.
+   */
+  holdFramesThisTurn(): void {
+    if (this.closed || this.held) return;
+    this.held = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.held = false;
+      if (!this.closed) this.socket.uncork();
+    });
   }
 
   sendJson(type: FrameTypeCode, seq: number, body: unknown, flags = 0): boolean {

@@ -161,3 +161,29 @@ test('a HELLO without a valid protection is refused as unauthenticated', async (
   await new Promise((res) => s.once('close', res));
   expect(answered).toEqual([]);
 });
+
+test('frames held for the turn leave at the check phase, together and in order', async () => {
+  const rx = await receiver('auth');
+  const [s, r] = await Promise.all([sender(rx.at, 'auth'), rx.result]);
+  const tx = s.ok!;
+  const got: number[] = [];
+  r.ok!.on('frame', (f: Frame) => got.push(f.seq));
+  // writableLength: bytes queued in the stream, not yet handed to the socket.
+  const queued = (): number => tx.socket.writableLength;
+  expect(queued()).toBe(0);
+  tx.holdFramesThisTurn();
+  tx.holdFramesThisTurn(); // once per turn: one uncork balances it
+  tx.send(FrameType.OP, 1, Buffer.from('first'));
+  tx.send(FrameType.OP, 2, Buffer.from('second'));
+  expect(queued()).toBeGreaterThan(0); // corked for the rest of this turn
+  await new Promise((res) => setImmediate(res));
+  expect(queued()).toBe(0);
+  // Not held any more: the next frame goes to the socket at once.
+  tx.send(FrameType.OP, 3, Buffer.from('third'));
+  expect(queued()).toBe(0);
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (got.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  expect(got).toEqual([1, 2, 3]);
+  tx.close();
+  r.ok!.close();
+});
