@@ -604,8 +604,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         // call (the fdatasync of a WAL write) is on its way while the frame travels. Measured
         // on the lab's engine pair, 10 rounds alternating: 4 KiB write + fdatasync 1716 →
         // 2020 ops/s (medians), the write 104-377 → 80-191 µs. A sync write ships at once:
-        // its own ACK is what it waits for.
+        // its own ACK is what it waits for (with the frames held before it, in order).
         if (!sync) this.channel?.holdFramesThisTurn();
+        else this.channel?.releaseHeldFrames();
         acked = this.shipWrite(shipped, ackNow); // takes the sequence number now: capture order is kept
         if (sync) syncAcked = ownBarrier ? acked : this.ship({ kind: 'fsync', path: op.path });
         done = await local().then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
@@ -657,6 +658,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       } finally {
         this.gate.leaveShared([path], false);
       }
+      // The local flush may block the loop (a small one runs on it): what SECOND must hold
+      // for this call leaves first, held writes included, so that both disks work at once.
+      this.channel?.releaseHeldFrames();
       await Promise.all([local(), acked]);
       // Both copies hold the file as of `gen` and PRIM's is on disk: it may cool.
       const f = this.hotFiles.get(path);

@@ -75,10 +75,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.closed || this.held) return;
     this.held = true;
     this.socket.cork();
-    setImmediate(() => {
-      this.held = false;
-      if (!this.closed) this.socket.uncork();
-    });
+    setImmediate(() => this.releaseHeldFrames());
+  }
+
+  /** Writes the frames held this turn now: before the loop blocks on a local flush, so that
+   *  SECOND works on them meanwhile. (The pending check-phase release then finds none.) */
+  releaseHeldFrames(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (!this.closed) this.socket.uncork();
   }
 
   sendJson(type: FrameTypeCode, seq: number, body: unknown, flags = 0): boolean {

@@ -181,9 +181,19 @@ test('frames held for the turn leave at the check phase, together and in order',
   // Not held any more: the next frame goes to the socket at once.
   tx.send(FrameType.OP, 3, Buffer.from('third'));
   expect(queued()).toBe(0);
+  // Released early (before a blocking flush): written at once; the check phase adds nothing.
+  tx.holdFramesThisTurn();
+  tx.send(FrameType.OP, 4, Buffer.from('fourth'));
+  expect(queued()).toBeGreaterThan(0);
+  tx.releaseHeldFrames();
+  expect(queued()).toBe(0);
+  tx.holdFramesThisTurn(); // a new hold in the same turn is released by the first check phase
+  tx.send(FrameType.OP, 5, Buffer.from('fifth'));
+  await new Promise((res) => setImmediate(res));
+  expect(queued()).toBe(0);
   const deadline = Date.now() + TIMEOUT_MS;
-  while (got.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
-  expect(got).toEqual([1, 2, 3]);
+  while (got.length < 5 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  expect(got).toEqual([1, 2, 3, 4, 5]);
   tx.close();
   r.ok!.close();
 });
