@@ -19,6 +19,30 @@ import { ApiServer, type ApiServerOptions } from '../../core/api/server/api-serv
 import { AuditLog, auditPath } from '../../core/api/audit';
 import { SILENT_LOG } from '../../core/log/sink';
 
+// Temporary directories this test file made (CA, logs, module store, mirror records). They go
+// once the file is done and every fake API it started is closed. The file's own afterAll
+// closes its servers after this one has run (jest runs top-level afterAll hooks in the order
+// they are declared, and this module is imported first), so the last close removes them.
+const madeDirs: string[] = [];
+let openServers = 0;
+let fileDone = false;
+
+function removeIfDone(): void {
+  if (!fileDone || openServers > 0) return;
+  for (const d of madeDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+afterAll(() => {
+  fileDone = true;
+  removeIfDone();
+});
+
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+
 export interface TlsFixture {
   readonly conf_dir: string;
   readonly tls: TlsMaterial;
@@ -26,7 +50,7 @@ export interface TlsFixture {
 
 /** One CA and a node certificate for 127.0.0.1, made once per test file. */
 export async function makeTls(node = 'n1'): Promise<TlsFixture> {
-  const conf_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-test-'));
+  const conf_dir = tempDir('hakit-api-test-');
   await createClusterCa(conf_dir, 'test');
   installNodeCert(conf_dir, await issueNodeCert(conf_dir, node, ['127.0.0.1']));
   return { conf_dir, tls: loadTlsMaterial(conf_dir) };
@@ -50,7 +74,7 @@ export class FakeDaemon {
   verifyDifferences: TreeDifference[] = [];
   verifyDelay_ms = 0;
   /** Where the daemon's real verify records (core/daemon/verify-records.ts) keep m1's last verify. */
-  readonly mirror_state_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-mirror-'));
+  readonly mirror_state_dir = tempDir('hakit-api-mirror-');
 
   /** m1's engine as the mirror commands see it: PRIM, re-integrating. */
   mirrorControl(): MirrorControl {
@@ -142,7 +166,7 @@ export interface Started {
 
 export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module']; whatif?: ApiBackend['whatif'] } = {}): Promise<Started> {
   const daemon = new FakeDaemon();
-  const log_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-log-'));
+  const log_dir = tempDir('hakit-api-log-');
   fs.mkdirSync(path.join(log_dir, 'modules'), { recursive: true });
   const backend: ApiBackend = {
     node: 'n1',
@@ -169,10 +193,20 @@ export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; clu
     poll_ms: opts.poll_ms,
     relay_peers: false,
     // A private module store: the Configuration routes never touch this machine's /var/lib/hakit.
-    module_env: opts.module_env ?? { HAKIT_CONF_DIR: fx.conf_dir, HAKIT_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-api-state-')) },
+    module_env: opts.module_env ?? { HAKIT_CONF_DIR: fx.conf_dir, HAKIT_STATE_DIR: tempDir('hakit-api-state-') },
     push_module: opts.push_module,
   });
   const { port } = await server.start();
+  openServers++;
+  const close = server.close.bind(server);
+  let closed = false;
+  server.close = async (): Promise<void> => {
+    try {
+      await close();
+    } finally {
+      if (!closed) { closed = true; openServers--; removeIfDone(); }
+    }
+  };
   return { server, port, daemon, conf_dir: fx.conf_dir, log_dir, tls: fx.tls };
 }
 
