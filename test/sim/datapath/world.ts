@@ -518,7 +518,8 @@ export class DatapathWorld implements Scheduler {
       }
       if (eligible) {
         // With sync_secondary on its disk; without, in its page cache (it is up: a reboot
-        // makes it ineligible, see startSecond).
+        // makes it ineligible, see startSecond); with async="second", in its page cache with
+        // its apply queue applied (cache()), since it acknowledged on receipt.
         const disk = this.syncSecondary && !second;
         const c = cache();
         const miss = this.ledger.shortfall(file, disk ? s.fs.diskRead(path) : c.typeOf(path) === 'f' ? c.read(path) : undefined);
