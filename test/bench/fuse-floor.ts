@@ -7,6 +7,7 @@
 // Torn down by its pid (it unmounts on SIGTERM), then by a lazy unmount of its mount point.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { parseMountinfo } from '../../core/mirror/pure/mountinfo';
 import { sh } from '../support/netns';
 
 const BINDFS = '/usr/bin/bindfs';
@@ -43,7 +44,7 @@ export class FuseFloor {
   private mounted(): boolean {
     let info: string;
     try { info = fs.readFileSync(`/proc/${this.mountPid}/mountinfo`, 'utf8'); } catch { return false; } // the view is gone
-    return info.split('\n').some((l) => l.split(' ')[4] === this.dir && l.includes(' - fuse'));
+    return parseMountinfo(info).some((m) => m.mountpoint === this.dir && m.fstype.startsWith('fuse'));
   }
 
   async stop(): Promise<void> {
