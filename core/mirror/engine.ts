@@ -116,6 +116,7 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
     super();
     sender.on('status', (s) => this.emit('status', s));
     sender.on('fence_wanted', () => this.emit('fence_wanted'));
+    sender.on('problem', (e) => this.emit('problem', e));
   }
 
   /** The module layer: SECOND can no longer take over with a copy lacking this PRIM's

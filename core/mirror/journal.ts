@@ -8,9 +8,14 @@
 // Whenever the phase changes, the journal is rewritten compactly (temporary file + rename).
 // An ALONE write's record names the whole extents it touches, and a write into extents
 // already named since the last rewrite appends nothing (pure/journal-coverage.ts).
+// A record that cannot be written whole (its disk is full, EIO) empties the file, so that no
+// load trusts it (the next pass compares every file), and nothing more is appended until a
+// rewrite succeeds: the application's call goes on, as on a disk without hakit, and PRIM's
+// pending set in memory still holds the change. Failing the call instead would make a full
+// disk under the journal (often the root file system) refuse writes to a data disk with room.
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { writeSync } from 'node:fs';
+import { ftruncateSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { HakitError } from '../errors/catalogue';
 import { type MirrorOp, validateOp } from './pure/ops';
@@ -115,8 +120,18 @@ function snapshotEvents(p: PendingSet): JournalEvent[] {
   return out;
 }
 
+/** Writes a buffer at the journal's end and returns the bytes written (write(2)): a port, so
+ *  that a test can fake a full disk. */
+export type RecordWriter = (fd: number, buf: Buffer) => number;
+
+const writeRecords: RecordWriter = (fd, buf) => writeSync(fd, buf);
+
 export class DirtyJournal {
   private fh: FileHandle | undefined;
+  /** Why the file was emptied (a record could not be written); cleared by a rewrite. */
+  private brokenBy: HakitError | undefined;
+  /** Told once each time the journal breaks (the sender reports it). */
+  onBroken: (e: HakitError) => void = () => undefined;
   private chain: Promise<void> = Promise.resolve();
   /** Jobs queued on `chain` and not finished (an append may skip the queue when 0). */
   private queued = 0;
@@ -130,7 +145,10 @@ export class DirtyJournal {
   /** Extents named by the dirty records appended since the last rewrite (appendDirty). */
   private readonly coverage = new JournalCoverage();
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string, private readonly writeAt: RecordWriter = writeRecords) {}
+
+  /** A record could not be written since the last rewrite: the file says nothing (see header). */
+  get broken(): boolean { return this.brokenBy !== undefined; }
 
   async load(): Promise<JournalLoad> {
     this.bootId = await currentBootId();
@@ -141,6 +159,7 @@ export class DirtyJournal {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { trusted: false, reason: 'no journal (first sync)', copy_id: '', pending: new PendingSet() };
       throw new HakitError('HAKIT_E_MIRROR_JOURNAL', `cannot read: ${(e as Error).message}`, this.file);
     }
+    if (buf.length === 0) return { trusted: false, reason: 'journal emptied (a record could not be written)', copy_id: '', pending: new PendingSet() };
     const { events, torn } = decodeRecords(buf);
     const head = events[0];
     if (!head || head.t !== 'open') return { trusted: false, reason: 'journal has no header', copy_id: '', pending: new PendingSet() };
@@ -182,19 +201,28 @@ export class DirtyJournal {
       const open: JournalEvent = this.takeoverOf !== undefined ? { t: 'open', copy_id, boot_id: this.bootId, takeover_of: this.takeoverOf } : { t: 'open', copy_id, boot_id: this.bootId };
       const events: JournalEvent[] = [open, ...(this.fullOwed() ? [{ t: 'full' } as const] : []), ...snapshotEvents(pending), { t: 'phase', phase }];
       if (closing) events.push({ t: 'close' });
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.tmp`;
-      const fh = await fs.open(tmp, 'w', 0o600);
       try {
-        await fh.writeFile(Buffer.concat(events.map(encodeRecord)));
-        await fh.sync();
-      } finally {
-        await fh.close();
+        await fs.mkdir(path.dirname(this.file), { recursive: true });
+        const fh = await fs.open(tmp, 'w', 0o600);
+        try {
+          await fh.writeFile(Buffer.concat(events.map(encodeRecord)));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fs.rename(tmp, this.file);
+        const dir = await fs.open(path.dirname(this.file), 'r');
+        await dir.sync().finally(() => dir.close());
+        if (!closing) this.fh = await fs.open(this.file, 'a');
+      } catch (e) {
+        // The file left in place holds neither this phase nor what the caller goes on to do
+        // (a pass's live ops are not journaled): it must not be trusted either.
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
+        this.breakOff(undefined, e);
+        throw e;
       }
-      await fs.rename(tmp, this.file);
-      const dir = await fs.open(path.dirname(this.file), 'r');
-      await dir.sync().finally(() => dir.close());
-      if (!closing) this.fh = await fs.open(this.file, 'a');
+      this.brokenBy = undefined;
     });
   }
 
@@ -221,26 +249,59 @@ export class DirtyJournal {
   /** Writes events after those queued; `written` runs right after the write succeeded, before
    *  any later job (a rewrite) can replace the file. */
   private write(events: readonly JournalEvent[], written?: () => void): Promise<void> {
+    // Nothing queued (no rewrite or sync in progress): one write(2) right now. Through the
+    // queue it would cost a thread-pool hop per captured write while ALONE.
     if (this.queued === 0 && this.fh) {
-      // Nothing queued (no rewrite or sync in progress): one write(2) right now. Through
-      // the queue it would cost a thread-pool hop per captured write while ALONE.
-      try {
-        writeSync(this.fh.fd, Buffer.concat(events.map(encodeRecord)));
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
-      written?.();
-      this.unsynced = true;
-      this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
+      this.writeNow(this.fh.fd, events, written);
       return Promise.resolve();
     }
     return this.enqueue(async () => {
+      if (this.brokenBy) return;
       if (!this.fh) throw new HakitError('HAKIT_E_MIRROR_JOURNAL', 'journal is not open', this.file);
-      await this.fh.write(Buffer.concat(events.map(encodeRecord)));
-      written?.();
-      this.unsynced = true;
-      this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
+      this.writeNow(this.fh.fd, events, written);
     });
+  }
+
+  /** Appends the records whole, or empties the file (see the header); `written` on success. */
+  private writeNow(fd: number, events: readonly JournalEvent[], written?: () => void): void {
+    if (this.brokenBy) return;
+    const buf = Buffer.concat(events.map(encodeRecord));
+    let n: number;
+    try {
+      n = this.writeAt(fd, buf);
+    } catch (e) {
+      this.breakOff(fd, e);
+      return;
+    }
+    // A regular file takes a write whole unless its disk is full: the part written is a torn
+    // record, and every record after it would be lost to a load.
+    if (n !== buf.length) {
+      this.breakOff(fd, Object.assign(new Error(`short write (${n} of ${buf.length} bytes)`), { code: 'ENOSPC' }));
+      return;
+    }
+    written?.();
+    this.unsynced = true;
+    this.syncTimer ??= setTimeout(() => { this.syncTimer = undefined; void this.sync().catch(() => undefined); }, JOURNAL_SYNC_INTERVAL_MS);
+  }
+
+  /** Empties the file (through `fd` when open, else by name; removes it if that fails too) so
+   *  that no load trusts it, and appends nothing more until a rewrite succeeds. */
+  private breakOff(fd: number | undefined, cause: unknown): void {
+    const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    let emptied = true;
+    try {
+      if (fd !== undefined) ftruncateSync(fd, 0);
+      else truncateSync(this.file, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        try { unlinkSync(this.file); } catch (e2) { emptied = (e2 as NodeJS.ErrnoException).code === 'ENOENT'; }
+      }
+    }
+    const first = this.brokenBy === undefined;
+    this.brokenBy = new HakitError('HAKIT_E_MIRROR_JOURNAL', emptied
+      ? `a record could not be written (${why}): journal emptied, a restart compares every file until the next rewrite`
+      : `a record could not be written (${why}) and the journal could be neither emptied nor removed`, this.file);
+    if (first) this.onBroken(this.brokenBy);
   }
 
   sync(): Promise<void> {

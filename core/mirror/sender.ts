@@ -17,7 +17,7 @@ import { PendingSet } from './pure/pending';
 import { routeOp, type LinkPhase, type RouteView } from './pure/route';
 import { connectChannel, type Channel } from './stream/channel';
 import { FrameFlag, FrameType, type Frame, type FrameProtection } from './stream/frame';
-import { DirtyJournal, type JournalEvent } from './journal';
+import { DirtyJournal, JOURNAL_SYNC_INTERVAL_MS, type JournalEvent } from './journal';
 import { syncFileSystem } from './sync-fs';
 import { PathGate } from './path-gate';
 import { realPathOf } from './tree-walk';
@@ -91,6 +91,8 @@ export interface SenderEvents {
   status: [SenderStatus];
   /** The link left SECOND behind: sync calls that return on PRIM alone wait for `fenced()`. */
   fence_wanted: [];
+  /** Our own bookkeeping failed without stopping replication (the journal emptied itself). */
+  problem: [HakitError];
 }
 
 interface PendingRequest { frames: Frame[]; resolve: (f: Frame[]) => void; reject: (e: Error) => void }
@@ -137,6 +139,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   private held: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
   /** The last ALONE transition's journal work (stop() waits for it). */
   private aloneWork: Promise<void> = Promise.resolve();
+  /** mendJournal() has a rewrite in flight. */
+  private mending = false;
   private copyId = '';
   private needFull = false;
   private timers: Array<{ stop: () => void }> = [];
@@ -160,6 +164,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     this.ls = initialLinkState({ peer: `${opts.peer.host}:${opts.peer.port}` });
     this.journal = new DirtyJournal(path.join(opts.state_dir, 'journal.log'));
     this.journal.fullOwed = () => this.needFull || this.pending.overflowed;
+    this.journal.onBroken = (e) => this.emit('problem', e);
     this.activity = new ActivityRecord(opts.state_dir);
     this.clock = opts.clock ?? REAL_CLOCK;
   }
@@ -218,7 +223,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       for (const c of snap.compare) this.pending.markCompare(c);
     }
     this.journal.takeoverOf = this.takeoverOf;
-    await this.journal.rewrite(this.copyId, this.pending, 'alone');
+    // A journal its disk refuses (full) does not keep the application from starting: it stays
+    // emptied, so a crash means a full comparison, and mendJournal writes it once it can.
+    // `pending` in memory holds what SECOND lacks either way.
+    await this.journal.rewrite(this.copyId, this.pending, 'alone').catch(() => undefined);
     this.gate.wake();
     this.emitStatus({ state: 'alone', reason });
     if (opts.link !== false) this.link();
@@ -255,6 +263,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     this.timers.push(this.every(this.cfg.reconnect_ms, () => this.step({ kind: 'connect_tick' })));
     this.timers.push(this.every(Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4)), () => this.step({ kind: 'tick' })));
     this.timers.push(this.every(COOL_IDLE_MS, () => void this.coolTick().catch(() => undefined)));
+    this.timers.push(this.every(JOURNAL_SYNC_INTERVAL_MS, () => this.mendJournal()));
     this.step({ kind: 'start' });
   }
 
@@ -267,7 +276,8 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     await Promise.resolve(); // called from inside a step: that step's effects (and ours) run first
     await this.aloneWork;
     await this.reint?.finished;
-    await this.journal.close(this.copyId, this.pending, 'alone');
+    // A close its disk refuses leaves the journal emptied: the next start compares in full.
+    await this.journal.close(this.copyId, this.pending, 'alone').catch(() => undefined);
     await this.activity.close().catch(() => undefined);
   }
 
@@ -502,7 +512,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
 
   /** The machine went ALONE: these ops become pending; the journal says so before their
    *  callers return (their data is on PRIM's disk even when the journal cannot be written:
-   *  they return then too, and the failure makes the next pass a full comparison). */
+   *  they return then too; the journal is then emptied until mendJournal rewrites it). */
   private goAlone(ops: readonly MirrorOp[], through_seq: number, rewrite: boolean): void {
     for (const op of ops) this.pending.recordUnshipped(op);
     // Taken out now: an ACK of a newer session must not release them before the journal.
@@ -514,9 +524,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     const release = (): void => { for (const w of waiting) w.done(); };
     const finish = (): void => { this.wakeRoom(); this.whenFenced().then(release, release); };
     if (!rewrite) { finish(); return; }
-    const work = this.journal.rewrite(this.copyId, this.pending, 'alone').finally(finish);
-    this.aloneWork = work;
-    work.catch((e: unknown) => { if (!this.stopped) this.onInternalError(e); });
+    // A rewrite its disk refuses empties the journal (reported by onBroken): `pending` holds
+    // the ops, and dropping the link again would not make the disk take the file.
+    this.aloneWork = this.journal.rewrite(this.copyId, this.pending, 'alone').catch(() => undefined).finally(finish);
   }
   /** A repeating timer on the Clock port. */
   private every(period_ms: number, f: () => void): { stop: () => void } {
@@ -525,6 +535,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     const tick = (): void => { if (!live) return; f(); if (live) handle = this.clock.setTimer(tick, period_ms); };
     handle = this.clock.setTimer(tick, period_ms);
     return { stop: () => { live = false; this.clock.clearTimer(handle); } };
+  }
+
+  /** A journal emptied by a record it could not write (journal.ts) is written again from
+   *  `pending` once its disk takes it: a restart trusts it again from then on. */
+  private mendJournal(): void {
+    if (!this.journal.broken || this.mending || this.stopped) return;
+    this.mending = true;
+    void this.journal.rewrite(this.copyId, this.pending, this.phase).catch(() => undefined).finally(() => { this.mending = false; });
   }
 
   /** Forces a full block-hash comparison at the next (or a new) re-integration. */
@@ -1059,17 +1077,20 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       // In sync with this SECOND: the takeover no longer describes what it lacks.
       this.takeoverOf = undefined;
       this.journal.takeoverOf = undefined;
-      await this.journal.rewrite(this.copyId, this.pending, 'in_sync');
+      // Refused by a full disk: the journal stays emptied (a crash compares in full) until
+      // mendJournal; failing the pass instead would repeat it for as long as the disk is full.
+      await this.journal.rewrite(this.copyId, this.pending, 'in_sync').catch(() => undefined);
       if (!this.pending.isEmpty) return;
       this.step({ kind: 'in_sync', gen });
     }).catch((e: unknown) => this.onInternalError(e));
   }
 
   /**
-   * A failure of our own bookkeeping (the journal could not be written: ENOSPC, EIO) after a
-   * connection change or a pass: never an unhandled rejection (it would kill hakitd). The
-   * link is dropped and PRIM reports `alone` with the code; ops keep being recorded in memory
-   * and the next journal write retries (a pass never runs on an untrusted state: needFull).
+   * A failure of our own bookkeeping other than a journal write its disk refused (that one
+   * empties the journal, journal.ts): a journal that is not open, an unexpected error of a
+   * pass. Never an unhandled rejection (it would kill hakitd): the link is dropped and PRIM
+   * reports `alone` with the code; ops keep being recorded in memory, and the next pass
+   * compares every file (needFull).
    */
   private onInternalError(e: unknown): void {
     const err = e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_JOURNAL', `mirror bookkeeping failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, this.opts.module);

@@ -2,7 +2,10 @@
 // writes append nothing. The contract it must keep: hakitd on PRIM killed (kill -9) while
 // ALONE, in the same boot, leaves a journal that is trusted and covers every byte written
 // since SECOND left, also writes after a truncate or a rename took extents away; restarted,
-// PRIM ships them in journal mode and both copies end equal.
+// PRIM ships them in journal mode and both copies end equal. And the journal's own disk full
+// while ALONE (a 1 MiB tmpfs as PRIM's work directory, the data on another disk): the
+// application's writes still succeed, the journal empties itself (a restart then would compare
+// every file), and once space is back it is rewritten whole, trusted again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { inSyncPair } from './harness/in-sync-pair';
@@ -11,9 +14,10 @@ import { DirtyJournal } from '../../core/mirror/journal';
 
 const MiB = 1024 * 1024;
 let restarted: HarnessNode | undefined;
+let onFullDisk: HarnessNode | undefined;
 const pair = inSyncPair({ tag: 'ajour', addr: '198.18.77.23', port: 7833, key: 'd7'.repeat(32), module: 'majour' }, {
   whenInSync: (p) => { p.app(`dd if=/dev/urandom of=${p.d1}/f.bin bs=1M count=4 status=none && dd if=/dev/urandom of=${p.d1}/g.bin bs=1M count=3 status=none && echo a > ${p.d1}/a.bin`); },
-  beforeStop: async () => { await restarted?.close(); },
+  beforeStop: async () => { await restarted?.close(); await onFullDisk?.close(); },
 });
 const { base, d1, ns } = pair;
 
@@ -66,4 +70,63 @@ test('PRIM killed while ALONE: the journal covers every write since, re-integrat
   expect((syncing.status as { mode: string }).mode).toBe('journal');
   await restarted.waitStatus('prim', 'in_sync', 60_000, at);
   expect((await restarted.call('verify')).diff).toEqual([]);
+});
+
+test("the journal's disk full while ALONE: the application writes on, the journal empties itself, then is mended", async () => {
+  // From the first test's end: `restarted` is PRIM, in sync. It stops cleanly (a closed
+  // journal, trusted), then SECOND dies: the next PRIM is ALONE from its start.
+  await restarted!.close();
+  restarted = undefined;
+  pair.second.kill9();
+  const jwork = path.join(base, 'n1', 'jwork');
+  fs.mkdirSync(jwork);
+  const node = await HarnessNode.spawn(ns);
+  onFullDisk = node;
+  // The work directory on a 1 MiB tmpfs of this node's own mount view (gone with it), holding
+  // the journal the clean stop left.
+  ns.exec(['sh', '-c', `mount -t tmpfs -o size=1m hm-jfull ${jwork} && cp ${path.join(base, 'n1', 'work', 'journal.log')} ${jwork}/`], node.pid);
+  await node.call('prim', { ...pair.spec('n1', { work_dir: jwork }), peer: pair.peer });
+  expect((await node.call('phase')).phase).toBe('alone');
+  const inNode = (script: string): string => ns.exec(['sh', '-c', script], node.pid);
+  const journalNow = async (): Promise<Awaited<ReturnType<DirtyJournal['load']>>> => {
+    const copy = path.join(base, 'journal-copy.log');
+    inNode(`cp ${jwork}/journal.log ${copy}`);
+    return new DirtyJournal(copy).load();
+  };
+
+  expect((await journalNow()).trusted).toBe(true);
+
+  inNode(`dd if=/dev/zero of=${jwork}/filler bs=64k status=none 2>/dev/null; true`);
+  const from = node.events.length;
+  // Writes, creates, a rename and an unlink on the data disk (which has room): all succeed.
+  // 40 new files (records of their create and first write each): more than the room left in
+  // the journal's last page, so its disk must refuse a record.
+  inNode([
+    put('f.bin', [900, 901, 950]),
+    `for i in $(seq 1 40); do echo $i > ${d1}/s$i.txt || exit 1; done`,
+    `mv ${d1}/b.bin ${d1}/c.bin`,
+    `rm ${d1}/wake.txt`,
+    `sync ${d1}`,
+  ].join(' && '));
+  const problem = await node.waitEvent((e) => e.event === 'problem' && String(e.message).includes('journal emptied'), 5_000, from);
+  expect(problem.code).toBe('HAKIT_E_MIRROR_JOURNAL');
+  expect(await journalNow()).toMatchObject({ trusted: false, reason: 'journal emptied (a record could not be written)' });
+
+  // Space again: within a few seconds the journal holds everything pending, trusted again.
+  inNode(`rm ${jwork}/filler`);
+  let mended = await journalNow();
+  for (let i = 0; i < 40 && !mended.trusted; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    mended = await journalNow();
+  }
+  expect(mended.trusted).toBe(true);
+  for (const b of [900, 901, 950]) expect(mended.pending.isDirtyCovered('/0/f.bin', b * 4096, (b + 1) * 4096)).toBe(true);
+  const created = mended.pending.snapshot().ops.filter((op) => op.kind === 'create').map((op) => op.path);
+  for (let i = 1; i <= 40; i++) expect(created).toContain(`/0/s${i}.txt`);
+
+  // SECOND back: the journal's changes are shipped and both copies are equal.
+  const at = node.events.length;
+  await pair.startSecond();
+  await node.waitStatus('prim', 'in_sync', 60_000, at);
+  expect((await node.call('verify')).diff).toEqual([]);
 });

@@ -35,7 +35,7 @@ async function handle(c: Cmd): Promise<unknown> {
       // No module layer here: the PRIM fences itself unless the test plays that layer ('fenced').
       prim = await startMirrorPrim(spec(a), a.peer as { host: string; port: number }, { fence: a.fence === 'module' ? 'module' : 'self' });
       prim.on('fence_wanted', () => out({ event: 'fence_wanted' }));
-      prim.on('problem', (e) => out({ event: 'problem', message: e.message }));
+      prim.on('problem', (e) => out({ event: 'problem', message: e.message, code: (e as { code?: string }).code }));
       prim.on('status', (s) => out({ event: 'status', role: 'prim', status: s }));
       return { phase: prim.phase };
     case 'second':
