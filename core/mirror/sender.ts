@@ -143,6 +143,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   private mending = false;
   private copyId = '';
   private needFull = false;
+  /** Bumped whenever a full comparison becomes owed (oweFull): a full pass settles only what
+   *  was owed when it started. */
+  private fullAsked = 0;
   private timers: Array<{ stop: () => void }> = [];
   private capBucket: CapBucket = EMPTY_CAP_BUCKET;
   private reint: Reintegrator | undefined;
@@ -545,9 +548,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     void this.journal.rewrite(this.copyId, this.pending, this.phase).catch(() => undefined).finally(() => { this.mending = false; });
   }
 
+  /** A full comparison is owed (see fullAsked). */
+  private oweFull(): void {
+    this.needFull = true;
+    this.fullAsked++;
+  }
+
   /** Forces a full block-hash comparison at the next (or a new) re-integration. */
   async fullsync(): Promise<void> {
-    this.needFull = true;
+    this.oweFull();
     this.step({ kind: 'fullsync' });
   }
 
@@ -680,6 +689,10 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       // for this call leaves first, held writes included, so that both disks work at once.
       this.channel?.releaseHeldFrames();
       await Promise.all([local(), acked]);
+      // During a pass SECOND's ACK does not cover the file's writes still pending (a write
+      // into a pending range is not shipped live): the call returns once SECOND knows its copy
+      // is incomplete (pure/link.ts leaveBehind). At once in sync, and once SECOND answered.
+      if (!isFenced(this.ls)) await this.whenFencedFor(path);
       // Both copies hold the file as of `gen` and PRIM's is on disk: it may cool.
       const f = this.hotFiles.get(path);
       if (f && gen !== undefined && this.ls.route === 'in_sync' && this.ls.conn !== 'resuming') this.hotFiles.set(path, { ...f, synced_gen: Math.max(f.synced_gen, gen) });
@@ -819,7 +832,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
       return r; // gone again already
     }
     if (!st.isFile()) {
-      this.needFull = true; // a whole excluded tree moved in: compare everything once
+      this.oweFull(); // a whole excluded tree moved in: compare everything once
       this.kickReintegration();
       return r;
     }
@@ -850,7 +863,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
    *  name we cannot tell): the next re-integration compares every file; one starts now when
    *  in sync. */
   unknownChange(): void {
-    this.needFull = true;
+    this.oweFull();
     void this.activity.markAll().catch(() => this.activity.discard().catch(() => undefined));
     this.kickReintegration();
   }
@@ -1052,6 +1065,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     void this.journal.append([{ t: 'phase', phase: 'syncing' }]).catch((e: unknown) => this.onInternalError(e));
     const r = new Reintegrator(this, mode, gen);
     this.reint = r;
+    const asked = this.fullAsked;
     r.run().then(async (ok) => {
       if (!ok && gen === this.ls.gen && !this.stopped) {
         // The pass failed with the link up (SECOND could not answer): start over cleanly.
@@ -1059,7 +1073,13 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
         return;
       }
       if (!ok || gen !== this.ls.gen || this.stopped) return;
-      if (mode !== 'journal') this.needFull = false;
+      if (mode !== 'journal' && this.fullAsked === asked) this.needFull = false;
+      // A full comparison became owed while this pass ran (a change no op describes, a tree
+      // moved in): SECOND is not told in_sync before it ran.
+      if (this.needFull) {
+        this.step({ kind: 'pass_again', gen, mode: 'full' });
+        return;
+      }
       // What the pass shipped was read from PRIM's page cache: on PRIM's disk before SECOND
       // is told it is complete, so a power cut of PRIM cannot lose what SECOND now has
       // without the activity record knowing (only live writes are recorded there).
@@ -1094,7 +1114,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
    */
   private onInternalError(e: unknown): void {
     const err = e instanceof HakitError ? e : new HakitError('HAKIT_E_MIRROR_JOURNAL', `mirror bookkeeping failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, this.opts.module);
-    this.needFull = true;
+    this.oweFull();
     this.step({ kind: 'internal_error', code: err.code, message: err.message });
   }
 

@@ -213,7 +213,8 @@ export type LinkEvent =
   /** The pass of `gen` failed with the link up (SECOND could not answer): start over. */
   | { readonly kind: 'pass_failed'; readonly gen: number }
   /** The pass of `gen` ended but something became pending meanwhile: another journal pass. */
-  | { readonly kind: 'pass_again'; readonly gen: number }
+  /** `mode` 'full': a full comparison became owed during a journal pass (default 'journal'). */
+  | { readonly kind: 'pass_again'; readonly gen: number; readonly mode?: ReintegrationChoice }
   /** The module layer: SECOND's copy is marked out of date, or SECOND is lost. */
   | { readonly kind: 'fenced' }
   /** The module layer: SECOND is lost by the heartbeats. */
@@ -422,7 +423,15 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       else if (s.conn === 'up') fx.push({ kind: 'close_channel', code: PEER_LOST, message: 'full sync requested' });
       break;
     case 'kick':
-      if (s.route === 'in_sync' && s.conn === 'up') startPass(s, e.mode, fx);
+      if (s.conn !== 'up') break;
+      if (s.route === 'in_sync') {
+        leaveBehind(s, now_ms, cfg, fx);
+        startPass(s, e.mode, fx);
+      } else if (s.route === 'syncing' || s.route === 'walking') {
+        // The running pass may have told SECOND in_sync already: what became pending now is
+        // not on SECOND, so its copy must be incomplete again before a sync call returns.
+        leaveBehind(s, now_ms, cfg, fx);
+      }
       break;
     case 'names_reconciled':
       if (e.gen === s.gen && s.conn === 'up' && s.route === 'walking') s.route = 'syncing';
@@ -435,7 +444,11 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       fx.push({ kind: 'status', status: { state: 'in_sync' } });
       break;
     case 'pass_again':
-      if (e.gen === s.gen && s.conn === 'up' && s.route !== 'alone') startPass(s, 'journal', fx);
+      // SECOND was told in_sync (complete) before the pass found more to ship.
+      if (e.gen === s.gen && s.conn === 'up' && s.route !== 'alone') {
+        leaveBehind(s, now_ms, cfg, fx);
+        startPass(s, e.mode ?? 'journal', fx);
+      }
       break;
     case 'pass_failed':
       if (e.gen === s.gen && s.conn === 'up' && !s.stopped) fx.push({ kind: 'close_channel', code: PEER_LOST, message: 're-integration pass failed' });
@@ -502,6 +515,21 @@ function fence(s: LinkState, fx: LinkEffect[]): void {
   if (s.fenced) return;
   s.fenced = true;
   fx.push({ kind: 'release_held' });
+}
+
+/**
+ * A pass on a live connection (kick, pass_again) leaves SECOND's copy behind while it runs:
+ * a write into a pending range stays pending, a full comparison's walk keeps writes local, and
+ * sync calls return meanwhile. So, as at connect, STATE syncing goes out first and the fence is
+ * down until SECOND answers it (its copy durably incomplete); the runner holds a sync call
+ * until then. Before, SECOND stayed complete through such a pass: an fsync returned with a
+ * write SECOND lacked, and SECOND could have taken over without it (found by the data-path
+ * simulation once PRIM's disk could fill: a divergent range kicked a pass).
+ */
+function leaveBehind(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): void {
+  s.fenced = false;
+  s.syncing_req = queueFrame(s, 'STATE', { session: s.session, first_seq: s.next_seq, state: 'syncing' });
+  pump(s, now_ms, cfg, fx);
 }
 
 function tryConnect(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): void {

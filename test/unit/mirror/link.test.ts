@@ -324,13 +324,41 @@ test('kick runs another pass only when in sync; pass_again and pass_failed only 
   const d = new Driver().inSync();
   const gen = d.s.gen;
   expect(of(d.feed({ kind: 'kick', mode: 'full' }), 'start_reintegration')[0]).toEqual({ kind: 'start_reintegration', mode: 'full', gen });
-  expect(d.kinds({ kind: 'kick', mode: 'journal' })).toEqual([]); // a pass runs already
+  expect(d.kinds({ kind: 'kick', mode: 'journal' })).toEqual(['send_frame']); // a pass runs already (SECOND told again, below)
   expect(d.kinds({ kind: 'pass_again', gen: gen - 1 })).toEqual([]);
-  expect(d.kinds({ kind: 'pass_again', gen })).toEqual(['start_reintegration']);
+  expect(d.kinds({ kind: 'pass_again', gen })).toEqual(['send_frame', 'start_reintegration']);
   expect(d.kinds({ kind: 'pass_failed', gen })).toEqual(['close_channel']);
   expect(isCurrent(d.s, gen)).toBe(true);
   d.feed({ kind: 'closed', need_full: false });
   expect(isCurrent(d.s, gen)).toBe(false);
+});
+
+// A pass on a live connection leaves SECOND's copy behind (pure/link.ts leaveBehind): as at
+// connect, STATE syncing goes first and sync calls are held until SECOND answers it.
+test('a pass started in sync, or more pending during one, first tells SECOND its copy is incomplete', () => {
+  const d = new Driver().inSync();
+  expect(isFenced(d.s)).toBe(true);
+  const fx = d.feed({ kind: 'kick', mode: 'journal' });
+  expect(fx.map((x) => x.kind)).toEqual(['send_frame', 'start_reintegration']);
+  const state = of(fx, 'send_frame')[0]!;
+  expect(state).toMatchObject({ frame_type: 'STATE', body: { session: 's1', state: 'syncing' } });
+  expect(isFenced(d.s)).toBe(false);
+  // SECOND's answer (its copy durably incomplete) puts the fence back: held calls return.
+  expect(d.kinds({ kind: 'rx', resp_id: state.id })).toEqual(['release_held']);
+  expect(isFenced(d.s)).toBe(true);
+  // Something became pending while the pass runs (it may have told SECOND in_sync already).
+  const again = d.feed({ kind: 'kick', mode: 'journal' });
+  expect(again.map((x) => x.kind)).toEqual(['send_frame']);
+  expect(isFenced(d.s)).toBe(false);
+  expect(d.kinds({ kind: 'rx', resp_id: of(again, 'send_frame')[0]!.id })).toEqual(['release_held']);
+  // A full comparison owed once a journal pass ends (sender.ts): the next pass walks both trees.
+  const full = d.feed({ kind: 'pass_again', gen: d.s.gen, mode: 'full' });
+  expect(full.map((x) => x.kind)).toEqual(['send_frame', 'start_reintegration']);
+  expect(of(full, 'start_reintegration')[0]).toMatchObject({ mode: 'full' });
+  expect(phaseName(d.s)).toBe('walking');
+  // Not connected: nothing to tell, the fence is the module layer's (go_alone asked for it).
+  d.feed({ kind: 'closed', need_full: false });
+  expect(d.kinds({ kind: 'kick', mode: 'journal' })).toEqual([]);
 });
 
 // The invariant the durability contract rests on, over random histories: an op is completed
