@@ -15,14 +15,14 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   faults: ['all', 'crash'],
   failover: ['auto', 'manual'],
   datapath: ['on', 'off', 'only'],
-  datapathFaults: ['all', 'link', 'power'],
+  datapathFaults: ['all', 'link', 'power', 'disk'],
   fence: ['ideal', 'daemon'],
   welcome: ['applied', 'received'],
   journal: ['fixed', 'today'],
   syncSecondary: ['on', 'off'],
   async: ['none', 'second'],
   receiverStart: ['fixed', 'boot'],
-  bug: ['fsync-before-ack', 'drop-go-alone', 'no-fence', 'second-keeps-complete'],
+  bug: ['fsync-before-ack', 'drop-go-alone', 'no-fence', 'second-keeps-complete', 'journal-drops-refused', 'pass-keeps-second-complete'],
 };
 const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'datapathFaultsMs', 'fenceMs'] as const;
 
@@ -72,7 +72,7 @@ function run(argv: readonly string[]): number {
     .option('--verbose', 'print the trace')
     .option('--datapath <on|off|only>', 'also run the data-path simulation (test/sim/datapath/) for the same seeds; only: just it (default: on with --seeds, off with --seed)')
     .option('--datapath-faults-ms <ms>', 'data path: simulated time of the fault phase', '20000')
-    .option('--datapath-faults <set>', 'data path: all | link | power', 'all')
+    .option('--datapath-faults <set>', 'data path: all | link | power | disk', 'all')
     .option('--fence <model>', 'data path: ideal | daemon (how SECOND learns PRIM is ALONE; see datapath/world.ts)', 'ideal')
     .option('--fence-ms <ms>', 'data path, --fence daemon: heartbeat delay', '500')
     .option('--welcome <last>', "data path: applied | received (WELCOME's last_seq; 'received' re-injects a fixed bug)", 'applied')
@@ -80,7 +80,7 @@ function run(argv: readonly string[]): number {
     .option('--sync-secondary <on|off>', 'data path: SECOND syncs its disk at each sync call (on) or acknowledges once written (off, the product default)', 'on')
     .option('--async <none|second>', 'data path: SECOND acknowledges once it applied an op (none) or on receipt (second)', 'none')
     .option('--receiver-start <rule>', "data path: fixed | boot (how a receiver restarted on the same boot judges its copy; 'boot' re-injects a fixed bug)", 'fixed')
-    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence | second-keeps-complete (the checker must catch it)')
+    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence | second-keeps-complete | journal-drops-refused | pass-keeps-second-complete (the checker must catch it)')
     .exitOverride();
   p.parse([...argv], { from: 'user' });
   const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string }>();
@@ -119,7 +119,7 @@ function run(argv: readonly string[]): number {
 function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string; verbose?: boolean }): number {
   const base: Omit<DatapathOptions, 'seed'> = {
     faults_ms: Number(o.datapathFaultsMs),
-    faults: (['all', 'link', 'power'].includes(o.datapathFaults) ? o.datapathFaults : 'all') as FaultSet,
+    faults: (['all', 'link', 'power', 'disk'].includes(o.datapathFaults) ? o.datapathFaults : 'all') as FaultSet,
     fence: o.fence === 'daemon' ? 'daemon' : 'ideal',
     fence_ms: Number(o.fenceMs),
     welcome: o.welcome === 'received' ? 'received' : 'applied',
@@ -127,7 +127,7 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
     sync_secondary: o.syncSecondary !== 'off',
     async: o.async === 'second' ? 'second' : 'none',
     receiver_start: o.receiverStart === 'boot' ? 'boot' : 'fixed',
-    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : o.bug === 'second-keeps-complete' ? { second_keeps_complete: true } : {},
+    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : o.bug === 'second-keeps-complete' ? { second_keeps_complete: true } : o.bug === 'journal-drops-refused' ? { journal_drops_refused: true } : o.bug === 'pass-keeps-second-complete' ? { pass_keeps_second_complete: true } : {},
   };
   let failed = 0;
   let worst = 0;

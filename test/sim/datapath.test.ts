@@ -15,6 +15,7 @@ const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonl
   { name: 'power cuts and hakitd restarts (failovers)', seeds: 60, faults: 'power' },
   { name: 'all faults, async="second" (SECOND acknowledges on receipt; sync calls wait for that ACK, no fsync op)', seeds: 40, faults: 'all', async: 'second' },
   { name: 'power cuts and hakitd restarts, async="second"', seeds: 40, faults: 'power', async: 'second' },
+  { name: "disks full (PRIM's, its data and journal; SECOND's) with resets, cuts, hakitd restarts and power cuts", seeds: 60, faults: 'disk' },
 ];
 const FAULTS_MS = 15_000;
 
@@ -126,6 +127,22 @@ describe('data-path simulation', () => {
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its copy lacks an acknowledged write/);
       expect(datapathReplayCommand({ ...run, receiver_start: 'boot' })).toBe('npm run sim -- --datapath only --seed 5 --datapath-faults-ms 20000 --datapath-faults all --async second --receiver-start boot --verbose');
+      expect(runDatapathSeed(run).ok).toBe(true);
+    });
+
+    it("fixed: a pass on a live connection (a range PRIM's full disk made divergent) left SECOND complete; an fsync returned with a write SECOND lacked", () => {
+      const run: DatapathOptions = { seed: 148, faults_ms: 20_000, faults: 'disk' };
+      const r = runDatapathSeed({ ...run, bugs: { pass_keeps_second_complete: true } });
+      expect(r.violations[0]?.invariant).toBe('I1');
+      expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write .*PRIM link syncing/);
+      expect(runDatapathSeed(run).ok).toBe(true);
+    });
+
+    it("fixed: a journal record PRIM's full disk refused was lost while the journal stayed trusted (journal.ts empties itself now)", () => {
+      const run: DatapathOptions = { seed: 193, faults_ms: 20_000, faults: 'disk' };
+      const r = runDatapathSeed({ ...run, bugs: { journal_drops_refused: true } });
+      expect(r.violations[0]?.invariant).toBe('I1');
+      expect(datapathReplayCommand({ ...run, bugs: { journal_drops_refused: true } })).toBe('npm run sim -- --datapath only --seed 193 --datapath-faults-ms 20000 --datapath-faults disk --bug journal-drops-refused --verbose');
       expect(runDatapathSeed(run).ok).toBe(true);
     });
   });

@@ -186,7 +186,11 @@ export class App {
 
   private unlink(p: { side: PrimSide; fs: MemFs }, path: string): Step {
     return (then) => this.call(`unlink ${path}`, (ans) => p.side.perform({ kind: 'unlink', path }, () => p.fs.unlink(path), ans), (err) => {
-      if (err === undefined) this.names.delete(path);
+      if (err === undefined) {
+        const f = this.names.get(path);
+        if (f !== undefined) this.ledger.retire(f);
+        this.names.delete(path);
+      }
       then();
     });
   }
@@ -202,6 +206,8 @@ export class App {
           this.call(`rename ${tmp} ${target}`, (ans) => p.side.perform({ kind: 'rename', from: tmp, to: target }, () => p.fs.rename(tmp, target), ans), (err) => {
             if (err === undefined) {
               const f = this.names.get(tmp);
+              const replaced = this.names.get(target);
+              if (replaced !== undefined && replaced !== f) this.ledger.retire(replaced);
               this.names.delete(tmp);
               if (f !== undefined) this.names.set(target, f);
             }

@@ -114,6 +114,19 @@ export class Ledger {
     }
   }
 
+  /**
+   * The application removed the file's name (an unlink, or a rename over it, returned): its
+   * content is no longer promised. A crash may bring the name back where the removal was not
+   * yet durable (PRIM's disk after a power cut) and not where it was (SECOND applied it): each
+   * is an outcome a local disk allows, so neither copy is held to the old content.
+   */
+  retire(file: number): void {
+    if (!this.floors.delete(file) && !this.unacked.delete(file)) return;
+    this.unacked.delete(file);
+    this.version++;
+    this.fileVersion.set(file, (this.fileVersion.get(file) ?? 0) + 1);
+  }
+
   hasFloor(file: number): boolean { return this.floors.has(file); }
   fileOf(id: number): number | undefined { return this.ops.get(id)?.file; }
 

@@ -47,8 +47,14 @@ export interface JournalImage {
   closed: boolean;
   /** Kept only with the 'fixed' journal (see JournalModel). */
   need_full: boolean;
+  /** A record or a rewrite PRIM's full disk refused: the file was emptied and nothing is
+   *  appended until a rewrite succeeds (journal.ts breakOff); never trusted. */
+  emptied: boolean;
   events: JournalEv[];
 }
+
+/** sender.ts mendJournal: how often an emptied journal is written again (JOURNAL_SYNC_INTERVAL_MS). */
+export const JOURNAL_MEND_MS = 1000;
 
 /**
  * 'today': as journal.ts and sender.ts did before the simulation found it (kept to re-inject the bug): (a) a journal found untrusted is rewritten as an
@@ -76,10 +82,17 @@ export interface PrimBugs {
   /** (The module layer's, with sync_secondary off:) a SECOND back from a reboot stays eligible
    *  to take over, as if its page cache had survived (before runner startSecond told it). */
   readonly second_keeps_complete?: boolean;
+  /** A journal record or rewrite PRIM's full disk refused is lost and the journal left as it
+   *  was, still trusted (journal.ts before it emptied itself on a refused write). */
+  readonly journal_drops_refused?: boolean;
+  /** A pass started on a live connection (kick, pass_again) leaves SECOND complete: its STATE
+   *  syncing is not sent and the fence stays up (pure/link.ts before leaveBehind). */
+  readonly pass_keeps_second_complete?: boolean;
 }
 
 /** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */
 export function journalTrusted(j: JournalImage, boot_id: number, model: JournalModel): boolean {
+  if (j.emptied) return false;
   if (model === 'fixed' && j.need_full) return false;
   return j.closed || (j.phase === 'alone' && j.boot_id === boot_id);
 }
@@ -202,6 +215,15 @@ export class PrimSide {
     };
     every(tick_ms, { kind: 'tick' });
     every(SIM_LINK_CFG.reconnect_ms, { kind: 'connect_tick' });
+    const mend = (): void => {
+      if (!this.alive) return;
+      if (this.journal.emptied && !this.fs.full) {
+        this.rewriteJournal(this.link.route === 'walking' ? 'syncing' : this.link.route);
+        if (!this.journal.emptied) this.hooks.log('prim: journal mended (rewritten from pending)');
+      }
+      this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
+    };
+    this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
   }
 
   // ---- the machine -----------------------------------------------------------------------
@@ -230,13 +252,20 @@ export class PrimSide {
   }
 
   private stepNow(e: LinkEvent): void {
+    const wasFenced = isFenced(this.link);
     const r = linkStep(this.link, e, this.s.now, SIM_LINK_CFG);
     this.link = r.state;
     this.steps++;
     this.version++;
+    // The bug re-injected: SECOND is not told, the fence is put back at once.
+    const keepComplete = this.hooks.bugs.pass_keeps_second_complete === true && (e.kind === 'kick' || e.kind === 'pass_again') && wasFenced;
+    if (keepComplete && !isFenced(this.link)) this.inbox.push({ kind: 'fenced' });
     this.inEffects = true;
     try {
-      for (const fx of r.effects) this.effect(fx);
+      for (const fx of r.effects) {
+        if (keepComplete && fx.kind === 'send_frame' && fx.body.state === 'syncing') continue;
+        this.effect(fx);
+      }
     } finally {
       this.inEffects = false;
     }
@@ -445,8 +474,11 @@ export class PrimSide {
 
   // ---- journal (journal.ts: rewritten compactly at phase changes, appended while ALONE) --
 
-  private rewriteJournal(phase: JournalImage['phase']): void {
+  /** False when PRIM's full disk refused it. */
+  private rewriteJournal(phase: JournalImage['phase']): boolean {
     this.jcov.clear();
+    // The temporary file needs new space: a full disk refuses the rewrite.
+    if (this.fs.full) { this.journalRefused(`the ${phase} rewrite`); return false; }
     const snap = this.pending.snapshot();
     const events: JournalEv[] = [];
     for (const op of snap.ops) events.push({ t: 'op', op });
@@ -458,6 +490,25 @@ export class PrimSide {
     this.journal.takeover_of = this.takeoverOf;
     this.journal.closed = false;
     this.journal.need_full = this.hooks.journal === 'fixed' && (this.needFull || this.pending.overflowed);
+    this.journal.emptied = false;
+    return true;
+  }
+
+  /** journal.ts write(): appends `ev` unless the journal is emptied; a record PRIM's full disk
+   *  refuses empties it. True when written. */
+  private journalAppend(ev: JournalEv): boolean {
+    if (this.journal.emptied) return false;
+    if (this.fs.full) { this.journalRefused('a record'); return false; }
+    this.journal.events.push(ev);
+    return true;
+  }
+
+  /** journal.ts breakOff: the file is emptied; `pending` in memory keeps what SECOND lacks. */
+  private journalRefused(what: string): void {
+    if (this.hooks.bugs.journal_drops_refused) { this.hooks.log(`prim: journal: ${what} refused (disk full) and lost`); return; }
+    if (!this.journal.emptied) this.hooks.log(`prim: journal: ${what} refused (disk full): emptied`);
+    this.journal.emptied = true;
+    this.journal.events = [];
   }
 
   /** sender.ts performRecorded / journal.ts appendDirty: an ALONE write is journaled unless
@@ -466,14 +517,13 @@ export class PrimSide {
   private appendDirtyExtent(path: string, start: number, end: number): void {
     const r = this.jcov.recordFor(path, start, end);
     if (!r) return;
-    this.journal.events.push({ t: 'dirty', path, start: r.start, end: r.end });
-    this.jcov.written(path, r);
+    if (this.journalAppend({ t: 'dirty', path, start: r.start, end: r.end })) this.jcov.written(path, r);
   }
 
   private appendJournal(op: MirrorOp): void {
     if (op.kind === 'fsync') return;
     if (op.kind !== 'write') this.jcov.noteOp(op);
-    this.journal.events.push(op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op });
+    this.journalAppend(op.kind === 'write' ? { t: 'dirty', path: op.path, start: op.offset, end: op.offset + op.data.length } : { t: 'op', op });
   }
 
   // ---- the capture's side (sender.ts perform / write / sync) -------------------------------
@@ -619,7 +669,12 @@ export class PrimSide {
     }
     let acked = false;
     let localDone = false;
-    const fin = (): void => { if (acked && localDone) w.done(err); };
+    // sender.ts sync(): during a pass, also held until the fence holds (pure/link.ts leaveBehind).
+    const fin = (): void => {
+      if (!acked || !localDone) return;
+      if (this.hooks.bugs.no_fence || isFenced(this.link)) w.done(err);
+      else this.held.push(() => w.done(err));
+    };
     const path = w.op.kind === 'fsync' ? w.op.path : '';
     const gen = this.gens.get(path)?.write_gen;
     const onAcked = (): void => {
@@ -646,7 +701,7 @@ export class PrimSide {
 
   private markDivergent(p: string, start: number, end: number): void {
     this.pending.markDirty(p, start, end);
-    if (this.link.route === 'alone') { this.journal.events.push({ t: 'dirty', path: p, start, end }); return; }
+    if (this.link.route === 'alone') { this.journalAppend({ t: 'dirty', path: p, start, end }); return; }
     this.later({ kind: 'kick', mode: this.needFull ? 'full' : 'journal' });
   }
 
@@ -757,8 +812,7 @@ export class PrimSide {
   /** The module stops cleanly: the link machine goes ALONE, the journal is closed. */
   stopCleanly(): void {
     this.feed({ kind: 'stop' });
-    this.rewriteJournal('alone');
-    this.journal.closed = true;
+    if (this.rewriteJournal('alone')) this.journal.closed = true;
     this.kill();
   }
 

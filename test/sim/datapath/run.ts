@@ -8,7 +8,9 @@ import type { ReceiverStart, WelcomeLast } from './second';
 
 export const DATAPATH_LIVENESS_MS = 30_000;
 
-export type FaultSet = 'all' | 'link' | 'power';
+/** 'disk': PRIM's disk (its data and journal) or SECOND's full, with resets, cuts, hakitd
+ *  restarts and power cuts between (its own set: 'all' keeps the schedules it had). */
+export type FaultSet = 'all' | 'link' | 'power' | 'disk';
 
 export interface DatapathOptions {
   readonly seed: number;
@@ -46,7 +48,7 @@ export interface DatapathResult {
 }
 
 export function datapathReplayCommand(o: DatapathOptions): string {
-  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : o.bugs?.second_keeps_complete ? ' --bug second-keeps-complete' : '';
+  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : o.bugs?.second_keeps_complete ? ' --bug second-keeps-complete' : o.bugs?.journal_drops_refused ? ' --bug journal-drops-refused' : o.bugs?.pass_keeps_second_complete ? ' --bug pass-keeps-second-complete' : '';
   return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${o.sync_secondary === false ? ' --sync-secondary off' : ''}${o.async === 'second' ? ' --async second' : ''}${o.receiver_start === 'boot' ? ' --receiver-start boot' : ''}${bugs} --verbose`;
 }
 
@@ -108,8 +110,17 @@ function injectFault(w: DatapathWorld, set: FaultSet): void {
     if (!both) return;
     w.powerCut(pick(), r.int(500, 8000));
   };
+  const disk = (): void => {
+    const k = r.int(0, 5);
+    if (k <= 1) w.diskFull(r.int(100, 6000), k === 0 ? 'prim' : 'second');
+    else if (k === 2) w.daemonCrash(pick(), r.pick([r.int(0, 300), r.int(500, 5000)]));
+    else if (k === 3) power();
+    else if (k === 4) w.resetConnection();
+    else { w.cutNetwork(); w.at(w.now + r.int(100, 4000), 'network heals', () => w.healNetwork()); }
+  };
   if (set === 'link') link();
   else if (set === 'power') { if (r.chance(0.5)) power(); else w.daemonCrash(pick(), r.int(0, 3000)); }
+  else if (set === 'disk') disk();
   else if (r.chance(0.2)) power();
   else link();
 }

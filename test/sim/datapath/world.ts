@@ -72,7 +72,7 @@ export interface WorldOptions {
 interface Ev { readonly what: string; readonly fn: () => void }
 
 function freshJournal(): JournalImage {
-  return { copy_id: '', boot_id: 0, takeover_of: undefined, phase: 'alone', closed: false, need_full: false, events: [] };
+  return { copy_id: '', boot_id: 0, takeover_of: undefined, phase: 'alone', closed: false, need_full: false, emptied: false, events: [] };
 }
 
 export class DatapathWorld implements Scheduler {
@@ -367,11 +367,12 @@ export class DatapathWorld implements Scheduler {
     c.injectGarbage(to, kind);
   }
 
-  diskFull(ms: number): void {
-    const n = this.nodes[this.secondNode];
+  /** The disk of SECOND (the copy) or of PRIM (its data and its journal) is full for `ms`. */
+  diskFull(ms: number, role: 'second' | 'prim' = 'second'): void {
+    const n = this.nodes[role === 'second' ? this.secondNode : this.primNode];
     if (!n.up) return;
     n.fs.full = true;
-    this.log(`fault: SECOND's disk full for ${ms} ms`);
+    this.log(`fault: ${role === 'second' ? 'SECOND' : 'PRIM'}'s disk (${n.id}) full for ${ms} ms`);
     this.at(this.now + ms, 'disk space freed', () => { n.fs.full = false; this.log(`${n.id}: disk space freed`); });
   }
 
