@@ -72,7 +72,7 @@ function makeMountPoints(dirs: ReadonlyArray<{ target: string }>): void {
 
 async function ensureHostFusectl(): Promise<void> {
   if (!fs.existsSync(FUSECTL_DIR)) await run(['modprobe', 'fuse']);
-  const mounted = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.fsType === 'fusectl');
+  const mounted = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.fstype === 'fusectl');
   if (!mounted && fs.existsSync(FUSECTL_DIR)) await run(['mount', '-t', 'fusectl', 'fusectl', FUSECTL_DIR]);
 }
 

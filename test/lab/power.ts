@@ -40,7 +40,7 @@ function abortFuse(entries: readonly MountEntry[]): string[] {
     if (conn === undefined) continue;
     try {
       fs.writeFileSync(`${FUSECTL_DIR}/${conn}/abort`, '1');
-      aborted.push(`${conn} (${e.mountPoint})`);
+      aborted.push(`${conn} (${e.mountpoint})`);
     } catch {
       /* connection already gone */
     }
@@ -53,9 +53,9 @@ async function unmountSince(plan: LabPlan, host: HostPlan, baseline: readonly nu
   for (let pass = 0; pass < UNMOUNT_PASSES; pass++) {
     const extra = mountsSince(await readMounts(plan, host), baseline);
     if (extra.length === 0) break;
-    const script = extra.map((e) => `umount -l ${shq(e.mountPoint)} 2>/dev/null || true`).join('\n');
+    const script = extra.map((e) => `umount -l ${shq(e.mountpoint)} 2>/dev/null || true`).join('\n');
     await run([...mountViewArgv(plan, host), 'sh', '-c', script]);
-    done.push(...extra.map((e) => e.mountPoint));
+    done.push(...extra.map((e) => e.mountpoint));
   }
   return done;
 }

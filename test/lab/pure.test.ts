@@ -151,7 +151,7 @@ describe('mountinfo', () => {
     const entries = parseMountinfo(text);
     const fuse = entries.filter(isFuse);
     expect(fuse).toHaveLength(1);
-    expect(fuse[0]!.mountPoint).toBe('/srv/my data');
+    expect(fuse[0]!.mountpoint).toBe('/srv/my data');
     expect(fuseConnection(fuse[0]!)).toBe('53');
   });
 

@@ -11,7 +11,7 @@ import { run } from './sh';
 import { labDir, listLabKeys, pinDir, readMadeDirs, readState, releaseIndex, withGlobalLock, writeMadeDirs } from './state-file';
 
 function hostMountPoints(): string[] {
-  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((e) => e.mountPoint);
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((e) => e.mountpoint);
 }
 
 async function unmountPins(state: LabState): Promise<void> {

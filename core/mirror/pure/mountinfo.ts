@@ -6,6 +6,9 @@
 export interface MountEntry {
   /** Position in mountinfo (later = mounted later = on top at the same mount point). */
   readonly index: number;
+  /** The mount's id, and its parent's (proc(5)); ids are not reused while a mount lives. */
+  readonly id: number;
+  readonly parentId: number;
   readonly mountpoint: string;
   /** The mount's root inside its file system ('/' unless it is a bind of a subdirectory). */
   readonly root: string;
@@ -31,6 +34,8 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (sep < 0 || f.length < sep + 3) continue;
     out.push({
       index: out.length,
+      id: Number(f[0]),
+      parentId: Number(f[1]),
       root: unescape(f[3] ?? ''),
       mountpoint: unescape(f[4] ?? ''),
       minor: Number((f[2] ?? '').split(':')[1] ?? NaN),

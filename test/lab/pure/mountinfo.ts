@@ -1,44 +1,16 @@
-// Parses /proc/PID/mountinfo (proc(5)) into the few fields the lab needs.
+// The lab's questions about mounts, over the project's mountinfo parser
+// (core/mirror/pure/mountinfo.ts: escapes, ids, minor numbers).
+import type { MountEntry } from '../../../core/mirror/pure/mountinfo';
 
-export interface MountEntry {
-  readonly id: number;
-  readonly parentId: number;
-  /** st_dev "major:minor"; for FUSE the minor is the connection number under fusectl. */
-  readonly majorMinor: string;
-  readonly mountPoint: string;
-  readonly fsType: string;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo octal. */
-export function unescapeMountPath(text: string): string {
-  return text.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-export function parseMountinfo(text: string): MountEntry[] {
-  const entries: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const fields = line.split(' ');
-    const sep = fields.indexOf('-', 6);
-    if (sep < 0 || fields.length < sep + 2) continue;
-    entries.push({
-      id: Number(fields[0]),
-      parentId: Number(fields[1]),
-      majorMinor: fields[2] ?? '',
-      mountPoint: unescapeMountPath(fields[4] ?? ''),
-      fsType: fields[sep + 1] ?? '',
-    });
-  }
-  return entries;
-}
+export { parseMountinfo, type MountEntry } from '../../../core/mirror/pure/mountinfo';
 
 export function isFuse(e: MountEntry): boolean {
-  return e.fsType === 'fuse' || e.fsType === 'fuseblk' || e.fsType.startsWith('fuse.');
+  return e.fstype === 'fuse' || e.fstype === 'fuseblk' || e.fstype.startsWith('fuse.');
 }
 
-/** FUSE connection number (fusectl directory name) of a FUSE mount. */
+/** FUSE connection number (fusectl directory name) of a FUSE mount: its minor device number. */
 export function fuseConnection(e: MountEntry): string | undefined {
-  const minor = e.majorMinor.split(':')[1];
-  return minor !== undefined && /^\d+$/.test(minor) ? minor : undefined;
+  return Number.isInteger(e.minor) ? String(e.minor) : undefined;
 }
 
 /** Mounts made after the baseline, children before parents (the order to unmount them). */

@@ -121,7 +121,7 @@ describe('file handles carry the daemon life', () => {
 });
 
 describe('which stale mounts a restarted daemon serves again', () => {
-  const m = (index: number, mountpoint: string, fstype: string, minor: number, source = 'x'): MountEntry => ({ index, mountpoint, root: '/', fstype, source, minor });
+  const m = (index: number, mountpoint: string, fstype: string, minor: number, source = 'x'): MountEntry => ({ index, id: index, parentId: 0, mountpoint, root: '/', fstype, source, minor });
   const stale = [
     m(0, '/var/lib/hakit/mirror/m/real/0', 'ext4', 1),
     m(1, '/srv/data', 'fuse', 44, 'hakit-mirror'),

@@ -15,7 +15,7 @@ const INFO = [
 test('mountinfo is parsed with escapes and FUSE connection numbers', () => {
   const m = parseMountinfo(INFO);
   expect(m).toHaveLength(7);
-  expect(m[2]).toMatchObject({ mountpoint: '/srv/web/data', fstype: 'fuse', source: 'hakit-mirror', minor: 55 });
+  expect(m[2]).toMatchObject({ id: 91, parentId: 22, mountpoint: '/srv/web/data', fstype: 'fuse', source: 'hakit-mirror', minor: 55 });
   expect(m[6]!.mountpoint).toBe('/var/lib/hakit/mirror/web/real/0/sp ace');
 });
 
