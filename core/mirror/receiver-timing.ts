@@ -3,8 +3,7 @@
 // a file: the receiver then appends one JSON line per second with the stages' figures for
 // that second (and one at stop), and tests read `summary()` in process. Off, the receiver
 // holds no instance and pays one `undefined` check per stage.
-import fs from 'node:fs';
-import { LatencySamples, type StageFigures } from './latency-samples';
+import { CpuSpan, IntervalLines, LatencySamples, type StageFigures } from './latency-samples';
 
 export type { StageFigures } from './latency-samples';
 
@@ -34,18 +33,16 @@ export interface TimingSummary {
   readonly cpu_us_per_op: number;
 }
 
-const DUMP_EVERY_MS = 1000;
-
 export class ReceiverTiming {
   private stages = new Map<RecvStage, LatencySamples>();
   private ops = 0;
   private acks = 0;
-  private cpu = process.cpuUsage();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly cpu = new CpuSpan();
+  private readonly lines: IntervalLines;
 
   /** `file`: where the per-second lines go (none: in-process `summary()` only). */
-  constructor(private readonly file?: string) {
-    if (file) this.timer = setInterval(() => this.dump(), DUMP_EVERY_MS).unref();
+  constructor(file?: string) {
+    this.lines = new IntervalLines(file, () => this.take());
   }
 
   /** An instance when HAKIT_MIRROR_RECV_TIMING names a file, else undefined. */
@@ -78,8 +75,7 @@ export class ReceiverTiming {
       const s = this.stages.get(name);
       if (s && s.n > 0) stages[name] = s.figures();
     }
-    const cpu = process.cpuUsage(this.cpu);
-    return { stages, ops: this.ops, acks: this.acks, cpu_us_per_op: this.ops > 0 ? Math.round((cpu.user + cpu.system) / this.ops) : 0 };
+    return { stages, ops: this.ops, acks: this.acks, cpu_us_per_op: this.cpu.usPer(this.ops) };
   }
 
   /** Starts a new interval (figures of the next summary start from zero). */
@@ -87,20 +83,23 @@ export class ReceiverTiming {
     this.stages = new Map();
     this.ops = 0;
     this.acks = 0;
-    this.cpu = process.cpuUsage();
+    this.cpu.restart();
   }
 
-  /** Appends the interval's figures to the file (nothing when nothing happened). */
-  dump(): void {
-    if (!this.file || (this.ops === 0 && this.stages.size === 0)) return;
-    const line = JSON.stringify({ t: new Date().toISOString(), ...this.summary() });
+  /** The interval's figures (undefined when nothing happened), and a new interval. */
+  private take(): TimingSummary | undefined {
+    if (this.ops === 0 && this.stages.size === 0) return undefined;
+    const s = this.summary();
     this.reset();
-    try { fs.appendFileSync(this.file, line + '\n'); } catch { /* diagnostics only */ }
+    return s;
+  }
+
+  /** Appends the interval's figures to the file and starts a new interval. */
+  dump(): void {
+    this.lines.write();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.dump();
+    this.lines.stop();
   }
 }

@@ -3,13 +3,11 @@
 // the mount (a database's lseek becomes a GETATTR, its commit a WRITE and an FSYNC). Off
 // unless HAKIT_FUSE_TIMING names a file: the session then appends one JSON line per second
 // with that second's figures (and one at unmount). Off, the session holds no instance.
-import fs from 'node:fs';
-import { LatencySamples, type StageFigures } from '../latency-samples';
+import { CpuSpan, IntervalLines, LatencySamples, type StageFigures } from '../latency-samples';
 import { Op } from './pure/protocol';
 
 export const FUSE_TIMING_ENV = 'HAKIT_FUSE_TIMING';
 
-const DUMP_EVERY_MS = 1000;
 const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([name, code]) => [code, name]));
 
 export interface FuseTimingSummary {
@@ -22,11 +20,11 @@ export interface FuseTimingSummary {
 export class FuseRequestTiming {
   private byOp = new Map<number, LatencySamples>();
   private count = 0;
-  private cpu = process.cpuUsage();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly cpu = new CpuSpan();
+  private readonly lines: IntervalLines;
 
-  constructor(private readonly file?: string) {
-    if (file) this.timer = setInterval(() => this.dump(), DUMP_EVERY_MS).unref();
+  constructor(file?: string) {
+    this.lines = new IntervalLines(file, () => this.take());
   }
 
   /** An instance when HAKIT_FUSE_TIMING names a file, else undefined. */
@@ -45,23 +43,25 @@ export class FuseRequestTiming {
   summary(): FuseTimingSummary {
     const requests: Record<string, StageFigures> = {};
     for (const [code, s] of [...this.byOp].sort((a, b) => b[1].sum_ms - a[1].sum_ms)) requests[OP_NAMES.get(code) ?? `OP_${code}`] = s.figures();
-    const cpu = process.cpuUsage(this.cpu);
-    return { requests, cpu_us_per_request: this.count > 0 ? Math.round((cpu.user + cpu.system) / this.count) : 0 };
+    return { requests, cpu_us_per_request: this.cpu.usPer(this.count) };
+  }
+
+  /** The interval's figures (undefined when no request came), and a new interval. */
+  private take(): FuseTimingSummary | undefined {
+    if (this.count === 0) return undefined;
+    const s = this.summary();
+    this.byOp = new Map();
+    this.count = 0;
+    this.cpu.restart();
+    return s;
   }
 
   /** Appends the interval's figures to the file and starts a new interval. */
   dump(): void {
-    if (!this.file || this.count === 0) return;
-    const line = JSON.stringify({ t: new Date().toISOString(), ...this.summary() });
-    this.byOp = new Map();
-    this.count = 0;
-    this.cpu = process.cpuUsage();
-    try { fs.appendFileSync(this.file, line + '\n'); } catch { /* diagnostics only */ }
+    this.lines.write();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.dump();
+    this.lines.stop();
   }
 }
