@@ -256,7 +256,7 @@ export class DirtyJournal {
       return Promise.resolve();
     }
     return this.enqueue(async () => {
-      if (this.brokenBy) return;
+      if (this.brokenBy) return; // emptied, and a failed rewrite leaves no descriptor
       if (!this.fh) throw new HakitError('HAKIT_E_MIRROR_JOURNAL', 'journal is not open', this.file);
       this.writeNow(this.fh.fd, events, written);
     });

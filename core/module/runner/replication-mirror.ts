@@ -279,7 +279,10 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     prim.on('fence_wanted', () => this.wantFence());
     if (prim.needsFence) this.wantFence(); // asked while the engine started, before this listener
     // The FUSE capture's problems are plain errors; the journal's carry their own code.
-    prim.on('problem', (e) => this.d.log.warn({ code: e instanceof HakitError ? e.code : 'HAKIT_E_MIRROR_FUSE', err: e.message, where: e instanceof HakitError ? e.where : undefined }, e instanceof HakitError ? 'mirror: PRIM bookkeeping problem' : 'mirror: FUSE capture problem'));
+    prim.on('problem', (e) => {
+      if (e instanceof HakitError) this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
+      else this.d.log.warn({ code: 'HAKIT_E_MIRROR_FUSE', err: e.message }, 'mirror: FUSE capture problem');
+    });
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
   }
 

@@ -252,13 +252,12 @@ export class PrimSide {
   }
 
   private stepNow(e: LinkEvent): void {
-    const wasFenced = isFenced(this.link);
+    // The bug re-injected (test only): SECOND is not told, the fence is put back at once.
+    const keepComplete = this.hooks.bugs.pass_keeps_second_complete === true && (e.kind === 'kick' || e.kind === 'pass_again') && isFenced(this.link);
     const r = linkStep(this.link, e, this.s.now, SIM_LINK_CFG);
     this.link = r.state;
     this.steps++;
     this.version++;
-    // The bug re-injected: SECOND is not told, the fence is put back at once.
-    const keepComplete = this.hooks.bugs.pass_keeps_second_complete === true && (e.kind === 'kick' || e.kind === 'pass_again') && wasFenced;
     if (keepComplete && !isFenced(this.link)) this.inbox.push({ kind: 'fenced' });
     this.inEffects = true;
     try {
