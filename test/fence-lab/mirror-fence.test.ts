@@ -6,8 +6,12 @@
 // surely gone (docs/adr/0005-fencing-by-expiry.md):
 //   - no sample of the two nodes' addresses shows the VIP on both;
 //   - no new connection is refused or reset after the takeover bound, none is answered by the
-//     old PRIM after the survivor added the VIP, and no RST leaves either node's VIP port after
-//     the bound (before it, the survivor refuses while its application starts).
+//     old PRIM after the survivor added the VIP, and no refusal (RST+ACK, the answer to a SYN)
+//     leaves either node's VIP port after the bound (before it, the survivor refuses while its
+//     application starts);
+//   - a bare RST (the answer to a segment of a connection the node does not know) after the
+//     bound only for a connection stranded on the old PRIM: opened just before its VIP expired,
+//     its answer could not leave, and when the client gave up its FIN reached the survivor.
 // HAKIT_TEST_DIST=/path/to/dist runs the daemons and CLI of another build (to measure the
 // code before a change); default: this repository's dist/.
 import { daemonPid as hakitdPid, writeHostFile } from '../lab/testkit';
@@ -79,9 +83,13 @@ function counterScript(): string {
     `table ip ${COUNT_TABLE} {`,
     '  chain out {',
     '    type filter hook output priority 0; policy accept;',
-    `    ip saddr ${vip} tcp sport ${APP_PORT} tcp flags & rst == rst counter name rst`,
+    // A refusal carries ACK (RFC 9293 3.10.7.1: the answer to a SYN); the answer to a segment
+    // that carries ACK does not.
+    `    ip saddr ${vip} tcp sport ${APP_PORT} tcp flags & (rst|ack) == rst|ack counter name rst_refused`,
+    `    ip saddr ${vip} tcp sport ${APP_PORT} tcp flags & (rst|ack) == rst counter name rst_bare`,
     '  }',
-    '  counter rst { }',
+    '  counter rst_refused { }',
+    '  counter rst_bare { }',
     '}',
     '',
   ].join('\n');
@@ -115,10 +123,20 @@ async function hasVip(host: string): Promise<boolean> {
   return r.stdout.includes(` ${vip}/`);
 }
 
-async function rstCount(host: string): Promise<number> {
-  const doc = JSON.parse(await sh(host, ['nft', '-j', 'list', 'counters', 'table', 'ip', COUNT_TABLE])) as { nftables: Array<{ counter?: { name: string; packets: number } }> };
-  return doc.nftables.find((i) => i.counter?.name === 'rst')?.counter?.packets ?? 0;
+/** RST packets that left the host's VIP port so far: refusals and bare resets. */
+interface RstCounts {
+  refused: number;
+  reset: number;
 }
+
+async function rstCount(host: string): Promise<RstCounts> {
+  const doc = JSON.parse(await sh(host, ['nft', '-j', 'list', 'counters', 'table', 'ip', COUNT_TABLE])) as { nftables: Array<{ counter?: { name: string; packets: number } }> };
+  const packets = (name: string): number => doc.nftables.find((i) => i.counter?.name === name)?.counter?.packets ?? 0;
+  return { refused: packets('rst_refused'), reset: packets('rst_bare') };
+}
+
+const rstSince = (now: RstCounts[], before: RstCounts[]): RstCounts[] => now.map((c, i) => ({ refused: c.refused - before[i]!.refused, reset: c.reset - before[i]!.reset }));
+const rstText = (c: RstCounts[]): string => c.map((x) => `${x.refused}+${x.reset}`).join('/');
 
 function daemonPid(host: string): number {
   return hakitdPid(lab!, host);
@@ -184,7 +202,7 @@ test('kill -9 of hakitd on the PRIM (application alive): never two holders of th
   process.kill(daemonPid('node1'), 'SIGKILL');
   const killAt = clock0 + (t_kill - t0);
   let both = 0;
-  let rstAtBound: number[] | null = null;
+  let rstAtBound: RstCounts[] | null = null;
   let node1_gone_ms = -1;
   let node2_has_ms = -1;
   for (let i = 0; i < 400 && Date.now() - t_kill < WATCH_MS - KILL_AT_MS; i++) {
@@ -198,8 +216,8 @@ test('kill -9 of hakitd on the PRIM (application alive): never two holders of th
   }
   const w = await watching;
   const rstEnd = await Promise.all(NODES.map((n) => rstCount(n)));
-  const rst = rstEnd.map((v, i) => v - rst0[i]!);
-  const rstLate = rstEnd.map((v, i) => v - (rstAtBound ?? rst0)[i]!);
+  const rst = rstSince(rstEnd, rst0);
+  const rstLate = rstSince(rstEnd, rstAtBound ?? rst0);
   const tookOver = node2_has_ms >= 0 ? killAt + node2_has_ms : Infinity;
   const fails = w.attempts.filter((a) => a[1] === 0);
   const kinds: Record<string, number> = {};
@@ -207,10 +225,12 @@ test('kill -9 of hakitd on the PRIM (application alive): never two holders of th
   const late = fails.filter((f) => f[0] - killAt > TAKEOVER_BOUND_MS);
   const refusedOrReset = fails.filter((f) => /ECONNREFUSED|ECONNRESET|closed/.test(f[2]) && f[0] - killAt > TAKEOVER_BOUND_MS);
   const oldAfterTakeover = w.attempts.filter((a) => a[2] === 'node1' && a[0] > tookOver).length;
+  // Opened before the old PRIM's VIP went, given up by the client: its FIN may meet the survivor.
+  const stranded = fails.filter((f) => f[2] === 'timeout' && f[0] - killAt <= Math.max(node1_gone_ms, 0)).length;
   console.log(
     `daemon kill on the PRIM: ${w.attempts.length} new connections over ${WATCH_MS} ms, ${fails.length} failed ${JSON.stringify(kinds)}, ` +
       `${late.length} failed after the takeover bound (${TAKEOVER_BOUND_MS} ms), ${oldAfterTakeover} answered by node1 after node2 added the VIP; ` +
-      `VIP gone from node1 after ${node1_gone_ms} ms, on node2 after ${node2_has_ms} ms, ${both} samples with the VIP on both; RST from node1/node2: ${rst.join('/')} (after the bound: ${rstLate.join('/')})`,
+      `VIP gone from node1 after ${node1_gone_ms} ms, on node2 after ${node2_has_ms} ms, ${both} samples with the VIP on both; RST refused+reset from node1/node2: ${rstText(rst)} (after the bound: ${rstText(rstLate)}), ${stranded} stranded on node1`,
   );
   expect(both).toBe(0);
   expect(node1_gone_ms).toBeGreaterThanOrEqual(0);
@@ -218,8 +238,11 @@ test('kill -9 of hakitd on the PRIM (application alive): never two holders of th
   expect(refusedOrReset).toEqual([]);
   expect(late).toEqual([]);
   expect(oldAfterTakeover).toBe(0);
-  // RSTs before the bound: the survivor's application still starting (start_prim runs after
-  // the VIP is added, as in every takeover); none after it.
+  // Refusals before the bound: the survivor's application still starting (start_prim runs
+  // after the VIP is added, as in every takeover); none after it. Bare resets after it: only
+  // for connections stranded on the old PRIM.
   expect(rstAtBound).not.toBeNull();
-  expect(rstLate).toEqual([0, 0]);
+  expect(rstLate.map((c) => c.refused)).toEqual([0, 0]);
+  expect(rstLate[0]!.reset).toBe(0);
+  expect(rstLate[1]!.reset).toBeLessThanOrEqual(stranded);
 }, 120_000);
