@@ -129,6 +129,9 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
   /** Sync calls wait for `fenced()` now (a listener attached after start asks here). */
   get needsFence(): boolean { return this.sender.needsFence; }
 
+  /** The journal is emptied now (a crash would cost a full comparison); undefined while kept. */
+  get journalProblem(): HakitError | undefined { return this.sender.journalProblem; }
+
   get phase() { return this.sender.phase; }
 
   async mount(): Promise<void> {

@@ -150,6 +150,9 @@ export class DirtyJournal {
   /** A record could not be written since the last rewrite: the file says nothing (see header). */
   get broken(): boolean { return this.brokenBy !== undefined; }
 
+  /** Why the file is empty now (HAKIT_E_MIRROR_JOURNAL); undefined while it is kept. */
+  get problem(): HakitError | undefined { return this.brokenBy; }
+
   async load(): Promise<JournalLoad> {
     this.bootId = await currentBootId();
     let buf: Buffer;

@@ -248,6 +248,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   /** Sync calls that return on PRIM alone wait for `fenced()` now. */
   get needsFence(): boolean { return !isFenced(this.ls); }
 
+  /** The journal is emptied now (its disk refused a record) until mendJournal rewrites it. */
+  get journalProblem(): HakitError | undefined { return this.journal.problem; }
+
   /** Resolves once the fence holds (at once when it does); rejects if the sender stops first. */
   private whenFenced(): Promise<void> {
     if (isFenced(this.ls)) return Promise.resolve();

@@ -73,6 +73,8 @@ export class FakeDaemon {
   /** What the fake engine's rfsverify finds, and how long it takes. */
   verifyDifferences: TreeDifference[] = [];
   verifyDelay_ms = 0;
+  /** m1's PRIM journal emptied by its disk for this long (null: kept). */
+  journalEmptied_ms: number | null = null;
   /** Where the daemon's real verify records (core/daemon/verify-records.ts) keep m1's last verify. */
   readonly mirror_state_dir = tempDir('hakit-api-mirror-');
 
@@ -82,7 +84,7 @@ export class FakeDaemon {
       verify: async () => (await this.verifyReport()).differences,
       verifyReport: () => this.verifyReport(),
       fullsync: async () => undefined,
-      status: () => ({ engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 10, pending_bytes: 1000, pending_files: 2, rate_bytes_per_s: 500, eta_s: 2 } as never, copy_complete: true, bytes_applied: null, ops_applied: null, foreign_refused: null, link: 'up' }),
+      status: () => ({ engine: 'prim', last: { state: 'syncing', mode: 'journal', shipped_bytes: 10, pending_bytes: 1000, pending_files: 2, rate_bytes_per_s: 500, eta_s: 2 } as never, copy_complete: true, bytes_applied: null, ops_applied: null, foreign_refused: null, link: 'up', journal_emptied_ms: this.journalEmptied_ms }),
     };
   }
 

@@ -203,6 +203,7 @@ describe('metrics text', () => {
     expect(f.get('hakit_failovers_total')?.samples.find((s) => s.labels['module'] === 'm')?.value).toBe(2);
     expect(f.get('hakit_farm_buckets')?.samples.length).toBe(2);
     expect(f.get('hakit_replication_pending_bytes')?.samples[0]?.value).toBe(100);
+    expect(f.get('hakit_replication_journal_emptied')?.samples).toEqual([expect.objectContaining({ labels: { node: 'n1', module: 'm' }, value: 0 })]);
     expect(f.get('hakit_peer_lan_up')?.samples.length).toBe(2);
   });
 });

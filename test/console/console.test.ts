@@ -286,6 +286,13 @@ test('module detail: log, resources, replication; keyboard moves between tabs', 
   expect(await page.locator('dd.last-verify li').first().textContent()).toBe('/srv/data/orders.db (content)');
   await shot(page, '16-replication-last-verify');
   s.daemon.verifyDifferences = [];
+  // A journal emptied by its full disk: a row of its own, in red, once the panel is read again.
+  s.daemon.journalEmptied_ms = 42_000;
+  await page.getByRole('tab', { name: 'Resources' }).click();
+  await page.getByRole('tab', { name: 'Replication' }).click();
+  expect(await page.locator('dd.journal-emptied').textContent({ timeout: 5_000 })).toMatch(/emptied 42 s ago: its disk refused a record/);
+  await shot(page, '17-replication-journal-emptied');
+  s.daemon.journalEmptied_ms = null;
   expect(errors).toEqual([]);
   await page.close();
   await logoutAll();

@@ -111,6 +111,8 @@ test("the journal's disk full while ALONE: the application writes on, the journa
   const problem = await node.waitEvent((e) => e.event === 'problem' && String(e.message).includes('journal emptied'), 5_000, from);
   expect(problem.code).toBe('HAKIT_E_MIRROR_JOURNAL');
   expect(await journalNow()).toMatchObject({ trusted: false, reason: 'journal emptied (a record could not be written)' });
+  // What `state -v`, the API and /metrics read (journal_emptied_ms) while it lasts.
+  expect((await node.call('phase')).journal_problem).toBe('HAKIT_E_MIRROR_JOURNAL');
 
   // Space again: within a few seconds the journal holds everything pending, trusted again.
   inNode(`rm ${jwork}/filler`);
@@ -120,6 +122,7 @@ test("the journal's disk full while ALONE: the application writes on, the journa
     mended = await journalNow();
   }
   expect(mended.trusted).toBe(true);
+  expect((await node.call('phase')).journal_problem).toBeNull();
   for (const b of [900, 901, 950]) expect(mended.pending.isDirtyCovered('/0/f.bin', b * 4096, (b + 1) * 4096)).toBe(true);
   const created = mended.pending.snapshot().ops.filter((op) => op.kind === 'create').map((op) => op.path);
   for (let i = 1; i <= 40; i++) expect(created).toContain(`/0/s${i}.txt`);

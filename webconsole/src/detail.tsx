@@ -164,6 +164,12 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
               <dd class="error">⏳ held {Math.round(s.fence_wait_ms / 1000)} s: the peer may still believe its copy complete (the ALONE fence)</dd>
             </>
           )}
+          {typeof s.journal_emptied_ms === 'number' && (
+            <>
+              <dt>Journal</dt>
+              <dd class="error journal-emptied">⚠ emptied {Math.round(s.journal_emptied_ms / 1000)} s ago: its disk refused a record, so a crash of this node costs a full comparison until it is written again</dd>
+            </>
+          )}
           {verifyKnown && (
             <>
               <dt>Last verify</dt>

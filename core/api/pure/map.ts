@@ -80,6 +80,7 @@ export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
     last: r.last,
     ...(r.last_verify !== undefined ? { last_verify: r.last_verify } : {}),
     ...(r.fence_wait_ms !== undefined ? { fence_wait_ms: r.fence_wait_ms } : {}),
+    ...(r.journal_emptied_ms !== undefined ? { journal_emptied_ms: r.journal_emptied_ms } : {}),
   };
 }
 

@@ -55,6 +55,7 @@ export function buildMetrics(i: MetricsInput): MetricFamily[] {
   out.push(fam('hakit_replication_in_sync', 'Mirror copy in sync (1), not (0)', 'gauge', repl.filter((r) => r.in_sync !== null).map((r) => ({ labels: { node, module: r.module, engine: r.engine }, value: r.in_sync ? 1 : 0 }))));
   out.push(fam('hakit_replication_pending_bytes', 'Bytes re-integration still has to ship', 'gauge', repl.filter((r) => r.pending_bytes !== null).map((r) => ({ labels: { node, module: r.module }, value: r.pending_bytes as number }))));
   out.push(fam('hakit_replication_rate_bytes_per_second', 'Re-integration rate', 'gauge', repl.filter((r) => r.rate_bytes_per_s !== null).map((r) => ({ labels: { node, module: r.module }, value: r.rate_bytes_per_s as number }))));
+  out.push(fam('hakit_replication_journal_emptied', 'PRIM journal emptied because its disk refused a record (1): a crash of this node costs a full comparison', 'gauge', repl.filter((r) => r.engine === 'prim').map((r) => ({ labels: { node, module: r.module }, value: typeof r.journal_emptied_ms === 'number' ? 1 : 0 }))));
   out.push(fam('hakit_replication_applied_bytes_total', 'Bytes the SECOND applied to its copy since its engine started', 'counter', repl.filter((r) => r.bytes_applied !== null).map((r) => ({ labels: { node, module: r.module }, value: r.bytes_applied as number }))));
   out.push(
     fam(

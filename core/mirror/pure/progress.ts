@@ -31,6 +31,8 @@ export interface ReplicationProgress {
   readonly bytes_applied: number | null;
   /** PRIM: how long sync calls have waited for the ALONE fence (absent or null: they do not wait). */
   readonly fence_wait_ms?: number | null;
+  /** PRIM: how long its journal has been emptied (absent or null: it is kept). */
+  readonly journal_emptied_ms?: number | null;
 }
 
 export interface EngineView {
@@ -39,6 +41,7 @@ export interface EngineView {
   readonly copy_complete?: boolean | null;
   readonly bytes_applied?: number | null;
   readonly fence_wait_ms?: number | null;
+  readonly journal_emptied_ms?: number | null;
 }
 
 function num(v: unknown): number | null {
@@ -60,7 +63,8 @@ const NOTHING = { mode: null, pending_bytes: null, pending_files: null, shipped_
 export function replicationProgress(v: EngineView): ReplicationProgress {
   const p = phaseProgress(v);
   const fence_wait_ms = v.engine === 'prim' ? num(v.fence_wait_ms) : null;
-  return fence_wait_ms === null ? p : { ...p, fence_wait_ms };
+  const journal_emptied_ms = v.engine === 'prim' ? num(v.journal_emptied_ms) : null;
+  return { ...p, ...(fence_wait_ms === null ? {} : { fence_wait_ms }), ...(journal_emptied_ms === null ? {} : { journal_emptied_ms }) };
 }
 
 function phaseProgress(v: EngineView): ReplicationProgress {
@@ -108,9 +112,12 @@ function formatEta(s: number): string {
 
 /** One line for `hakit state -v`. */
 export function formatProgress(p: ReplicationProgress): string {
-  const line = phaseLine(p);
-  if (typeof p.fence_wait_ms !== 'number') return line;
-  return `${line}\n  sync calls: held ${Math.round(p.fence_wait_ms / 1000)} s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)`;
+  const lines = [phaseLine(p)];
+  if (typeof p.fence_wait_ms === 'number') lines.push(`  sync calls: held ${Math.round(p.fence_wait_ms / 1000)} s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)`);
+  if (typeof p.journal_emptied_ms === 'number') {
+    lines.push(`  journal: emptied ${Math.round(p.journal_emptied_ms / 1000)} s ago, its disk refused a record (HAKIT_E_MIRROR_JOURNAL): a crash of this node now costs a full comparison; rewritten once the disk takes it (docs/mirror.md)`);
+  }
+  return lines.join('\n');
 }
 
 function phaseLine(p: ReplicationProgress): string {

@@ -83,6 +83,9 @@ export interface MirrorReplicationStatus {
   readonly link: 'up' | 'down' | null;
   /** PRIM: how long sync calls have waited for the fence (docs/mirror.md); null: they do not wait. */
   readonly fence_wait_ms?: number | null;
+  /** PRIM: how long its journal has been emptied because its disk refused a record (a crash
+   *  now costs a full comparison; docs/mirror.md); null: the journal is kept. */
+  readonly journal_emptied_ms?: number | null;
 }
 
 export class MirrorReplication implements ReplicationPort, MirrorControl {
@@ -109,6 +112,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private fenceToken = 0;
   /** When the engine started waiting for the fence (performance.now), null when it holds. */
   private fenceWaitSince_ms: number | null = null;
+  /** When PRIM's journal was last seen emptied (monotonic ms); null while it is kept. */
+  private journalEmptiedSince_ms: number | null = null;
   private fenceWarn: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: MirrorReplicationDeps) {}
@@ -167,6 +172,13 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private fenceWait(): number | null {
     if (!this.prim?.needsFence) this.fenceWaitSince_ms = null;
     return this.fenceWaitSince_ms === null ? null : Math.round(performance.now() - this.fenceWaitSince_ms);
+  }
+
+  /** How long PRIM's journal has been emptied (a record its disk refused); null while it is kept. */
+  private journalEmptied(): number | null {
+    if (!this.prim?.journalProblem) this.journalEmptiedSince_ms = null;
+    else this.journalEmptiedSince_ms ??= performance.now();
+    return this.journalEmptiedSince_ms === null ? null : Math.round(performance.now() - this.journalEmptiedSince_ms);
   }
 
   peerLost(): void {
@@ -233,6 +245,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
       foreign_refused: this.second ? (this.second.receiver.foreignRefused ?? 0) : null,
       link: this.link(),
       fence_wait_ms: this.fenceWait(),
+      journal_emptied_ms: this.journalEmptied(),
     };
   }
 
@@ -280,7 +293,10 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (prim.needsFence) this.wantFence(); // asked while the engine started, before this listener
     // The FUSE capture's problems are plain errors; the journal's carry their own code.
     prim.on('problem', (e) => {
-      if (e instanceof HakitError) this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
+      if (e instanceof HakitError) {
+        this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
+        this.journalEmptied();
+      }
       else this.d.log.warn({ code: 'HAKIT_E_MIRROR_FUSE', err: e.message }, 'mirror: FUSE capture problem');
     });
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');

@@ -70,7 +70,7 @@ async function handle(c: Cmd): Promise<unknown> {
       await receiver.start();
       return { copy_id: receiver.copyId, complete: receiver.complete };
     case 'phase':
-      return { phase: prim?.phase ?? sender?.phase, shipped_bytes: (prim?.sender ?? sender)?.shippedBytes, pending_bytes: (prim?.sender ?? sender)?.pending.dirtyBytes(), ...prim?.watchStats() };
+      return { phase: prim?.phase ?? sender?.phase, shipped_bytes: (prim?.sender ?? sender)?.shippedBytes, pending_bytes: (prim?.sender ?? sender)?.pending.dirtyBytes(), journal_problem: (prim ?? sender)?.journalProblem?.code ?? null, ...prim?.watchStats() };
     case 'applied': { // SECOND's apply counters: a benchmark waits until they stop moving
       const r = second?.receiver ?? receiver;
       return { ops_applied: r?.opsApplied, bytes_applied: r?.bytesApplied };

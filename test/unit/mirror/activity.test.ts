@@ -102,6 +102,15 @@ describe('re-integration progress view', () => {
     expect(held.fence_wait_ms).toBe(12_400);
     expect(formatProgress(held)).toBe('  replication: ALONE, changes journaled for the SECOND\n  sync calls: held 12 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)');
     expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: null })).not.toHaveProperty('fence_wait_ms');
+    // So is a journal emptied by its full disk (PRIM only), after the fence's line.
+    const emptied = replicationProgress({ engine: 'prim', last: { state: 'in_sync' }, fence_wait_ms: 2_000, journal_emptied_ms: 61_600 });
+    expect(emptied.journal_emptied_ms).toBe(61_600);
+    expect(formatProgress(emptied).split('\n').slice(1)).toEqual([
+      '  sync calls: held 2 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)',
+      '  journal: emptied 62 s ago, its disk refused a record (HAKIT_E_MIRROR_JOURNAL): a crash of this node now costs a full comparison; rewritten once the disk takes it (docs/mirror.md)',
+    ]);
+    expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' }, journal_emptied_ms: null })).not.toHaveProperty('journal_emptied_ms');
+    expect(replicationProgress({ engine: 'second', last: null, copy_complete: true, journal_emptied_ms: 5 })).not.toHaveProperty('journal_emptied_ms');
     expect(replicationProgress({ engine: 'second', last: null, copy_complete: false, bytes_applied: 10 })).toMatchObject({ phase: 'receiving', bytes_applied: 10 });
     expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'syncing', pending_bytes: 0, rate_bytes_per_s: 0, eta_s: null } }))).toMatch(/eta \?/);
   });

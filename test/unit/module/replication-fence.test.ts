@@ -5,9 +5,11 @@ import { EventEmitter } from 'node:events';
 import { MirrorReplication, type MirrorEngine } from '../../../core/module/runner/replication-mirror';
 import type { MirrorPrim, MirrorSecond, MirrorStatus } from '../../../core/mirror/engine';
 import { SILENT_LOG } from '../../../core/log/sink';
+import { HakitError } from '../../../core/errors/catalogue';
 
-class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: [] }> {
+class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: []; problem: [Error] }> {
   needsFence = true;
+  journalProblem: HakitError | undefined = undefined;
   fencedCalls = 0;
   peerLostCalls = 0;
   fenced(): void { this.fencedCalls++; this.needsFence = false; }
@@ -38,6 +40,21 @@ it('an engine that starts waiting is asked a fence for at once; only the newest 
   expect(repl.status().fence_wait_ms).toBeNull();
   repl.peerLost();
   expect(prim.peerLostCalls).toBe(1);
+  await repl.dispose();
+});
+
+it('a journal emptied by its full disk: mirrorstatus says for how long, until the engine has rewritten it', async () => {
+  const { prim, repl } = await primRunner();
+  expect(repl.status().journal_emptied_ms).toBeNull();
+  prim.journalProblem = new HakitError('HAKIT_E_MIRROR_JOURNAL', 'a record could not be written (ENOSPC): journal emptied', '/var/lib/hakit/x/journal.log');
+  prim.emit('problem', prim.journalProblem);
+  await new Promise((r) => setTimeout(r, 30));
+  expect(repl.status().journal_emptied_ms).toBeGreaterThanOrEqual(25);
+  prim.journalProblem = undefined; // mendJournal rewrote it
+  expect(repl.status().journal_emptied_ms).toBeNull();
+  // A FUSE problem (a plain error) is no journal's.
+  prim.emit('problem', new Error('short FUSE request of 3 bytes'));
+  expect(repl.status().journal_emptied_ms).toBeNull();
   await repl.dispose();
 });
 

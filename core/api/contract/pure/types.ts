@@ -171,6 +171,8 @@ export interface ReplicationStatus {
   readonly last_verify?: VerifyRecordInfo | null;
   /** PRIM: how long the applications' sync calls have waited for the ALONE fence (docs/mirror.md); null: they do not wait; absent: an older node. */
   readonly fence_wait_ms?: number | null;
+  /** PRIM: how long its journal has been emptied because its disk refused a record (a crash of this node now costs a full comparison); null: kept; absent: an older node. */
+  readonly journal_emptied_ms?: number | null;
 }
 
 /** One rfsverify (`hakit rfsverify`, POST …/replication/verify) as its node keeps it. */
