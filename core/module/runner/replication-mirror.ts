@@ -292,13 +292,16 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     prim.on('fence_wanted', () => this.wantFence());
     if (prim.needsFence) this.wantFence(); // asked while the engine started, before this listener
     // The FUSE capture's problems are plain errors; the journal's carry their own code.
+    const bookkeeping = (e: HakitError): void => {
+      this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
+      this.journalEmptied();
+    };
     prim.on('problem', (e) => {
-      if (e instanceof HakitError) {
-        this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
-        this.journalEmptied();
-      }
+      if (e instanceof HakitError) bookkeeping(e);
       else this.d.log.warn({ code: 'HAKIT_E_MIRROR_FUSE', err: e.message }, 'mirror: FUSE capture problem');
     });
+    // Emptied while the engine started (its disk already full), before this listener.
+    if (prim.journalProblem) bookkeeping(prim.journalProblem);
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
   }
 
@@ -308,6 +311,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.prim = null;
     p.removeAllListeners('status');
     p.removeAllListeners('fence_wanted');
+    p.removeAllListeners('problem');
+    this.journalEmptiedSince_ms = null;
     this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;

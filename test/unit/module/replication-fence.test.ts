@@ -58,6 +58,19 @@ it('a journal emptied by its full disk: mirrorstatus says for how long, until th
   await repl.dispose();
 });
 
+it('a journal emptied while the engine started (its disk already full) is logged and shown', async () => {
+  const prim = new FakePrim();
+  prim.journalProblem = new HakitError('HAKIT_E_MIRROR_JOURNAL', 'a record could not be written (ENOSPC): journal emptied', '/var/lib/hakit/x/journal.log');
+  const warned: unknown[] = [];
+  const log = { ...SILENT_LOG, warn: (o: unknown, msg?: string) => { warned.push([o, msg]); } } as typeof SILENT_LOG;
+  const engine: MirrorEngine = { startPrim: async () => prim as unknown as MirrorPrim, startSecond: async () => { throw new Error('no SECOND here'); } };
+  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined });
+  await repl.beforeScript('start_prim');
+  expect(warned).toContainEqual([expect.objectContaining({ code: 'HAKIT_E_MIRROR_JOURNAL' }), 'mirror: PRIM bookkeeping problem']);
+  expect(repl.status().journal_emptied_ms).toEqual(expect.any(Number));
+  await repl.dispose();
+});
+
 it('the fence is asked for also while replication reporting is off (stop_prim running)', async () => {
   const { prim, repl, wanted } = await primRunner();
   repl.fenced(1);
