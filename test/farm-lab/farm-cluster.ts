@@ -4,6 +4,7 @@
 // several addresses running FARM_CLIENT_JS.
 import { writeHostFile } from '../lab/testkit';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -29,6 +30,8 @@ const CLIENT_SLOT = 70;
 const EXEC_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
+/** Tail of a daemon's stderr printed at down(). */
+const STDERR_SHOWN_BYTES = 4096;
 const MAX_POLLS = 4000;
 
 export interface FarmNodeState {
@@ -66,6 +69,8 @@ export function exampleUserconfig(vip: string, o: FarmOptions = {}): string {
 export class FarmCluster {
   readonly daemons = new Map<string, ChildProcess>();
   private readonly children = new Set<ChildProcess>();
+  /** The daemons' stderr files (host side), removed by down() after it printed what they hold. */
+  private readonly stderrDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-farm-stderr-'));
   client: ClientDriver | undefined;
   /** The last `hakit state` output, for failure messages. */
   lastStateOutput = '';
@@ -122,8 +127,9 @@ export class FarmCluster {
   }
 
   startDaemon(node: string): void {
-    // stderr kept for a failing run: /tmp/hakit-<lab>-<node>.stderr
-    const err = fs.openSync(path.join('/tmp', `hakit-${this.lab.name}-${node}.stderr`), 'a');
+    // A daemon writes to stderr its lifecycle lines and what it could not log (a crash):
+    // down() prints the latter.
+    const err = fs.openSync(path.join(this.stderrDir, `${node}.stderr`), 'a');
     const child = this.lab.spawn(node, [NODE, DAEMON_JS, '--node', node, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', err], env: { ...process.env, HAKIT_NODE_BIN: NODE } });
     fs.closeSync(err);
     this.daemons.set(node, child);
@@ -213,6 +219,19 @@ export class FarmCluster {
 
   async down(): Promise<void> {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await this.lab.down();
+    try {
+      await this.lab.down();
+    } finally {
+      this.printAndRemoveStderr();
+    }
+  }
+
+  private printAndRemoveStderr(): void {
+    for (const f of fs.readdirSync(this.stderrDir)) {
+      // Past its lifecycle lines (`hakitd: node NODE ready`, `hakitd: SIGTERM: …`), stderr holds only trouble.
+      const text = fs.readFileSync(path.join(this.stderrDir, f), 'utf8').replace(/^hakitd: (node \S+ ready|SIG[A-Z0-9]+: .*)\n/gm, '');
+      if (text.trim() !== '') console.warn(`${this.lab.name} hakitd ${f} (last 4 KiB):\n${text.slice(-STDERR_SHOWN_BYTES)}`);
+    }
+    fs.rmSync(this.stderrDir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,6 @@
 // WAIT/Approval; `deny` keeps it waiting, `approve` lets it take over) and `manual` with an
 // 8 s timer (it takes over by itself when the timer runs out). The timelines since the cut,
 // from the module logs, are printed: the cut with and without approval.
-import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from '../lab';
 import { clusterXml, configureCluster, hakit, moduleState, mustHakit, packageAndInstall, ROOT, setMacro, startDaemon, until, waitDaemon } from '../lab/demo/cluster-setup';
@@ -23,8 +22,6 @@ const MANUAL = 'geo_manual';
 const TIMED = 'geo_timer';
 const SITES = '  <site name="paris" nodes="node1"/>\n  <site name="lyon" nodes="node2"/>\n';
 let lab: Lab;
-/** The .safe packages this test made (removed after). */
-const packages: string[] = [];
 
 function withFailover(xml: string, attrs: string): string {
   if (!xml.includes('</service>')) throw new Error('userconfig.xml has no </service>');
@@ -78,9 +75,9 @@ beforeAll(async () => {
     [TIMED, 61, `mode="manual" timer="${TIMER_S}s"`],
   ];
   for (const [name, host, attrs] of mods) {
-    packages.push(await packageAndInstall(lab, NODES, src, name, (x) =>
+    await packageAndInstall(lab, NODES, src, name, (x) =>
       withFailover(setMacro(setMacro(setMacro(x, 'VIRTUAL_IP', lab.spareAddr(0, host)), 'DATA_DIR', `/srv/${name}/data`), 'HTTP_PORT', String(9000 + host)), attrs),
-    ));
+    );
     for (const n of NODES) expect((await lab.exec(n, ['mkdir', '-p', `/srv/${name}/data`])).code).toBe(0);
   }
   await lab.delay('node2', WAN_DELAY_MS);
@@ -102,7 +99,6 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const p of packages) fs.rmSync(p, { force: true });
   await Lab.destroy(LAB);
 }, 60_000);
 

@@ -5,7 +5,6 @@
 // node1 loses its ticket and stops; node2 waits for approval, is approved, and serves once
 // the old ticket has run out; never both (log times). The arbitrators restart: node2 keeps
 // serving (tickets on disk). A cluster.xml naming an arbitrator twice is refused.
-import fs from 'node:fs';
 import path from 'node:path';
 import { Lab } from '../lab';
 import { clusterXml, configureCluster, hakit, moduleState, mustHakit, NODE, packageAndInstall, ROOT, setMacro, startDaemon, startDetached, until, waitDaemon, WITNESS, writeOn } from '../lab/demo/cluster-setup';
@@ -20,8 +19,6 @@ const ARB_DIR = '/tmp/hakit-geoarb';
 /** How long the PRIM is watched to keep serving with two arbitrators of three. */
 const MAJORITY_WATCH_MS = 12_000;
 let lab: Lab;
-/** The .safe packages this test made (removed after). */
-const packages: string[] = [];
 const arbPids = new Map<number, number>();
 
 function arbitratorsXml(lab: Lab, ports: readonly number[]): string {
@@ -69,7 +66,7 @@ beforeAll(async () => {
   const xml = clusterXml(lab, 'geoarb', NODES, [{ name: 'default', lan: 0 }]).replace('</cluster>', `  <site name="paris" nodes="node1"/>\n  <site name="lyon" nodes="node2"/>\n${arbitratorsXml(lab, PORTS)}</cluster>`);
   await configureCluster(lab, NODES, xml, [...NODES, 'witness']);
   const src = path.join(ROOT, 'modules', 'examples', 'mirror_http');
-  packages.push(await packageAndInstall(lab, NODES, src, MODULE, (x) => setMacro(setMacro(x, 'VIRTUAL_IP', lab.spareAddr(0, 70)), 'DATA_DIR', `/srv/${MODULE}/data`).replace('</service>', '  <failover mode="manual"/>\n  </service>')));
+  await packageAndInstall(lab, NODES, src, MODULE, (x) => setMacro(setMacro(x, 'VIRTUAL_IP', lab.spareAddr(0, 70)), 'DATA_DIR', `/srv/${MODULE}/data`).replace('</service>', '  <failover mode="manual"/>\n  </service>'));
   for (const n of NODES) expect((await lab.exec(n, ['mkdir', '-p', `/srv/${MODULE}/data`])).code).toBe(0);
   for (const p of PORTS) await startArbitrator(p);
   for (const n of NODES) await startDaemon(lab, n);
@@ -81,7 +78,6 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const p of packages) fs.rmSync(p, { force: true });
   for (const p of [...arbPids.keys()]) await stopArbitrator(p).catch(() => undefined);
   await lab?.exec('witness', ['rm', '-rf', ARB_DIR]).catch(() => undefined);
   await Lab.destroy(LAB);
@@ -141,8 +137,9 @@ test('three arbitrators: a majority keeps the ticket; the isolated site stops be
   // An arbitrator configured twice: refused with its code, the installed cluster.xml unchanged.
   const before = (await lab.exec('node2', ['cat', '/etc/hakit/cluster.xml'])).stdout;
   const twice = before.replace('</cluster>', `  <arbitrator addr="${lab.addr('witness', 0)}" port="${PORTS[0]}"/>\n</cluster>`);
-  await writeOn(lab, 'node2', '/tmp/hakit-cluster-twice.xml', twice);
-  const r = await hakit(lab, 'node2', ['cluster', 'config', '/tmp/hakit-cluster-twice.xml']);
+  // Written in node2's own configuration directory (the node's /tmp is the host's).
+  await writeOn(lab, 'node2', '/etc/hakit/cluster-twice.xml', twice);
+  const r = await hakit(lab, 'node2', ['cluster', 'config', '/etc/hakit/cluster-twice.xml']);
   expect(r.code).not.toBe(0);
   expect(r.out).toContain('HAKIT_E_ARBITRATOR_DUPLICATE');
   expect((await lab.exec('node2', ['cat', '/etc/hakit/cluster.xml'])).stdout).toBe(before);

@@ -85,26 +85,32 @@ export async function configureCluster(lab: Lab, nodes: readonly string[], xml: 
     if (r.code !== 0) throw new Error(`${h}: cannot write the key: ${r.stderr}`);
   }
   for (const n of nodes) {
-    await writeOn(lab, n, '/tmp/hakit-cluster.xml', xml);
-    await mustHakit(lab, n, ['cluster', 'config', '/tmp/hakit-cluster.xml']);
+    // The node's /tmp is the host's: a name per lab and node, removed once installed.
+    const file = `/tmp/hakit-${lab.name || 'default'}-${n}-cluster.xml`;
+    try {
+      await writeOn(lab, n, file, xml);
+      await mustHakit(lab, n, ['cluster', 'config', file]);
+    } finally {
+      await lab.exec(n, ['rm', '-f', file]);
+    }
   }
 }
 
 /**
  * Copies a module directory, lets `patch` edit its userconfig.xml, packs it with
- * `hakit module package --dir` and installs the package on every node. Returns the .safe path.
+ * `hakit module package --dir` and installs the package on every node (which keeps its own
+ * copy); the package and the copy are removed.
  */
-export async function packageAndInstall(lab: Lab, nodes: readonly string[], srcDir: string, name: string, patch: (xml: string) => string): Promise<string> {
+export async function packageAndInstall(lab: Lab, nodes: readonly string[], srcDir: string, name: string, patch: (xml: string) => string): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `hakit-${name}-`));
   try {
     const dir = path.join(work, name);
     fs.cpSync(srcDir, dir, { recursive: true });
     const conf = path.join(dir, 'conf', 'userconfig.xml');
     fs.writeFileSync(conf, patch(fs.readFileSync(conf, 'utf8')));
-    const safe = path.join(os.tmpdir(), `hakit-${lab.name || 'default'}-${name}.safe`);
+    const safe = path.join(work, `${name}.safe`);
     await mustHakit(lab, nodes[0] as string, ['module', 'package', '--dir', dir, safe]);
     for (const n of nodes) await mustHakit(lab, n, ['module', 'install', '-m', name, safe]);
-    return safe;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
