@@ -5,7 +5,8 @@
 // PRIM ships them in journal mode and both copies end equal. And the journal's own disk full
 // while ALONE (a 1 MiB tmpfs as PRIM's work directory, the data on another disk): the
 // application's writes still succeed, the journal empties itself (a restart then would compare
-// every file), and once space is back it is rewritten whole, trusted again.
+// every file), and once space is back it is rewritten whole, trusted again; the same when that
+// disk is already full as PRIM starts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { inSyncPair } from './harness/in-sync-pair';
@@ -15,11 +16,14 @@ import { DirtyJournal } from '../../core/mirror/journal';
 const MiB = 1024 * 1024;
 let restarted: HarnessNode | undefined;
 let onFullDisk: HarnessNode | undefined;
+let fullAtStart: HarnessNode | undefined;
 const pair = inSyncPair({ tag: 'ajour', addr: '198.18.77.23', port: 7833, key: 'd7'.repeat(32), module: 'majour' }, {
   whenInSync: (p) => { p.app(`dd if=/dev/urandom of=${p.d1}/f.bin bs=1M count=4 status=none && dd if=/dev/urandom of=${p.d1}/g.bin bs=1M count=3 status=none && echo a > ${p.d1}/a.bin`); },
-  beforeStop: async () => { await restarted?.close(); await onFullDisk?.close(); },
+  beforeStop: async () => { await restarted?.close(); await onFullDisk?.close(); await fullAtStart?.close(); },
 });
 const { base, d1, ns } = pair;
+/** The journal a clean stop left at the end of the second test (its tmpfs goes with its node). */
+const savedJournal = path.join(base, 'journal-saved.log');
 
 jest.setTimeout(120_000);
 
@@ -130,6 +134,52 @@ test("the journal's disk full while ALONE: the application writes on, the journa
   // SECOND back: the journal's changes are shipped and both copies are equal.
   const at = node.events.length;
   await pair.startSecond();
+  await node.waitStatus('prim', 'in_sync', 60_000, at);
+  expect((await node.call('verify')).diff).toEqual([]);
+  // A clean stop; its journal (closed, trusted) outlives this node's tmpfs for the next test.
+  await node.call('stop');
+  inNode(`cp ${jwork}/journal.log ${savedJournal}`);
+});
+
+test("the journal's disk already full as PRIM starts: the start goes on ALONE, the journal is emptied and said, then written", async () => {
+  await onFullDisk!.close();
+  onFullDisk = undefined;
+  pair.second.kill9();
+  const jwork = path.join(base, 'n1', 'jwork-full');
+  fs.mkdirSync(jwork);
+  const node = await HarnessNode.spawn(ns);
+  fullAtStart = node;
+  const inNode = (script: string): string => ns.exec(['sh', '-c', script], node.pid);
+  // The work directory holds the clean stop's journal (trusted), and is full before the start.
+  inNode(`mount -t tmpfs -o size=1m hm-jfull2 ${jwork} && cp ${savedJournal} ${jwork}/journal.log && (dd if=/dev/zero of=${jwork}/filler bs=64k status=none 2>/dev/null; true)`);
+  await node.call('prim', { ...pair.spec('n1', { work_dir: jwork }), peer: pair.peer });
+  const ph = await node.call('phase');
+  expect(ph.phase).toBe('alone');
+  expect(ph.journal_problem).toBe('HAKIT_E_MIRROR_JOURNAL');
+  // The application writes on.
+  inNode(`${put('f.bin', [7])} && echo late > ${d1}/late.txt && sync ${d1}`);
+  expect(fs.readFileSync(path.join(d1, 'late.txt'), 'utf8')).toBe('late\n');
+
+  // Space again: the journal is written within a few seconds and trusted, holding the writes.
+  inNode(`rm ${jwork}/filler`);
+  let problem: unknown = ph.journal_problem;
+  for (let i = 0; i < 40 && problem !== null; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    problem = (await node.call('phase')).journal_problem;
+  }
+  expect(problem).toBeNull();
+  const copy = path.join(base, 'journal-copy2.log');
+  inNode(`cp ${jwork}/journal.log ${copy}`);
+  const load = await new DirtyJournal(copy).load();
+  expect(load).toMatchObject({ trusted: true, reason: 'daemon crash while ALONE, same boot' });
+  expect(load.pending.isDirtyCovered('/0/f.bin', 7 * 4096, 8 * 4096)).toBe(true);
+  expect(load.pending.snapshot().ops.filter((op) => op.kind === 'create').map((op) => op.path)).toContain('/0/late.txt');
+
+  // SECOND back: a journal pass (no full comparison), both copies equal.
+  const at = node.events.length;
+  await pair.startSecond();
+  const syncing = await node.waitStatus('prim', 'syncing', 30_000, at);
+  expect((syncing.status as { mode: string }).mode).toBe('journal');
   await node.waitStatus('prim', 'in_sync', 60_000, at);
   expect((await node.call('verify')).diff).toEqual([]);
 });
