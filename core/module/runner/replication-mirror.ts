@@ -294,7 +294,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     // The FUSE capture's problems are plain errors; the journal's carry their own code.
     const bookkeeping = (e: HakitError): void => {
       this.d.log.warn({ code: e.code, err: e.message, where: e.where }, 'mirror: PRIM bookkeeping problem');
-      this.journalEmptied();
+      // Told once per break: a break after a rewrite nobody asked about starts a new span.
+      this.journalEmptiedSince_ms = performance.now();
     };
     prim.on('problem', (e) => {
       if (e instanceof HakitError) bookkeeping(e);
