@@ -124,9 +124,16 @@ test('PRIM/SECOND: nagios OK, and every monitoring command on a live daemon', as
   await ok('node1', ['errd', 'on', '-m', M]);
   await until('logview shows the new lines', () => Promise.resolve(/errd on/.test(followed)), 5_000);
   follow.kill('SIGTERM');
-  const snap = await ok('node1', ['snapshot', '-m', M, '/tmp/tk1-snapshot.zip']);
-  expect(snap).toMatch(/snapshot of mh/);
-  const list = await c.lab.exec('node1', ['sh', '-c', 'unzip -l /tmp/tk1-snapshot.zip; rm -f /tmp/tk1-snapshot.zip']);
+  // In node1's own /var/lib/hakit (a lab node's /tmp is the host's), removed also on failure.
+  const zip = '/var/lib/hakit/tk1-snapshot.zip';
+  let list: { stdout: string };
+  try {
+    const snap = await ok('node1', ['snapshot', '-m', M, zip]);
+    expect(snap).toMatch(/snapshot of mh/);
+    list = await c.lab.exec('node1', ['unzip', '-l', zip]);
+  } finally {
+    await c.lab.exec('node1', ['rm', '-f', zip]);
+  }
   for (const f of ['log/mh.log', 'conf/cluster.xml', 'module/conf/userconfig.xml', 'state.json', 'resources.json']) expect(list.stdout).toContain(f);
   expect(list.stdout).not.toContain('cluster.key');
   await until('errd.node up again', async () => (await ok('node1', ['get', '-m', M, '-r', 'errd.node'])) === 'up\n', 10_000);
