@@ -30,6 +30,28 @@ jest.setTimeout(120_000);
 /** dd of 4 KiB random blocks into `file` at block numbers `blocks`, not truncating. */
 const put = (file: string, blocks: readonly number[]): string => blocks.map((b) => `dd if=/dev/urandom of=${d1}/${file} bs=4096 count=1 seek=${b} conv=notrunc status=none`).join(' && ');
 
+/**
+ * SECOND dies and a new PRIM starts ALONE with its work directory on a 1 MiB tmpfs of its own
+ * mount view (gone with it), holding `journal`; `fill` fills that disk before the start.
+ */
+async function aloneOnSmallDisk(dir: string, tmpfs: string, journal: string, fill: boolean): Promise<{ node: HarnessNode; jwork: string; inNode: (script: string) => string; journalNow: () => ReturnType<DirtyJournal['load']> }> {
+  pair.second.kill9();
+  const jwork = path.join(base, 'n1', dir);
+  fs.mkdirSync(jwork);
+  const node = await HarnessNode.spawn(ns);
+  const inNode = (script: string): string => ns.exec(['sh', '-c', script], node.pid);
+  const filler = fill ? ` && (dd if=/dev/zero of=${jwork}/filler bs=64k status=none 2>/dev/null; true)` : '';
+  inNode(`mount -t tmpfs -o size=1m ${tmpfs} ${jwork} && cp ${journal} ${jwork}/journal.log${filler}`);
+  await node.call('prim', { ...pair.spec('n1', { work_dir: jwork }), peer: pair.peer });
+  // The journal as a restart would load it now (a copy: the file is PRIM's).
+  const journalNow = (): ReturnType<DirtyJournal['load']> => {
+    const copy = path.join(base, `${dir}-journal-copy.log`);
+    inNode(`cp ${jwork}/journal.log ${copy}`);
+    return new DirtyJournal(copy).load();
+  };
+  return { node, jwork, inNode, journalNow };
+}
+
 test('PRIM killed while ALONE: the journal covers every write since, re-integration ships them', async () => {
   const from = pair.prim.events.length;
   pair.second.kill9();
@@ -81,22 +103,10 @@ test("the journal's disk full while ALONE: the application writes on, the journa
   // journal, trusted), then SECOND dies: the next PRIM is ALONE from its start.
   await restarted!.close();
   restarted = undefined;
-  pair.second.kill9();
-  const jwork = path.join(base, 'n1', 'jwork');
-  fs.mkdirSync(jwork);
-  const node = await HarnessNode.spawn(ns);
+  // Its work directory holds the journal the clean stop left; the disk has room at the start.
+  const { node, jwork, inNode, journalNow } = await aloneOnSmallDisk('jwork', 'hm-jfull', path.join(base, 'n1', 'work', 'journal.log'), false);
   onFullDisk = node;
-  // The work directory on a 1 MiB tmpfs of this node's own mount view (gone with it), holding
-  // the journal the clean stop left.
-  ns.exec(['sh', '-c', `mount -t tmpfs -o size=1m hm-jfull ${jwork} && cp ${path.join(base, 'n1', 'work', 'journal.log')} ${jwork}/`], node.pid);
-  await node.call('prim', { ...pair.spec('n1', { work_dir: jwork }), peer: pair.peer });
   expect((await node.call('phase')).phase).toBe('alone');
-  const inNode = (script: string): string => ns.exec(['sh', '-c', script], node.pid);
-  const journalNow = async (): Promise<Awaited<ReturnType<DirtyJournal['load']>>> => {
-    const copy = path.join(base, 'journal-copy.log');
-    inNode(`cp ${jwork}/journal.log ${copy}`);
-    return new DirtyJournal(copy).load();
-  };
 
   expect((await journalNow()).trusted).toBe(true);
 
@@ -144,15 +154,9 @@ test("the journal's disk full while ALONE: the application writes on, the journa
 test("the journal's disk already full as PRIM starts: the start goes on ALONE, the journal is emptied and said, then written", async () => {
   await onFullDisk!.close();
   onFullDisk = undefined;
-  pair.second.kill9();
-  const jwork = path.join(base, 'n1', 'jwork-full');
-  fs.mkdirSync(jwork);
-  const node = await HarnessNode.spawn(ns);
-  fullAtStart = node;
-  const inNode = (script: string): string => ns.exec(['sh', '-c', script], node.pid);
   // The work directory holds the clean stop's journal (trusted), and is full before the start.
-  inNode(`mount -t tmpfs -o size=1m hm-jfull2 ${jwork} && cp ${savedJournal} ${jwork}/journal.log && (dd if=/dev/zero of=${jwork}/filler bs=64k status=none 2>/dev/null; true)`);
-  await node.call('prim', { ...pair.spec('n1', { work_dir: jwork }), peer: pair.peer });
+  const { node, jwork, inNode, journalNow } = await aloneOnSmallDisk('jwork-full', 'hm-jfull2', savedJournal, true);
+  fullAtStart = node;
   const ph = await node.call('phase');
   expect(ph.phase).toBe('alone');
   expect(ph.journal_problem).toBe('HAKIT_E_MIRROR_JOURNAL');
@@ -168,9 +172,7 @@ test("the journal's disk already full as PRIM starts: the start goes on ALONE, t
     problem = (await node.call('phase')).journal_problem;
   }
   expect(problem).toBeNull();
-  const copy = path.join(base, 'journal-copy2.log');
-  inNode(`cp ${jwork}/journal.log ${copy}`);
-  const load = await new DirtyJournal(copy).load();
+  const load = await journalNow();
   expect(load).toMatchObject({ trusted: true, reason: 'daemon crash while ALONE, same boot' });
   expect(load.pending.isDirtyCovered('/0/f.bin', 7 * 4096, 8 * 4096)).toBe(true);
   expect(load.pending.snapshot().ops.filter((op) => op.kind === 'create').map((op) => op.path)).toContain('/0/late.txt');

@@ -17,10 +17,9 @@ class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: []; 
   async stop(): Promise<void> {}
 }
 
-async function primRunner() {
-  const prim = new FakePrim();
+async function primRunner(prim = new FakePrim(), log = SILENT_LOG) {
   const engine: MirrorEngine = { startPrim: async () => prim as unknown as MirrorPrim, startSecond: async () => { throw new Error('no SECOND here'); } };
-  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log: SILENT_LOG, settled: async () => undefined });
+  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined });
   const wanted: number[] = [];
   repl.onFenceWanted((t) => wanted.push(t));
   await repl.beforeScript('start_prim');
@@ -63,9 +62,7 @@ it('a journal emptied while the engine started (its disk already full) is logged
   prim.journalProblem = new HakitError('HAKIT_E_MIRROR_JOURNAL', 'a record could not be written (ENOSPC): journal emptied', '/var/lib/hakit/x/journal.log');
   const warned: unknown[] = [];
   const log = { ...SILENT_LOG, warn: (o: unknown, msg?: string) => { warned.push([o, msg]); } } as typeof SILENT_LOG;
-  const engine: MirrorEngine = { startPrim: async () => prim as unknown as MirrorPrim, startSecond: async () => { throw new Error('no SECOND here'); } };
-  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined });
-  await repl.beforeScript('start_prim');
+  const { repl } = await primRunner(prim, log);
   expect(warned).toContainEqual([expect.objectContaining({ code: 'HAKIT_E_MIRROR_JOURNAL' }), 'mirror: PRIM bookkeeping problem']);
   expect(repl.status().journal_emptied_ms).toEqual(expect.any(Number));
   await repl.dispose();
