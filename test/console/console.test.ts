@@ -292,6 +292,12 @@ test('module detail: log, resources, replication; keyboard moves between tabs', 
   await page.getByRole('tab', { name: 'Replication' }).click();
   expect(await page.locator('dd.journal-emptied').textContent({ timeout: 5_000 })).toMatch(/emptied 42 s ago: its disk refused a record/);
   await shot(page, '17-replication-journal-emptied');
+  // The live path alone (socket.io's replication events, nothing fetched again) clears the row
+  // and shows it again.
+  s.daemon.journalEmptied_ms = null;
+  await page.locator('dd.journal-emptied').waitFor({ state: 'detached', timeout: 5_000 });
+  s.daemon.journalEmptied_ms = 7_000;
+  expect(await page.locator('dd.journal-emptied').textContent({ timeout: 5_000 })).toMatch(/emptied 7 s ago: its disk refused a record/);
   s.daemon.journalEmptied_ms = null;
   expect(errors).toEqual([]);
   await page.close();

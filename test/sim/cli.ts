@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { HakitError } from '../../core/errors/catalogue';
 import type { ModuleMode } from '../../core/module/pure/types';
 import { LIVENESS_BOUND_MS, replayCommand, runSeed, type RunOptions } from './run';
-import { DATAPATH_LIVENESS_MS, datapathReplayCommand, runDatapathSeed, type DatapathOptions, type FaultSet } from './datapath/run';
+import { BUG_SWITCHES, DATAPATH_LIVENESS_MS, datapathReplayCommand, runDatapathSeed, type BugSwitch, type DatapathOptions, type FaultSet } from './datapath/run';
 
 /** The values each enumerated option accepts: anything else is refused, not read as a default. */
 const CHOICES: Readonly<Record<string, readonly string[]>> = {
@@ -22,7 +22,7 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   syncSecondary: ['on', 'off'],
   async: ['none', 'second'],
   receiverStart: ['fixed', 'boot'],
-  bug: ['fsync-before-ack', 'drop-go-alone', 'no-fence', 'second-keeps-complete', 'journal-drops-refused', 'pass-keeps-second-complete'],
+  bug: Object.keys(BUG_SWITCHES),
 };
 const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'datapathFaultsMs', 'fenceMs'] as const;
 
@@ -80,7 +80,7 @@ function run(argv: readonly string[]): number {
     .option('--sync-secondary <on|off>', 'data path: SECOND syncs its disk at each sync call (on) or acknowledges once written (off, the product default)', 'on')
     .option('--async <none|second>', 'data path: SECOND acknowledges once it applied an op (none) or on receipt (second)', 'none')
     .option('--receiver-start <rule>', "data path: fixed | boot (how a receiver restarted on the same boot judges its copy; 'boot' re-injects a fixed bug)", 'fixed')
-    .option('--bug <name>', 'data path, test only: fsync-before-ack | drop-go-alone | no-fence | second-keeps-complete | journal-drops-refused | pass-keeps-second-complete (the checker must catch it)')
+    .option('--bug <name>', `data path, test only: ${Object.keys(BUG_SWITCHES).join(' | ')} (the checker must catch it)`)
     .exitOverride();
   p.parse([...argv], { from: 'user' });
   const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string }>();
@@ -127,7 +127,7 @@ function runDatapath(seeds: readonly number[], o: { datapathFaultsMs: string; da
     sync_secondary: o.syncSecondary !== 'off',
     async: o.async === 'second' ? 'second' : 'none',
     receiver_start: o.receiverStart === 'boot' ? 'boot' : 'fixed',
-    bugs: o.bug === 'fsync-before-ack' ? { fsync_before_ack: true } : o.bug === 'drop-go-alone' ? { drop_go_alone_ops: true } : o.bug === 'no-fence' ? { no_fence: true } : o.bug === 'second-keeps-complete' ? { second_keeps_complete: true } : o.bug === 'journal-drops-refused' ? { journal_drops_refused: true } : o.bug === 'pass-keeps-second-complete' ? { pass_keeps_second_complete: true } : {},
+    bugs: typeof o.bug === 'string' && o.bug in BUG_SWITCHES ? { [BUG_SWITCHES[o.bug as BugSwitch]]: true } : {},
   };
   let failed = 0;
   let worst = 0;

@@ -75,6 +75,16 @@ describe('data-path simulation', () => {
     expect(datapathReplayCommand(run)).toBe('npm run sim -- --datapath only --seed 1 --datapath-faults-ms 15000 --datapath-faults all --bug fsync-before-ack --verbose');
   });
 
+  it("catches an activity record that cools a file before it is synced (I3: the returning PRIM's stale copy of it is never compared)", () => {
+    const run: DatapathOptions = { seed: 1, faults_ms: 20_000, faults: 'power' };
+    const r = runDatapathSeed({ ...run, bugs: { activity_cools_unsynced: true } });
+    expect(r.violations[0]?.invariant).toBe('I3');
+    expect(r.violations[0]?.what).toMatch(/PRIM n2 link in_sync, app idle, trees: \/0\/\w+: content differs/);
+    expect(r.trace.some((l) => /activity pass compares \d+ of \d+ files/.test(l))).toBe(true);
+    expect(datapathReplayCommand({ ...run, bugs: { activity_cools_unsynced: true } })).toBe('npm run sim -- --datapath only --seed 1 --datapath-faults-ms 20000 --datapath-faults power --bug activity-cools-unsynced --verbose');
+    expect(runDatapathSeed(run).ok).toBe(true);
+  });
+
   it('catches unacknowledged ops lost when PRIM goes ALONE (I1: neither on SECOND nor journaled)', () => {
     const bad = failures({ faults_ms: FAULTS_MS, bugs: { drop_go_alone_ops: true } }, 25, 40);
     expect(bad.length).toBeGreaterThan(0);
@@ -86,35 +96,35 @@ describe('data-path simulation', () => {
   // behaviour, proves the invariant catches it, and that the fixed one passes.
   describe('bugs found by the simulation (see docs/invariants.md 14)', () => {
     it('fixed: WELCOME named the last op received, not applied: a resume completed an fsync SECOND had not applied', () => {
-      const r = runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS, welcome: 'received' });
+      const r = runDatapathSeed({ seed: 70, faults_ms: FAULTS_MS, welcome: 'received' });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write/);
-      expect(runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS }).ok).toBe(true);
+      expect(runDatapathSeed({ seed: 70, faults_ms: FAULTS_MS }).ok).toBe(true);
     });
 
     it('fixed: an untrusted journal was rewritten trusted-looking; a second hakitd crash forgot the full comparison it owed', () => {
-      expect(twoDaemonCrashes('today', 1)).toMatch(/^I1 acknowledged write #\d+ .* is neither on SECOND .* nor in PRIM's journal\/pending set; PRIM link syncing/);
+      expect(twoDaemonCrashes('today', 2)).toMatch(/^I1 acknowledged write #\d+ .* is neither on SECOND .* nor in PRIM's journal\/pending set; PRIM link syncing/);
       for (let seed = 1; seed <= 5; seed++) expect(twoDaemonCrashes('fixed', seed)).toBe('converged');
     });
 
     it('fixed: the journal stayed "alone" during a pass; a hakitd crash then left it trusted without the live ops in flight', () => {
-      const r = runDatapathSeed({ seed: 7, faults_ms: 20_000, faults: 'link', journal: 'today' });
+      const r = runDatapathSeed({ seed: 13, faults_ms: 20_000, faults: 'link', journal: 'today' });
       expect(r.violations[0]?.invariant).toBe('I1');
       // A journal trusted without the live ops: an acknowledged write neither on SECOND nor
       // journaled (the form depends on the history: extent records changed it).
       expect(r.violations[0]?.what).toMatch(/acknowledged write .*(neither on SECOND .* nor in PRIM's journal|may take over but its disk lacks)/);
-      expect(runDatapathSeed({ seed: 7, faults_ms: 20_000, faults: 'link' }).ok).toBe(true);
+      expect(runDatapathSeed({ seed: 13, faults_ms: 20_000, faults: 'link' }).ok).toBe(true);
     });
 
     it('fixed: sync calls returned local-only before SECOND heard that PRIM is ALONE (the fence holds them now)', () => {
-      const r = runDatapathSeed({ seed: 2, faults_ms: FAULTS_MS, fence: 'daemon', fence_ms: 500, bugs: { no_fence: true } });
+      const r = runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS, fence: 'daemon', fence_ms: 500, bugs: { no_fence: true } });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write .*PRIM link alone/);
-      expect(runDatapathSeed({ seed: 2, faults_ms: FAULTS_MS, fence: 'daemon', fence_ms: 500 }).ok).toBe(true);
+      expect(runDatapathSeed({ seed: 4, faults_ms: FAULTS_MS, fence: 'daemon', fence_ms: 500 }).ok).toBe(true);
     });
 
     it('without sync_secondary: a SECOND back from a reboot stayed eligible with acknowledged writes lost from its page cache (told "incomplete" at start now)', () => {
-      const run: DatapathOptions = { seed: 1, faults_ms: 20_000, faults: 'power', sync_secondary: false };
+      const run: DatapathOptions = { seed: 7, faults_ms: 20_000, faults: 'power', sync_secondary: false };
       const r = runDatapathSeed({ ...run, bugs: { second_keeps_complete: true } });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its copy lacks an acknowledged write/);
@@ -122,16 +132,16 @@ describe('data-path simulation', () => {
     });
 
     it('with async="second": a SECOND whose hakitd died stayed complete and trusted, though ops it had acknowledged died with its apply queue', () => {
-      const run: DatapathOptions = { seed: 5, faults_ms: 20_000, async: 'second' };
+      const run: DatapathOptions = { seed: 7, faults_ms: 20_000, async: 'second' };
       const r = runDatapathSeed({ ...run, receiver_start: 'boot' });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its copy lacks an acknowledged write/);
-      expect(datapathReplayCommand({ ...run, receiver_start: 'boot' })).toBe('npm run sim -- --datapath only --seed 5 --datapath-faults-ms 20000 --datapath-faults all --async second --receiver-start boot --verbose');
+      expect(datapathReplayCommand({ ...run, receiver_start: 'boot' })).toBe('npm run sim -- --datapath only --seed 7 --datapath-faults-ms 20000 --datapath-faults all --async second --receiver-start boot --verbose');
       expect(runDatapathSeed(run).ok).toBe(true);
     });
 
     it("fixed: a pass on a live connection (a range PRIM's full disk made divergent) left SECOND complete; an fsync returned with a write SECOND lacked", () => {
-      const run: DatapathOptions = { seed: 148, faults_ms: 20_000, faults: 'disk' };
+      const run: DatapathOptions = { seed: 6, faults_ms: 20_000, faults: 'disk' };
       const r = runDatapathSeed({ ...run, bugs: { pass_keeps_second_complete: true } });
       expect(r.violations[0]?.invariant).toBe('I1');
       expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write .*PRIM link syncing/);
@@ -139,10 +149,10 @@ describe('data-path simulation', () => {
     });
 
     it("fixed: a journal record PRIM's full disk refused was lost while the journal stayed trusted (journal.ts empties itself now)", () => {
-      const run: DatapathOptions = { seed: 193, faults_ms: 20_000, faults: 'disk' };
+      const run: DatapathOptions = { seed: 167, faults_ms: 20_000, faults: 'disk' };
       const r = runDatapathSeed({ ...run, bugs: { journal_drops_refused: true } });
       expect(r.violations[0]?.invariant).toBe('I1');
-      expect(datapathReplayCommand({ ...run, bugs: { journal_drops_refused: true } })).toBe('npm run sim -- --datapath only --seed 193 --datapath-faults-ms 20000 --datapath-faults disk --bug journal-drops-refused --verbose');
+      expect(datapathReplayCommand({ ...run, bugs: { journal_drops_refused: true } })).toBe('npm run sim -- --datapath only --seed 167 --datapath-faults-ms 20000 --datapath-faults disk --bug journal-drops-refused --verbose');
       expect(runDatapathSeed(run).ok).toBe(true);
     });
   });

@@ -35,6 +35,10 @@ export class App {
   private busy = 0;
   /** Log every call (verbose replays). */
   trace = false;
+  /** The names whose content the application changes for now (a database's current WAL
+   *  segment and table files): the others sit idle, so PRIM's activity record cools them. */
+  private focus: string[] = [];
+  private focusUntil_ms = 0;
 
   constructor(private readonly h: AppHost, readonly ledger: Ledger, private readonly threads = 2) {}
 
@@ -108,14 +112,22 @@ export class App {
     const files = [...this.names.keys()].filter((n) => NAMES.includes(n));
     const k = r.next();
     if (files.length === 0 || (k < 0.06 && files.length < NAMES.length)) return this.create(p, r.pick(NAMES.filter((n) => !this.names.has(n))));
+    if (this.h.now >= this.focusUntil_ms) {
+      this.focus = r.chance(0.5) ? [r.pick(NAMES)] : [r.pick(NAMES), r.pick(NAMES)];
+      this.focusUntil_ms = this.h.now + r.int(3000, 12_000);
+    }
+    const focused = files.filter((n) => this.focus.includes(n));
     const f = r.pick(files);
-    if (k < 0.45) return this.write(p, f, false);
-    if (k < 0.55) return this.write(p, f, true);
-    if (k < 0.75) return this.fsync(p, f);
-    if (k < 0.79) return this.truncate(p, f);
+    const changed = focused.length > 0 ? r.pick(focused) : f;
+    if (k < 0.45) return this.write(p, changed, false);
+    if (k < 0.55) return this.write(p, changed, true);
+    // Mostly the files it changes; the directory barrier (here a sync of everything) now and
+    // then, so that written files stay unsynced for a while.
+    if (k < 0.75) return this.fsync(p, r.chance(0.8) ? changed : f);
+    if (k < 0.79) return this.truncate(p, changed);
     if (k < 0.82) return this.unlink(p, f);
-    if (k < 0.87) return this.fsyncDir(p);
-    return this.replace(p, f);
+    if (k < 0.83) return this.fsyncDir(p);
+    return this.replace(p, changed);
   }
 
   private create(p: { side: PrimSide; fs: MemFs }, path: string): Step {
@@ -184,6 +196,13 @@ export class App {
     };
   }
 
+  /** fsync of the directory after a rename: locally its names only, as on a real disk. It
+   *  acknowledges no write: the renamed file's were by its own fsync, and another thread's
+   *  later writes to it are not on PRIM's disk (SECOND gets the barrier all the same). */
+  private namesSync(p: { side: PrimSide; fs: MemFs }): Step {
+    return (then) => this.call('fsync /0 (names)', (ans) => p.side.sync(ROOT, () => p.fs.fsyncDir(), ans), () => then());
+  }
+
   private unlink(p: { side: PrimSide; fs: MemFs }, path: string): Step {
     return (then) => this.call(`unlink ${path}`, (ans) => p.side.perform({ kind: 'unlink', path }, () => p.fs.unlink(path), ans), (err) => {
       if (err === undefined) {
@@ -195,7 +214,7 @@ export class App {
     });
   }
 
-  /** Write a temporary file, fsync it, rename it over `target`, fsync the directory. */
+  /** Write a temporary file, fsync it, rename it over `target`, fsync the directory (its names). */
   private replace(p: { side: PrimSide; fs: MemFs }, target: string): Step {
     return (then) => {
       const tmp = this.h.rng.pick(TEMPS);
@@ -211,7 +230,7 @@ export class App {
               this.names.delete(tmp);
               if (f !== undefined) this.names.set(target, f);
             }
-            this.fsyncDir(p)(then);
+            this.namesSync(p)(then);
           });
         }));
       });

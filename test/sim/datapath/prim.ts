@@ -3,18 +3,20 @@
 // runs it over the real one. Routing is the real routeOp (pure/route.ts) over the real
 // PendingSet (pure/pending.ts); ops go on the wire through the real op codec; the pass mode
 // is the real chooseReintegration (pure/activity.ts); a full comparison plans with the real
-// planTree (pure/tree-diff.ts) and compares with the real block signatures.
+// planTree (pure/tree-diff.ts) and compares with the real block signatures, an activity pass
+// only the files the real activityCompare picks from the returning SECOND's record.
 // What this file adds is what a runner adds: performing effects (channels, frames, the
 // journal, completing callers), the callers' side of the capture (sender.ts perform / write /
 // sync, with its barrier-free sync calls and the writes it flags ACK_NOW, by the real
-// acksUnasked and syncLikelySoon), the re-integration pass (reintegrator.ts) and timers.
+// acksUnasked and syncLikelySoon), the activity record's hot marks and cooling (sender.ts,
+// over activity.ts), the re-integration pass (reintegrator.ts) and timers.
 import { HakitError } from '../../../core/errors/catalogue';
 import { type MirrorOp, isNamespaceOp, opPaths } from '../../../core/mirror/pure/ops';
 import { encodeOpParts } from '../../../core/mirror/pure/op-codec';
 import { NO_EXCLUDES } from '../../../core/mirror/pure/exclude';
 import { PendingSet } from '../../../core/mirror/pure/pending';
 import { routeOp, type RouteView } from '../../../core/mirror/pure/route';
-import { chooseReintegration, syncLikelySoon, type HotFile, type ReintegrationChoice } from '../../../core/mirror/pure/activity';
+import { activityCompare, chooseReintegration, coolingPlan, syncLikelySoon, under, type ActivitySummary, type HotFile, type ReintegrationChoice } from '../../../core/mirror/pure/activity';
 import { planTree, type ManifestEntry } from '../../../core/mirror/pure/tree-diff';
 import { differingRanges, signBytes } from '../../../core/mirror/blocksig/signature';
 import { joinSignature } from '../../../core/mirror/response-chunks';
@@ -32,10 +34,14 @@ import { JournalCoverage } from '../../../core/mirror/pure/journal-coverage';
 /** The simulation's files are small: extents of 64 KiB still cover several writes each. */
 const SIM_JOURNAL_EXTENT_BYTES = 64 * 1024;
 import { simHash64 } from './hash';
+import { SimActivityRecord, type ActivityDisk } from './activity';
 
 /** The sim's link bounds: the defaults, with a smaller in-flight bound so that back-pressure happens. */
 export const SIM_LINK_CFG: LinkConfig = { ...LINK_DEFAULTS, max_inflight_bytes: 64 * 1024 };
 export const REINT_CHUNK_BYTES = 16 * 1024;
+/** The cooling tick (the product's COOL_IDLE_MS is 5 s): faults come every 0.2-2.5 s here, so
+ *  that files cool between them, and a cooled file is written again, as on a real node. */
+export const SIM_COOL_IDLE_MS = 700;
 export const SIG_BLOCK_BYTES = 4096;
 
 /** The journal as the disk holds it (journal.ts): a compact image at each rewrite, then appends. */
@@ -88,6 +94,9 @@ export interface PrimBugs {
   /** A pass started on a live connection (kick, pass_again) leaves SECOND complete: its STATE
    *  syncing is not sent and the fence stays up (pure/link.ts before leaveBehind). */
   readonly pass_keeps_second_complete?: boolean;
+  /** The activity record cools an idle hot file without the sync that puts it on SECOND and
+   *  on PRIM's disk first (coolingPlan's sync_first taken as cool). */
+  readonly activity_cools_unsynced?: boolean;
 }
 
 /** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */
@@ -143,16 +152,25 @@ export class PrimSide {
   private readonly jcov = new JournalCoverage(SIM_JOURNAL_EXTENT_BYTES);
   /** Callers held until the fence holds (sender.ts whenFenced). */
   private held: Array<() => void> = [];
-  /** Write and sync generations per file (sender.ts hotFiles), for syncLikelySoon. */
+  /** Write and sync generations of the hot files (sender.ts hotFiles): cooling, syncLikelySoon. */
   private readonly gens = new Map<string, HotFile>();
+  /** Files whose content may differ from SECOND's, on this node's disk (activity-record.ts). */
+  readonly activity: SimActivityRecord;
+  /** The returning SECOND's activity record, for an 'activity' pass. */
+  private sessionActivity: ActivitySummary | undefined;
+  /** The session a WELCOME opened, taken on at `attach` (sender.ts openedSession). */
+  private openedSession: { copy: string; activity: ActivitySummary | undefined } | undefined;
+  private cooling = false;
   /** Bumped at every change the checker may care about. */
   version = 0;
   /** linkStep calls (figures). */
   steps = 0;
   lastStatus: SenderStatus | undefined;
 
-  constructor(private readonly s: Scheduler, readonly fs: MemFs, readonly journal: JournalImage, boot_id: number, private readonly hooks: PrimHooks, opts: { takeover_copy?: string; trusted: boolean }) {
+  constructor(private readonly s: Scheduler, readonly fs: MemFs, readonly journal: JournalImage, activityDisk: ActivityDisk, boot_id: number, private readonly hooks: PrimHooks, opts: { takeover_copy?: string; trusted: boolean }) {
     this.link = initialLinkState({ peer: 'second:7700' });
+    this.activity = new SimActivityRecord(activityDisk, fs);
+    for (const p of this.activity.hotPaths()) this.gens.set(p, { write_gen: 1, synced_gen: 0, seen_gen: 1 });
     if (opts.takeover_copy !== undefined) {
       this.copyId = opts.takeover_copy;
       this.needFull = false;
@@ -224,6 +242,12 @@ export class PrimSide {
       this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
     };
     this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
+    const cool = (): void => {
+      if (!this.alive) return;
+      this.coolTick();
+      this.s.at(this.s.now + SIM_COOL_IDLE_MS, 'prim activity cooling', cool);
+    };
+    this.s.at(this.s.now + SIM_COOL_IDLE_MS, 'prim activity cooling', cool);
   }
 
   // ---- the machine -----------------------------------------------------------------------
@@ -281,6 +305,14 @@ export class PrimSide {
         const c = this.opening;
         this.opening = undefined;
         this.conn = c;
+        // A new session: from now on the record describes what may differ from this copy.
+        const o = this.openedSession;
+        this.openedSession = undefined;
+        if (o) {
+          this.sessionActivity = o.activity;
+          this.activity.open(o.copy);
+          if (!this.activity.isOpen) this.hooks.log('prim: activity record: its rewrite refused (disk full): removed');
+        }
         return;
       }
       case 'discard_channel': {
@@ -418,15 +450,17 @@ export class PrimSide {
         return;
       }
       const copy = typeof welcome.copy_id === 'string' ? welcome.copy_id : '';
+      const activity = welcome.activity as ActivitySummary | undefined;
       const mode = chooseReintegration({
         need_full: this.needFull || this.pending.overflowed,
         journal_matches: welcome.trusted === true && copy === this.copyId,
         takeover_of: this.takeoverOf,
-        activity: undefined,
+        activity,
       });
       this.copyId = copy;
       this.journal.copy_id = copy;
-      this.hooks.log(`prim: connected, copy ${copy}, pass ${mode}`);
+      this.openedSession = { copy, activity };
+      this.hooks.log(`prim: connected, copy ${copy}, pass ${mode}${activity ? ` (SECOND's activity record: base ${activity.base_copy}, ${activity.all ? 'everything' : `${activity.hot.length} hot`})` : ''}`);
       this.feed({ kind: 'connected', session: `s${this.s.rng.int(1, 1e9)}`, mode });
     }, (code, message) => {
       if (!this.alive) return;
@@ -559,17 +593,68 @@ export class PrimSide {
 
   /** Metadata and namespace ops (returns once queued, docs/mirror.md "Durability contract"). */
   perform(op: MirrorOp, local: () => void, done: Done): void {
+    if (op.kind === 'write' || op.kind === 'truncate') this.hot(op.path);
+    else if (op.kind === 'rename' || op.kind === 'link') this.hotMoved(op.from, op.to);
     this.run({ op, local, done, kind: 'perform', sync: false });
   }
 
   /** write(2); `sync`: an O_SYNC/O_DSYNC descriptor (returns once SECOND holds it). */
   write(op: Extract<MirrorOp, { kind: 'write' }>, local: () => void, sync: boolean, done: Done): void {
+    this.hot(op.path);
     this.run({ op, local, done, kind: 'write', sync });
   }
 
   /** fsync / fdatasync / fsync of a directory. */
   sync(path: string, local: () => void, done: Done): void {
     this.run({ op: { kind: 'fsync', path }, local, done, kind: 'sync', sync: true });
+  }
+
+  // ---- activity record (sender.ts hot / hotMoved / coolTick) ----------------------------
+
+  /** Before PRIM changes the content of `p` locally: `p` is durably hot (or the record is gone). */
+  private hot(p: string): void {
+    if (!this.activity.isOpen) return; // no session yet: no copy of SECOND to differ from
+    const f = this.gens.get(p);
+    this.gens.set(p, f ? { ...f, write_gen: f.write_gen + 1 } : { write_gen: 1, synced_gen: 0, seen_gen: 0 });
+    if (this.activity.markHot(p) === 'discarded') this.hooks.log(`prim: activity record: hot ${p} refused (disk full): removed`);
+  }
+
+  /** A rename or link carries the hotness of its source (a dir: of every hot path under it). */
+  private hotMoved(from: string, to: string): void {
+    for (const p of [...this.gens.keys()]) if (under(p, from)) this.hot(to + p.slice(from.length));
+  }
+
+  /** Every COOL_IDLE_MS: hot files idle since the last tick are synced (to SECOND and PRIM's
+   *  disk) unless a sync covered them already, then dropped from the record. */
+  private coolTick(): void {
+    if (this.cooling || this.gens.size === 0) return;
+    this.cooling = true;
+    const plan = coolingPlan(this.gens);
+    const cooled = [...plan.cool];
+    const syncFirst = this.link.route === 'in_sync' ? plan.sync_first.slice(0, 256) : [];
+    if (this.hooks.bugs.activity_cools_unsynced) cooled.push(...syncFirst.splice(0));
+    const finish = (): void => {
+      this.cooling = false;
+      if (!this.alive) return;
+      for (const [p, f] of this.gens) this.gens.set(p, { ...f, seen_gen: f.write_gen });
+      const gone = cooled.filter((p) => { const f = this.gens.get(p); return f !== undefined && f.seen_gen === f.write_gen; });
+      if (gone.length === 0) return;
+      for (const p of gone) this.gens.delete(p);
+      this.activity.cool(gone);
+      this.hooks.log(`prim: activity record: ${gone.length} cooled (${gone.join(' ')})`);
+    };
+    // One sync after the other, as sender.ts awaits them.
+    const next = (i: number): void => {
+      if (!this.alive) return;
+      if (i >= syncFirst.length) { finish(); return; }
+      const p = syncFirst[i]!;
+      const gen = this.gens.get(p)?.write_gen;
+      this.sync(p, () => { if (this.fs.typeOf(p) === 'f') this.fs.fsyncFile(p); }, (err) => {
+        if (err === undefined && this.gens.get(p)?.write_gen === gen) cooled.push(p);
+        this.s.at(this.s.now, 'prim activity cooling', () => next(i + 1));
+      });
+    };
+    next(0);
   }
 
   private tryLocal(local: () => void): string | undefined {
@@ -646,8 +731,6 @@ export class PrimSide {
     const fin = (): void => { if (syncDone && localDone) w.done(err); };
     // sender.ts write(): a sync write is its own barrier when the fsync op only orders.
     const ownBarrier = w.sync && !fsyncSyncsSecond(this.hooks);
-    const f = this.gens.get(op.path);
-    this.gens.set(op.path, { write_gen: (f?.write_gen ?? 0) + 1, synced_gen: f?.synced_gen ?? 0, seen_gen: 0 });
     this.ship(op, ownBarrier ? () => { syncDone = true; fin(); } : () => undefined, ownBarrier || syncLikelySoon(this.gens.get(op.path)));
     if (w.sync && !ownBarrier) this.ship({ kind: 'fsync', path: op.path }, () => { syncDone = true; fin(); });
     if (w.sync && this.hooks.bugs.fsync_before_ack) syncDone = true;
@@ -668,17 +751,21 @@ export class PrimSide {
     }
     let acked = false;
     let localDone = false;
+    const path = w.op.kind === 'fsync' ? w.op.path : '';
+    const gen = this.gens.get(path)?.write_gen;
+    // sender.ts sync(): both copies hold the file as of `gen` and PRIM's is on disk: it may cool.
+    const returns = (): void => {
+      const f = this.gens.get(path);
+      if (err === undefined && f && gen !== undefined && this.link.route === 'in_sync' && this.link.conn !== 'resuming') this.gens.set(path, { ...f, synced_gen: Math.max(f.synced_gen, gen) });
+      w.done(err);
+    };
     // sender.ts sync(): during a pass, also held until the fence holds (pure/link.ts leaveBehind).
     const fin = (): void => {
       if (!acked || !localDone) return;
-      if (this.hooks.bugs.no_fence || isFenced(this.link)) w.done(err);
-      else this.held.push(() => w.done(err));
+      if (this.hooks.bugs.no_fence || isFenced(this.link)) returns();
+      else this.held.push(returns);
     };
-    const path = w.op.kind === 'fsync' ? w.op.path : '';
-    const gen = this.gens.get(path)?.write_gen;
     const onAcked = (): void => {
-      const f = this.gens.get(path);
-      if (f && gen !== undefined) this.gens.set(path, { ...f, synced_gen: Math.max(f.synced_gen, gen) });
       acked = true;
       fin();
     };
@@ -734,9 +821,18 @@ export class PrimSide {
         }
         const local: ManifestEntry[] = this.fs.tree().filter((e) => e.path !== '/').map((e) => ({ path: e.path, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'f' ? e.data.length : 0, mtime_ms: 0 }));
         const plan = planTree(local, remote, NO_EXCLUDES);
-        this.pending.clear();
+        let compare = plan.compare;
+        if (mode === 'activity') {
+          // reintegrator.ts: names from the listings; content compared only where it may
+          // differ; PRIM's own dirty ranges since it took over ship as in journal mode.
+          const also = new Set(this.pending.keepOnlyDirty());
+          compare = activityCompare(plan.compare, local, remote, new Set(this.sessionActivity?.hot ?? []), also);
+          this.hooks.log(`prim: activity pass compares ${compare.length} of ${plan.compare.length} files (${compare.join(' ')})`);
+        } else {
+          this.pending.clear();
+        }
         for (const op of plan.ops) this.ship(op, () => undefined);
-        for (const p of plan.compare) this.pending.markCompare(p);
+        for (const p of compare) this.pending.markCompare(p);
         this.feed({ kind: 'names_reconciled', gen });
         this.passLoop(mode, gen, shipped);
       }, () => undefined);

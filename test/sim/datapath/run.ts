@@ -47,8 +47,21 @@ export interface DatapathResult {
   readonly trace: readonly string[];
 }
 
+/** `--bug NAME` of `npm run sim`, and the runner fault each one re-injects (PrimBugs). */
+export const BUG_SWITCHES = {
+  'fsync-before-ack': 'fsync_before_ack',
+  'drop-go-alone': 'drop_go_alone_ops',
+  'no-fence': 'no_fence',
+  'second-keeps-complete': 'second_keeps_complete',
+  'journal-drops-refused': 'journal_drops_refused',
+  'pass-keeps-second-complete': 'pass_keeps_second_complete',
+  'activity-cools-unsynced': 'activity_cools_unsynced',
+} as const satisfies Record<string, keyof PrimBugs>;
+export type BugSwitch = keyof typeof BUG_SWITCHES;
+
 export function datapathReplayCommand(o: DatapathOptions): string {
-  const bugs = o.bugs?.fsync_before_ack ? ' --bug fsync-before-ack' : o.bugs?.drop_go_alone_ops ? ' --bug drop-go-alone' : o.bugs?.no_fence ? ' --bug no-fence' : o.bugs?.second_keeps_complete ? ' --bug second-keeps-complete' : o.bugs?.journal_drops_refused ? ' --bug journal-drops-refused' : o.bugs?.pass_keeps_second_complete ? ' --bug pass-keeps-second-complete' : '';
+  const on = (Object.keys(BUG_SWITCHES) as BugSwitch[]).find((k) => o.bugs?.[BUG_SWITCHES[k]] === true);
+  const bugs = on === undefined ? '' : ` --bug ${on}`;
   return `npm run sim -- --datapath only --seed ${o.seed} --datapath-faults-ms ${o.faults_ms} --datapath-faults ${o.faults ?? 'all'}${o.fence === 'daemon' ? ` --fence daemon --fence-ms ${o.fence_ms ?? 500}` : ''}${o.welcome === 'received' ? ' --welcome received' : ''}${o.journal === 'today' ? ' --journal today' : ''}${o.sync_secondary === false ? ' --sync-secondary off' : ''}${o.async === 'second' ? ' --async second' : ''}${o.receiver_start === 'boot' ? ' --receiver-start boot' : ''}${bugs} --verbose`;
 }
 

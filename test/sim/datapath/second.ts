@@ -33,6 +33,8 @@ import { signBytes } from '../../../core/mirror/blocksig/signature';
 import type { Conn, Scheduler } from './channel';
 import { FsError, type MemFs } from './memfs';
 import { simHash64 } from './hash';
+import { summaryOf, type ActivityDisk } from './activity';
+import type { ActivitySummary } from '../../../core/mirror/pure/activity';
 
 export interface ReceiverRecord {
   readonly copy_id: string;
@@ -89,7 +91,10 @@ export class SecondSide {
   opsApplied = 0;
   applyErrors = 0;
 
-  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true, private readonly asyncMode: 'none' | 'second' = 'none', start: ReceiverStart = 'fixed') {
+  /** This node's activity record from its last life as PRIM (receiver.ts start()). */
+  private activity: ActivitySummary | undefined;
+
+  constructor(private readonly s: Scheduler, readonly fs: MemFs, durable: ReceiverRecord | undefined, private readonly activityDisk: ActivityDisk, boot_id: number, private readonly hooks: SecondHooks, private readonly newCopyId: () => string, private readonly welcomeLast: WelcomeLast = 'applied', private readonly syncSecondary = true, private readonly asyncMode: 'none' | 'second' = 'none', start: ReceiverStart = 'fixed') {
     if (durable) {
       const judged = restartedCopy(durable, boot_id, restartRule(start, { async: asyncMode, sync_secondary: syncSecondary }));
       this.trusted = judged.trusted;
@@ -99,6 +104,7 @@ export class SecondSide {
       this.record = { copy_id: newCopyId(), complete: false, clean: false, boot_id, needs_full: true };
     }
     if (!fs.exists('/0')) { fs.mkdir('/0', 0o755); fs.fsyncDir(); }
+    this.activity = summaryOf(activityDisk);
   }
 
   /** The process dies (daemon crash or power cut): nothing in memory survives. */
@@ -114,7 +120,7 @@ export class SecondSide {
     this.conn?.close('second', new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'replaced by a new connection', 'sim second'));
     this.conn = conn;
     const last_seq = this.welcomeLast === 'received' || this.asyncMode === 'second' ? this.lastReceived : this.lastApplied;
-    conn.send('second', FrameType.WELCOME, 0, Buffer.from(JSON.stringify({ copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq })));
+    conn.send('second', FrameType.WELCOME, 0, Buffer.from(JSON.stringify({ copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq, ...(this.activity ? { activity: this.activity } : {}) })));
     this.stepAck({ kind: 'acked' }); // WELCOME's last_seq covers what was applied
   }
 
@@ -279,6 +285,11 @@ export class SecondSide {
     if (this.record.complete === complete && !force) return;
     this.record = { ...this.record, complete, needs_full: complete ? false : this.record.needs_full };
     if (complete) this.trusted = true;
+    // receiver.ts: the copy the record described has been re-integrated (after the record).
+    if (complete && this.activity) {
+      this.activity = undefined;
+      this.activityDisk.image = undefined;
+    }
     this.hooks.complete(complete);
   }
 

@@ -12,6 +12,7 @@ import { App, ROOT } from './app';
 import { Conn, type ConnHandlers, type End, type Scheduler } from './channel';
 import { Ledger } from './ledger';
 import { MemFs } from './memfs';
+import type { ActivityDisk } from './activity';
 import { PrimSide, journalTrusted, type JournalImage, type JournalModel, type PrimBugs } from './prim';
 import { SecondSide, restartRule, type ReceiverRecord, type ReceiverStart, type WelcomeLast } from './second';
 import { restartedCopy } from '../../../core/mirror/pure/second-mode';
@@ -27,6 +28,8 @@ export interface SimNode {
   /** hakitd runs. */
   daemon: boolean;
   journal: JournalImage;
+  /** PRIM's activity record on this node's disk (survives its daemon and power cuts). */
+  readonly activity: ActivityDisk;
   receiverRecord: ReceiverRecord | undefined;
   /** The module machine's persisted "copy complete" (module/pure/mirror.ts): may take over. */
   copyComplete: boolean;
@@ -117,7 +120,7 @@ export class DatapathWorld implements Scheduler {
     this.bugs = opts.bugs ?? {};
     this.fence = opts.fence ?? 'ideal';
     this.fence_ms = opts.fence_ms ?? 500;
-    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), receiverRecord: undefined, copyComplete: false, prim: undefined, second: undefined });
+    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), activity: { image: undefined }, receiverRecord: undefined, copyComplete: false, prim: undefined, second: undefined });
     this.nodes = { n1: node('n1'), n2: node('n2') };
     this.app = new App({
       get now() { return world.now; },
@@ -179,7 +182,7 @@ export class DatapathWorld implements Scheduler {
 
   startPrim(n: SimNode, o: { trusted: boolean; takeover_copy?: string }): void {
     n.daemon = true;
-    n.prim = new PrimSide(this, n.fs, n.journal, n.boot, {
+    n.prim = new PrimSide(this, n.fs, n.journal, n.activity, n.boot, {
       log: (m) => this.log(`${n.id} ${m}`),
       connect: (ok, fail, timeout_ms) => this.connect(ok, fail, timeout_ms),
       status: (s) => this.onPrimStatus(n, s),
@@ -197,7 +200,7 @@ export class DatapathWorld implements Scheduler {
 
   startSecond(n: SimNode): void {
     n.daemon = true;
-    n.second = new SecondSide(this, n.fs, n.receiverRecord, n.boot, {
+    n.second = new SecondSide(this, n.fs, n.receiverRecord, n.activity, n.boot, {
       log: (m) => this.log(`${n.id} ${m}`),
       complete: (c) => {
         n.receiverRecord = n.second?.record;
