@@ -76,8 +76,9 @@ ${table(FARM_TABLE)}
   only once its SECOND is lost or has marked its copy out of date (so a SECOND never takes
   over with a copy that misses writes); with a witness the witness assigns every new epoch,
   so two nodes never serve under the same one.
-- **copyComplete**: persisted on the SECOND when re-integration ends (ReplicationSynced);
-  cleared when re-integration starts (ReplicationConnected), when a SECOND is stopped while its
+- **copyComplete**: persisted on the SECOND when re-integration ends (ReplicationSynced), or,
+  when its primary announced no replication session then, once it announces one while the
+  session lives (that in_sync may belong to a session the primary gave up); cleared when re-integration starts (ReplicationConnected), when a SECOND is stopped while its
   primary serves, when the peer announces a newer epoch, and on the side that yields after a
   split brain.
 - **Failover**: the in-sync SECOND takes over when its primary is lost (silent on all LANs) or

@@ -148,6 +148,17 @@ describe('data-path simulation', () => {
       expect(runDatapathSeed(run).ok).toBe(true);
     });
 
+    it('fixed: an in_sync handled after PRIM gave its session up made SECOND complete, while PRIM had released sync calls on its older "incomplete" (PRIM announces its session now)', () => {
+      const run: DatapathOptions = { seed: 135, faults_ms: 20_000 };
+      const r = runDatapathSeed({ ...run, bugs: { second_completes_stale: true } });
+      expect(r.violations[0]?.invariant).toBe('I1');
+      expect(r.violations[0]?.what).toMatch(/may take over but its disk lacks an acknowledged write .*PRIM link alone/);
+      expect(datapathReplayCommand({ ...run, bugs: { second_completes_stale: true } })).toBe('npm run sim -- --datapath only --seed 135 --datapath-faults-ms 20000 --datapath-faults all --bug second-completes-stale --verbose');
+      const fixed = runDatapathSeed(run);
+      expect(fixed.ok).toBe(true);
+      expect(fixed.trace.some((l) => l.includes('in_sync held: PRIM announces no session'))).toBe(true);
+    });
+
     it("fixed: a journal record PRIM's full disk refused was lost while the journal stayed trusted (journal.ts empties itself now)", () => {
       const run: DatapathOptions = { seed: 167, faults_ms: 20_000, faults: 'disk' };
       const r = runDatapathSeed({ ...run, bugs: { journal_drops_refused: true } });

@@ -41,4 +41,17 @@ export interface ModuleAnnouncement {
   readonly wantsPrim: boolean;
   /** The module has been started by its operator (not STOP). */
   readonly started: boolean;
+  /**
+   * Mirror, the serving node: its replication session with its SECOND is up (from the
+   * engine's "connected" to its "lost"). Absent from older peers.
+   */
+  readonly replicating?: boolean;
+  /**
+   * Mirror: this node's latest view of its peer shows it serving with no replication session
+   * (`replicating` false). A PRIM that left its SECOND behind releases held sync calls on
+   * "copy out of date" only from an announcement that says so: an older one may predate an
+   * in_sync of the given-up session still on its way (docs/mirror.md, "The ALONE fence").
+   * Absent from older peers.
+   */
+  readonly peerUnreplicatedSeen?: boolean;
 }

@@ -89,7 +89,7 @@ export function settledStatus(m: ModuleMachine): SubStatus {
     case 'WAIT':
       return awaitingApproval(m) ? 'Approval' : 'NotReady';
     case 'SECOND':
-      return m.synced ? 'Ready' : 'Transient';
+      return m.synced && m.persisted.copyComplete ? 'Ready' : 'Transient';
     case 'ALONE':
     case 'PRIM': {
       // With a witness, the application may write only once the witness holds this epoch.

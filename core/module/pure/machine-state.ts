@@ -82,6 +82,9 @@ export interface ModuleMachine {
   readonly replication: 'off' | 'sender' | 'receiver';
   /** SECOND: the mirror engine reported the copy equal to the PRIM's. */
   readonly synced: boolean;
+  /** Serving node: its replication session is up (ReplicationConnected until ReplicationLost
+   *  or the replication stops); announced as `replicating`. */
+  readonly sessionUp: boolean;
   /** This node was the in-sync SECOND when its PRIM went away: it may still take over. */
   readonly takeoverPending: boolean;
   readonly wantsPrim: boolean;
@@ -128,6 +131,7 @@ export function initMachine(node: NodeId, policy: ModulePolicy, persisted: Persi
     forced: false,
     replication: 'off',
     synced: false,
+    sessionUp: false,
     takeoverPending: false,
     wantsPrim: false,
     handover: false,

@@ -24,6 +24,24 @@ function peerView(m: ModuleMachine): PeerModuleView | null {
   return m.peers[0] ?? null;
 }
 
+/** This node's view of its peer shows it serving without a replication session
+ *  (announced as `peerUnreplicatedSeen`). */
+export function peerUnreplicated(m: ModuleMachine): boolean {
+  const pa = peerAnn(m);
+  return pa !== null && pa.serving && pa.replicating === false;
+}
+
+/**
+ * This serving node has no session, and its peer announces its copy incomplete, but not yet
+ * from a view of us without one: that announcement may predate an in_sync of our given-up
+ * session still on its way to it (found by the data-path simulation). A peer of an older
+ * version (no `peerUnreplicatedSeen`) is taken at its word, as before.
+ */
+function peerNotYetToldAlone(m: ModuleMachine): boolean {
+  const pa = peerAnn(m);
+  return !m.sessionUp && pa !== null && pa.peerUnreplicatedSeen === false;
+}
+
 /** The peer's announcement when it is reachable and announces this module. */
 export function peerAnn(m: ModuleMachine): ModuleAnnouncement | null {
   const pv = peerView(m);
@@ -73,7 +91,7 @@ export function stopModule(m: ModuleMachine, fx: Fx, action: string, then: 'star
 function stopReplication(m: ModuleMachine, fx: Fx): ModuleMachine {
   if (m.replication === 'off') return m;
   fx.push({ type: 'StopReplication' });
-  return { ...m, replication: 'off', synced: false };
+  return { ...m, replication: 'off', synced: false, sessionUp: false };
 }
 
 function becomeSecond(m: ModuleMachine, fx: Fx, action: string, now_ms: number): ModuleMachine {
@@ -286,7 +304,13 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
  */
 export function absorbPeerView(m: ModuleMachine, fx: Fx): ModuleMachine {
   const pa = peerAnn(m);
-  if (pa !== null && m.state === 'SECOND' && m.synced && pa.serving && pa.epoch > m.persisted.epoch) {
+  // An in_sync that came while the peer announced no session was held (onReplicationEvent):
+  // the session is live after all once the peer announces one (from its 'connected', after
+  // this node's receiver took the new connection, which ended the old session here).
+  if (pa !== null && m.state === 'SECOND' && m.synced && !m.persisted.copyComplete && pa.serving && pa.replicating === true) {
+    return persist(m, fx, { copyComplete: true, epoch: pa.epoch, lastRole: 'SECOND', tookOver: false });
+  }
+  if (pa !== null && m.state === 'SECOND' && m.synced && pa.serving && pa.replicating !== false && pa.epoch > m.persisted.epoch) {
     // In sync over a live session: every write of the primary's new epoch reaches us too.
     return persist(m, fx, { epoch: pa.epoch, copyComplete: true });
   }
@@ -356,6 +380,11 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     if (kind === 'lost') return { ...m, synced: false };
     const pa = peerAnn(m);
     if (pa === null) return m;
+    // The peer announces no replication session: this in_sync may have been sent before it
+    // gave the session up, and the peer may have released sync calls since (grantFence). Or
+    // the peer connected a moment ago and we have not heard it say so yet. Held until it does
+    // (absorbPeerView); meanwhile this node is a SECOND with an incomplete copy.
+    if (pa.serving && pa.replicating === false) return { ...persist(m, fx, { lastRole: 'SECOND', tookOver: false }), synced: true };
     const cur = persist(m, fx, { copyComplete: true, epoch: pa.epoch, lastRole: 'SECOND', tookOver: false });
     return { ...cur, synced: true };
   }
@@ -363,13 +392,13 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     // From now on the SECOND may become in sync at any moment, before we hear of it: this
     // node alone no longer knows it holds the only complete copy. The SECOND persisted its
     // copy as incomplete when the session started, so a pending epoch bump is moot now.
-    return { ...persist(m, fx, { lastRole: 'PRIM' }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m) };
+    return { ...persist(m, fx, { lastRole: 'PRIM' }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m), sessionUp: true };
   }
   if (servingState(m.state) && kind === 'lost') {
     // Writes go on without the SECOND (which may have been in sync a moment ago, even if its
     // announcement has not reached us): its copy is older from now on. With a witness the
     // application writes again only once the witness holds the new epoch (status Ready).
-    const cur = { ...leaveSecondBehind(m, fx), lastWitnessRequest_ms: null };
+    const cur = { ...leaveSecondBehind(m, fx), lastWitnessRequest_ms: null, sessionUp: false };
     return { ...cur, status: cur.job === null ? settledStatus(cur) : cur.status };
   }
   return m;
@@ -389,7 +418,7 @@ export function onFenceWanted(m: ModuleMachine, token: number): ModuleMachine {
  * as well. Emitted after the step's Persist and Announce.
  */
 export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
-  if (m.fenceWanted === null || peerStillBelievesComplete(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
+  if (m.fenceWanted === null || peerStillBelievesComplete(m) || peerNotYetToldAlone(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
   fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
   return { ...m, fenceWanted: null };
 }

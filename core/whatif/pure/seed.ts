@@ -44,6 +44,7 @@ export function seedMachine(node: string, policy: ModulePolicy, a: ModuleAnnounc
     vip: serving || (farmUp && policy.mode === 'farm'),
     replication: policy.mode !== 'mirror' ? 'off' : a.state === 'PRIM' ? 'sender' : a.state === 'SECOND' ? 'receiver' : 'off',
     synced: a.state === 'SECOND' && a.status === 'Ready' && a.copyComplete,
+    sessionUp: a.state === 'PRIM' && a.replicating !== false,
     wantsPrim: a.wantsPrim,
     startedAt_ms: o.now_ms - STARTED_LONG_AGO_MS,
     // A WAIT node left by a failover-off or a refused witness keeps its right to take over.

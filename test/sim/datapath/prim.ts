@@ -97,6 +97,10 @@ export interface PrimBugs {
   /** The activity record cools an idle hot file without the sync that puts it on SECOND and
    *  on PRIM's disk first (coolingPlan's sync_first taken as cool). */
   readonly activity_cools_unsynced?: boolean;
+  /** (The module layer's:) SECOND marks its copy complete on an in_sync it handles after PRIM
+   *  announced its session down (the in_sync of a session PRIM gave up while it was on the
+   *  way), as core/module/pure/mirror.ts did before `replicating` was announced. */
+  readonly second_completes_stale?: boolean;
 }
 
 /** Whether a journal image left by an earlier life may be trusted (journal.ts load()). */

@@ -56,6 +56,7 @@ export const BUG_SWITCHES = {
   'journal-drops-refused': 'journal_drops_refused',
   'pass-keeps-second-complete': 'pass_keeps_second_complete',
   'activity-cools-unsynced': 'activity_cools_unsynced',
+  'second-completes-stale': 'second_completes_stale',
 } as const satisfies Record<string, keyof PrimBugs>;
 export type BugSwitch = keyof typeof BUG_SWITCHES;
 

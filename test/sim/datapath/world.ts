@@ -33,6 +33,9 @@ export interface SimNode {
   receiverRecord: ReceiverRecord | undefined;
   /** The module machine's persisted "copy complete" (module/pure/mirror.ts): may take over. */
   copyComplete: boolean;
+  /** SECOND: an in_sync came while PRIM announced no session; complete once PRIM announces
+   *  one while this connection lives (module/pure/mirror.ts onReplicationEvent, absorbPeerView). */
+  completeHeld: boolean;
   prim: PrimSide | undefined;
   second: SecondSide | undefined;
 }
@@ -120,7 +123,7 @@ export class DatapathWorld implements Scheduler {
     this.bugs = opts.bugs ?? {};
     this.fence = opts.fence ?? 'ideal';
     this.fence_ms = opts.fence_ms ?? 500;
-    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), activity: { image: undefined }, receiverRecord: undefined, copyComplete: false, prim: undefined, second: undefined });
+    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), activity: { image: undefined }, receiverRecord: undefined, copyComplete: false, completeHeld: false, prim: undefined, second: undefined });
     this.nodes = { n1: node('n1'), n2: node('n2') };
     this.app = new App({
       get now() { return world.now; },
@@ -200,10 +203,19 @@ export class DatapathWorld implements Scheduler {
 
   startSecond(n: SimNode): void {
     n.daemon = true;
+    n.completeHeld = false;
     n.second = new SecondSide(this, n.fs, n.receiverRecord, n.activity, n.boot, {
       log: (m) => this.log(`${n.id} ${m}`),
       complete: (c) => {
         n.receiverRecord = n.second?.record;
+        n.completeHeld = false;
+        // The in_sync of a session PRIM has given up, or of one it announced only a moment
+        // ago: held until PRIM announces a session (the fixed module layer).
+        if (c && this.primAnnouncedAlone && !this.bugs.second_completes_stale) {
+          n.completeHeld = true;
+          this.log(`${n.id}: in_sync held: PRIM announces no session`);
+          return;
+        }
         n.copyComplete = c;
         if (c) this.primAnnouncedAlone = false;
         this.log(`${n.id}: copy ${c ? 'complete' : 'incomplete'}`);
@@ -224,6 +236,20 @@ export class DatapathWorld implements Scheduler {
 
   private onPrimStatus(n: SimNode, s: SenderStatus): void {
     this.log(`${n.id} status ${s.state}${'reason' in s ? ` (${s.reason})` : ''}${'code' in s && s.code ? ` ${s.code}` : ''}`);
+    // PRIM announces its session (`replicating`): at once, or a heartbeat later.
+    if (s.state === 'connected' && !this.bugs.no_fence) {
+      const p = n.prim;
+      this.at(this.now + (this.fence === 'ideal' ? 0 : this.fence_ms), 'heartbeat: PRIM replicates', () => {
+        if (!n.up || n.prim !== p || !p?.isAlive || p.route === 'alone') return;
+        this.primAnnouncedAlone = false;
+        const sec = this.nodes[this.secondNode];
+        if (sec.completeHeld && sec.up && sec.second) {
+          sec.completeHeld = false;
+          sec.copyComplete = true;
+          this.log(`${sec.id}: copy complete (the held in_sync: PRIM announces its session)`);
+        }
+      });
+    }
     // With the fence ignored (a re-injected bug), SECOND learns as before the fence existed:
     // only an ALONE after a session was up reaches the machine (ReplicationLost).
     if (!this.bugs.no_fence) return;
@@ -286,6 +312,8 @@ export class DatapathWorld implements Scheduler {
     closed: (conn, end, err) => {
       if (end === 'second') {
         this.log(`second: connection ${conn.id} closed (${err.code}: ${err.message})`);
+        const sn = this.nodes[this.secondNode];
+        if (sn.second && conn === sn.second.conn) sn.completeHeld = false;
         this.nodes[this.secondNode].second?.onClosed(conn);
         return;
       }
@@ -319,6 +347,7 @@ export class DatapathWorld implements Scheduler {
       const s = this.nodes[this.secondNode];
       if (entry.done) return;
       if (!this.netUp || !s.up || !s.daemon || !s.second || conn.cut) return; // the timeout below answers
+      s.completeHeld = false; // a new connection ends the session a held in_sync belonged to
       s.second.accept(conn);
     });
     this.at(this.now + timeout_ms, 'handshake timeout', () => {
@@ -390,6 +419,7 @@ export class DatapathWorld implements Scheduler {
       n.prim = undefined;
       this.app.abandon();
     }
+    n.completeHeld = false;
     if (n.second) {
       const c = n.second.conn;
       n.second.kill();
@@ -424,6 +454,7 @@ export class DatapathWorld implements Scheduler {
       n.second.kill();
       n.second = undefined;
     }
+    n.completeHeld = false;
     for (const c of this.liveConns()) c.cutSilently();
     n.fs.powerCut(this.rng);
     n.boot++;

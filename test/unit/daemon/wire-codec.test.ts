@@ -147,6 +147,9 @@ describe('heartbeat payload shape', () => {
     expect(parseHeartbeatPayload({ version: -1, modules: [] })).toBeUndefined();
     expect(parseHeartbeatPayload({ modules: [] })).toBeUndefined();
     expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, serving: 'yes' }] })).toBeUndefined();
+    // replicating and peerUnreplicatedSeen are optional (older peers lack them) but booleans when present.
+    expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] })).toEqual({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] });
+    expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: 1 }] })).toBeUndefined();
   });
   it('fuzz: never throws on any JSON', () => {
     fc.assert(fc.property(fc.jsonValue(), (j) => (parseHeartbeatPayload(j), true)), { numRuns: 1000 });

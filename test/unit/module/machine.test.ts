@@ -1,6 +1,6 @@
 import { assertTransition, MIRROR_TABLE } from '../../../core/module/pure/table';
 import { isHakitError } from '../../../core/errors/catalogue';
-import { driver, peer, types } from './helpers';
+import { announcementOf, driver, peer, types } from './helpers';
 import type { ModuleEffect } from '../../../core/module/pure/types';
 
 /** A node in WAIT after `start` and prestart, having listened long enough. */
@@ -171,6 +171,43 @@ describe('failover', () => {
     return d;
   }
 
+  it('an in_sync handled after the PRIM announced its session down does not make the copy complete; an announced session does', () => {
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 1 });
+    // ALONE with its epoch moved by the witness after it connected: lastRole says nothing of the session.
+    const prim = (replicating: boolean) => [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 1, copyComplete: true, lastRole: 'ALONE', replicating })];
+    d.send({ type: 'PeerView', peers: prim(true) });
+    d.settle();
+    d.send({ type: 'ReplicationConnected' });
+    // The PRIM gave the session up while its in_sync was on the way.
+    d.send({ type: 'PeerView', peers: prim(false) });
+    expect(announcementOf(d.m).peerUnreplicatedSeen).toBe(true);
+    d.send({ type: 'ReplicationSynced' });
+    expect(d.m.persisted).toMatchObject({ copyComplete: false, lastRole: 'SECOND' });
+    expect(`${d.m.state}/${d.m.status}`).toBe('SECOND/Transient');
+    expect(announcementOf(d.m)).toMatchObject({ copyComplete: false, peerUnreplicatedSeen: true });
+    // The peer announces a session with ours still up here (it had just connected): that in_sync stands.
+    d.send({ type: 'PeerView', peers: prim(true) });
+    expect(d.m.persisted).toMatchObject({ copyComplete: true, epoch: 1, lastRole: 'SECOND' });
+    expect(`${d.m.state}/${d.m.status}`).toBe('SECOND/Ready');
+    // Ended by a loss first, it would not have: the next session's pass decides.
+    const e = waiting('n2', { lastRole: 'SECOND', epoch: 1 });
+    e.send({ type: 'PeerView', peers: prim(true) });
+    e.settle();
+    e.send({ type: 'ReplicationConnected' });
+    e.send({ type: 'PeerView', peers: prim(false) });
+    e.send({ type: 'ReplicationSynced' });
+    e.send({ type: 'ReplicationLost', reason: 'closed' });
+    e.send({ type: 'PeerView', peers: prim(true) });
+    expect(e.m.persisted.copyComplete).toBe(false);
+    // A peer of an older version (no `replicating`): the in_sync counts at once, as before.
+    const f = waiting('n2', { lastRole: 'SECOND', epoch: 1 });
+    f.send({ type: 'PeerView', peers: [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 1, copyComplete: true, lastRole: 'ALONE' })] });
+    f.settle();
+    f.send({ type: 'ReplicationConnected' });
+    f.send({ type: 'ReplicationSynced' });
+    expect(f.m.persisted.copyComplete).toBe(true);
+  });
+
   it('the in-sync SECOND takes over when the primary is lost', () => {
     const d = second();
     d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
@@ -238,13 +275,19 @@ describe('restarts and farms', () => {
     expect(d.m.state).toBe('ALONE');
   });
 
-  it('the fence: held sync calls of an ALONE PRIM are released only once the peer cannot take over without them', () => {
+  /** n1 serving ALONE (its peer was not heard), as after a takeover. */
+  function alonePrim() {
     const d = driver('n1', {}, { epoch: 3, copyComplete: true, lastRole: 'ALONE' });
     d.send({ type: 'Command', command: { kind: 'start' } });
     d.settle();
     d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
     d.send({ type: 'TimerFired', id: 'peer-wait' }, 3_000);
     d.settle();
+    return d;
+  }
+
+  it('the fence: held sync calls of an ALONE PRIM are released only once the peer cannot take over without them', () => {
+    const d = alonePrim();
     expect(d.m.state).toBe('ALONE');
     const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
     // The peer is lost: nothing to wait for.
@@ -267,6 +310,26 @@ describe('restarts and farms', () => {
     const lost = d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
     expect(fence(lost)).toEqual([]);
     expect(types(lost)).toContain('ReplicationPeerLost');
+  });
+
+  it('the fence waits for a "copy out of date" announced from a view of this PRIM without a session: an older one may predate an in_sync on its way', () => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    const sec = (copyComplete: boolean, peerUnreplicatedSeen: boolean) => [peer('n2', { state: 'SECOND', status: 'Transient', epoch, copyComplete, lastRole: 'SECOND', peerUnreplicatedSeen })];
+    // A pass runs (SECOND announced its copy incomplete), then the link is lost mid-pass.
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: sec(false, false) });
+    expect(announcementOf(d.m).replicating).toBe(true);
+    d.send({ type: 'ReplicationLost', reason: 'test' });
+    expect(announcementOf(d.m)).toMatchObject({ replicating: false, lastRole: 'ALONE' });
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    expect(fence(d.send({ type: 'FenceWanted', token: 7 }))).toEqual([]);
+    expect(fence(d.send({ type: 'PeerView', peers: sec(false, false) }))).toEqual([]);
+    // The in_sync got there after all: complete, still from a view of us PRIM: held.
+    expect(fence(d.send({ type: 'PeerView', peers: sec(true, false) }))).toEqual([]);
+    // It heard us without a session and marked its copy out of date: released.
+    expect(fence(d.send({ type: 'PeerView', peers: sec(false, true) }))).toEqual([{ type: 'ReplicationFence', token: 7 }]);
+    expect(announcementOf(d.m).peerUnreplicatedSeen).toBe(false); // its own view of n2: a SECOND
   });
 
   it('the fence after a hakitd restart that kept the capture: the new engine starts ALONE, no loss was reported', () => {
