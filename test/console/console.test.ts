@@ -64,7 +64,9 @@ test('the console is served at / with a strict CSP, and is small', async () => {
 test('log in as admin, see the grid in SafeKit colours; first load measured', async () => {
   const { page, errors } = await newPage();
   await page.goto(base + '/');
-  await expect(page.getByRole('heading', { name: 'hakit console' }).isVisible()).resolves.toBe(true);
+  // The login form renders once the page asked for its session: wait for it (isVisible() does
+  // not wait, and failed on a loaded CI machine).
+  await page.getByRole('heading', { name: 'hakit console' }).waitFor({ timeout: 10_000 });
   await page.getByLabel('User').fill('admin');
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Log in' }).click();
