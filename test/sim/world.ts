@@ -103,6 +103,8 @@ type SimEvent =
   | { k: 'witness-in'; input: WitnessInput; inc: number; arb: number }
   | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number; arb: number }
   | { k: 'synced'; session: number }
+  /** The PRIM runner starts reporting again (StartReplication sender): it tells a session still up. */
+  | { k: 'report'; node: NodeId; inc: number }
   | { k: 'restart'; node: NodeId }
   | { k: 'write' }
   | { k: 'repl' }
@@ -426,6 +428,14 @@ export class World {
       }
       case 'synced':
         return this.onSynced(e.session);
+      case 'report': {
+        const n = this.node(e.node);
+        const s = this.session;
+        if (!n.alive || n.incarnation !== e.inc || n.replRole !== 'sender' || s === null || s.sender !== n.id) return;
+        this.feed(n, { type: 'ReplicationConnected' });
+        if (s.synced) this.feed(n, { type: 'ReplicationSynced' });
+        return;
+      }
       case 'restart':
         return this.restart(e.node);
       case 'fence-wanted': {
@@ -518,6 +528,9 @@ export class World {
         return;
       case 'StartReplication':
         n.replRole = e.role;
+        // replication-mirror.ts start(): StopReplication on a PRIM only stopped the reporting;
+        // a session still up is told again (after this step, as the runner's own step).
+        if (e.role === 'sender') this.q.push(this.now, { k: 'report', node: n.id, inc: n.incarnation });
         return;
       case 'StopReplication':
         n.replRole = 'off';

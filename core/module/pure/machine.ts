@@ -8,7 +8,7 @@ import { initMachine, type Fx, type ModuleMachine } from './machine-state';
 import { adopt } from './adopt';
 import { approvalCommand, onApprovalTimer } from './approval';
 import { farmCommand, farmMembersOf, farmStart, farmStop, onFarmFailure, settleFarm } from '../../farm/pure/machine';
-import { absorbPeerView, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, peerUnreplicated, settleMirror, startModule, stopModule, type CommandOutcome } from './mirror';
+import { absorbPeerView, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, outdatedByNewerEpoch, peerUnreplicated, settleMirror, startModule, stopModule, type CommandOutcome } from './mirror';
 import type { CommandEvent, ModuleAnnouncement, ModuleEvent, PersistedModuleState, StepResult } from './types';
 import type { ModulePolicy } from './policy';
 
@@ -25,6 +25,7 @@ export function createMachine(node: string, policy: ModulePolicy, persisted: Per
 export function step(m: ModuleMachine, event: ModuleEvent, now_ms: number): StepResult<ModuleMachine> {
   const fx: Fx = [];
   let cur = absorb(m, fx, event, now_ms);
+  if (m.policy.mode === 'mirror' && event.type !== 'PeerView') cur = outdatedByNewerEpoch(cur, fx);
   for (let round = 0; round < MAX_SETTLE_ROUNDS && cur.job === null; round++) {
     const before = cur;
     cur = settle(cur, fx, now_ms);

@@ -314,13 +314,35 @@ export function absorbPeerView(m: ModuleMachine, fx: Fx): ModuleMachine {
     // In sync over a live session: every write of the primary's new epoch reaches us too.
     return persist(m, fx, { epoch: pa.epoch, copyComplete: true });
   }
+  return outdatedByPeer(m, fx, true);
+}
+
+/**
+ * The view's "out of date" rules, on a node that neither serves nor runs the application
+ * nor follows a session: a peer complete or serving under a newer epoch, or (`alone`) a live
+ * peer that declares itself sole authority at our epoch or later.
+ */
+function outdatedByPeer(m: ModuleMachine, fx: Fx, withAlone: boolean): ModuleMachine {
+  const pa = peerAnn(m);
   if (pa === null || !m.persisted.copyComplete || m.synced || m.app || servingState(m.state)) return m;
   const newer = pa.epoch > m.persisted.epoch && (pa.copyComplete || pa.serving);
   // A live primary that declares itself sole authority goes on writing without this copy.
-  const alone = pa.serving && pa.copyComplete && pa.lastRole === 'ALONE' && pa.epoch >= m.persisted.epoch;
+  const alone = withAlone && pa.serving && pa.copyComplete && pa.lastRole === 'ALONE' && pa.epoch >= m.persisted.epoch;
   if (!newer && !alone) return m;
   fx.push({ type: 'Log', level: 'info', msg: `${m.policy.module}: the peer (epoch ${pa.epoch}, ${pa.lastRole}) writes without this copy (epoch ${m.persisted.epoch}): marked out of date` });
   return persist(m, fx, { copyComplete: false });
+}
+
+/**
+ * After any event but a view: a peer's newer epoch makes this copy stale even when the view
+ * that showed it came while the rule could not apply (the application still stopping here
+ * after a restart), since views come only on change. Found by the cluster simulation: such a
+ * node became SECOND, then took over with the stale copy when the peer died. The same-epoch
+ * `alone` rule is left to views: after a split brain the yielding peer still announces
+ * itself serving for a while.
+ */
+export function outdatedByNewerEpoch(m: ModuleMachine, fx: Fx): ModuleMachine {
+  return outdatedByPeer(m, fx, false);
 }
 
 function stepSecond(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {

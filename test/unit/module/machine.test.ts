@@ -346,6 +346,19 @@ describe('restarts and farms', () => {
     expect(fence(d.send({ type: 'PeerView', peers: sec(false) }))).toEqual([{ type: 'ReplicationFence', token: 1 }]);
   });
 
+  it('a peer\'s newer epoch seen while the application was still stopping here marks the copy out of date once it stopped (no new view needed)', () => {
+    const d = driver('n1', {}, { epoch: 2, copyComplete: true, lastRole: 'PRIM', wasStarted: true });
+    d.send({ type: 'Booted', leftover: { state: 'PRIM', status: 'Ready', capture_kept: false } });
+    expect(d.m.app).toBe(true); // stop_prim of the old application runs
+    // The peer took over meanwhile: it serves ALONE under a newer epoch.
+    d.send({ type: 'PeerView', peers: [peer('n2', { state: 'ALONE', status: 'Ready', serving: true, epoch: 3, copyComplete: true, lastRole: 'ALONE', replicating: false })] });
+    expect(d.m.persisted.copyComplete).toBe(true); // not while the application runs here
+    d.settle();
+    expect(d.m.app).toBe(false);
+    expect(d.m.persisted.copyComplete).toBe(false);
+    expect(d.effects).toContainEqual(expect.objectContaining({ type: 'Log', msg: expect.stringMatching(/writes without this copy \(epoch 2\): marked out of date/) }));
+  });
+
   it('a former PRIM or SECOND waits for its peer: the other may have served since', () => {
     for (const lastRole of ['PRIM', 'SECOND'] as const) {
       const d = waiting('n1', { epoch: 3, copyComplete: true, lastRole });
