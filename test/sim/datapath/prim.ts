@@ -231,27 +231,18 @@ export class PrimSide {
 
   private timers(): void {
     const tick_ms = Math.max(50, Math.floor(SIM_LINK_CFG.ack_timeout_ms / 4));
-    const every = (ms: number, ev: LinkEvent): void => {
-      const loop = (): void => { if (!this.alive) return; this.feed(ev); this.s.at(this.s.now + ms, 'prim timer', loop); };
-      this.s.at(this.s.now + ms, 'prim timer', loop);
+    const every = (ms: number, what: string, fn: () => void): void => {
+      const loop = (): void => { if (!this.alive) return; fn(); this.s.at(this.s.now + ms, what, loop); };
+      this.s.at(this.s.now + ms, what, loop);
     };
-    every(tick_ms, { kind: 'tick' });
-    every(SIM_LINK_CFG.reconnect_ms, { kind: 'connect_tick' });
-    const mend = (): void => {
-      if (!this.alive) return;
-      if (this.journal.emptied && !this.fs.full) {
-        this.rewriteJournal(this.link.route === 'walking' ? 'syncing' : this.link.route);
-        if (!this.journal.emptied) this.hooks.log('prim: journal mended (rewritten from pending)');
-      }
-      this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
-    };
-    this.s.at(this.s.now + JOURNAL_MEND_MS, 'prim journal mend', mend);
-    const cool = (): void => {
-      if (!this.alive) return;
-      this.coolTick();
-      this.s.at(this.s.now + SIM_COOL_IDLE_MS, 'prim activity cooling', cool);
-    };
-    this.s.at(this.s.now + SIM_COOL_IDLE_MS, 'prim activity cooling', cool);
+    every(tick_ms, 'prim timer', () => this.feed({ kind: 'tick' }));
+    every(SIM_LINK_CFG.reconnect_ms, 'prim timer', () => this.feed({ kind: 'connect_tick' }));
+    every(JOURNAL_MEND_MS, 'prim journal mend', () => {
+      if (!this.journal.emptied || this.fs.full) return;
+      this.rewriteJournal(this.link.route === 'walking' ? 'syncing' : this.link.route);
+      if (!this.journal.emptied) this.hooks.log('prim: journal mended (rewritten from pending)');
+    });
+    every(SIM_COOL_IDLE_MS, 'prim activity cooling', () => this.coolTick());
   }
 
   // ---- the machine -----------------------------------------------------------------------

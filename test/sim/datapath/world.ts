@@ -33,9 +33,10 @@ export interface SimNode {
   receiverRecord: ReceiverRecord | undefined;
   /** The module machine's persisted "copy complete" (module/pure/mirror.ts): may take over. */
   copyComplete: boolean;
-  /** SECOND: an in_sync came while PRIM announced no session; complete once PRIM announces
-   *  one while this connection lives (module/pure/mirror.ts onReplicationEvent, absorbPeerView). */
-  completeHeld: boolean;
+  /** SECOND: the connection whose in_sync came while PRIM announced no session; the copy is
+   *  complete once PRIM announces one while that connection is still SECOND's (a close it saw
+   *  or a new connection ends it; module/pure/mirror.ts onReplicationEvent, absorbPeerView). */
+  completeHeldOn: Conn | undefined;
   prim: PrimSide | undefined;
   second: SecondSide | undefined;
 }
@@ -123,7 +124,7 @@ export class DatapathWorld implements Scheduler {
     this.bugs = opts.bugs ?? {};
     this.fence = opts.fence ?? 'ideal';
     this.fence_ms = opts.fence_ms ?? 500;
-    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), activity: { image: undefined }, receiverRecord: undefined, copyComplete: false, completeHeld: false, prim: undefined, second: undefined });
+    const node = (id: NodeName): SimNode => ({ id, fs: new MemFs(), boot: 1, up: true, daemon: false, journal: freshJournal(), activity: { image: undefined }, receiverRecord: undefined, copyComplete: false, completeHeldOn: undefined, prim: undefined, second: undefined });
     this.nodes = { n1: node('n1'), n2: node('n2') };
     this.app = new App({
       get now() { return world.now; },
@@ -203,16 +204,15 @@ export class DatapathWorld implements Scheduler {
 
   startSecond(n: SimNode): void {
     n.daemon = true;
-    n.completeHeld = false;
     n.second = new SecondSide(this, n.fs, n.receiverRecord, n.activity, n.boot, {
       log: (m) => this.log(`${n.id} ${m}`),
       complete: (c) => {
         n.receiverRecord = n.second?.record;
-        n.completeHeld = false;
+        n.completeHeldOn = undefined;
         // The in_sync of a session PRIM has given up, or of one it announced only a moment
         // ago: held until PRIM announces a session (the fixed module layer).
         if (c && this.primAnnouncedAlone && !this.bugs.second_completes_stale) {
-          n.completeHeld = true;
+          n.completeHeldOn = n.second?.conn;
           this.log(`${n.id}: in_sync held: PRIM announces no session`);
           return;
         }
@@ -243,8 +243,10 @@ export class DatapathWorld implements Scheduler {
         if (!n.up || n.prim !== p || !p?.isAlive || p.route === 'alone') return;
         this.primAnnouncedAlone = false;
         const sec = this.nodes[this.secondNode];
-        if (sec.completeHeld && sec.up && sec.second) {
-          sec.completeHeld = false;
+        const held = sec.completeHeldOn;
+        // A new connection, or the loss of this one, ended the session the in_sync belonged to.
+        if (held !== undefined && sec.up && sec.second?.conn === held) {
+          sec.completeHeldOn = undefined;
           sec.copyComplete = true;
           this.log(`${sec.id}: copy complete (the held in_sync: PRIM announces its session)`);
         }
@@ -312,8 +314,6 @@ export class DatapathWorld implements Scheduler {
     closed: (conn, end, err) => {
       if (end === 'second') {
         this.log(`second: connection ${conn.id} closed (${err.code}: ${err.message})`);
-        const sn = this.nodes[this.secondNode];
-        if (sn.second && conn === sn.second.conn) sn.completeHeld = false;
         this.nodes[this.secondNode].second?.onClosed(conn);
         return;
       }
@@ -347,7 +347,6 @@ export class DatapathWorld implements Scheduler {
       const s = this.nodes[this.secondNode];
       if (entry.done) return;
       if (!this.netUp || !s.up || !s.daemon || !s.second || conn.cut) return; // the timeout below answers
-      s.completeHeld = false; // a new connection ends the session a held in_sync belonged to
       s.second.accept(conn);
     });
     this.at(this.now + timeout_ms, 'handshake timeout', () => {
@@ -419,7 +418,6 @@ export class DatapathWorld implements Scheduler {
       n.prim = undefined;
       this.app.abandon();
     }
-    n.completeHeld = false;
     if (n.second) {
       const c = n.second.conn;
       n.second.kill();
@@ -454,7 +452,6 @@ export class DatapathWorld implements Scheduler {
       n.second.kill();
       n.second = undefined;
     }
-    n.completeHeld = false;
     for (const c of this.liveConns()) c.cutSilently();
     n.fs.powerCut(this.rng);
     n.boot++;
