@@ -13,6 +13,7 @@ import { parseUserConfigText } from '../../core/config/load';
 import { planMonitor } from '../../core/rules/pure/plan';
 import { median, printFigures, quantile, type Figure } from './figures';
 import { daemonRestart } from './checkers-daemon';
+import { processCpuTicks, TICKS_PER_S } from './cpu-time';
 
 /** Bound on one wait for a death to be seen or acted on. */
 const WAIT_MS = 5_000;
@@ -114,13 +115,10 @@ async function deathRestarted(runs: number): Promise<number[]> {
   return out;
 }
 
-/** utime+stime of this process and its waited-for children, in clock ticks (100/s). */
+/** utime+stime of this process and its waited-for children, in clock ticks. */
 function cpuTicks(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
+  return processCpuTicks('self', true) ?? 0;
 }
-const TICKS_PER_S = 100;
 
 /** 20 checkers at 1 s: 10 errd processes, 4 intf, 3 ip, 3 custom (a shell script each). */
 async function cpuCost(window_s: number): Promise<{ pct: number; per_checker_pct: number }> {

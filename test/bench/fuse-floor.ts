@@ -41,6 +41,11 @@ export class FuseFloor {
     return floor;
   }
 
+  /** bindfs's pid (nsenter execs it), for its CPU time. */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   private mounted(): boolean {
     let info: string;
     try { info = fs.readFileSync(`/proc/${this.mountPid}/mountinfo`, 'utf8'); } catch { return false; } // the view is gone

@@ -24,6 +24,7 @@ import { printFigures, quantile, type Figure } from './figures';
 import { perRoundRatios, roundFits, roundOrder, spread } from './rounds';
 import { glusterBench } from './mirror-gluster';
 import { FuseFloor } from './fuse-floor';
+import { machineCpuTicks, processCpuTicks, TICKS_PER_S } from './cpu-time';
 
 const ADDR = '198.18.77.9';
 const PORT = 7819;
@@ -495,11 +496,13 @@ class Pg {
     this.run(['pgbench', '-q', '-i', '-s', String(PG_SCALE), '-h', this.sock, '-p', String(this.port), 'postgres']);
     return (performance.now() - t0) / 1000;
   }
-  tps(): number {
+  /** pgbench -c 4: its TPS, and the transactions it made (for CPU per transaction). */
+  tps(): { tps: number; txns: number } {
     const out = this.run(['pgbench', '-c', '4', '-j', '2', '-T', String(PG_SECONDS), '-h', this.sock, '-p', String(this.port), 'postgres']);
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
-    if (!m) throw new Error(`pgbench output without tps: ${out.slice(-500)}`);
-    return Number(m[1]);
+    const n = /number of transactions actually processed: (\d+)/.exec(out);
+    if (!m || !n) throw new Error(`pgbench output without tps: ${out.slice(-500)}`);
+    return { tps: Number(m[1]), txns: Number(n[1]) };
   }
 }
 
@@ -563,7 +566,24 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         try {
           const from = p.prim.events.length;
           for (const t of ['local', 'fuse', 'mirror'] as const) { pgs[t].start(); put(`pginit_${t}`, pgs[t].init()); }
-          for (let r = 0; r < 2; r++) for (const t of r === 0 ? (['local', 'fuse', 'mirror'] as const) : (['mirror', 'fuse', 'local'] as const)) put(`pgtps_${t}`, pgs[t].tps());
+          // CPU per transaction besides TPS: the machine's (everything on its 2 vCPUs), and that
+          // of the FUSE daemon serving the run (bindfs; hakit's PRIM) and of SECOND, which on
+          // real servers runs on its own machine.
+          const daemons = { local: [], fuse: [floor.pid], mirror: [p.prim.pid, p.second.pid] } as const;
+          for (let r = 0; r < 2; r++) {
+            for (const t of r === 0 ? (['local', 'fuse', 'mirror'] as const) : (['mirror', 'fuse', 'local'] as const)) {
+              const ticks = (): number[] => daemons[t].map((pid) => (pid === undefined ? 0 : processCpuTicks(pid) ?? 0));
+              const m0 = machineCpuTicks();
+              const d0 = ticks();
+              const run = pgs[t].tps();
+              const m1 = machineCpuTicks();
+              const d1 = ticks();
+              const perTxn = (dt: number): number => (dt * 1e6) / TICKS_PER_S / run.txns;
+              put(`pgtps_${t}`, run.tps);
+              put(`pgcpu_${t}`, perTxn(m1.busy - m0.busy));
+              d1.forEach((x, i) => put(`pgcpu_${t}_daemon${i}`, perTxn(x - d0[i]!)));
+            }
+          }
           // A link lost meanwhile leaves PRIM ALONE (no replication) for part of the run: count it.
           put('pg_losses', p.prim.events.slice(from).filter((e) => e.event === 'status' && (e.status as { state?: string }).state === 'lost').length);
           process.stderr.write(`mirror bench side pg: ${JSON.stringify(Object.fromEntries(Object.entries(v).filter(([k]) => k.startsWith('pg'))))}\n`);
@@ -615,6 +635,9 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         { figure: `side_pg_tps_mirror_vs_local${a}`, value: +(m('pgtps_mirror') / m('pgtps_local')).toFixed(3), unit: 'x', note: 'goal >= 0.7' },
         { figure: `side_pg_init_fuse_floor_s${a}`, value: m('pginit_fuse'), unit: 's', note: FLOOR_NOTE },
         { figure: `side_pg_tps_fuse_floor_vs_local${a}`, value: +(m('pgtps_fuse') / m('pgtps_local')).toFixed(3), unit: 'x', note: `${m('pgtps_fuse')} tps; ${FLOOR_NOTE}` },
+        { figure: `side_pg_cpu_us_per_txn_local${a}`, value: m('pgcpu_local'), unit: 'µs', note: 'busy CPU of the whole machine per transaction (2 vCPUs shared by everything)' },
+        { figure: `side_pg_cpu_us_per_txn_fuse_floor${a}`, value: m('pgcpu_fuse'), unit: 'µs', note: `of which bindfs ${m('pgcpu_fuse_daemon0')} µs` },
+        { figure: `side_pg_cpu_us_per_txn_mirror${a}`, value: m('pgcpu_mirror'), unit: 'µs', note: `of which PRIM's capture ${m('pgcpu_mirror_daemon0')} µs, SECOND ${m('pgcpu_mirror_daemon1')} µs (its own machine on real servers)` },
         { figure: `side_pg_link_losses${a}`, value: m('pg_losses'), unit: 'count', note: 'link lost during the database runs (PRIM ALONE meanwhile: figures not comparable unless 0)' },
       );
     }
