@@ -115,9 +115,10 @@ async function startFarm(lab: Lab): Promise<string | undefined> {
   return undefined;
 }
 
-async function clientGet(lab: Lab, url: string): Promise<string> {
+/** GET from the client; `empty` says what an empty body means for that application. */
+async function clientGet(lab: Lab, url: string, empty = '(empty answer)'): Promise<string> {
   const r = await lab.exec('client', ['curl', '-s', '-m', '2', url], { timeout_ms: 5000 });
-  return r.code === 0 ? r.stdout.trim() || '(empty answer)' : `no answer (curl exit ${r.code})`;
+  return r.code === 0 ? r.stdout.trim() || empty : `no answer (curl exit ${r.code})`;
 }
 
 async function printStates(lab: Lab): Promise<void> {
@@ -172,7 +173,7 @@ export async function demo(): Promise<number> {
   if (farmProblem !== undefined) log(`${FARM} is not running in the demo: ${farmProblem}`);
   await until(async () => !(await clientGet(lab, `http://${mirrorVip(lab)}:${MIRROR_PORT}/`)).startsWith('no answer'), 10_000);
   await printStates(lab);
-  log(`\nFrom the client: GET http://${mirrorVip(lab)}:${MIRROR_PORT}/ -> ${await clientGet(lab, `http://${mirrorVip(lab)}:${MIRROR_PORT}/`)}`);
+  log(`\nFrom the client: GET http://${mirrorVip(lab)}:${MIRROR_PORT}/ -> ${await clientGet(lab, `http://${mirrorVip(lab)}:${MIRROR_PORT}/`, '(answered, empty: no record stored yet)')}`);
   if (farmProblem === undefined) await until(async () => !(await clientGet(lab, `http://${farmVip(lab)}:${FARM_PORT}/`)).startsWith('no answer'), 10_000);
   if (farmProblem === undefined) log(`From the client: GET http://${farmVip(lab)}:${FARM_PORT}/ -> ${await clientGet(lab, `http://${farmVip(lab)}:${FARM_PORT}/`)}`);
   const states = await Promise.all(NODES.map((n) => moduleState(lab, n, MIRROR)));
