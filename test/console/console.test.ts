@@ -277,6 +277,10 @@ test('module detail: log, resources, replication; keyboard moves between tabs', 
   await page.keyboard.press('ArrowRight');
   await page.getByText('Pending').waitFor();
   expect(await page.locator('dl.kv').textContent()).toMatch(/1000 B/);
+  // A PRIM in a pass: its kind, what it shipped and what is left (webconsole/pure/replication.ts).
+  expect(await page.locator('dd[data-row="replication"]').textContent()).toMatch(/re-integrating the SECOND \(journal pass/);
+  expect(await page.locator('dd[data-row="shipped"]').textContent()).toBe('10 B (0 %)');
+  expect(await page.locator('dd[data-row="pending"]').textContent()).toBe('1000 B in 2 file(s)');
   await shot(page, '10-detail-replication');
   // Last verify: none yet on this node, then the one run from here (kept by the daemon's records).
   expect(await page.locator('dd.last-verify').textContent()).toMatch(/none run on n1 yet/);

@@ -1,7 +1,7 @@
 // The console's pure parts: SafeKit colours with icon and words, the event reducer, the
 // isolation banner's rule, the bucket layout.
 import type { ClusterState, ModuleOnNode } from '../../core/api/contract/pure/types';
-import { bucketOwners, cellLook, colourOf, resyncPercent, switchFlags } from '../../webconsole/pure/cell';
+import { bucketOwners, cellLook, colourOf, switchFlags } from '../../webconsole/pure/cell';
 import { applyNode, applyState, fromState, gridOf, ownNodeIsolated } from '../../webconsole/pure/cluster-view';
 
 function mod(over: Partial<ModuleOnNode> = {}): ModuleOnNode {
@@ -66,10 +66,7 @@ test('isolation: banner only when no other node is seen by heartbeat nor by the 
   expect(ownNodeIsolated(fromState(cluster(alone)), ['n1'])).toBe(false);
 });
 
-test('resync percent and the 256-bucket layout', () => {
-  expect(resyncPercent(750, 250)).toBe(25);
-  expect(resyncPercent(null, 1)).toBeNull();
-  expect(resyncPercent(0, 0)).toBe(100);
+test('the 256-bucket layout', () => {
   const b = bucketOwners({ n1: 128, n2: 120 }, ['n1', 'n2']);
   expect(b).toHaveLength(256);
   expect(b.filter((x) => x === 'n1')).toHaveLength(128);

@@ -56,14 +56,6 @@ export function colourOf(state: string, status: string, copy_complete: boolean):
   return 'grey';
 }
 
-/** "42 %" from the replication numbers, or null when unknown. */
-export function resyncPercent(pending_bytes: number | null, applied_bytes: number | null): number | null {
-  if (pending_bytes === null || applied_bytes === null) return null;
-  const total = pending_bytes + applied_bytes;
-  if (total <= 0) return 100;
-  return Math.max(0, Math.min(100, Math.floor((applied_bytes * 100) / total)));
-}
-
 /** The 256 buckets laid out by the member table's counts, in member order (the API gives counts, not each bucket's owner). */
 export function bucketOwners(counts: Readonly<Record<string, number>>, members: readonly string[], total = 256): (string | null)[] {
   const out: (string | null)[] = [];

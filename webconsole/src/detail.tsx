@@ -1,6 +1,7 @@
 // One module on one node in detail: live log, resources and their history with the failover
 // rule applied last, replication status, the farm's bucket map (bucket-map.tsx) and shares. Tabs follow the
 // WAI-ARIA tabs pattern (arrow keys move between them).
+import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { routeById } from '../../core/api/contract/routes';
 import { roleAllows, type Role } from '../../core/api/contract/pure/roles';
@@ -10,16 +11,10 @@ import type { EventSocket } from './live';
 import { LogView } from './logs';
 import { BucketMapView } from './bucket-map';
 import { SwitchList } from './grid';
+import { bytesText as bytes, replicationRows } from '../pure/replication';
 
 type Tab = 'log' | 'resources' | 'replication' | 'farm';
 
-function bytes(n: number | null): string {
-  if (n === null) return 'unknown';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 export function Detail(props: { node: string; m: ModuleOnNode; role: Role; socket: EventSocket | null; replication: ReplicationStatus | undefined; onClose: () => void }) {
   const tabs: Tab[] = ['log', 'resources', ...(props.m.mode === 'mirror' ? (['replication'] as Tab[]) : []), ...(props.m.farm ? (['farm'] as Tab[]) : [])];
@@ -145,19 +140,15 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
       {s && (
         <dl class="kv">
           <dt>Engine</dt>
-          <dd>{s.engine}</dd>
-          <dt>In sync</dt>
-          <dd>{s.in_sync === null ? 'unknown' : s.in_sync ? '✔ yes' : '✖ no (re-integrating)'}</dd>
-          <dt>Pending</dt>
-          <dd>{bytes(s.pending_bytes)}</dd>
-          <dt>Rate</dt>
-          <dd>{s.rate_bytes_per_s === null ? 'unknown' : `${bytes(s.rate_bytes_per_s)}/s`}</dd>
-          <dt>ETA</dt>
-          <dd>{s.eta_s === null ? 'unknown' : `${s.eta_s} s`}</dd>
-          <dt>Applied</dt>
-          <dd>
-            {bytes(s.bytes_applied)} in {s.ops_applied ?? '?'} operations
-          </dd>
+          <dd>{s.engine === 'prim' ? 'sender (PRIM side)' : s.engine === 'second' ? 'receiver (SECOND side)' : 'none'}</dd>
+          {replicationRows(s).map((row) => (
+            <Fragment key={row.label}>
+              <dt>{row.label}</dt>
+              <dd class={row.tone === 'bad' ? 'error' : undefined} data-row={row.label.toLowerCase()}>
+                {row.value}
+              </dd>
+            </Fragment>
+          ))}
           {typeof s.fence_wait_ms === 'number' && (
             <>
               <dt>Sync calls</dt>

@@ -2,7 +2,8 @@
 // icon and the state in words, the detail lines under it and the role's actions.
 import type { Role } from '../../core/api/contract/pure/roles';
 import type { ModuleOnNode, ReplicationStatus } from '../../core/api/contract/pure/types';
-import { cellLook, resyncPercent, switchFlags } from '../pure/cell';
+import { cellLook, switchFlags } from '../pure/cell';
+import { replicationGridLine } from '../pure/replication';
 import type { Grid } from '../pure/cluster-view';
 import { ActionMenu, type ActionProgress, type ActionSpec } from './actions';
 import { ApprovalPanel } from './approval';
@@ -57,11 +58,8 @@ export function ClusterGrid(props: {
                 const c = g.cell(mod, node);
                 const look = cellLook(c.m, c.reachable, c.via, c.heartbeat_lost);
                 const r = props.replication.get(`${node}/${mod}`);
-                const extra: string[] = [];
-                if (r && r.in_sync === false) {
-                  const pct = resyncPercent(r.pending_bytes, r.bytes_applied);
-                  extra.push(pct === null ? 'resync running' : `resync ${pct} %`);
-                }
+                const line = r ? replicationGridLine(r) : null;
+                const extra = line === null ? [] : [line];
                 return (
                   <td key={node} class={`cell c-${look.colour}`} data-node={node} data-module={mod} data-colour={look.colour}>
                     <div class="state">

@@ -5,6 +5,7 @@ import type { ModuleStatus, StateResult } from '../../control/api';
 import type { MonitorStatus } from '../../monitor/api';
 import type { MirrorStatusResult } from '../../daemon/mirror-handlers';
 import type { FarmStatus } from '../../farm/controller';
+import { replicationProgress } from '../../mirror/pure/progress';
 import type { CodedError, LogLevel, LogLine, ModuleOnNode, ModuleResources, NodeState, ReplicationStatus, ResourceChange } from '../contract/pure/types';
 
 export function moduleOnNode(node: string, m: ModuleStatus): ModuleOnNode {
@@ -75,6 +76,7 @@ export function replicationStatus(r: MirrorStatusResult): ReplicationStatus {
     shipped_bytes: syncing ? (last?.shipped_bytes ?? null) : null,
     pending_files: syncing ? (last?.pending_files ?? null) : last?.state === 'in_sync' ? 0 : null,
     reintegration_mode: syncing ? (last?.mode ?? null) : null,
+    phase: replicationProgress({ engine: r.engine, last: r.last, copy_complete: r.copy_complete, bytes_applied: r.bytes_applied }).phase,
     bytes_applied: r.bytes_applied,
     ops_applied: r.ops_applied,
     last: r.last,

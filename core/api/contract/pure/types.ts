@@ -148,6 +148,9 @@ export interface ModuleResources {
 
 // ---------------------------------------------------------------- replication
 
+/** See ReplicationStatus.phase. */
+export type ReplicationPhaseName = 'reintegrating' | 'in_sync' | 'alone' | 'receiving' | 'none';
+
 export interface ReplicationStatus {
   readonly module: string;
   readonly node: string;
@@ -163,6 +166,10 @@ export interface ReplicationStatus {
   readonly pending_files?: number | null;
   /** PRIM, during a pass: 'journal' (dirty ranges only) or 'full' (block comparison). */
   readonly reintegration_mode?: string | null;
+  /** The phase `hakit state -v` and `collect` name (core/mirror/pure/progress.ts): a PRIM
+   *  re-integrating, in sync or ALONE; a SECOND in sync or still receiving its copy; no
+   *  engine. Absent: an older node. */
+  readonly phase?: ReplicationPhaseName;
   readonly bytes_applied: number | null;
   readonly ops_applied: number | null;
   /** The engine's last status event, as it reported it. */
