@@ -15,7 +15,6 @@ import { bytesText as bytes, replicationRows } from '../pure/replication';
 
 type Tab = 'log' | 'resources' | 'replication' | 'farm';
 
-
 export function Detail(props: { node: string; m: ModuleOnNode; role: Role; socket: EventSocket | null; replication: ReplicationStatus | undefined; onClose: () => void }) {
   const tabs: Tab[] = ['log', 'resources', ...(props.m.mode === 'mirror' ? (['replication'] as Tab[]) : []), ...(props.m.farm ? (['farm'] as Tab[]) : [])];
   const [tab, setTab] = useState<Tab>('log');
