@@ -2,7 +2,8 @@
 // example mirror_http over real FUSE, TLS and users as `hakit cluster init` makes them, node1's
 // API relayed to the host, Debian's chromium): PRIM in sync and SECOND's complete copy; node2
 // power-cut, so node1 is ALONE and says so, not "re-integrating"; node2 back, and node1 in sync
-// again. The words are webconsole/pure/replication.ts's.
+// again; node1's module stopped, so node2 takes over ALONE and says so, not "link lost". The
+// words are webconsole/pure/replication.ts's.
 import type { Page } from 'playwright-core';
 import { DEFAULT_API_PORT } from '../../core/api/contract/version';
 import { provisionApi, startConsoleRelay } from '../api/lab/provision';
@@ -58,7 +59,7 @@ async function rowMatches(page: Page, name: string, re: RegExp, what: string): P
   await until(what, async () => re.test((await row(page, name).textContent({ timeout: 1000 }).catch(() => '')) ?? ''), UI_WAIT_MS, async () => `${name} row: ${await row(page, name).textContent().catch(() => '(none)')}\n${await fail()}`);
 }
 
-test('PRIM in sync, SECOND complete; node2 power-cut: node1 ALONE says so (not re-integrating); node2 back: in sync again', async () => {
+test('PRIM in sync, SECOND complete; node2 power-cut: node1 ALONE says so (not re-integrating); node2 back: in sync again; node1 stopped: node2 ALONE (not link lost)', async () => {
   const page = await (b as Browser).context.newPage();
   const errors = collectErrors(page);
   await loginAs(page, base, 'admin', password);
@@ -89,5 +90,14 @@ test('PRIM in sync, SECOND complete; node2 power-cut: node1 ALONE says so (not r
   // The tab follows the engine's live events (socket.io); no reload.
   await rowMatches(page, 'replication', /^✔ in sync/, 'node1 in sync again');
   await shot(page, 'mirror-lab-04-prim-in-sync-again');
+
+  // The PRIM's module stopped: node2 takes over ALONE. Its new PRIM engine has not reported
+  // yet, and its SECOND engine's last event (the link closed by node1) is not its own.
+  expect((await m!.hakit('node1', ['stop', '-m', MODULE])).code).toBe(0);
+  await until('node2 ALONE', async () => m!.is('node2', 'ALONE'), STATE_WAIT_MS, fail);
+  await replicationTab(page, 'node2');
+  await rowMatches(page, 'replication', /^◐ ALONE: no SECOND/, 'node2 says ALONE');
+  expect(await page.locator('dl.kv').textContent()).not.toMatch(/lost/);
+  await shot(page, 'mirror-lab-05-new-prim-alone');
   expect(errors).toEqual([]);
 });

@@ -1,6 +1,6 @@
 // A two-node lab running the real hakitd (built JS from dist/) with the example module
 // mirror_http, its replicated directory captured by real FUSE inside each node's mount view.
-// Lab names carry the prefix `tm`.
+// Each test names its own lab (mirror-lab tests `tm…`, others their own prefix).
 import { writeHostFile } from '../lab/testkit';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -24,6 +24,7 @@ import { HakitError, isHakitError } from '../../errors/catalogue';
 import type { LogSink } from '../../log/sink';
 import type { MirrorModuleSpec, MirrorPrim, MirrorSecond, MirrorStatus, VerifyReport } from '../../mirror/engine';
 import type { TreeDifference } from '../../mirror/pure/tree-diff';
+import type { SenderStatus } from '../../mirror/pure/link';
 import type { ReplicationPort, ReplicationReport } from './ports';
 
 /** Longest wait for the machine to make "copy incomplete" durable before a session is refused. */
@@ -71,7 +72,7 @@ export interface MirrorControl {
 
 export interface MirrorReplicationStatus {
   readonly engine: 'prim' | 'second' | 'none';
-  /** The engine's last status event (sender phase on PRIM, receiver events on SECOND). */
+  /** The current engine's last status event: on PRIM its sender's link phase (alone, connected, syncing, in_sync, lost), on SECOND its receiver's events; null until it reports. */
   readonly last: MirrorStatus | null;
   readonly copy_complete: boolean | null;
   /** SECOND: bytes and ops applied to the copy since its engine started (what re-integration and live traffic shipped). */
@@ -87,6 +88,9 @@ export interface MirrorReplicationStatus {
    *  now costs a full comparison; docs/mirror.md); null: the journal is kept. */
   readonly journal_emptied_ms?: number | null;
 }
+
+/** The PRIM engine's statuses that say where its link is (core/mirror/pure/link.ts SenderStatus). */
+const SENDER_PHASES: ReadonlySet<string> = new Set<SenderStatus['state']>(['alone', 'connected', 'syncing', 'in_sync', 'lost']);
 
 export class MirrorReplication implements ReplicationPort, MirrorControl {
   private prim: MirrorPrim | null = null;
@@ -281,6 +285,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private async startPrim(): Promise<void> {
     this.sessionUp = false;
     this.inSync = false;
+    // A previous engine's last status (a SECOND's 'lost', an older PRIM's 'in_sync') says
+    // nothing of this one, which reports only once its link changes.
+    this.last = null;
     let prim: MirrorPrim;
     try {
       prim = await this.d.engine.startPrim(this.d.spec, this.d.peer);
@@ -317,6 +324,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;
+    this.last = null;
     await p.stop();
     this.d.log.info({}, 'mirror: PRIM engine stopped (capture unmounted, journal closed)');
   }
@@ -344,6 +352,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (!s) return;
     this.second = null;
     this.linkUp = false;
+    this.last = null;
     s.removeAllListeners('status');
     await s.stop();
     this.d.log.info({}, 'mirror: SECOND engine stopped');
@@ -370,7 +379,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   // ---- status mapping ---------------------------------------------------------------------
 
   private onPrimStatus(s: MirrorStatus): void {
-    this.last = s;
+    // `last` is the sender's link phase (what `state -v`, the API and the console word); a
+    // watch-mode error is logged below and must not read as ALONE there.
+    if (SENDER_PHASES.has(s.state)) this.last = s;
     switch (s.state) {
       case 'connected':
         this.sessionUp = true;
