@@ -39,8 +39,10 @@ test('PRIM re-integrating: pass kind, shipped with its share, pending files, rat
   expect(t.Rate).toBe('500 B/s');
   expect(t.ETA).toBe('2 s');
   expect(replicationGridLine(syncing)).toBe('resync 25 %');
+  // A pass kind this console does not know is named as the engine names it.
+  expect(rows({ ...syncing, last: { ...(syncing.last as object), mode: 'toString' } }).Replication).toBe('⟳ re-integrating the SECOND (toString pass)');
   // The first second of a pass: no rate or ETA yet.
-  expect(rows({ ...syncing, rate_bytes_per_s: null, eta_s: null }).ETA).toBe('measuring');
+  expect(rows({ ...syncing, rate_bytes_per_s: null, eta_s: null })).toMatchObject({ Rate: 'measuring', ETA: 'unknown until bytes move' });
   // Nothing said about the shares: no percent.
   expect(replicationGridLine({ ...syncing, shipped_bytes: null })).toBe('resync starting');
   expect(passPercent({ ...syncing, shipped_bytes: 0, pending_bytes: 0 })).toBe(100);
@@ -49,7 +51,7 @@ test('PRIM re-integrating: pass kind, shipped with its share, pending files, rat
 test('PRIM ALONE is not re-integrating: it says why, and the grid cell (magenta) gets no resync line', () => {
   const r = status({ phase: 'alone', in_sync: false, pending_bytes: null, eta_s: null, last: { state: 'alone', reason: 'connect ECONNREFUSED 198.18.0.2:7800' } });
   expect(replicationPhase(r)).toBe('alone');
-  expect(rows(r).Replication).toBe('◐ ALONE: no SECOND (connect ECONNREFUSED 198.18.0.2:7800); changes are journaled and only they are shipped when it returns');
+  expect(rows(r).Replication).toBe('◐ ALONE: no SECOND (connect ECONNREFUSED 198.18.0.2:7800); changes are journaled for its return');
   expect(replicationGridLine(r)).toBeNull();
 });
 
@@ -58,7 +60,7 @@ test('PRIM with a SECOND connected but no pass reported yet, or with its link ju
   expect(replicationGridLine(connected)).toBe('resync starting');
   expect(rows(connected)).toEqual({ Replication: '⟳ SECOND connected: re-integration starting' });
   const lost = status({ phase: 'alone', in_sync: false, last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'connection closed by peer' } });
-  expect(replicationRows(lost)).toEqual([{ label: 'Replication', value: '✖ link to the SECOND lost: connection closed by peer', tone: 'bad' }]);
+  expect(replicationRows(lost)).toEqual([{ label: 'Replication', value: '✖ link to the SECOND lost: connection closed by peer', bad: true }]);
 });
 
 test('SECOND: its copy and what it applied; pending is the PRIM\'s to say', () => {
@@ -68,14 +70,32 @@ test('SECOND: its copy and what it applied; pending is the PRIM\'s to say', () =
     Applied: '3.0 MiB in 12 operation(s) since this node\'s engine started',
   });
   expect(replicationGridLine(complete)).toBeNull();
+  // Incomplete: the cell already says "copy NOT up to date"; the tab says why.
   const incomplete = { ...complete, phase: 'receiving', in_sync: false } as const;
-  expect(rows(incomplete).Copy).toMatch(/incomplete: the PRIM is re-integrating it/);
-  expect(replicationGridLine(incomplete)).toBe('copy incomplete: resync from the PRIM');
+  expect(replicationGridLine(incomplete)).toBeNull();
+  expect(rows({ ...incomplete, last: { state: 'second_complete', complete: false } }).Copy).toBe('✖ incomplete: the PRIM is re-integrating it (its progress is shown on the PRIM)');
+  expect(rows({ ...incomplete, last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'connection closed by peer' } }).Copy).toBe('✖ incomplete: no PRIM connected; it is re-integrated when one connects');
+  expect(rows({ ...incomplete, last: null }).Copy).toMatch(/no PRIM connected/);
+  expect(rows({ ...incomplete, last: { state: 'apply_error', code: 'HAKIT_E_MIRROR_APPLY', message: 'write /srv/db/a: ENOSPC' } }).Copy).toBe('✖ incomplete: this node could not apply an operation (write /srv/db/a: ENOSPC); the PRIM re-integrates it again');
+  expect(replicationRows(incomplete)[0]).toMatchObject({ bad: true });
 });
 
-test('no engine, and an older node that does not say its phase', () => {
-  expect(rows(status({ engine: 'none', phase: 'none', in_sync: null, last: null }))).toEqual({ Replication: 'not running on this node (module stopped)' });
-  expect(replicationPhase(status({ phase: undefined }))).toBe('unknown');
+test('no engine', () => {
+  expect(rows(status({ engine: 'none', phase: 'none', in_sync: null, last: null }))).toEqual({ Replication: 'no replication engine on this node (module stopped, or waiting)' });
+});
+
+test('a node older than the phase field (rolling upgrade) is worded from what it sends', () => {
+  const older = (over: Partial<ReplicationStatus>) => replicationPhase(status({ ...over, phase: undefined }));
+  expect(older({})).toBe('in_sync');
+  expect(older({ last: syncing.last })).toBe('reintegrating');
+  expect(older({ last: { state: 'connected', peer: 'n2' } })).toBe('reintegrating');
+  expect(older({ last: { state: 'alone', reason: 'x' } })).toBe('alone');
+  expect(older({ last: null })).toBe('alone');
+  expect(older({ last: { state: 'lost', code: 'c', message: 'm' } })).toBe('lost');
+  expect(older({ engine: 'second', in_sync: true })).toBe('copy_complete');
+  expect(older({ engine: 'second', in_sync: false })).toBe('copy_incomplete');
+  expect(older({ engine: 'second', in_sync: null })).toBe('unknown');
+  expect(older({ engine: 'none', in_sync: null })).toBe('stopped');
 });
 
 test('the API names the phase as `hakit state -v` does (core/mirror/pure/progress.ts)', () => {

@@ -18,13 +18,13 @@ export type ReplicationPhase =
   | 'copy_complete' // SECOND
   | 'copy_incomplete' // SECOND: a pass from PRIM has yet to complete
   | 'stopped' // no engine on this node
-  | 'unknown'; // an older node, which does not say
+  | 'unknown'; // a SECOND that does not say whether its copy is complete
 
 export interface ReplicationRow {
   readonly label: string;
   readonly value: string;
-  /** 'bad' rows are shown in red (as the fence and journal rows). */
-  readonly tone?: 'good' | 'bad';
+  /** Shown in red (as the fence and journal rows). */
+  readonly bad?: true;
 }
 
 /** The fields of the engine's last status event this reads (core/mirror/pure/link.ts SenderStatus). */
@@ -41,7 +41,7 @@ function lastOf(r: ReplicationStatus): LastStatus {
 }
 
 export function replicationPhase(r: ReplicationStatus): ReplicationPhase {
-  switch (r.phase) {
+  switch (r.phase ?? olderNodePhase(r)) {
     case 'none': return 'stopped';
     case 'in_sync': return r.engine === 'second' ? 'copy_complete' : 'in_sync';
     case 'receiving': return 'copy_incomplete';
@@ -49,6 +49,18 @@ export function replicationPhase(r: ReplicationStatus): ReplicationPhase {
     case 'alone': return lastOf(r).state === 'lost' ? 'lost' : 'alone';
     default: return 'unknown';
   }
+}
+
+/**
+ * A node older than the API's `phase` (a rolling upgrade) is worded from the fields it sends,
+ * by the rule of core/mirror/pure/progress.ts, which the console cannot import.
+ */
+function olderNodePhase(r: ReplicationStatus): ReplicationStatus['phase'] {
+  if (r.engine === 'none') return 'none';
+  if (r.engine === 'second') return r.in_sync === true ? 'in_sync' : r.in_sync === false ? 'receiving' : undefined;
+  const state = lastOf(r).state;
+  if (state === 'syncing' || state === 'connected') return 'reintegrating';
+  return state === 'in_sync' ? 'in_sync' : 'alone';
 }
 
 export function bytesText(n: number | null | undefined): string {
@@ -69,26 +81,36 @@ export function passPercent(r: ReplicationStatus): number | null {
   return Math.max(0, Math.min(100, Math.floor((shipped * 100) / total)));
 }
 
-const PASS_WORDS: Readonly<Record<string, string>> = {
-  journal: 'journal pass: the ranges changed while SECOND was away',
-  activity: 'activity pass: the files PRIM was changing when it stopped',
-  full: 'full comparison: every file, block by block',
-};
+const PASS_WORDS: ReadonlyMap<string, string> = new Map([
+  ['journal', 'journal pass: the ranges changed while SECOND was away'],
+  ['activity', 'activity pass: the files PRIM was changing when it stopped'],
+  ['full', 'full comparison: every file, block by block'],
+]);
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** The grid cell's extra line; null when the cell says enough (in sync, ALONE, stopped). */
+/** The grid cell's extra line; null when the cell says enough (in sync, ALONE, a SECOND's
+ *  copy, which the cell already calls up to date or not, stopped). */
 export function replicationGridLine(r: ReplicationStatus): string | null {
   switch (replicationPhase(r)) {
     case 'reintegrating': {
       const pct = passPercent(r);
       return pct === null ? 'resync starting' : `resync ${pct} %`;
     }
-    case 'copy_incomplete': return 'copy incomplete: resync from the PRIM';
     case 'lost': return 'replication link lost';
     default: return null;
+  }
+}
+
+/** Why a SECOND's copy is not complete, from its receiver's last event. */
+function incompleteWhy(last: LastStatus): string {
+  switch (last.state) {
+    case 'apply_error': return `this node could not apply an operation (${text(last.message) ?? text(last.code) ?? 'no detail'}); the PRIM re-integrates it again`;
+    case 'second_connected':
+    case 'second_complete': return 'the PRIM is re-integrating it (its progress is shown on the PRIM)';
+    default: return 'no PRIM connected; it is re-integrated when one connects';
   }
 }
 
@@ -98,39 +120,41 @@ export function replicationRows(r: ReplicationStatus): ReplicationRow[] {
   const phase = replicationPhase(r);
   switch (phase) {
     case 'in_sync':
-      return [{ label: 'Replication', value: '✔ in sync: the SECOND holds every acknowledged write', tone: 'good' }];
+      return [{ label: 'Replication', value: '✔ in sync: the SECOND holds every acknowledged write' }];
     case 'reintegrating': {
       // A session up whose pass has not reported yet: no figures to show.
-      if (lastOf(r).state !== 'syncing') return [{ label: 'Replication', value: '⟳ SECOND connected: re-integration starting' }];
+      if (last.state !== 'syncing') return [{ label: 'Replication', value: '⟳ SECOND connected: re-integration starting' }];
       const mode = text(last.mode);
       const pct = passPercent(r);
       return [
-        { label: 'Replication', value: `⟳ re-integrating the SECOND${mode ? ` (${PASS_WORDS[mode] ?? `${mode} pass`})` : ''}` },
+        { label: 'Replication', value: `⟳ re-integrating the SECOND${mode ? ` (${PASS_WORDS.get(mode) ?? `${mode} pass`})` : ''}` },
         { label: 'Shipped', value: `${bytesText(r.shipped_bytes)}${pct === null ? '' : ` (${pct} %)`}` },
         { label: 'Pending', value: `${bytesText(r.pending_bytes)}${typeof r.pending_files === 'number' ? ` in ${r.pending_files} file(s)` : ''}` },
         { label: 'Rate', value: r.rate_bytes_per_s === null ? 'measuring' : `${bytesText(r.rate_bytes_per_s)}/s` },
-        { label: 'ETA', value: r.eta_s === null ? 'measuring' : `${r.eta_s} s` },
+        { label: 'ETA', value: r.eta_s === null ? 'unknown until bytes move' : `${r.eta_s} s` },
       ];
     }
     case 'alone': {
+      // Whether only the journaled changes will be shipped depends on the journal (its own
+      // row says when its disk emptied it) and on how PRIM stopped: not promised here.
       const why = text(last.reason);
-      return [{ label: 'Replication', value: `◐ ALONE: no SECOND${why ? ` (${why})` : ''}; changes are journaled and only they are shipped when it returns` }];
+      return [{ label: 'Replication', value: `◐ ALONE: no SECOND${why ? ` (${why})` : ''}; changes are journaled for its return` }];
     }
     case 'lost': {
       const why = text(last.message) ?? text(last.code);
-      return [{ label: 'Replication', value: `✖ link to the SECOND lost${why ? `: ${why}` : ''}`, tone: 'bad' }];
+      return [{ label: 'Replication', value: `✖ link to the SECOND lost${why ? `: ${why}` : ''}`, bad: true }];
     }
     case 'copy_complete':
     case 'copy_incomplete':
       return [
         phase === 'copy_complete'
-          ? { label: 'Copy', value: '✔ complete: this node can take over with every acknowledged write', tone: 'good' }
-          : { label: 'Copy', value: '✖ incomplete: the PRIM is re-integrating it (its progress is shown on the PRIM)', tone: 'bad' },
+          ? { label: 'Copy', value: '✔ complete: this node can take over with every acknowledged write' }
+          : { label: 'Copy', value: `✖ incomplete: ${incompleteWhy(last)}`, bad: true },
         { label: 'Applied', value: `${bytesText(r.bytes_applied)} in ${r.ops_applied ?? 'unknown'} operation(s) since this node's engine started` },
       ];
     case 'stopped':
-      return [{ label: 'Replication', value: 'not running on this node (module stopped)' }];
+      return [{ label: 'Replication', value: 'no replication engine on this node (module stopped, or waiting)' }];
     case 'unknown':
-      return [{ label: 'Replication', value: 'unknown: this node does not say (an older version)' }];
+      return [{ label: 'Replication', value: 'unknown: this node does not say whether its copy is complete' }];
   }
 }

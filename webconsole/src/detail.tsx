@@ -143,7 +143,7 @@ function ReplicationView(props: { node: string; module: string; role: Role; live
           {replicationRows(s).map((row) => (
             <Fragment key={row.label}>
               <dt>{row.label}</dt>
-              <dd class={row.tone === 'bad' ? 'error' : undefined} data-row={row.label.toLowerCase()}>
+              <dd class={row.bad ? 'error' : undefined} data-row={row.label.toLowerCase()}>
                 {row.value}
               </dd>
             </Fragment>

@@ -164,7 +164,8 @@ export interface ReplicationStatus {
   readonly shipped_bytes?: number | null;
   /** PRIM, during a pass: files with something still to ship or compare. */
   readonly pending_files?: number | null;
-  /** PRIM, during a pass: 'journal' (dirty ranges only) or 'full' (block comparison). */
+  /** PRIM, during a pass: 'journal' (dirty ranges only), 'activity' (the files its activity
+   *  record names) or 'full' (block comparison). */
   readonly reintegration_mode?: string | null;
   /** The phase `hakit state -v` and `collect` name (core/mirror/pure/progress.ts): a PRIM
    *  re-integrating, in sync or ALONE; a SECOND in sync or still receiving its copy; no
