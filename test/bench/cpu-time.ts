@@ -24,8 +24,9 @@ export function processCpuTicks(pid: number | 'self', children = false): number 
 export function machineCpuTicks(): { busy: number; all: number } {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is
-  // already counted in user and nice.
-  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  // already counted in user and nice. Steal (the hypervisor ran something else) is no work
+  // of this machine's: neither busy nor part of the total.
+  const v = line.trim().split(/\s+/).slice(1, 8).map(Number);
   const all = v.reduce((a, b) => a + b, 0);
   return { busy: all - (v[3] ?? 0) - (v[4] ?? 0), all };
 }

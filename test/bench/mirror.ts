@@ -20,7 +20,7 @@ import readline from 'node:readline';
 import { HarnessNode, TestNetns } from '../mirror/harness/netns';
 import { distPath } from '../support/dist';
 import { sh } from '../support/netns';
-import { printFigures, quantile, type Figure } from './figures';
+import { median, printFigures, quantile, type Figure } from './figures';
 import { perRoundRatios, roundFits, roundOrder, spread } from './rounds';
 import { glusterBench } from './mirror-gluster';
 import { FuseFloor } from './fuse-floor';
@@ -465,11 +465,6 @@ function buildWireLimit(dir: string): string {
   return bin;
 }
 
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
-}
-
 function opsPerS(lat_us: readonly number[]): number {
   return lat_us.length / (lat_us.reduce((a, b) => a + b, 0) / 1e6);
 }
@@ -497,7 +492,7 @@ class Pg {
     return (performance.now() - t0) / 1000;
   }
   /** pgbench -c 4: its TPS, and the transactions it made (for CPU per transaction). */
-  tps(): { tps: number; txns: number } {
+  pgbench(): { tps: number; txns: number } {
     const out = this.run(['pgbench', '-c', '4', '-j', '2', '-T', String(PG_SECONDS), '-h', this.sock, '-p', String(this.port), 'postgres']);
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
     const n = /number of transactions actually processed: (\d+)/.exec(out);
@@ -569,19 +564,24 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
           // CPU per transaction besides TPS: the machine's (everything on its 2 vCPUs), and that
           // of the FUSE daemon serving the run (bindfs; hakit's PRIM) and of SECOND, which on
           // real servers runs on its own machine.
-          const daemons = { local: [], fuse: [floor.pid], mirror: [p.prim.pid, p.second.pid] } as const;
+          const daemons: Record<'local' | 'fuse' | 'mirror', Readonly<Record<string, number | undefined>>> = { local: {}, fuse: { bindfs: floor.pid }, mirror: { prim: p.prim.pid, second: p.second.pid } };
           for (let r = 0; r < 2; r++) {
             for (const t of r === 0 ? (['local', 'fuse', 'mirror'] as const) : (['mirror', 'fuse', 'local'] as const)) {
-              const ticks = (): number[] => daemons[t].map((pid) => (pid === undefined ? 0 : processCpuTicks(pid) ?? 0));
+              const ticks = (): Map<string, number | null> => new Map(Object.entries(daemons[t]).map(([name, pid]) => [name, pid === undefined ? null : processCpuTicks(pid)]));
               const m0 = machineCpuTicks();
               const d0 = ticks();
-              const run = pgs[t].tps();
+              const run = pgs[t].pgbench();
               const m1 = machineCpuTicks();
               const d1 = ticks();
-              const perTxn = (dt: number): number => (dt * 1e6) / TICKS_PER_S / run.txns;
+              const usPerTxn = (dticks: number): number => (dticks * 1e6) / TICKS_PER_S / run.txns;
               put(`pgtps_${t}`, run.tps);
-              put(`pgcpu_${t}`, perTxn(m1.busy - m0.busy));
-              d1.forEach((x, i) => put(`pgcpu_${t}_daemon${i}`, perTxn(x - d0[i]!)));
+              put(`pgcpu_${t}`, usPerTxn(m1.busy - m0.busy));
+              put(`pgbusy_${t}`, (100 * (m1.busy - m0.busy)) / Math.max(1, m1.all - m0.all));
+              // A daemon gone during the run has no figure (a 0 would read as free).
+              for (const [name, end] of d1) {
+                const start = d0.get(name);
+                if (end !== null && start !== null && start !== undefined) put(`pgcpu_${t}_${name}`, usPerTxn(end - start));
+              }
             }
           }
           // A link lost meanwhile leaves PRIM ALONE (no replication) for part of the run: count it.
@@ -635,9 +635,9 @@ async function sideBySide(asyncMode: 'second' | 'none', withDb: boolean, rounds 
         { figure: `side_pg_tps_mirror_vs_local${a}`, value: +(m('pgtps_mirror') / m('pgtps_local')).toFixed(3), unit: 'x', note: 'goal >= 0.7' },
         { figure: `side_pg_init_fuse_floor_s${a}`, value: m('pginit_fuse'), unit: 's', note: FLOOR_NOTE },
         { figure: `side_pg_tps_fuse_floor_vs_local${a}`, value: +(m('pgtps_fuse') / m('pgtps_local')).toFixed(3), unit: 'x', note: `${m('pgtps_fuse')} tps; ${FLOOR_NOTE}` },
-        { figure: `side_pg_cpu_us_per_txn_local${a}`, value: m('pgcpu_local'), unit: 'µs', note: 'busy CPU of the whole machine per transaction (2 vCPUs shared by everything)' },
-        { figure: `side_pg_cpu_us_per_txn_fuse_floor${a}`, value: m('pgcpu_fuse'), unit: 'µs', note: `of which bindfs ${m('pgcpu_fuse_daemon0')} µs` },
-        { figure: `side_pg_cpu_us_per_txn_mirror${a}`, value: m('pgcpu_mirror'), unit: 'µs', note: `of which PRIM's capture ${m('pgcpu_mirror_daemon0')} µs, SECOND ${m('pgcpu_mirror_daemon1')} µs (its own machine on real servers)` },
+        { figure: `side_pg_cpu_us_per_txn_local${a}`, value: m('pgcpu_local'), unit: 'µs', note: `busy CPU of the whole machine per transaction (2 vCPUs shared by everything; ${m('pgbusy_local')} % busy)` },
+        { figure: `side_pg_cpu_us_per_txn_fuse_floor${a}`, value: m('pgcpu_fuse'), unit: 'µs', note: `of which bindfs ${m('pgcpu_fuse_bindfs')} µs; ${m('pgbusy_fuse')} % busy` },
+        { figure: `side_pg_cpu_us_per_txn_mirror${a}`, value: m('pgcpu_mirror'), unit: 'µs', note: `of which PRIM's capture ${m('pgcpu_mirror_prim')} µs, SECOND ${m('pgcpu_mirror_second')} µs (its own machine on real servers); ${m('pgbusy_mirror')} % busy` },
         { figure: `side_pg_link_losses${a}`, value: m('pg_losses'), unit: 'count', note: 'link lost during the database runs (PRIM ALONE meanwhile: figures not comparable unless 0)' },
       );
     }
