@@ -33,6 +33,9 @@ export interface ReplicationProgress {
   readonly fence_wait_ms?: number | null;
   /** PRIM: how long its journal has been emptied (absent or null: it is kept). */
   readonly journal_emptied_ms?: number | null;
+  /** SECOND, copy incomplete: no PRIM is connected (its link's last event is none or 'lost'),
+   *  so nothing is being received; absent otherwise. */
+  readonly waiting_for_prim?: true;
 }
 
 export interface EngineView {
@@ -72,7 +75,9 @@ function phaseProgress(v: EngineView): ReplicationProgress {
   if (v.engine === 'none') return { phase: 'none', ...NOTHING, bytes_applied };
   if (v.engine === 'second') {
     const phase: ProgressPhase = v.copy_complete === true ? 'in_sync' : 'receiving';
-    return { phase, ...NOTHING, ...(phase === 'in_sync' ? { pending_bytes: 0, pending_files: 0, eta_s: 0 } : {}), bytes_applied };
+    const st = stateOf(v.last);
+    const waiting = phase === 'receiving' && (st === null || st === 'lost');
+    return { phase, ...NOTHING, ...(phase === 'in_sync' ? { pending_bytes: 0, pending_files: 0, eta_s: 0 } : {}), bytes_applied, ...(waiting ? { waiting_for_prim: true as const } : {}) };
   }
   const last = v.last;
   if (isSyncing(last)) {
@@ -127,6 +132,7 @@ function phaseLine(p: ReplicationProgress): string {
     case 'in_sync':
       return p.bytes_applied !== null ? `  replication: in sync (applied ${formatBytes(p.bytes_applied)} since start)` : '  replication: in sync, pending 0 B';
     case 'receiving':
+      if (p.waiting_for_prim) return `  replication: copy incomplete, waiting for the PRIM to connect (applied ${formatBytes(p.bytes_applied ?? 0)} since start)`;
       return `  replication: receiving re-integration (applied ${formatBytes(p.bytes_applied ?? 0)}; progress is shown on the PRIM)`;
     case 'alone':
       return '  replication: ALONE, changes journaled for the SECOND';

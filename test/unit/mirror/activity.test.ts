@@ -112,6 +112,14 @@ describe('re-integration progress view', () => {
     expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' }, journal_emptied_ms: null })).not.toHaveProperty('journal_emptied_ms');
     expect(replicationProgress({ engine: 'second', last: null, copy_complete: true, journal_emptied_ms: 5 })).not.toHaveProperty('journal_emptied_ms');
     expect(replicationProgress({ engine: 'second', last: null, copy_complete: false, bytes_applied: 10 })).toMatchObject({ phase: 'receiving', bytes_applied: 10 });
+    // A SECOND whose copy is incomplete and whose link is down receives nothing: said so.
+    const waiting = replicationProgress({ engine: 'second', last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'x' }, copy_complete: false, bytes_applied: 2048 });
+    expect(waiting).toMatchObject({ phase: 'receiving', waiting_for_prim: true });
+    expect(formatProgress(waiting)).toBe('  replication: copy incomplete, waiting for the PRIM to connect (applied 2.0 KiB since start)');
+    const receiving = replicationProgress({ engine: 'second', last: { state: 'second_complete', complete: false }, copy_complete: false, bytes_applied: 2048 });
+    expect(receiving).not.toHaveProperty('waiting_for_prim');
+    expect(formatProgress(receiving)).toMatch(/receiving re-integration/);
+    expect(replicationProgress({ engine: 'second', last: null, copy_complete: true })).not.toHaveProperty('waiting_for_prim');
     expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'syncing', pending_bytes: 0, rate_bytes_per_s: 0, eta_s: null } }))).toMatch(/eta \?/);
   });
 
