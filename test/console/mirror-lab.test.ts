@@ -21,7 +21,8 @@ let b: Browser | undefined;
 let base = '';
 let password = '';
 
-jest.setTimeout(5 * 60_000);
+// Above the sum of the test's bounded waits (each fails with its own message first).
+jest.setTimeout(8 * 60_000);
 
 const fail = (): Promise<string> => m!.bothLogs();
 

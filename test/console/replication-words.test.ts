@@ -43,6 +43,9 @@ test('PRIM re-integrating: pass kind, shipped with its share, pending files, rat
   expect(rows({ ...syncing, last: { ...(syncing.last as object), mode: 'toString' } }).Replication).toBe('⟳ re-integrating the SECOND (toString pass)');
   // The first second of a pass: no rate or ETA yet.
   expect(rows({ ...syncing, rate_bytes_per_s: null, eta_s: null })).toMatchObject({ Rate: 'measuring', ETA: 'unknown until bytes move' });
+  // Long passes in minutes and hours, as `hakit state -v` says them.
+  expect(rows({ ...syncing, eta_s: 600 }).ETA).toBe('10 min');
+  expect(rows({ ...syncing, eta_s: 9000 }).ETA).toBe('2.5 h');
   // Nothing said about the shares: no percent.
   expect(replicationGridLine({ ...syncing, shipped_bytes: null })).toBe('resync starting');
   expect(passPercent({ ...syncing, shipped_bytes: 0, pending_bytes: 0 })).toBe(100);

@@ -71,6 +71,13 @@ export function bytesText(n: number | null | undefined): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+/** Seconds left, as `hakit state -v` prints them (core/mirror/pure/progress.ts formatEta). */
+export function etaText(s: number): string {
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
 /** Share of a pass already shipped, 0-100; null when PRIM did not say. */
 export function passPercent(r: ReplicationStatus): number | null {
   const shipped = r.shipped_bytes;
@@ -131,7 +138,7 @@ export function replicationRows(r: ReplicationStatus): ReplicationRow[] {
         { label: 'Shipped', value: `${bytesText(r.shipped_bytes)}${pct === null ? '' : ` (${pct} %)`}` },
         { label: 'Pending', value: `${bytesText(r.pending_bytes)}${typeof r.pending_files === 'number' ? ` in ${r.pending_files} file(s)` : ''}` },
         { label: 'Rate', value: r.rate_bytes_per_s === null ? 'measuring' : `${bytesText(r.rate_bytes_per_s)}/s` },
-        { label: 'ETA', value: r.eta_s === null ? 'unknown until bytes move' : `${r.eta_s} s` },
+        { label: 'ETA', value: r.eta_s === null ? 'unknown until bytes move' : etaText(r.eta_s) },
       ];
     }
     case 'alone': {
