@@ -187,7 +187,7 @@ describe('metrics text', () => {
           ],
         },
         monitors: new Map([['m', { module: 'm', errd: true, checkers: true, held: [], last_rule: null, resources: [{ name: 'ping.r', class: 'ping', state: 'up', since_ms_ago: 1, source: 'checker', action: 'wait', rule: null, active: true, targets: [] }] }]]),
-        replication: new Map([['m', { module: 'm', node: 'n1', engine: 'prim', in_sync: false, pending_bytes: 100, rate_bytes_per_s: 10, eta_s: 10, bytes_applied: null, ops_applied: null, last: null }]]),
+        replication: new Map([['m', { module: 'm', node: 'n1', engine: 'prim', phase: 'reintegrating', in_sync: false, pending_bytes: 100, rate_bytes_per_s: 10, eta_s: 10, bytes_applied: null, ops_applied: null, last: null }]]),
         failovers: new Map([['m', 2]]),
         transitions: new Map(),
         heartbeat_drops: { bad_mac: 3 },
@@ -203,6 +203,9 @@ describe('metrics text', () => {
     expect(f.get('hakit_failovers_total')?.samples.find((s) => s.labels['module'] === 'm')?.value).toBe(2);
     expect(f.get('hakit_farm_buckets')?.samples.length).toBe(2);
     expect(f.get('hakit_replication_pending_bytes')?.samples[0]?.value).toBe(100);
+    const phases = f.get('hakit_replication_phase')?.samples ?? [];
+    expect(phases.map((x) => x.labels['phase'])).toEqual(['reintegrating', 'in_sync', 'alone', 'receiving', 'none']);
+    expect(phases.filter((x) => x.value === 1)).toEqual([expect.objectContaining({ labels: { node: 'n1', module: 'm', engine: 'prim', phase: 'reintegrating' } })]);
     expect(f.get('hakit_replication_journal_emptied')?.samples).toEqual([expect.objectContaining({ labels: { node: 'n1', module: 'm' }, value: 0 })]);
     expect(f.get('hakit_peer_lan_up')?.samples.length).toBe(2);
   });

@@ -242,6 +242,8 @@ test('/metrics: refused without a key, Prometheus text with one', async () => {
   expect(f.get('hakit_module_state')?.samples.some((x) => x.labels['module'] === 'm1' && x.value === 1)).toBe(true);
   expect(f.get('hakit_resource_state')?.samples.length).toBeGreaterThan(0);
   expect(f.get('hakit_replication_pending_bytes')?.samples[0]?.value).toBe(1000);
+  // The fake PRIM is in a pass: its phase, one-hot, from the served replication status.
+  expect(f.get('hakit_replication_phase')?.samples.filter((x) => x.value === 1).map((x) => x.labels['phase'])).toEqual(['reintegrating']);
 });
 
 test('login rate limit: after the burst, 429 with Retry-After, even with the right password', async () => {

@@ -2,7 +2,7 @@
 // node (each answers for itself here; the REST routes aggregate, Prometheus does not need
 // us to). See docs/api.md "Metrics" for the list.
 import type { MonitorStatus } from '../../monitor/api';
-import { MODULE_STATES, type NodeState, type ReplicationStatus } from '../contract/pure/types';
+import { MODULE_STATES, REPLICATION_PHASES, type NodeState, type ReplicationStatus } from '../contract/pure/types';
 import type { MetricFamily, Sample } from './metrics-text';
 
 export interface MetricsInput {
@@ -53,6 +53,9 @@ export function buildMetrics(i: MetricsInput): MetricFamily[] {
   out.push(fam('hakit_heartbeat_dropped_total', 'Heartbeat packets this node dropped, by reason', 'counter', Object.entries(i.heartbeat_drops ?? {}).map(([reason, v]) => ({ labels: { node, reason }, value: v }))));
   const repl = [...i.replication.values()];
   out.push(fam('hakit_replication_in_sync', 'Mirror copy in sync (1), not (0)', 'gauge', repl.filter((r) => r.in_sync !== null).map((r) => ({ labels: { node, module: r.module, engine: r.engine }, value: r.in_sync ? 1 : 0 }))));
+  // One-hot as hakit_module_state: an alert can tell a re-integration that lasts from a PRIM
+  // left ALONE, which in_sync=0 alone cannot.
+  out.push(fam('hakit_replication_phase', 'Replication phase on this node (1 for the current one; GET …/replication phase)', 'gauge', repl.flatMap((r) => (r.phase === undefined ? [] : REPLICATION_PHASES.map((p) => ({ labels: { node, module: r.module, engine: r.engine, phase: p }, value: r.phase === p ? 1 : 0 }))))));
   out.push(fam('hakit_replication_pending_bytes', 'Bytes re-integration still has to ship', 'gauge', repl.filter((r) => r.pending_bytes !== null).map((r) => ({ labels: { node, module: r.module }, value: r.pending_bytes as number }))));
   out.push(fam('hakit_replication_rate_bytes_per_second', 'Re-integration rate', 'gauge', repl.filter((r) => r.rate_bytes_per_s !== null).map((r) => ({ labels: { node, module: r.module }, value: r.rate_bytes_per_s as number }))));
   out.push(fam('hakit_replication_journal_emptied', 'PRIM journal emptied because its disk refused a record (1): a crash of this node costs a full comparison', 'gauge', repl.filter((r) => r.engine === 'prim').map((r) => ({ labels: { node, module: r.module }, value: typeof r.journal_emptied_ms === 'number' ? 1 : 0 }))));

@@ -149,7 +149,8 @@ export interface ModuleResources {
 // ---------------------------------------------------------------- replication
 
 /** See ReplicationStatus.phase. */
-export type ReplicationPhaseName = 'reintegrating' | 'in_sync' | 'alone' | 'receiving' | 'none';
+export const REPLICATION_PHASES = ['reintegrating', 'in_sync', 'alone', 'receiving', 'none'] as const;
+export type ReplicationPhaseName = (typeof REPLICATION_PHASES)[number];
 
 export interface ReplicationStatus {
   readonly module: string;
