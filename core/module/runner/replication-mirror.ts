@@ -285,9 +285,6 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private async startPrim(): Promise<void> {
     this.sessionUp = false;
     this.inSync = false;
-    // A previous engine's last status (a SECOND's 'lost', an older PRIM's 'in_sync') says
-    // nothing of this one, which reports only once its link changes.
-    this.last = null;
     let prim: MirrorPrim;
     try {
       prim = await this.d.engine.startPrim(this.d.spec, this.d.peer);
@@ -324,6 +321,8 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;
+    // An engine's last status (an old PRIM's 'in_sync', a SECOND's 'lost') ends with it: the
+    // next engine reports only once its link changes.
     this.last = null;
     await p.stop();
     this.d.log.info({}, 'mirror: PRIM engine stopped (capture unmounted, journal closed)');
@@ -352,7 +351,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (!s) return;
     this.second = null;
     this.linkUp = false;
-    this.last = null;
+    this.last = null; // as in stopPrim
     s.removeAllListeners('status');
     await s.stop();
     this.d.log.info({}, 'mirror: SECOND engine stopped');

@@ -1,25 +1,12 @@
 // The ALONE fence through the mirror runner (core/module/runner/replication-mirror.ts): the
 // engine's fence_wanted becomes a FenceWanted token for the module machine, only the newest
 // token's answer reaches the engine, and `mirrorstatus` says how long sync calls have waited.
-import { EventEmitter } from 'node:events';
-import { MirrorReplication, type MirrorEngine } from '../../../core/module/runner/replication-mirror';
-import type { MirrorPrim, MirrorSecond, MirrorStatus } from '../../../core/mirror/engine';
 import { SILENT_LOG } from '../../../core/log/sink';
 import { HakitError } from '../../../core/errors/catalogue';
-
-class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: []; problem: [Error] }> {
-  needsFence = true;
-  journalProblem: HakitError | undefined = undefined;
-  fencedCalls = 0;
-  peerLostCalls = 0;
-  fenced(): void { this.fencedCalls++; this.needsFence = false; }
-  peerLost(): void { this.peerLostCalls++; }
-  async stop(): Promise<void> {}
-}
+import { FakePrim, FakeSecond, mirrorRunner } from './fake-mirror-engines';
 
 async function primRunner(prim = new FakePrim(), log = SILENT_LOG) {
-  const engine: MirrorEngine = { startPrim: async () => prim as unknown as MirrorPrim, startSecond: async () => { throw new Error('no SECOND here'); } };
-  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined });
+  const repl = mirrorRunner({ startPrim: async () => prim as never, startSecond: async () => { throw new Error('no SECOND here'); } }, log);
   const wanted: number[] = [];
   repl.onFenceWanted((t) => wanted.push(t));
   await repl.beforeScript('start_prim');
@@ -80,9 +67,8 @@ it('the fence is asked for also while replication reporting is off (stop_prim ru
 });
 
 it.each([[false, [{ type: 'ReplicationConnected' }]], [true, []]])('a SECOND engine starting with a copy complete=%s: what the machine is told at once: %j', async (complete, told) => {
-  const second = Object.assign(new EventEmitter(), { complete, receiver: { bytesApplied: 0, opsApplied: 0, foreignRefused: 0 }, stop: async () => undefined });
-  const engine: MirrorEngine = { startPrim: async () => { throw new Error('no PRIM here'); }, startSecond: async () => second as unknown as MirrorSecond };
-  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log: SILENT_LOG, settled: async () => undefined });
+  const second = Object.assign(new FakeSecond(), { complete });
+  const repl = mirrorRunner({ startPrim: async () => { throw new Error('no PRIM here'); }, startSecond: async () => second as never });
   const reports: unknown[] = [];
   repl.start('receiver', (e) => reports.push(e));
   for (let i = 0; i < 50 && repl.status().copy_complete === null; i++) await new Promise((r) => setTimeout(r, 10));

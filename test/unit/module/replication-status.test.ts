@@ -1,34 +1,12 @@
 // What the mirror runner (core/module/runner/replication-mirror.ts) reports as the engine's last
 // status, which `state -v`, the API's `phase` and the console word: always the current
 // engine's, and on PRIM only its sender's link phase.
-import { EventEmitter } from 'node:events';
-import { MirrorReplication, type MirrorEngine } from '../../../core/module/runner/replication-mirror';
-import type { MirrorPrim, MirrorSecond, MirrorStatus } from '../../../core/mirror/engine';
-import { SILENT_LOG } from '../../../core/log/sink';
-
-class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wanted: []; problem: [Error] }> {
-  needsFence = false;
-  journalProblem = undefined;
-  fenced(): void {}
-  peerLost(): void {}
-  async stop(): Promise<void> {}
-}
-
-class FakeSecond extends EventEmitter<{ status: [MirrorStatus] }> {
-  complete = true;
-  receiver = { bytesApplied: 0, opsApplied: 0, foreignRefused: 0 };
-  async stop(): Promise<void> {}
-}
+import { FakePrim, fakeEngine, mirrorRunner, type FakeSecond } from './fake-mirror-engines';
 
 function runner() {
   const prims: FakePrim[] = [];
   const seconds: FakeSecond[] = [];
-  const engine: MirrorEngine = {
-    startPrim: async () => { prims.push(new FakePrim()); return prims.at(-1) as unknown as MirrorPrim; },
-    startSecond: async () => { seconds.push(new FakeSecond()); return seconds.at(-1) as unknown as MirrorSecond; },
-  };
-  const repl = new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log: SILENT_LOG, settled: async () => undefined });
-  return { repl, prims, seconds };
+  return { repl: mirrorRunner(fakeEngine(prims, seconds, () => new FakePrim(false))), prims, seconds };
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
