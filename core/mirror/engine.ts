@@ -134,6 +134,9 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
 
   get phase() { return this.sender.phase; }
 
+  /** The last status (the start's ALONE reason comes before a listener can be attached). */
+  get lastStatus(): MirrorStatus | undefined { return this.sender.lastStatus; }
+
   async mount(): Promise<void> {
     if (this.spec.mode === 'watch') {
       await this.watch();

@@ -142,6 +142,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   /** mendJournal() has a rewrite in flight. */
   private mending = false;
   private copyId = '';
+  private last: SenderStatus | undefined;
   private needFull = false;
   /** Bumped whenever a full comparison becomes owed (oweFull): a full pass settles only what
    *  was owed when it started. */
@@ -188,7 +189,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     return { phase: this.ls.route, rules: this.rules, pending: this.pending, busy: this.gate.busy };
   }
 
+  /** The last status reported (a listener attached after `start` reads it here). */
+  get lastStatus(): SenderStatus | undefined { return this.last; }
+
   emitStatus(s: SenderStatus): void {
+    this.last = s;
     this.emit('status', s);
   }
 
@@ -207,14 +212,15 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     await this.activity.load();
     for (const p of this.activity.hotPaths()) this.hotFiles.set(p, { write_gen: 1, synced_gen: 0, seen_gen: 1 });
     const takeover = this.opts.takeover_copy;
-    let reason = load.trusted ? `journal trusted (${load.reason})` : `journal not trusted: ${load.reason}`;
+    // The ALONE reason until the link reports: what SECOND's return will cost.
+    let reason = load.trusted ? `not connected yet; journal trusted: ${load.reason}` : `not connected yet; a full comparison is owed: ${load.reason}`;
     if (takeover !== undefined) {
       // This node's data is copy `takeover`, complete: what an earlier life of it as PRIM
       // journaled is moot; from now on the journal holds every change made here.
       this.copyId = takeover;
       this.needFull = false;
       this.takeoverOf = takeover;
-      reason = 'took over a complete copy';
+      reason = 'not connected yet; took over a complete copy';
     } else {
       this.copyId = load.copy_id;
       this.needFull = !load.trusted;

@@ -173,8 +173,9 @@ export interface LinkState {
   resume_deadline_ms: number;
   /** Why the connection broke (the ALONE reason if the resume fails). */
   lost: { readonly code: ErrorCode | undefined; readonly message: string } | undefined;
-  /** Code of the last failed connection attempt (a refusal is reported once per change). */
-  last_refusal: string | undefined;
+  /** Code (else message) of the last failed connection attempt since the last connection:
+   *  each failure is reported once per change, so that an ALONE PRIM says why. */
+  last_connect_failure: string | undefined;
   /** SECOND cannot take over with a copy lacking what PRIM wrote without it (see the head). */
   fenced: boolean;
   /** The id of this session's STATE syncing frame until SECOND answers it. */
@@ -251,7 +252,7 @@ export function initialLinkState(opts: { readonly peer: string }): LinkState {
   return {
     route: 'alone', conn: 'none', linking: false, stopped: false, gen: 0, peer: opts.peer, session: '',
     next_seq: 1, next_req: 1, done_seq: 0, lazy_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
-    times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_refusal: undefined,
+    times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_connect_failure: undefined,
     fenced: false, syncing_req: undefined,
   };
 }
@@ -294,21 +295,26 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
     case 'connected':
       if (s.conn !== 'connecting' || s.stopped) { fx.push({ kind: 'discard_channel' }); if (s.conn === 'connecting') s.conn = 'none'; break; }
       attach(s, now_ms, cfg, fx);
+      s.last_connect_failure = undefined;
       s.session = e.session;
       fx.push({ kind: 'status', status: { state: 'connected', peer: s.peer } });
       s.syncing_req = queueFrame(s, 'STATE', { session: s.session, first_seq: s.next_seq, state: 'syncing' });
       pump(s, now_ms, cfg, fx);
       startPass(s, e.mode, fx);
       break;
-    case 'connect_failed':
+    case 'connect_failed': {
       if (s.conn === 'connecting') s.conn = 'none';
-      // A refusal retrying cannot cure (the nodes' <rfs encrypt> differ, a wrong key) is said
-      // once, with its code, so that PRIM's state shows why it stays ALONE.
-      if ((e.code === 'HAKIT_E_MIRROR_PROTECTION' || e.code === 'HAKIT_E_MIRROR_AUTH') && e.code !== s.last_refusal) {
-        fx.push({ kind: 'status', status: { state: 'alone', reason: e.message, code: e.code } });
+      // Said once per change, so that PRIM's state shows why it stays ALONE (SECOND's node
+      // down, its hakitd stopped, a refusal retrying cannot cure: the nodes' <rfs encrypt>
+      // differ, a wrong key) without a status at every attempt.
+      const key = e.code ?? e.message;
+      if (key !== s.last_connect_failure) {
+        const refusal = e.code === 'HAKIT_E_MIRROR_PROTECTION' || e.code === 'HAKIT_E_MIRROR_AUTH';
+        fx.push({ kind: 'status', status: refusal ? { state: 'alone', reason: e.message, code: e.code } : { state: 'alone', reason: `cannot connect: ${e.message}` } });
       }
-      s.last_refusal = e.code;
+      s.last_connect_failure = key;
       break;
+    }
     case 'resume_welcome': {
       if (s.conn !== 'resuming' || s.stopped) { fx.push({ kind: 'discard_channel' }); break; }
       const first = s.inflight[0]?.seq ?? firstQueuedSeq(s) ?? s.next_seq;

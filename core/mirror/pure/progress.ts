@@ -36,6 +36,9 @@ export interface ReplicationProgress {
   /** SECOND, copy incomplete: no PRIM is connected (its link's last event is none or 'lost'),
    *  so nothing is being received; absent otherwise. */
   readonly waiting_for_prim?: true;
+  /** PRIM ALONE: why, from its link's last event (not connected yet and what SECOND's return
+   *  will cost, the failed connections' cause, the lost link's message); absent otherwise. */
+  readonly alone_reason?: string;
 }
 
 export interface EngineView {
@@ -94,7 +97,18 @@ function phaseProgress(v: EngineView): ReplicationProgress {
   }
   const st = stateOf(last);
   if (st === 'in_sync') return { phase: 'in_sync', ...NOTHING, pending_bytes: 0, pending_files: 0, eta_s: 0, bytes_applied };
-  return { phase: st === 'connected' ? 'reintegrating' : 'alone', ...NOTHING, bytes_applied };
+  if (st === 'connected') return { phase: 'reintegrating', ...NOTHING, bytes_applied };
+  const why = aloneReason(last);
+  return { phase: 'alone', ...NOTHING, bytes_applied, ...(why === null ? {} : { alone_reason: why }) };
+}
+
+/** An ALONE PRIM's reason from its link's last event: 'alone' {reason}, 'lost' {message}. */
+function aloneReason(last: unknown): string | null {
+  if (typeof last !== 'object' || last === null) return null;
+  const e = last as { state?: unknown; reason?: unknown; message?: unknown };
+  if (e.state === 'alone' && typeof e.reason === 'string' && e.reason !== '') return e.reason;
+  if (e.state === 'lost' && typeof e.message === 'string' && e.message !== '') return `link lost: ${e.message}`;
+  return null;
 }
 
 /** 1536 -> "1.5 KiB"; binary units, as `df -h` and the bench print them. */
@@ -135,7 +149,7 @@ function phaseLine(p: ReplicationProgress): string {
       if (p.waiting_for_prim) return `  replication: copy incomplete, waiting for the PRIM to connect (applied ${formatBytes(p.bytes_applied ?? 0)} since start)`;
       return `  replication: receiving re-integration (applied ${formatBytes(p.bytes_applied ?? 0)}; progress is shown on the PRIM)`;
     case 'alone':
-      return '  replication: ALONE, changes journaled for the SECOND';
+      return `  replication: ALONE${p.alone_reason ? ` (${p.alone_reason})` : ''}, changes journaled for the SECOND`;
     case 'reintegrating': {
       const pending = p.pending_bytes === null ? 'pending ?' : `pending ${formatBytes(p.pending_bytes)}${p.pending_files !== null ? ` in ${p.pending_files} files` : ''}`;
       const shipped = `shipped ${formatBytes(p.shipped_bytes ?? 0)}`;

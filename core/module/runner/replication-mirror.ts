@@ -307,6 +307,11 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     });
     // Emptied while the engine started (its disk already full), before this listener.
     if (prim.journalProblem) bookkeeping(prim.journalProblem);
+    // Reported while the engine started, before these listeners: its ALONE reason (what
+    // SECOND's return will cost) is what state -v, the API and the console show until the
+    // link reports.
+    const started = prim.lastStatus;
+    if (started && this.last === null) this.onPrimStatus(started);
     this.d.log.info({ dirs: this.d.spec.dirs, peer: `${this.d.peer.host}:${this.d.peer.port}`, mode: this.d.spec.mode ?? 'sync' }, 'mirror: PRIM engine started (capture mounted)');
   }
 
@@ -322,7 +327,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.sessionUp = false;
     this.inSync = false;
     // An engine's last status (an old PRIM's 'in_sync', a SECOND's 'lost') ends with it: the
-    // next engine reports only once its link changes.
+    // next engine's own (a PRIM's start reason, startPrim) replaces it.
     this.last = null;
     await p.stop();
     this.d.log.info({}, 'mirror: PRIM engine stopped (capture unmounted, journal closed)');

@@ -100,8 +100,13 @@ describe('re-integration progress view', () => {
     // Sync calls held for the ALONE fence are said on a line of their own (PRIM only).
     const held = replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: 12_400 });
     expect(held.fence_wait_ms).toBe(12_400);
-    expect(formatProgress(held)).toBe('  replication: ALONE, changes journaled for the SECOND\n  sync calls: held 12 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)');
+    expect(formatProgress(held)).toBe('  replication: ALONE (x), changes journaled for the SECOND\n  sync calls: held 12 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)');
     expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: null })).not.toHaveProperty('fence_wait_ms');
+    // Why it is ALONE: the engine's reason, or the lost link's message; nothing when unknown.
+    expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' } })).toMatchObject({ phase: 'alone', alone_reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' });
+    expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'SECOND silent for 5000 ms' } }))).toBe('  replication: ALONE (link lost: SECOND silent for 5000 ms), changes journaled for the SECOND');
+    expect(formatProgress(replicationProgress({ engine: 'prim', last: null }))).toBe('  replication: ALONE, changes journaled for the SECOND');
+    expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' } })).not.toHaveProperty('alone_reason');
     // So is a journal emptied by its full disk (PRIM only), after the fence's line.
     const emptied = replicationProgress({ engine: 'prim', last: { state: 'in_sync' }, fence_wait_ms: 2_000, journal_emptied_ms: 61_600 });
     expect(emptied.journal_emptied_ms).toBe(61_600);

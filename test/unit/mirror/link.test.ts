@@ -218,16 +218,28 @@ test('watchdog: silence and a stalled stream close the link; idle is pinged (lin
   expect(new Driver().kinds({ kind: 'tick' }, 1e6)).toEqual([]);
 });
 
-test('a refusal that retrying cannot cure is reported once per change', () => {
+test('a failed connection is reported once per change of its cause, and again after a connection', () => {
   const d = new Driver();
   d.feed({ kind: 'start' });
-  expect(d.kinds({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' })).toEqual(['status']);
+  const refused = d.feed({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' });
+  expect(of(refused, 'status').map((x) => x.status)).toEqual([{ state: 'alone', reason: 'encrypt differs', code: 'HAKIT_E_MIRROR_PROTECTION' }]);
   d.feed({ kind: 'connect_tick' });
   expect(d.kinds({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' })).toEqual([]);
   d.feed({ kind: 'connect_tick' });
-  d.feed({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'refused' });
+  // SECOND's hakitd stopped: the ALONE reason says so, without a code (not hakit's).
+  const down = d.feed({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 198.18.0.2:7911' });
+  expect(of(down, 'status').map((x) => x.status)).toEqual([{ state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' }]);
+  d.feed({ kind: 'connect_tick' });
+  expect(d.kinds({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 198.18.0.2:7911' })).toEqual([]);
   d.feed({ kind: 'connect_tick' });
   expect(d.kinds({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' })).toEqual(['status']);
+  // Connected, then lost: the same cause is news again.
+  d.feed({ kind: 'connect_tick' });
+  d.feed({ kind: 'connected', session: 's1', mode: 'journal' });
+  d.feed({ kind: 'closed', need_full: false });
+  d.feed({ kind: 'resume_failed' }, 1e9);
+  d.feed({ kind: 'connect_tick' }, 1e9);
+  expect(d.kinds({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'refused' }, 1e9)).toEqual(['status']);
 });
 
 test('stop: the channel is dropped, every unacknowledged op is journaled, late opens are discarded', () => {

@@ -11,6 +11,8 @@ export class FakePrim extends EventEmitter<{ status: [MirrorStatus]; fence_wante
     super();
   }
   journalProblem: HakitError | undefined = undefined;
+  /** What the engine reported while it started, before the runner listened. */
+  lastStatus: MirrorStatus | undefined = undefined;
   fencedCalls = 0;
   peerLostCalls = 0;
   fenced(): void { this.fencedCalls++; this.needsFence = false; }

@@ -46,3 +46,15 @@ it('on PRIM a watch-mode error is logged, not taken for the link\'s phase', asyn
   expect(repl.status().last).toEqual({ state: 'alone', reason: 'SECOND lost by the heartbeats' });
   await repl.dispose();
 });
+
+it('a PRIM engine\'s ALONE reason from its start, reported before the runner listened, is its last status', async () => {
+  const started = { state: 'alone', reason: 'not connected yet; journal trusted: cleanly closed' } as const;
+  const prims: FakePrim[] = [];
+  const repl = mirrorRunner(fakeEngine(prims, [], () => Object.assign(new FakePrim(false), { lastStatus: started })));
+  await repl.beforeScript('start_prim');
+  expect(repl.status()).toMatchObject({ engine: 'prim', last: started });
+  // The link's own reports replace it.
+  prims[0]!.emit('status', { state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:1' });
+  expect(repl.status().last).toEqual({ state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:1' });
+  await repl.dispose();
+});
