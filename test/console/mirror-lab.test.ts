@@ -15,6 +15,8 @@ const LAB = 'tc2';
 const HOST_PORT = 19457;
 const STATE_WAIT_MS = 60_000;
 const UI_WAIT_MS = 20_000;
+/** Below the cluster history's 10 s refresh (webconsole/src/cluster-timeline.tsx): a change shows through its own reloads. */
+const HISTORY_WAIT_MS = 5_000;
 
 let m: MirrorLab | undefined;
 let b: Browser | undefined;
@@ -100,6 +102,10 @@ test('PRIM in sync, SECOND complete; node2 power-cut: node1 ALONE says so (not r
   await replicationTab(page, 'node2');
   await rowMatches(page, 'replication', /^◐ ALONE: no SECOND \((not connected yet; took over a complete copy|cannot connect: .+)\)/, 'node2 says ALONE and why');
   expect(await page.locator('dl.kv').textContent()).not.toMatch(/lost/);
+  // The cluster history (from the nodes' logs) shows the takeover well before its 10 s
+  // refresh: it reloads on the change, and once more after the node wrote its log line.
+  const takeover = page.locator('#history tbody tr').filter({ hasText: 'node2' }).filter({ hasText: /SECOND\s*→\s*ALONE/ });
+  await until('the cluster history shows node2 SECOND → ALONE', async () => (await takeover.count()) > 0, HISTORY_WAIT_MS, fail);
   await shot(page, 'mirror-lab-05-new-prim-alone');
   expect(errors).toEqual([]);
 });

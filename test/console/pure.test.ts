@@ -2,7 +2,7 @@
 // isolation banner's rule, the bucket layout.
 import type { ClusterState, ModuleOnNode } from '../../core/api/contract/pure/types';
 import { bucketOwners, cellLook, colourOf, switchFlags } from '../../webconsole/pure/cell';
-import { applyNode, applyState, fromState, gridOf, ownNodeIsolated } from '../../webconsole/pure/cluster-view';
+import { TIMELINE_MAX, applyNode, applyState, fromState, gridOf, ownNodeIsolated } from '../../webconsole/pure/cluster-view';
 
 function mod(over: Partial<ModuleOnNode> = {}): ModuleOnNode {
   return { module: 'm1', node: 'n1', mode: 'mirror', state: 'PRIM', status: 'Ready', epoch: 1, copy_complete: true, failover: true, boot: false, peers: [{ node: 'n2', reachable: true, lans_up: [0], state: 'SECOND', status: 'Ready' }], farm: null, last_error: null, ...over };
@@ -37,6 +37,20 @@ test('a cell always has an icon and words besides its colour', () => {
   expect(cellLook(mod({ state: 'UP' }), false)).toMatchObject({ colour: 'red', label: 'unreachable', details: ['API not answering', 'last known UP (Ready)'] });
   expect(cellLook(mod({ state: 'UP' }), true, null, true)).toMatchObject({ colour: 'red', details: ['heartbeats lost', 'last known UP (Ready)'] });
   expect(cellLook(null, false, { node: 'n2', reachable: true, lans_up: [0], state: 'SECOND', status: 'Ready' })).toMatchObject({ colour: 'green', details: ['seen by heartbeat only'] });
+});
+
+test('a full timeline keeps its length; each change still has a newest entry of its own (the history reloads on it)', () => {
+  let v = fromState(cluster(mod()));
+  for (let i = 0; i < TIMELINE_MAX + 3; i++) {
+    const before = v.timeline.at(-1);
+    const from = i % 2 === 0 ? 'PRIM' : 'ALONE';
+    const to = i % 2 === 0 ? 'ALONE' : 'PRIM';
+    v = applyState(v, { node: 'n1', module: 'm1', at: `t${i}`, previous: { state: from, status: 'Ready' }, current: mod({ state: to }) });
+    expect(v.timeline.at(-1)).not.toBe(before);
+  }
+  expect(v.timeline).toHaveLength(TIMELINE_MAX);
+  // A fresh /state answer keeps the timeline and so its newest entry: no reload for it.
+  expect(fromState(cluster(mod()), v.timeline).timeline.at(-1)).toBe(v.timeline.at(-1));
 });
 
 test('state and node events update the view and the timeline', () => {

@@ -88,7 +88,7 @@ function Console(props: { session: SessionInfo; onLogout: () => void }) {
         )}
         {selected && selM && <Detail node={selected.node} m={selM} role={role} socket={live.socket} replication={live.replication.get(`${selected.node}/${selected.module}`)} onClose={() => setSelected(null)} />}
         {view && <Timeline entries={view.timeline} onOpen={(node, module) => setSelected({ node, module })} />}
-        <ClusterHistory changes={view?.timeline.length ?? 0} onOpen={(node, module) => setSelected({ node, module })} />
+        <ClusterHistory newest={view?.timeline.at(-1)} onOpen={(node, module) => setSelected({ node, module })} />
         <WhatIf />
         {role === 'admin' && <ConfigView nodes={clusterNodes} modules={[...new Set(view?.nodes.flatMap((n) => n.modules.map((m) => m.module)) ?? [])].sort()} />}
       </main>

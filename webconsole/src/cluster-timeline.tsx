@@ -1,14 +1,22 @@
 // The cluster's history of state changes, read from every node's module logs (GET
 // /transitions: all nodes merged by time), newest first, each with a link into that
-// module's log on that node. It reloads when a live state change arrives, and every 10 s.
+// module's log on that node. It reloads when a live state change arrives, once more a moment
+// later, and every 10 s.
 import { useEffect, useState } from 'preact/hooks';
 import type { TransitionPage } from '../../core/api/contract/pure/insight-types';
+import type { TimelineEntry } from '../pure/cluster-view';
 import { api } from './api';
 
 const HISTORY_REFRESH_MS = 10_000;
+/** A node's state can be read before it has written the change's log line (the line follows
+ *  the effects before it, e.g. a Persist's fsync): one more load this long after a change
+ *  shows it without waiting for the 10 s refresh. */
+const HISTORY_SETTLE_MS = 1_500;
 const HISTORY_SHOWN = 200;
 
-export function ClusterHistory(props: { changes: number; onOpen: (node: string, module: string) => void }) {
+/** `newest`: the live timeline's newest entry; each change is a new entry, also once the
+ *  bounded timeline is full (its length then no longer changes). */
+export function ClusterHistory(props: { newest: TimelineEntry | undefined; onOpen: (node: string, module: string) => void }) {
   const [page, setPage] = useState<TransitionPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -24,12 +32,14 @@ export function ClusterHistory(props: { changes: number; onOpen: (node: string, 
       );
     };
     load();
+    const settle = setTimeout(load, HISTORY_SETTLE_MS);
     const t = setInterval(load, HISTORY_REFRESH_MS);
     return () => {
       live = false;
+      clearTimeout(settle);
       clearInterval(t);
     };
-  }, [props.changes]);
+  }, [props.newest]);
   const shown = page ? [...page.events].reverse().slice(0, HISTORY_SHOWN) : [];
   return (
     <section id="history" aria-labelledby="history-title">
