@@ -213,7 +213,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     for (const p of this.activity.hotPaths()) this.hotFiles.set(p, { write_gen: 1, synced_gen: 0, seen_gen: 1 });
     const takeover = this.opts.takeover_copy;
     // The ALONE reason until the link reports: what SECOND's return will cost.
-    let reason = load.trusted ? `not connected yet; journal trusted: ${load.reason}` : `not connected yet; a full comparison is owed: ${load.reason}`;
+    let reason = load.trusted ? `not connected yet; journal trusted: ${load.reason}` : `not connected yet; journal not trusted (${load.reason}): its return needs a full comparison`;
     if (takeover !== undefined) {
       // This node's data is copy `takeover`, complete: what an earlier life of it as PRIM
       // journaled is moot; from now on the journal holds every change made here.

@@ -173,8 +173,9 @@ export interface LinkState {
   resume_deadline_ms: number;
   /** Why the connection broke (the ALONE reason if the resume fails). */
   lost: { readonly code: ErrorCode | undefined; readonly message: string } | undefined;
-  /** Code (else message) of the last failed connection attempt since the last connection:
-   *  each failure is reported once per change, so that an ALONE PRIM says why. */
+  /** Cause (code and message) of the last failed connection attempt since the last
+   *  connection: a cause is reported when it changes, so that an ALONE PRIM says why it
+   *  stays ALONE now without a status at every attempt. */
   last_connect_failure: string | undefined;
   /** SECOND cannot take over with a copy lacking what PRIM wrote without it (see the head). */
   fenced: boolean;
@@ -304,15 +305,17 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
       break;
     case 'connect_failed': {
       if (s.conn === 'connecting') s.conn = 'none';
-      // Said once per change, so that PRIM's state shows why it stays ALONE (SECOND's node
-      // down, its hakitd stopped, a refusal retrying cannot cure: the nodes' <rfs encrypt>
-      // differ, a wrong key) without a status at every attempt.
-      const key = e.code ?? e.message;
-      if (key !== s.last_connect_failure) {
+      if (s.stopped) break;
+      // Said when the cause changes, so that PRIM's state shows why it stays ALONE (SECOND's
+      // hakitd or module not running, its node down, a refusal retrying cannot cure: the
+      // nodes' <rfs encrypt> differ, a wrong key) without a status at every attempt.
+      const cause = `${e.code ?? ''} ${e.message}`;
+      if (cause !== s.last_connect_failure) {
+        s.last_connect_failure = cause;
         const refusal = e.code === 'HAKIT_E_MIRROR_PROTECTION' || e.code === 'HAKIT_E_MIRROR_AUTH';
-        fx.push({ kind: 'status', status: refusal ? { state: 'alone', reason: e.message, code: e.code } : { state: 'alone', reason: `cannot connect: ${e.message}` } });
+        const reason = refusal ? e.message : `cannot connect: ${e.message}`;
+        fx.push({ kind: 'status', status: e.code !== undefined ? { state: 'alone', reason, code: e.code } : { state: 'alone', reason } });
       }
-      s.last_connect_failure = key;
       break;
     }
     case 'resume_welcome': {

@@ -39,6 +39,9 @@ export interface ReplicationProgress {
   /** PRIM ALONE: why, from its link's last event (not connected yet and what SECOND's return
    *  will cost, the failed connections' cause, the lost link's message); absent otherwise. */
   readonly alone_reason?: string;
+  /** PRIM: its link to SECOND was lost and it tries to resume the session (the ops in flight
+   *  are sent again if it does); absent otherwise. */
+  readonly resuming?: true;
 }
 
 export interface EngineView {
@@ -99,7 +102,7 @@ function phaseProgress(v: EngineView): ReplicationProgress {
   if (st === 'in_sync') return { phase: 'in_sync', ...NOTHING, pending_bytes: 0, pending_files: 0, eta_s: 0, bytes_applied };
   if (st === 'connected') return { phase: 'reintegrating', ...NOTHING, bytes_applied };
   const why = aloneReason(last);
-  return { phase: 'alone', ...NOTHING, bytes_applied, ...(why === null ? {} : { alone_reason: why }) };
+  return { phase: 'alone', ...NOTHING, bytes_applied, ...(why === null ? {} : { alone_reason: why }), ...(st === 'lost' ? { resuming: true as const } : {}) };
 }
 
 /** An ALONE PRIM's reason from its link's last event: 'alone' {reason}, 'lost' {message}. */
@@ -107,7 +110,7 @@ function aloneReason(last: unknown): string | null {
   if (typeof last !== 'object' || last === null) return null;
   const e = last as { state?: unknown; reason?: unknown; message?: unknown };
   if (e.state === 'alone' && typeof e.reason === 'string' && e.reason !== '') return e.reason;
-  if (e.state === 'lost' && typeof e.message === 'string' && e.message !== '') return `link lost: ${e.message}`;
+  if (e.state === 'lost' && typeof e.message === 'string' && e.message !== '') return e.message;
   return null;
 }
 
@@ -149,6 +152,7 @@ function phaseLine(p: ReplicationProgress): string {
       if (p.waiting_for_prim) return `  replication: copy incomplete, waiting for the PRIM to connect (applied ${formatBytes(p.bytes_applied ?? 0)} since start)`;
       return `  replication: receiving re-integration (applied ${formatBytes(p.bytes_applied ?? 0)}; progress is shown on the PRIM)`;
     case 'alone':
+      if (p.resuming) return `  replication: link to the SECOND lost${p.alone_reason ? ` (${p.alone_reason})` : ''}, trying to resume`;
       return `  replication: ALONE${p.alone_reason ? ` (${p.alone_reason})` : ''}, changes journaled for the SECOND`;
     case 'reintegrating': {
       const pending = p.pending_bytes === null ? 'pending ?' : `pending ${formatBytes(p.pending_bytes)}${p.pending_files !== null ? ` in ${p.pending_files} files` : ''}`;

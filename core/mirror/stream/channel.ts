@@ -196,10 +196,13 @@ function handshakeReader(socket: net.Socket, decoder: FrameDecoder, where: strin
     if (waiter && queue.length > 0) waiter(queue.shift()!);
   };
   const onClose = (): void => fail(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'connection closed during handshake', where));
+  // The socket's own error says why (nothing listens: connect ECONNREFUSED; no route; a reset):
+  // an admin tells a stopped peer from a handshake problem by it. 'close' follows, too late.
+  const onError = (e: NodeJS.ErrnoException): void => fail(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `${e.syscall ?? 'socket'} failed: ${e.code ?? e.message}`, where));
   const timer = setTimeout(() => fail(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', `no handshake within ${timeout_ms} ms`, where)), timeout_ms);
   socket.on('data', onData);
   socket.on('close', onClose);
-  socket.on('error', onClose);
+  socket.on('error', onError);
   return {
     next(): Promise<Frame> {
       return new Promise((resolve, reject) => {
@@ -213,7 +216,7 @@ function handshakeReader(socket: net.Socket, decoder: FrameDecoder, where: strin
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
-      socket.off('error', onClose);
+      socket.off('error', onError);
     },
   };
 }

@@ -33,6 +33,8 @@ export const SYNCING_DURABLE_TIMEOUT_MS = 10_000;
 export const REFUSED_LOG_INTERVAL_MS = 10_000;
 /** Re-integration progress is logged at info level at most this often. */
 export const PROGRESS_LOG_INTERVAL_MS = 10_000;
+/** Distinct ALONE reasons remembered between two connections (for logging each once). */
+const MAX_ALONE_REASONS_LOGGED = 16;
 /** Sync calls held this long for the fence are worth a warning (a few heartbeats is normal). */
 export const FENCE_WAIT_WARN_MS = 10_000;
 
@@ -111,6 +113,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
   private refusedLoggedAt_ms = -Infinity;
   /** When re-integration progress was last logged (null: no pass logged since in sync). */
   private progressLoggedAt_ms: number | null = null;
+  /** ALONE reasons logged since the last connection: a SECOND whose failures alternate
+   *  (a crash loop: refused, then a handshake timeout) logs each cause once, not every second. */
+  private aloneReasonsLogged = new Set<string>();
   /** The module runner's FenceWanted sink (ports.ts onFenceWanted), and the newest token. */
   private fenceWant: ((token: number) => void) | null = null;
   private fenceToken = 0;
@@ -323,6 +328,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     p.removeAllListeners('fence_wanted');
     p.removeAllListeners('problem');
     this.journalEmptiedSince_ms = null;
+    this.aloneReasonsLogged.clear();
     this.linkUp = false;
     this.sessionUp = false;
     this.inSync = false;
@@ -388,6 +394,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     if (SENDER_PHASES.has(s.state)) this.last = s;
     switch (s.state) {
       case 'connected':
+        this.aloneReasonsLogged.clear();
         this.sessionUp = true;
         this.linkUp = true;
         this.d.log.info({ peer: s.peer }, 'mirror: connected to SECOND');
@@ -418,7 +425,9 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
         this.sessionUp = false;
         this.linkUp = false;
         this.inSync = false;
-        this.d.log[wasUp ? 'warn' : 'info']({ code: s.code, reason: s.reason }, 'mirror: ALONE (changes journaled for the SECOND)');
+        const said = this.aloneReasonsLogged.has(s.reason);
+        if (!said && this.aloneReasonsLogged.size < MAX_ALONE_REASONS_LOGGED) this.aloneReasonsLogged.add(s.reason);
+        if (wasUp || !said) this.d.log[wasUp ? 'warn' : 'info']({ code: s.code, reason: s.reason }, 'mirror: ALONE (changes journaled for the SECOND)');
         if (wasUp) this.tell({ type: 'ReplicationLost', reason: s.reason });
         return;
       }

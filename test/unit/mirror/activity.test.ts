@@ -103,8 +103,12 @@ describe('re-integration progress view', () => {
     expect(formatProgress(held)).toBe('  replication: ALONE (x), changes journaled for the SECOND\n  sync calls: held 12 s for the ALONE fence (the peer may still believe its copy complete; docs/mirror.md)');
     expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' }, fence_wait_ms: null })).not.toHaveProperty('fence_wait_ms');
     // Why it is ALONE: the engine's reason, or the lost link's message; nothing when unknown.
-    expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' } })).toMatchObject({ phase: 'alone', alone_reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' });
-    expect(formatProgress(replicationProgress({ engine: 'prim', last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'SECOND silent for 5000 ms' } }))).toBe('  replication: ALONE (link lost: SECOND silent for 5000 ms), changes journaled for the SECOND');
+    expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'cannot connect: mirror web -> 198.18.0.2:7911: connect failed: ECONNREFUSED' } })).toMatchObject({ phase: 'alone', alone_reason: 'cannot connect: mirror web -> 198.18.0.2:7911: connect failed: ECONNREFUSED' });
+    // The link lost, within its resume window: said as such (its ops wait for the resume).
+    const lost = replicationProgress({ engine: 'prim', last: { state: 'lost', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'SECOND silent for 5000 ms' } });
+    expect(lost).toMatchObject({ phase: 'alone', resuming: true, alone_reason: 'SECOND silent for 5000 ms' });
+    expect(formatProgress(lost)).toBe('  replication: link to the SECOND lost (SECOND silent for 5000 ms), trying to resume');
+    expect(replicationProgress({ engine: 'prim', last: { state: 'alone', reason: 'x' } })).not.toHaveProperty('resuming');
     expect(formatProgress(replicationProgress({ engine: 'prim', last: null }))).toBe('  replication: ALONE, changes journaled for the SECOND');
     expect(replicationProgress({ engine: 'prim', last: { state: 'in_sync' } })).not.toHaveProperty('alone_reason');
     // So is a journal emptied by its full disk (PRIM only), after the fence's line.

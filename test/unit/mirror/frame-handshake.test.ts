@@ -197,3 +197,14 @@ test('frames held for the turn leave at the check phase, together and in order',
   tx.close();
   r.ok!.close();
 });
+
+test('nothing listening: the handshake fails with the socket\'s own cause (an admin tells a stopped peer from a handshake problem)', async () => {
+  const at = path.join(dir, `none${serial++}.sock`); // no server: connect fails with ENOENT
+  const err = await senderHandshake(net.connect(at), `mirror ${MODULE} -> ${at}`, { key: KEY, module: MODULE, timeout_ms: TIMEOUT_MS }).then(() => null, (e: unknown) => e as { code?: string; message: string });
+  expect(err?.code).toBe('HAKIT_E_MIRROR_PEER_LOST');
+  expect(err?.message).toBe(`mirror ${MODULE} -> ${at}: connect failed: ENOENT`);
+  // A peer that accepts and closes is what "closed during handshake" means.
+  const closing = await listen((s) => s.destroy());
+  const closed = await senderHandshake(net.connect(closing), 'x', { key: KEY, module: MODULE, timeout_ms: TIMEOUT_MS }).then(() => null, (e: unknown) => e as { message: string });
+  expect(closed?.message).toMatch(/connection closed during handshake|failed: (ECONNRESET|EPIPE)/);
+});

@@ -218,28 +218,39 @@ test('watchdog: silence and a stalled stream close the link; idle is pinged (lin
   expect(new Driver().kinds({ kind: 'tick' }, 1e6)).toEqual([]);
 });
 
-test('a failed connection is reported once per change of its cause, and again after a connection', () => {
+test('a failed connection is reported when its cause changes, with its code; again after a connection; not after stop', () => {
   const d = new Driver();
   d.feed({ kind: 'start' });
-  const refused = d.feed({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' });
-  expect(of(refused, 'status').map((x) => x.status)).toEqual([{ state: 'alone', reason: 'encrypt differs', code: 'HAKIT_E_MIRROR_PROTECTION' }]);
+  const statuses = (fx: readonly LinkEffect[]) => of(fx, 'status').map((x) => x.status);
+  // The shapes core/mirror/stream/channel.ts gives.
+  const refused = { kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PEER_LOST', message: 'mirror web -> 198.18.0.2:7911: connect failed: ECONNREFUSED' } as const;
+  const silent = { kind: 'connect_failed', code: 'HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', message: 'mirror web -> 198.18.0.2:7911: no handshake within 5000 ms' } as const;
+  const protection = { kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' } as const;
+  // SECOND's hakitd (or its module) is not running: the ALONE reason says so.
+  expect(statuses(d.feed(refused))).toEqual([{ state: 'alone', reason: 'cannot connect: mirror web -> 198.18.0.2:7911: connect failed: ECONNREFUSED', code: 'HAKIT_E_MIRROR_PEER_LOST' }]);
   d.feed({ kind: 'connect_tick' });
-  expect(d.kinds({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' })).toEqual([]);
+  expect(d.kinds(refused)).toEqual([]); // the same cause: said once
   d.feed({ kind: 'connect_tick' });
-  // SECOND's hakitd stopped: the ALONE reason says so, without a code (not hakit's).
-  const down = d.feed({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 198.18.0.2:7911' });
-  expect(of(down, 'status').map((x) => x.status)).toEqual([{ state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:7911' }]);
+  // A refusal retrying cannot cure keeps its own words and code.
+  expect(statuses(d.feed(protection))).toEqual([{ state: 'alone', reason: 'encrypt differs', code: 'HAKIT_E_MIRROR_PROTECTION' }]);
   d.feed({ kind: 'connect_tick' });
-  expect(d.kinds({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 198.18.0.2:7911' })).toEqual([]);
+  expect(d.kinds(protection)).toEqual([]);
+  // Causes that alternate (a SECOND in a crash loop) are each news: the reason is the current one.
   d.feed({ kind: 'connect_tick' });
-  expect(d.kinds({ kind: 'connect_failed', code: 'HAKIT_E_MIRROR_PROTECTION', message: 'encrypt differs' })).toEqual(['status']);
+  expect(d.kinds(silent)).toEqual(['status']);
+  d.feed({ kind: 'connect_tick' });
+  expect(d.kinds(refused)).toEqual(['status']);
   // Connected, then lost: the same cause is news again.
   d.feed({ kind: 'connect_tick' });
   d.feed({ kind: 'connected', session: 's1', mode: 'journal' });
   d.feed({ kind: 'closed', need_full: false });
   d.feed({ kind: 'resume_failed' }, 1e9);
   d.feed({ kind: 'connect_tick' }, 1e9);
-  expect(d.kinds({ kind: 'connect_failed', code: 'ECONNREFUSED', message: 'refused' }, 1e9)).toEqual(['status']);
+  expect(d.kinds(refused, 1e9)).toEqual(['status']);
+  // An attempt that fails after stop says nothing (nobody is ALONE for that reason).
+  d.feed({ kind: 'connect_tick' });
+  d.feed({ kind: 'stop' });
+  expect(d.kinds(silent)).toEqual([]);
 });
 
 test('stop: the channel is dropped, every unacknowledged op is journaled, late opens are discarded', () => {

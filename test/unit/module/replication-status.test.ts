@@ -2,6 +2,7 @@
 // status, which `state -v`, the API's `phase` and the console word: always the current
 // engine's, and on PRIM only its sender's link phase.
 import { FakePrim, fakeEngine, mirrorRunner, type FakeSecond } from './fake-mirror-engines';
+import { RecordingLog } from '../../../core/log/sink';
 
 function runner() {
   const prims: FakePrim[] = [];
@@ -54,7 +55,28 @@ it('a PRIM engine\'s ALONE reason from its start, reported before the runner lis
   await repl.beforeScript('start_prim');
   expect(repl.status()).toMatchObject({ engine: 'prim', last: started });
   // The link's own reports replace it.
-  prims[0]!.emit('status', { state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:1' });
-  expect(repl.status().last).toEqual({ state: 'alone', reason: 'cannot connect: connect ECONNREFUSED 198.18.0.2:1' });
+  const refused = { state: 'alone', reason: 'cannot connect: mirror db -> 198.18.0.2:1: connect failed: ECONNREFUSED', code: 'HAKIT_E_MIRROR_PEER_LOST' } as const;
+  prims[0]!.emit('status', refused);
+  expect(repl.status().last).toEqual(refused);
+  await repl.dispose();
+});
+
+it('an ALONE PRIM whose connection failures alternate logs each cause once until it connects', async () => {
+  const log = new RecordingLog();
+  const prims: FakePrim[] = [];
+  const repl = mirrorRunner(fakeEngine(prims, [], () => new FakePrim(false)), log);
+  await repl.beforeScript('start_prim');
+  const refused = { state: 'alone', reason: 'cannot connect: mirror db -> 198.18.0.2:1: connect failed: ECONNREFUSED' } as const;
+  const silent = { state: 'alone', reason: 'cannot connect: mirror db -> 198.18.0.2:1: no handshake within 5000 ms' } as const;
+  const aloneLines = (): string[] => log.lines.filter((l) => l.msg?.startsWith('mirror: ALONE')).map((l) => (l.obj as { reason: string }).reason);
+  for (let i = 0; i < 5; i++) {
+    prims[0]!.emit('status', refused);
+    prims[0]!.emit('status', silent);
+  }
+  expect(aloneLines()).toEqual([refused.reason, silent.reason]);
+  expect(repl.status().last).toEqual(silent); // the status is always the current cause
+  prims[0]!.emit('status', { state: 'connected', peer: '198.18.0.2:1' });
+  prims[0]!.emit('status', refused);
+  expect(aloneLines()).toEqual([refused.reason, silent.reason, refused.reason]);
   await repl.dispose();
 });
