@@ -288,7 +288,7 @@ export class Daemon<S> {
       return undefined;
     }
     const late: { runner?: ModuleRunner<S> } = {};
-    const replication = makeMirrorReplication({ loaded: l, cluster, node: this.o.node, state_dir: this.o.state_dir, key: this.key, log: this.logs.module(l.plan.name), settled: () => late.runner?.whenIdle() ?? Promise.resolve(), taken: this.mirrors });
+    const replication = makeMirrorReplication({ loaded: l, cluster, node: this.o.node, state_dir: this.o.state_dir, key: this.key, log: this.logs.module(l.plan.name), settled: () => late.runner?.whenIdle() ?? Promise.resolve(), moduleCopyComplete: () => late.runner?.status().copyComplete ?? true, taken: this.mirrors });
     if (replication === 'not-loaded') {
       this.not_loaded.push({ module: l.plan.name, reason: 'its replication cannot be placed (see the module log)' });
       return undefined;

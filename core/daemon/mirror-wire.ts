@@ -23,6 +23,8 @@ export interface MirrorWireDeps {
   readonly key: Buffer;
   readonly log: LogSink;
   readonly settled: () => Promise<void>;
+  /** See MirrorReplicationDeps.moduleCopyComplete. */
+  readonly moduleCopyComplete?: () => boolean;
   /** Mirror modules already placed on this daemon (their ports must differ). */
   readonly taken: ReadonlyMap<string, unknown>;
   readonly engine?: MirrorEngine;
@@ -51,6 +53,7 @@ export function makeMirrorReplication(d: MirrorWireDeps): MirrorReplication | nu
     engine: d.engine ?? REAL_MIRROR_ENGINE,
     log: d.log,
     settled: d.settled,
+    ...(d.moduleCopyComplete ? { moduleCopyComplete: d.moduleCopyComplete } : {}),
   });
 }
 

@@ -37,6 +37,15 @@ export const MAX_APPLY_QUEUE_BYTES = 64 * 1024 * 1024;
  *  so a flood from elsewhere cannot take the PRIM's room (issue 15 item 1). */
 export const MAX_RECEIVER_CONNECTIONS = 16;
 
+/** A connection that carries no frame this long, while this node reads it, is given up. PRIM
+ *  pings whenever it has heard nothing for a second (pure/link-watch.ts), so a live PRIM is
+ *  never this silent; a cut of the replication LAN alone leaves a TCP connection silent, not
+ *  closed, and this node's session would otherwise look alive for as long as the cut lasts
+ *  (its state says "in sync" to a PRIM that went ALONE). PRIM's own bound (ack timeout). */
+export const RECEIVER_SILENCE_MS = 5000;
+/** The silence is checked this often (at most; a fifth of the bound when that is shorter). */
+const SILENCE_CHECK_MS = 1000;
+
 export type AsyncMode = 'second' | 'none';
 
 export interface ReceiverOptions {
@@ -72,6 +81,8 @@ export interface ReceiverOptions {
   readonly peers?: readonly string[];
   /** When ACKs are written with async="none" (pure/ack-plan.ts); DEFAULT_ACK_PLAN if unset. */
   readonly ack_plan?: AckPlanConfig;
+  /** RECEIVER_SILENCE_MS unless set (tests). */
+  readonly silence_ms?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -126,6 +137,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   /** async="none": how many applied ops the next ACK covers (pure/ack-plan.ts). */
   private ackPlan: AckPlanState = INITIAL_ACK_PLAN;
   private ackTimer: NodeJS.Timeout | undefined;
+  /** When the current connection last carried a frame (performance.now()). */
+  private lastRx_ms = 0;
+  private silenceTimer: NodeJS.Timeout | undefined;
   /** The socket we stopped reading (the one that filled the queue), if any. */
   private pausedSocket: net.Socket | undefined;
   /** Source addresses with a handshake in progress (one each). */
@@ -195,6 +209,8 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     this.channel?.close(new HakitError('HAKIT_E_MIRROR_STOPPED', 'receiver stopped', this.opts.module));
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = undefined;
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
@@ -238,8 +254,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     // one is usually half-dead after a network cut).
     this.channel?.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', 'replaced by a new connection', ch.where));
     this.channel = ch;
+    this.lastRx_ms = performance.now();
+    this.watchSilence();
     ch.timed = this.timing !== undefined;
-    ch.on('frame', (f) => this.onFrame(ch, f));
+    ch.on('frame', (f) => {
+      if (this.channel === ch) this.lastRx_ms = performance.now();
+      this.onFrame(ch, f);
+    });
     ch.on('close', (err) => {
       if (this.channel === ch) this.channel = undefined;
       this.emit('lost', err);
@@ -254,6 +275,29 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     ch.sendJson(FrameType.WELCOME, 0, { copy_id: this.record.copy_id, complete: this.record.complete, trusted: this.trusted, session: this.session, last_seq, ...(this.activity ? { activity: this.activity } : {}) });
     this.emit('connected');
     this.throttle(ch);
+  }
+
+  /** Gives up the current connection once it carried nothing for RECEIVER_SILENCE_MS while
+   *  its socket was read (a paused socket holds PRIM's frames back: not silence). */
+  private watchSilence(): void {
+    if (this.silenceTimer) return;
+    const silence_ms = this.opts.silence_ms ?? RECEIVER_SILENCE_MS;
+    const every_ms = Math.min(SILENCE_CHECK_MS, Math.max(10, silence_ms / 5));
+    let lastTick_ms = performance.now();
+    this.silenceTimer = setInterval(() => {
+      const now = performance.now();
+      // This process did not run for a while (stopped, a paused VM): what PRIM sent meanwhile
+      // waits unread in the socket; the peer gets a fresh bound, not the blame.
+      const stalled = now - lastTick_ms > 2 * every_ms;
+      lastTick_ms = now;
+      const ch = this.channel;
+      if (!ch || this.pausedSocket !== undefined || stalled) {
+        this.lastRx_ms = now;
+        return;
+      }
+      if (now - this.lastRx_ms > silence_ms) ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `PRIM silent for ${silence_ms} ms`, ch.where));
+    }, every_ms);
+    this.silenceTimer.unref();
   }
 
   /**

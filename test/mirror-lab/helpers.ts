@@ -5,6 +5,7 @@ import { writeHostFile } from '../lab/testkit';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { Lab } from '../lab';
 import { until } from '../support/until';
 export { until };
@@ -17,32 +18,62 @@ export const MODULE = 'mirror_http';
 export const DATA_DIR = '/srv/mirror_http/data';
 export const RECORDS = `${DATA_DIR}/records.log`;
 export const APP_PORT = 9080;
+/** The padding of the writer's records: `<prefix><n>-` + PAD, one line each. */
+export const PAD = 'x'.repeat(40);
+
+/** A client appending numbered records through the VIP (MirrorLab.startWriter). */
+export interface RecordWriter {
+  readonly child: ChildProcess;
+  /** Record numbers the application answered 200 to (after its fsync), in order. */
+  readonly acked: number[];
+  readonly acked_at_ms: number[];
+  attempts(): number;
+}
 const EXAMPLE = path.join(REPO_ROOT, 'modules/examples/mirror_http');
 const KEY = 'tm-lab-cluster-key-0123456789abcdef';
 
+export interface MirrorLabOptions {
+  /** A second LAN (`hb`, lab LAN 1) carrying heartbeats only, the module's too: cutting LAN 0
+   *  then cuts the replication link while both nodes still see each other. */
+  readonly heartbeatLan?: boolean;
+}
+
+/** Calls `f` with each whole line the stream prints (a child's stdout). */
+export function onLines(stream: Readable, f: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) f(l);
+  });
+}
+
 export class MirrorLab {
   readonly daemons = new Map<string, ChildProcess>();
+  private readonly writers: ChildProcess[] = [];
   vip = '';
-  private constructor(readonly lab: Lab) {}
+  private constructor(readonly lab: Lab, private readonly opts: MirrorLabOptions) {}
 
-  static async up(name: string): Promise<MirrorLab> {
+  static async up(name: string, opts: MirrorLabOptions = {}): Promise<MirrorLab> {
     if (!fs.existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} missing: run npm run build first`);
     await Lab.destroy(name);
-    const m = new MirrorLab(await Lab.up({ name, nodes: 2, client: true, lans: 1 }));
+    const m = new MirrorLab(await Lab.up({ name, nodes: 2, client: true, lans: opts.heartbeatLan ? 2 : 1 }), opts);
     m.vip = m.lab.spareAddr(0, 50);
     await m.install();
     return m;
   }
 
   private clusterXml(): string {
-    const nodes = ['node1', 'node2'].map((n) => `    <node name="${n}" addr="${this.lab.addr(n, 0)}" port="9010"/>`).join('\n');
-    return `<cluster name="tm">\n  <lan name="default" replication="on">\n${nodes}\n  </lan>\n</cluster>\n`;
+    const nodes = (lan: number): string => ['node1', 'node2'].map((n) => `    <node name="${n}" addr="${this.lab.addr(n, lan)}" port="9010"/>`).join('\n');
+    const hb = this.opts.heartbeatLan ? `  <lan name="hb" command="off">\n${nodes(1)}\n  </lan>\n` : '';
+    return `<cluster name="tm">\n  <lan name="default" replication="on">\n${nodes(0)}\n  </lan>\n${hb}</cluster>\n`;
   }
 
-  /** The example's userconfig with this lab's VIP. */
+  /** The example's userconfig with this lab's VIP (and its heartbeats on `hb` too). */
   private userconfig(): string {
-    const text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8');
-    return text.replace(/(<macro name="VIRTUAL_IP" value=")[^"]*"/, `$1${this.vip}"`);
+    const text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8').replace(/(<macro name="VIRTUAL_IP" value=")[^"]*"/, `$1${this.vip}"`);
+    return this.opts.heartbeatLan ? text.replace(/(<heartbeat name="default"[^>]*\/>)/, '$1<heartbeat name="hb"/>') : text;
   }
 
   async write(host: string, file: string, text: string, mode = '644'): Promise<void> {
@@ -99,9 +130,63 @@ export class MirrorLab {
     return JSON.parse(r.stdout.trim() || '{}') as Record<string, unknown>;
   }
 
+  /** A client on the lab's client host appending records `<prefix><n>-PAD` through the VIP,
+   *  one at a time; each one the application answered 200 (after its fsync) is acknowledged. */
+  startWriter(prefix: string): RecordWriter {
+    const js = `
+const http=require('http');let n=0;let stop=false;process.on('SIGTERM',()=>{stop=true});
+function one(){if(stop){process.exit(0)}const k=++n;const body='${prefix}'+k+'-${PAD}';
+const r=http.request({host:'${this.vip}',port:${APP_PORT},method:'POST',timeout:1500,agent:false},(s)=>{s.resume();s.on('end',()=>{if(s.statusCode===200)console.log('ack '+k);else console.log('status '+k+' '+s.statusCode);setImmediate(one)})});
+r.on('error',()=>{console.log('err '+k);setTimeout(one,50)});r.on('timeout',()=>r.destroy());r.end(body)}
+one();`;
+    const child = this.lab.spawn('client', [NODE, '-e', js], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.writers.push(child);
+    const acked: number[] = [];
+    const acked_at_ms: number[] = [];
+    let attempts = 0;
+    onLines(child.stdout!, (l) => {
+      attempts++;
+      const a = /^ack (\d+)$/.exec(l);
+      if (a) { acked.push(Number(a[1])); acked_at_ms.push(Date.now()); }
+    });
+    return { child, acked, acked_at_ms, attempts: () => attempts };
+  }
+
+  async stopWriter(w: { child: ChildProcess }): Promise<void> {
+    if (w.child.exitCode !== null) return;
+    const gone = new Promise((r) => w.child.once('exit', r));
+    w.child.kill('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+    if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  }
+
+  /** The record numbers of `prefix` (letters, digits, dashes) in the host's records file. */
+  async recordsOf(host: string, prefix: string): Promise<Set<number>> {
+    const text = (await this.sh(host, `grep -a "^${prefix}" ${RECORDS} || true`)).out;
+    const re = new RegExp(`^${prefix}(\\d+)-${PAD}$`); // prefixes are letters, digits and dashes
+    return new Set(text.split('\n').map((l) => re.exec(l)).filter((x) => x !== null).map((x) => Number(x[1])));
+  }
+
+  /** Waits for one node PRIM and the other SECOND with a complete copy, both Ready. */
+  async primAndSecond(timeout_ms = 90_000): Promise<[string, string]> {
+    let roles: [string, string] | null = null;
+    await until(
+      'one node PRIM and the other SECOND, both Ready',
+      async () => {
+        const [a, b] = [await this.state('node1'), await this.state('node2')];
+        if (a?.state === 'PRIM' && a.status === 'Ready' && b?.state === 'SECOND' && b.status === 'Ready' && b.copyComplete) roles = ['node1', 'node2'];
+        else if (b?.state === 'PRIM' && b.status === 'Ready' && a?.state === 'SECOND' && a.status === 'Ready' && a.copyComplete) roles = ['node2', 'node1'];
+        return roles !== null;
+      },
+      timeout_ms,
+      () => this.bothLogs(),
+    );
+    return roles!;
+  }
+
   /** A lab with hakitd started on both nodes, once both answer. */
-  static async withDaemons(name: string): Promise<MirrorLab> {
-    const m = await MirrorLab.up(name);
+  static async withDaemons(name: string, opts: MirrorLabOptions = {}): Promise<MirrorLab> {
+    const m = await MirrorLab.up(name, opts);
     for (const h of ['node1', 'node2']) m.startDaemon(h);
     await until('daemons answer', async () => (await m.state('node1')) !== null && (await m.state('node2')) !== null, 30_000);
     return m;
@@ -131,6 +216,7 @@ export class MirrorLab {
   }
 
   async down(): Promise<void> {
+    for (const w of this.writers) if (w.exitCode === null) w.kill('SIGKILL');
     for (const h of ['node1', 'node2']) {
       // hakitd stops its module (stop_prim, unmount) on SIGTERM; a power cut catches the rest.
       const d = this.daemons.get(h);

@@ -10,17 +10,14 @@
 //     at a random moment; on the survivor, once ALONE, every acknowledged record is present
 //     and intact; the cut node comes back SECOND, re-integration ships what changed,
 //     PRIM/SECOND, rfsverify clean.
-import type { ChildProcess } from 'node:child_process';
-import { MirrorLab, MODULE, DATA_DIR, RECORDS, APP_PORT, NODE, until } from './helpers';
+import { MirrorLab, MODULE, DATA_DIR, RECORDS, APP_PORT, NODE, PAD, until } from './helpers';
 
 const LAB = 'tm';
 const RUNS = Math.max(1, Math.min(100, Number(process.env['HAKIT_POWERCUT_RUNS'] ?? 5) || 5));
 /** Each record: `tm-r<run>-<n>-` + padding, one line. */
-const PAD = 'x'.repeat(40);
 const RECORD_RE = /^tm-r(\d+)-(\d+)-x{40}$/;
 
 let m: MirrorLab | undefined;
-const writers: ChildProcess[] = [];
 
 jest.setTimeout(30 * 60_000);
 
@@ -29,7 +26,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const w of writers) if (w.exitCode === null) w.kill('SIGKILL');
   await m?.down();
 }, 120_000);
 
@@ -39,57 +35,6 @@ async function post(body: string): Promise<number> {
   const js = `const r=require('http').request({host:'${m!.vip}',port:${APP_PORT},method:'POST',timeout:3000},(s)=>{s.resume();s.on('end',()=>console.log(s.statusCode))});r.on('error',(e)=>console.log('ERR '+e.code));r.on('timeout',()=>{console.log('TIMEOUT');r.destroy()});r.end(${JSON.stringify(body)})`;
   const r = await m!.lab.exec('client', [NODE, '-e', js], { timeout_ms: 10_000 });
   return Number(r.stdout.trim()) || 0;
-}
-
-/** A client appending numbered records through the VIP; prints `ack N` when the app answered 200 (after fsync). */
-function startWriter(run: number): { child: ChildProcess; acked: number[]; acked_at_ms: number[]; attempts: () => number } {
-  const js = `
-const http=require('http');let n=0;let stop=false;process.on('SIGTERM',()=>{stop=true});
-function one(){if(stop){process.exit(0)}const k=++n;const body='tm-r${run}-'+k+'-${PAD}';
-const r=http.request({host:'${m!.vip}',port:${APP_PORT},method:'POST',timeout:1500,agent:false},(s)=>{s.resume();s.on('end',()=>{if(s.statusCode===200)console.log('ack '+k);else console.log('status '+k+' '+s.statusCode);setImmediate(one)})});
-r.on('error',()=>{console.log('err '+k);setTimeout(one,50)});r.on('timeout',()=>r.destroy());r.end(body)}
-one();`;
-  const child = m!.lab.spawn('client', [NODE, '-e', js], { stdio: ['ignore', 'pipe', 'ignore'] });
-  writers.push(child);
-  const acked: number[] = [];
-  const acked_at_ms: number[] = [];
-  let attempts = 0;
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) {
-      attempts++;
-      const a = /^ack (\d+)$/.exec(l);
-      if (a) { acked.push(Number(a[1])); acked_at_ms.push(Date.now()); }
-    }
-  });
-  return { child, acked, acked_at_ms, attempts: () => attempts };
-}
-
-async function stopWriter(w: { child: ChildProcess }): Promise<void> {
-  if (w.child.exitCode !== null) return;
-  const gone = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGTERM');
-  await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-  if (w.child.exitCode === null) w.child.kill('SIGKILL');
-}
-
-async function primAndSecond(): Promise<[string, string]> {
-  let roles: [string, string] | null = null;
-  await until(
-    'one node PRIM and the other SECOND, both Ready',
-    async () => {
-      const [a, b] = [await m!.state('node1'), await m!.state('node2')];
-      if (a?.state === 'PRIM' && a.status === 'Ready' && b?.state === 'SECOND' && b.status === 'Ready' && b.copyComplete) roles = ['node1', 'node2'];
-      else if (b?.state === 'PRIM' && b.status === 'Ready' && a?.state === 'SECOND' && a.status === 'Ready' && a.copyComplete) roles = ['node2', 'node1'];
-      return roles !== null;
-    },
-    90_000,
-    fail,
-  );
-  return roles!;
 }
 
 async function rfsverify(prim: string): Promise<{ code: number; out: string }> {
@@ -105,7 +50,7 @@ it('starts node1 PRIM and node2 SECOND; an acknowledged write is readable on SEC
   expect((await m!.hakit('node1', ['prim', '-m', MODULE])).out).toMatch(/accepted|ALONE|PRIM/);
   await until('node1 ALONE', async () => (await m!.is('node1', 'ALONE')) || (await m!.is('node1', 'PRIM')), 30_000, fail);
   expect((await m!.hakit('node2', ['second', '-m', MODULE])).out).toMatch(/accepted|SECOND/);
-  const [prim, second] = await primAndSecond();
+  const [prim, second] = await m!.primAndSecond();
   expect([prim, second]).toEqual(['node1', 'node2']);
 
   for (let i = 0; i < 5; i++) {
@@ -152,8 +97,8 @@ it(`loses no acknowledged record over ${RUNS} power cuts of the PRIM at a random
   const figures: string[] = [];
   let lost_total = 0;
   for (let run = 1; run <= RUNS; run++) {
-    const [prim, second] = await primAndSecond();
-    const w = startWriter(run);
+    const [prim, second] = await m!.primAndSecond();
+    const w = m!.startWriter(`tm-r${run}-`);
     await until('writer acknowledged 20 records', async () => w.acked.length >= 20, 30_000, fail);
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
     const acked_before_cut = w.acked.length;
@@ -162,7 +107,7 @@ it(`loses no acknowledged record over ${RUNS} power cuts of the PRIM at a random
     const failover_ms = await until(`${second} ALONE after the power cut of ${prim}`, () => m!.is(second, 'ALONE'), 30_000, fail);
     // Let the writer go on against the survivor for a moment: those records count too.
     await until('writer acknowledged a record on the survivor', async () => w.acked.length > acked_before_cut, 20_000, fail).catch(() => 0);
-    await stopWriter(w);
+    await m!.stopWriter(w);
     const text = (await m!.sh(second, `grep -a "^tm-r" ${RECORDS} || true`)).out;
     const lines = text.split('\n').filter((l) => l !== '');
     const mine = new Set<number>();
@@ -181,7 +126,7 @@ it(`loses no acknowledged record over ${RUNS} power cuts of the PRIM at a random
     const size_back = Number((await m!.sh(prim, `stat -c %s ${RECORDS}`)).out.trim()) || 0;
     await m!.powerOnAndStart(prim);
     const t_on = Date.now();
-    const [p2, s2] = await primAndSecond();
+    const [p2, s2] = await m!.primAndSecond();
     expect([p2, s2]).toEqual([second, prim]);
     const resync_ms = Date.now() - t_on;
     const size_now = Number((await m!.sh(second, `stat -c %s ${RECORDS}`)).out.trim()) || 0;
@@ -201,9 +146,9 @@ it(`loses no acknowledged record over ${RUNS} power cuts of the PRIM at a random
 // heartbeats declare SECOND lost (the example module's "fast" profile: 800 ms): the link then gives
 // its session up at once (not at its 5 s ack timeout) and the fence holds; they go on ALONE.
 it('a power cut of the SECOND holds the fsyncs of the application until SECOND is declared lost, then they go on; nothing acknowledged is lost', async () => {
-  const [prim, second] = await primAndSecond();
+  const [prim, second] = await m!.primAndSecond();
   const run = RUNS + 1;
-  const w = startWriter(run);
+  const w = m!.startWriter(`tm-r${run}-`);
   await until('writer acknowledged 20 records', async () => w.acked.length >= 20, 30_000, fail);
   const before = w.acked.length;
   const t_cut = Date.now();
@@ -211,18 +156,17 @@ it('a power cut of the SECOND holds the fsyncs of the application until SECOND i
   const cut_took_ms = Date.now() - t_cut;
   await until(`${prim} ALONE after the power cut of ${second}`, () => m!.is(prim, 'ALONE'), 30_000, fail);
   await until('the writer acknowledged 20 records after the cut', async () => w.acked.length >= before + 20, 30_000, fail);
-  await stopWriter(w);
+  await m!.stopWriter(w);
   // The longest pause between two acknowledgements around the cut: the fence's hold.
   const around = w.acked_at_ms.slice(before - 1);
   const held_ms = Math.max(...around.slice(1).map((t, i) => t - around[i]!));
   const after = w.acked_at_ms.length - before;
-  const text = (await m!.sh(prim, `grep -a "^tm-r${run}-" ${RECORDS} || true`)).out;
-  const have = new Set(text.split('\n').map((l) => RECORD_RE.exec(l)).filter((x) => x !== null).map((x) => Number(x[2])));
+  const have = await m!.recordsOf(prim, `tm-r${run}-`);
   expect(w.acked.filter((n) => !have.has(n))).toEqual([]);
   const log = (await m!.sh(prim, `grep -a "mirror: SECOND lost\\|mirror: ALONE\\|mirror: SECOND fenced" /var/log/hakit/modules/${MODULE}.log | tail -n 3`)).out;
   process.stdout.write(`SECOND power cut at ${new Date(t_cut).toISOString()} (the cut took ${cut_took_ms} ms; acknowledgements at ${JSON.stringify(around.slice(0, 8).map((t) => t - t_cut))}… ms): longest pause between acknowledgements ${held_ms} ms (heartbeat timeout 800 ms); ${after} acknowledged since the cut\n${log}\n`);
   // The heartbeat timeout and the writer's own round trip; well below the link's 5 s ack timeout.
   expect(held_ms).toBeLessThan(4000);
   await m!.powerOnAndStart(second);
-  expect(await primAndSecond()).toEqual([prim, second]);
+  expect(await m!.primAndSecond()).toEqual([prim, second]);
 });

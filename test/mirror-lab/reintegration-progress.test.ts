@@ -7,7 +7,7 @@
 // lasts a few seconds whatever the machine, long enough to sample it several times.
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { MirrorLab, MODULE, DATA_DIR, NODE, REPO_ROOT, until } from './helpers';
+import { MirrorLab, MODULE, DATA_DIR, NODE, REPO_ROOT, onLines, until } from './helpers';
 import { provisionApi } from '../api/lab/provision';
 
 const LAB = 'tmr';
@@ -57,17 +57,11 @@ async function loop(){while(Date.now()-t0<${POLL_MAX_MS}){try{const r=await c.co
 loop();`;
   const child = m!.lab.spawn('node1', [NODE, '-e', js], { stdio: ['ignore', 'pipe', 'ignore'] });
   const samples: Sample[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) {
-      try {
-        samples.push(JSON.parse(l) as Sample);
-      } catch {
-        /* a torn line: skip */
-      }
+  onLines(child.stdout!, (l) => {
+    try {
+      samples.push(JSON.parse(l) as Sample);
+    } catch {
+      /* a torn line: skip */
     }
   });
   return { samples, child };

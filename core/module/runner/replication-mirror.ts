@@ -59,6 +59,10 @@ export interface MirrorReplicationDeps {
   readonly log: LogSink;
   /** Resolves once every event delivered to the module machine so far has been stepped and its effects performed. */
   readonly settled: () => Promise<void>;
+  /** The module machine's persisted word on this node's copy: false once it was marked out of
+   *  date (the PRIM wrote without it), which the SECOND engine's own record cannot know when
+   *  the PRIM went ALONE over a link that died silently. Absent: the engine's word alone. */
+  readonly moduleCopyComplete?: () => boolean;
 }
 
 type Role = 'sender' | 'receiver';
@@ -248,7 +252,7 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     return {
       engine: this.prim ? 'prim' : this.second ? 'second' : 'none',
       last: this.last,
-      copy_complete: this.second ? this.second.complete : null,
+      copy_complete: this.second ? this.second.complete && (this.d.moduleCopyComplete?.() ?? true) : null,
       bytes_applied: this.second ? this.second.receiver.bytesApplied : null,
       ops_applied: this.second ? this.second.receiver.opsApplied : null,
       foreign_refused: this.second ? (this.second.receiver.foreignRefused ?? 0) : null,

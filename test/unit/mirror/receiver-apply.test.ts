@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MirrorReceiver } from '../../../core/mirror/receiver';
+import { MirrorReceiver, type ReceiverOptions } from '../../../core/mirror/receiver';
 import { ReceiverTiming } from '../../../core/mirror/receiver-timing';
 import { connectChannel, type Channel } from '../../../core/mirror/stream/channel';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
@@ -48,6 +48,16 @@ class Client {
   close(): void { this.ch.close(); }
 }
 
+/** A receiver on loopback over a fresh temporary directory (`base`: copy/0 and state). */
+async function startReceiver(prefix: string, extra: Partial<ReceiverOptions>, timing?: ReceiverTiming): Promise<{ base: string; receiver: MirrorReceiver }> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
+  fs.mkdirSync(path.join(base, 'state'));
+  const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1, ...extra }, timing);
+  await receiver.start();
+  return { base, receiver };
+}
+
 describe('receiver apply loop (async="none")', () => {
   let base: string;
   let receiver: MirrorReceiver;
@@ -55,12 +65,8 @@ describe('receiver apply loop (async="none")', () => {
   let client: Client;
 
   beforeEach(async () => {
-    base = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-recv-apply-'));
-    fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
-    fs.mkdirSync(path.join(base, 'state'));
     timing = new ReceiverTiming();
-    receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', sync_secondary: true, roots: 1 }, timing);
-    await receiver.start();
+    ({ base, receiver } = await startReceiver('hakit-recv-apply-', { sync_secondary: true }, timing));
     client = await Client.open(receiver.address!.port);
   });
 
@@ -214,5 +220,40 @@ describe('receiver without sync_secondary (the default)', () => {
       await receiver.stop();
       fs.rmSync(base, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a connection that goes silent', () => {
+  const SILENCE_MS = 600;
+  let base: string;
+  let receiver: MirrorReceiver;
+
+  beforeEach(async () => {
+    ({ base, receiver } = await startReceiver('hakit-recv-silence-', { silence_ms: SILENCE_MS }));
+  });
+
+  afterEach(async () => {
+    await receiver.stop();
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+
+  test('is given up once it carried nothing for the bound (a cut replication LAN: the TCP connection stays open); one that pings is kept', async () => {
+    const lost: Array<string | undefined> = [];
+    receiver.on('lost', (e) => lost.push(e?.message));
+    const ch = await connectChannel('127.0.0.1', receiver.address!.port, { key: KEY, module: MODULE });
+    await new Promise<Frame>((resolve) => ch.once('frame', resolve)); // WELCOME
+    // PRIM pings whenever it heard nothing for a while: kept for three bounds.
+    let seq = 0;
+    const pinger = setInterval(() => ch.send(FrameType.PING, ++seq, Buffer.alloc(0)), SILENCE_MS / 4);
+    await new Promise((r) => setTimeout(r, SILENCE_MS * 3));
+    clearInterval(pinger);
+    expect(lost).toEqual([]);
+    // Silent (its frames no longer arrive): given up within the bound and a check.
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => receiver.once('lost', () => resolve()));
+    expect(performance.now() - t0).toBeLessThan(SILENCE_MS * 3);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(new RegExp(`^mirror ${MODULE} <- 127\\.0\\.0\\.1:\\d+: PRIM silent for ${SILENCE_MS} ms$`));
+    ch.close();
   });
 });

@@ -27,8 +27,8 @@ export class FakeSecond extends EventEmitter<{ status: [MirrorStatus] }> {
 }
 
 /** A runner of module `db` over `engine`. */
-export function mirrorRunner(engine: MirrorEngine, log = SILENT_LOG): MirrorReplication {
-  return new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined });
+export function mirrorRunner(engine: MirrorEngine, log = SILENT_LOG, moduleCopyComplete?: () => boolean): MirrorReplication {
+  return new MirrorReplication({ spec: { module: 'db', dirs: ['/srv/db'], work_dir: '/tmp/x', key: Buffer.alloc(32), async: 'none' }, peer: { host: '198.18.0.2', port: 1 }, listen: { host: '198.18.0.1', port: 1 }, engine, log, settled: async () => undefined, ...(moduleCopyComplete ? { moduleCopyComplete } : {}) });
 }
 
 /** The engine that hands out these fakes, each new one appended to `prims` or `seconds`. */

@@ -208,6 +208,25 @@ describe('failover', () => {
     expect(f.m.persisted.copyComplete).toBe(true);
   });
 
+  it('a complete SECOND whose connection went silent (the replication LAN alone cut) marks its copy out of date once the PRIM announces it serves without a session', () => {
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 1 });
+    const prim = (replicating: boolean, lastRole: 'PRIM' | 'ALONE') => [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 1, copyComplete: true, lastRole, replicating })];
+    d.send({ type: 'PeerView', peers: prim(true, 'PRIM') });
+    d.settle();
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'ReplicationSynced' });
+    expect(d.m.persisted).toMatchObject({ copyComplete: true, epoch: 1 });
+    // No ReplicationLost here (the TCP connection is silent, not closed): the PRIM's word is enough.
+    d.send({ type: 'PeerView', peers: prim(false, 'ALONE') });
+    expect(d.m.persisted.copyComplete).toBe(false);
+    expect(announcementOf(d.m)).toMatchObject({ copyComplete: false, peerUnreplicatedSeen: true });
+    expect(d.m.state).toBe('SECOND');
+    // The PRIM then lost: this copy lacks what it wrote since, so no takeover.
+    d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    d.settle();
+    expect(d.m.state).toBe('WAIT');
+  });
+
   it('the in-sync SECOND takes over when the primary is lost', () => {
     const d = second();
     d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });

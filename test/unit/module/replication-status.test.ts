@@ -80,3 +80,16 @@ it('an ALONE PRIM whose connection failures alternate logs each cause once until
   expect(aloneLines()).toEqual([refused.reason, silent.reason, refused.reason]);
   await repl.dispose();
 });
+
+it('a SECOND whose copy the module machine marked out of date reports it incomplete, whatever its engine\'s own record says', async () => {
+  let moduleSays = true;
+  const seconds: FakeSecond[] = [];
+  const repl = mirrorRunner(fakeEngine([], seconds), undefined, () => moduleSays);
+  repl.start('receiver', () => undefined);
+  await new Promise((r) => setTimeout(r, 10));
+  expect(repl.status()).toMatchObject({ engine: 'second', copy_complete: true });
+  // The PRIM went ALONE over a link that died silently: the engine still holds its in_sync.
+  moduleSays = false;
+  expect(repl.status()).toMatchObject({ engine: 'second', copy_complete: false });
+  await repl.dispose();
+});
