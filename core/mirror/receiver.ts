@@ -37,11 +37,14 @@ export const MAX_APPLY_QUEUE_BYTES = 64 * 1024 * 1024;
  *  so a flood from elsewhere cannot take the PRIM's room (issue 15 item 1). */
 export const MAX_RECEIVER_CONNECTIONS = 16;
 
-/** A connection that carries no frame this long, while this node reads it, is given up. PRIM
- *  pings whenever it has heard nothing for a second (pure/link-watch.ts), so a live PRIM is
- *  never this silent; a cut of the replication LAN alone leaves a TCP connection silent, not
- *  closed, and this node's session would otherwise look alive for as long as the cut lasts
- *  (its state says "in sync" to a PRIM that went ALONE). PRIM's own bound (ack timeout). */
+/** A connection that carries no frame for this long (at least; four keepalives of a slower
+ *  sender), while this node reads it, is given up. Only a sender that named its keepalive in
+ *  HELLO is held to it: it pings at least that often whatever else flows (pure/link-watch.ts),
+ *  so a live one is never this silent. A cut of the replication LAN alone leaves a TCP
+ *  connection silent, not closed, and this node's session would otherwise look alive for as
+ *  long as the cut lasts (its state says "in sync" to a PRIM that went ALONE). PRIM's own bound
+ *  (its ack timeout). The module machine learns of the lost session from PRIM's announcement
+ *  too (absorbPeerView). */
 export const RECEIVER_SILENCE_MS = 5000;
 /** The silence is checked this often (at most; a fifth of the bound when that is shorter). */
 const SILENCE_CHECK_MS = 1000;
@@ -277,8 +280,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     this.throttle(ch);
   }
 
-  /** Gives up the current connection once it carried nothing for RECEIVER_SILENCE_MS while
-   *  its socket was read (a paused socket holds PRIM's frames back: not silence). */
+  /** Gives up the current connection once it carried no frame for RECEIVER_SILENCE_MS while
+   *  its socket was read (a paused socket holds PRIM's frames back: not silence), if its
+   *  sender named a keepalive. */
   private watchSilence(): void {
     if (this.silenceTimer) return;
     const silence_ms = this.opts.silence_ms ?? RECEIVER_SILENCE_MS;
@@ -291,11 +295,12 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       const stalled = now - lastTick_ms > 2 * every_ms;
       lastTick_ms = now;
       const ch = this.channel;
-      if (!ch || this.pausedSocket !== undefined || stalled) {
+      if (!ch || ch.peerKeepalive_ms === undefined || this.pausedSocket !== undefined || stalled) {
         this.lastRx_ms = now;
         return;
       }
-      if (now - this.lastRx_ms > silence_ms) ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `PRIM silent for ${silence_ms} ms`, ch.where));
+      const bound_ms = Math.max(silence_ms, 4 * ch.peerKeepalive_ms);
+      if (now - this.lastRx_ms > bound_ms) ch.close(new HakitError('HAKIT_E_MIRROR_PEER_LOST', `PRIM silent for ${bound_ms} ms`, ch.where));
     }, every_ms);
     this.silenceTimer.unref();
   }

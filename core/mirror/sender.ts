@@ -192,6 +192,9 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   /** The last status reported (a listener attached after `start` reads it here). */
   get lastStatus(): SenderStatus | undefined { return this.last; }
 
+  /** The link's watchdog period (pings go out on its ticks). */
+  private get tickMs(): number { return Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4)); }
+
   emitStatus(s: SenderStatus): void {
     this.last = s;
     this.emit('status', s);
@@ -273,7 +276,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   link(): void {
     if (this.stopped || this.timers.length > 0) return;
     this.timers.push(this.every(this.cfg.reconnect_ms, () => this.step({ kind: 'connect_tick' })));
-    this.timers.push(this.every(Math.max(50, Math.floor(this.cfg.ack_timeout_ms / 4)), () => this.step({ kind: 'tick' })));
+    this.timers.push(this.every(this.tickMs, () => this.step({ kind: 'tick' })));
     this.timers.push(this.every(COOL_IDLE_MS, () => void this.coolTick().catch(() => undefined)));
     this.timers.push(this.every(JOURNAL_SYNC_INTERVAL_MS, () => this.mendJournal()));
     this.step({ kind: 'start' });
@@ -997,7 +1000,7 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
 
   private async openChannel(timeout_ms: number = SENDER_DEFAULTS.welcome_timeout_ms): Promise<{ ch: Channel; welcome: Record<string, unknown> }> {
     // A stopped peer's kernel still accepts TCP connections: only the deadline ends the wait.
-    const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms, protection: this.opts.protection });
+    const ch = await connectChannel(this.opts.peer.host, this.opts.peer.port, { key: this.opts.key, module: this.opts.module, timeout_ms, protection: this.opts.protection, keepalive_ms: Math.max(this.cfg.idle_ping_ms, this.tickMs) });
     const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const t = this.clock.setTimer(() => { ch.close(new HakitError('HAKIT_E_MIRROR_HANDSHAKE_TIMEOUT', 'no WELCOME', ch.where)); }, timeout_ms);
       ch.once('frame', (f) => {

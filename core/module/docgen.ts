@@ -80,8 +80,8 @@ ${table(FARM_TABLE)}
   when its primary announced no replication session then, once it announces one while the
   session lives (that in_sync may belong to a session the primary gave up); cleared when
   re-integration starts (ReplicationConnected), when a SECOND is stopped while its primary
-  serves, when its primary announces it serves without a session while this SECOND still
-  follows one (the replication link died silently: a cut of its LAN alone), when the peer
+  serves, when its primary announces it serves ALONE without a session while this SECOND
+  still follows one (the replication link died silently: a cut of its LAN alone), when the peer
   announces a newer epoch (checked after every event, so that a view
   that came while the application was still stopping here counts once it stopped), and on
   the side that yields after a split brain.

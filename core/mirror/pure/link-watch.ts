@@ -14,9 +14,11 @@ export interface LinkTimes {
   readonly retryAt_ms: number;
   /** Current apply-error back-off (0: none). */
   readonly applyBackoff_ms: number;
+  /** Last PING sent. */
+  readonly lastPing_ms: number;
 }
 
-export const INITIAL_LINK_TIMES: LinkTimes = { lastRx_ms: 0, lastAckProgress_ms: 0, retryAt_ms: 0, applyBackoff_ms: 0 };
+export const INITIAL_LINK_TIMES: LinkTimes = { lastRx_ms: 0, lastAckProgress_ms: 0, retryAt_ms: 0, applyBackoff_ms: 0, lastPing_ms: 0 };
 
 export interface LinkWatchConfig {
   readonly ack_timeout_ms: number;
@@ -55,7 +57,7 @@ export interface WatchStepResult {
 export function watchStep(s: LinkTimes, e: WatchEvent, now_ms: number, cfg: LinkWatchConfig): WatchStepResult {
   switch (e.kind) {
     case 'attached':
-      return { state: { ...s, lastRx_ms: now_ms, lastAckProgress_ms: now_ms }, effects: [] };
+      return { state: { ...s, lastRx_ms: now_ms, lastAckProgress_ms: now_ms, lastPing_ms: now_ms }, effects: [] };
     case 'frame':
       return { state: { ...s, lastRx_ms: now_ms }, effects: [] };
     case 'ack_progress':
@@ -68,7 +70,11 @@ export function watchStep(s: LinkTimes, e: WatchEvent, now_ms: number, cfg: Link
       if (now_ms - s.lastRx_ms > cfg.ack_timeout_ms) {
         return { state: s, effects: [{ kind: 'close', code: 'HAKIT_E_MIRROR_PEER_LOST', message: `SECOND silent for ${cfg.ack_timeout_ms} ms` }] };
       }
-      return { state: s, effects: now_ms - s.lastRx_ms > cfg.idle_ping_ms ? [{ kind: 'ping' }] : [] };
+      // A PING every idle_ping_ms, whatever else flows: SECOND gives up a connection that carries
+      // nothing for its silence bound (receiver.ts), and while SECOND streams to us (a manifest,
+      // signatures) we may have nothing else to send. Announced in HELLO (keepalive_ms).
+      if (now_ms - s.lastPing_ms >= cfg.idle_ping_ms) return { state: { ...s, lastPing_ms: now_ms }, effects: [{ kind: 'ping' }] };
+      return { state: s, effects: [] };
     }
     case 'closed': {
       if (!e.apply_error) return { state: s, effects: [] };

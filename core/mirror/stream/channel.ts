@@ -34,6 +34,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   timed = false;
   rxAtMs = 0;
   rxDecodeMsPerFrame = 0;
+  /** Receiver side: the sender's keepalive from HELLO (undefined: it named none). */
+  peerKeepalive_ms: number | undefined;
 
   constructor(readonly socket: net.Socket, private readonly decoder: FrameDecoder, private readonly tx: FrameCipher, readonly where: string) {
     super();
@@ -227,7 +229,14 @@ export interface HandshakeOptions {
   readonly timeout_ms?: number;
   /** Both ends must agree; default DEFAULT_FRAME_PROTECTION ('auth'). */
   readonly protection?: FrameProtection;
+  /** Sender: the longest gap between its frames once attached (it pings at least this often),
+   *  named in HELLO so that the receiver may give up a connection silent for much longer; a
+   *  sender that names none (an older version) is not held to any. */
+  readonly keepalive_ms?: number;
 }
+
+/** The largest keepalive a HELLO may name; anything else is taken as none. */
+const MAX_KEEPALIVE_MS = 60_000;
 
 /** PRIM side: connect, prove knowledge of the key, check the receiver's proof. */
 export function connectChannel(host: string, port: number, opts: HandshakeOptions): Promise<Channel> {
@@ -242,7 +251,7 @@ export async function senderHandshake(socket: net.Socket, where: string, opts: H
   const reader = handshakeReader(socket, decoder, where, opts.timeout_ms ?? HANDSHAKE_TIMEOUT_MS);
   try {
     const nc = randomBytes(NONCE_BYTES);
-    socket.write(Buffer.concat(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, module: opts.module, nonce: nc.toString('hex'), frames: mine })), null)));
+    socket.write(Buffer.concat(encodeFrame(FrameType.HELLO, 0, Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, module: opts.module, nonce: nc.toString('hex'), frames: mine, ...(opts.keepalive_ms !== undefined ? { keepalive_ms: opts.keepalive_ms } : {}) })), null)));
     const ch = parseJson(await reader.next(), FrameType.CHALLENGE, where);
     // The receiver's claim is not authenticated yet: a forged one can only end this attempt
     // (as cutting the connection would); a matching one is checked by the proof below.
@@ -298,7 +307,12 @@ export async function acceptChannel(socket: net.Socket, opts: HandshakeOptions):
     const sessionKey = proof(opts.key, 'hakit-mirror-k', mine, opts.module, nc, ns);
     decoder.authenticate(new FrameCipher(sessionKey, 0, mine));
     reader.done();
-    return new Channel(socket, decoder, new FrameCipher(sessionKey, 1, mine), where);
+    const c = new Channel(socket, decoder, new FrameCipher(sessionKey, 1, mine), where);
+    // Not covered by the proofs: forging it can only make this node keep or drop a
+    // connection a man in the middle could cut anyway.
+    const k = hello.keepalive_ms;
+    if (typeof k === 'number' && Number.isFinite(k) && k > 0 && k <= MAX_KEEPALIVE_MS) c.peerKeepalive_ms = k;
+    return c;
   } catch (e) {
     reader.done();
     if (refused) {

@@ -304,14 +304,18 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
  */
 export function absorbPeerView(m0: ModuleMachine, fx: Fx): ModuleMachine {
   const pa = peerAnn(m0);
-  // The peer serves without a session while this SECOND, its copy complete, still follows one:
+  // The peer serves without a session, and without us (ALONE, or a newer epoch), while this
+  // SECOND, its copy complete, still follows one:
   // a cut of the replication LAN alone leaves this node's connection silent, not closed, and
   // the peer announces a session only from its engine's 'connected' until it gives the session
   // up (ALONE), so none this node could be in is alive. This node no longer follows the peer;
   // the rules below mark its copy out of date, which the peer's fence waits for (else its
   // sync calls would wait for as long as this connection looks alive: found by the lab test
   // test/mirror-lab/replication-cut.test.ts).
-  const m = pa !== null && m0.state === 'SECOND' && m0.synced && m0.persisted.copyComplete && pa.serving && pa.replicating === false ? { ...m0, synced: false } : m0;
+  // A PRIM still announcing lastRole PRIM at our epoch is stopping (a hand-over's stop_prim:
+  // its engine ships until the script ends), not going on without us.
+  const leftUs = pa !== null && (pa.lastRole === 'ALONE' || pa.epoch > m0.persisted.epoch);
+  const m = pa !== null && leftUs && m0.state === 'SECOND' && m0.synced && m0.persisted.copyComplete && pa.serving && pa.replicating === false ? { ...m0, synced: false } : m0;
   // An in_sync that came while the peer announced no session was held (onReplicationEvent):
   // the session is live after all once the peer announces one (from its 'connected', after
   // this node's receiver took the new connection, which ended the old session here).

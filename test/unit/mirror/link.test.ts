@@ -208,6 +208,12 @@ test('no resume: SECOND lost ops (or another session), the window passed, an app
 test('watchdog: silence and a stalled stream close the link; idle is pinged (link-watch absorbed)', () => {
   const d = new Driver().inSync();
   expect(d.kinds({ kind: 'tick' }, CFG.idle_ping_ms + 1)).toEqual(['ping']);
+  // Pinged every idle_ping_ms whatever SECOND sends (its silence bound counts our frames only;
+  // a manifest streaming to us leaves us nothing else to send), and not more often.
+  d.feed({ kind: 'rx' }, CFG.idle_ping_ms / 2);
+  expect(d.kinds({ kind: 'tick' }, 1)).toEqual([]);
+  d.feed({ kind: 'rx' }, CFG.idle_ping_ms / 2);
+  expect(d.kinds({ kind: 'tick' }, 1)).toEqual(['ping']);
   d.feed({ kind: 'rx' });
   d.feed({ kind: 'enqueue', op: w(1) }, 10);
   d.feed({ kind: 'rx' }, CFG.ack_timeout_ms - 5);

@@ -240,9 +240,9 @@ describe('a connection that goes silent', () => {
   test('is given up once it carried nothing for the bound (a cut replication LAN: the TCP connection stays open); one that pings is kept', async () => {
     const lost: Array<string | undefined> = [];
     receiver.on('lost', (e) => lost.push(e?.message));
-    const ch = await connectChannel('127.0.0.1', receiver.address!.port, { key: KEY, module: MODULE });
+    const ch = await connectChannel('127.0.0.1', receiver.address!.port, { key: KEY, module: MODULE, keepalive_ms: SILENCE_MS / 4 });
     await new Promise<Frame>((resolve) => ch.once('frame', resolve)); // WELCOME
-    // PRIM pings whenever it heard nothing for a while: kept for three bounds.
+    // PRIM pings at least every keepalive: kept for three bounds.
     let seq = 0;
     const pinger = setInterval(() => ch.send(FrameType.PING, ++seq, Buffer.alloc(0)), SILENCE_MS / 4);
     await new Promise((r) => setTimeout(r, SILENCE_MS * 3));
@@ -254,6 +254,16 @@ describe('a connection that goes silent', () => {
     expect(performance.now() - t0).toBeLessThan(SILENCE_MS * 3);
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatch(new RegExp(`^mirror ${MODULE} <- 127\\.0\\.0\\.1:\\d+: PRIM silent for ${SILENCE_MS} ms$`));
+    ch.close();
+  });
+
+  test('a sender that named no keepalive in HELLO (an older version, which pings only when it hears nothing) is never given up for silence', async () => {
+    const lost: Array<string | undefined> = [];
+    receiver.on('lost', (e) => lost.push(e?.message));
+    const ch = await connectChannel('127.0.0.1', receiver.address!.port, { key: KEY, module: MODULE });
+    await new Promise<Frame>((resolve) => ch.once('frame', resolve)); // WELCOME
+    await new Promise((r) => setTimeout(r, SILENCE_MS * 3));
+    expect(lost).toEqual([]);
     ch.close();
   });
 });
