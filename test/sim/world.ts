@@ -82,7 +82,10 @@ interface SimNode {
   announced: string;
   vip: boolean;
   app: boolean;
-  replRole: 'off' | 'sender' | 'receiver';
+  /** 'draining': a PRIM whose machine stopped its replication (a stop or a hand-over): as in
+   *  replication-mirror.ts, only the reporting stopped; the engine ships the stopping
+   *  application's writes (its shutdown fsyncs) until stop_prim ends. */
+  replRole: 'off' | 'sender' | 'draining' | 'receiver';
   /** Ground truth: how many acknowledged writes this node's copy holds. */
   version: number;
   /** Mirror PRIM engine: sync calls return without SECOND (docs/mirror.md, "The ALONE fence"):
@@ -403,6 +406,8 @@ export class World {
         n.scriptRun = null;
         const stopOk = e.code === 0 || e.script === 'stop_prim' || e.script === 'stop_both';
         if ((e.script === 'stop_prim' || e.script === 'stop_both') && stopOk) n.app = e.code === 0 ? false : n.app;
+        // replication-mirror.ts afterScript: the PRIM engine stops once stop_prim ended.
+        if (e.script === 'stop_prim' && n.replRole === 'draining') n.replRole = 'off';
         this.feed(n, { type: 'ScriptExited', run_id: e.run_id, script: e.script, code: e.code, timedOut: e.timedOut });
         return;
       }
@@ -533,7 +538,8 @@ export class World {
         if (e.role === 'sender') this.q.push(this.now, { k: 'report', node: n.id, inc: n.incarnation });
         return;
       case 'StopReplication':
-        n.replRole = 'off';
+        // On a PRIM only the reporting stops while the application still runs (replication-mirror.ts).
+        n.replRole = n.replRole === 'sender' && n.app ? 'draining' : 'off';
         return;
       case 'ReplicationFence':
         if (e.token === n.fenceToken) n.fenced = true;
@@ -629,7 +635,7 @@ export class World {
     if (this.policy.mode !== 'mirror') return;
     for (const n of this.nodes.values()) {
       const m = n.machine;
-      if (!n.alive || !n.app || m === null || (m.state !== 'ALONE' && m.state !== 'PRIM')) continue;
+      if (!n.alive || !n.app || m === null || (m.state !== 'ALONE' && m.state !== 'PRIM' && n.replRole !== 'draining')) continue;
       const s = this.session;
       const viaSecond = s !== null && s.sender === n.id && s.synced;
       if (!viaSecond && !n.fenced) continue;
@@ -649,26 +655,32 @@ export class World {
   /** Fake mirror engine: a session exists while sender and receiver both want it and LAN 0 works both ways. */
   private onReplCheck(): void {
     if (this.policy.mode !== 'mirror') return;
-    const sender = [...this.nodes.values()].find((n) => n.alive && n.replRole === 'sender');
+    const shipping = (n: SimNode): boolean => n.replRole === 'sender' || n.replRole === 'draining';
+    const sender = [...this.nodes.values()].find((n) => n.alive && shipping(n));
     const receiver = [...this.nodes.values()].find((n) => n.alive && n.replRole === 'receiver');
     const s = this.session;
     const ok = (a: SimNode, b: SimNode): boolean => this.linkUp(a.id, b.id, 0) && this.linkUp(b.id, a.id, 0);
     if (s !== null) {
       const snd = this.node(s.sender);
       const rcv = this.node(s.receiver);
-      if (snd.alive && rcv.alive && snd.replRole === 'sender' && rcv.replRole === 'receiver' && ok(snd, rcv)) return;
+      if (snd.alive && rcv.alive && shipping(snd) && rcv.replRole === 'receiver' && ok(snd, rcv)) return;
       this.session = null;
-      for (const n of [snd, rcv]) if (n.alive) this.feed(n, { type: 'ReplicationLost', reason: 'session broken' });
+      for (const n of [snd, rcv]) if (n.alive) this.tell(n, { type: 'ReplicationLost', reason: 'session broken' });
       // The link left SECOND behind: after reporting the loss it asks for the fence.
-      if (snd.alive) this.wantFence(snd);
+      if (snd.alive && shipping(snd)) this.wantFence(snd);
       return;
     }
     if (sender === undefined || receiver === undefined || !ok(sender, receiver)) return;
     const id = this.nextSession++;
     this.session = { id, sender: sender.id, receiver: receiver.id, synced: false };
-    this.feed(sender, { type: 'ReplicationConnected' });
-    this.feed(receiver, { type: 'ReplicationConnected' });
+    this.tell(sender, { type: 'ReplicationConnected' });
+    this.tell(receiver, { type: 'ReplicationConnected' });
     this.q.push(this.now + this.rng.int(SYNC_MIN_MS, SYNC_MAX_MS), { k: 'synced', session: id });
+  }
+
+  /** An engine's status reaches its machine only while the machine listens (replication-mirror.ts `tell`). */
+  private tell(n: SimNode, ev: ModuleEvent): void {
+    if (n.replRole === 'sender' || n.replRole === 'receiver') this.feed(n, ev);
   }
 
   private onSynced(id: number): void {
@@ -679,8 +691,8 @@ export class World {
     const rcv = this.node(s.receiver);
     rcv.version = snd.version;
     snd.fenced = true; // in sync: the link fences (core/mirror/pure/link.ts)
-    this.feed(rcv, { type: 'ReplicationSynced' });
-    this.feed(snd, { type: 'ReplicationSynced' });
+    this.tell(rcv, { type: 'ReplicationSynced' });
+    this.tell(snd, { type: 'ReplicationSynced' });
   }
 
   // ------------------------------------------------------------------ invariants

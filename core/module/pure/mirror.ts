@@ -438,9 +438,35 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
   return m;
 }
 
-/** The PRIM engine asks for the fence (grantFence answers). */
-export function onFenceWanted(m: ModuleMachine, token: number): ModuleMachine {
-  return { ...m, fenceWanted: token };
+/**
+ * The PRIM engine asks for the fence (grantFence answers). While the application still stops
+ * here (a stop, a hand-over, a lost lease or a yield: the machine stopped listening to its
+ * engine, which ships the application's last writes until stop_prim ends), the engine's loss
+ * of its session was never reported: those writes now go on without SECOND. This copy is the
+ * newer one from here (lastRole ALONE, persisted before the announcement): the peer reads it
+ * as "mark your copy out of date", which the fence then waits for. Without a witness the
+ * epoch moves too, as for a serving node (bumpWhileStopping).
+ */
+export function onFenceWanted(m: ModuleMachine, fx: Fx, token: number): ModuleMachine {
+  if (!stopping(m) || !m.persisted.copyComplete) return { ...m, fenceWanted: token };
+  const cur = m.persisted.lastRole === 'ALONE' ? m : persist(m, fx, { lastRole: 'ALONE' });
+  return { ...cur, fenceWanted: token, epochBumpPending: cur.epochBumpPending || !cur.policy.hasWitness };
+}
+
+/** The application runs here but the node no longer serves: its stop_prim runs. */
+function stopping(m: ModuleMachine): boolean {
+  return m.app && !servingState(m.state);
+}
+
+/**
+ * Without a witness, a stopping node that left SECOND behind takes its new epoch once the
+ * peer can no longer take over with its old copy, as a serving node does (bumpWhenPeerOutdated,
+ * which the state handlers run only when no script runs): else a peer lost during the stop and
+ * back later would take over without the writes the fence released meanwhile (found by the
+ * cluster simulation, crashes only, no witness).
+ */
+export function bumpWhileStopping(m: ModuleMachine, fx: Fx): ModuleMachine {
+  return stopping(m) ? bumpWhenPeerOutdated(m, fx) : m;
 }
 
 /**
@@ -449,12 +475,29 @@ export function onFenceWanted(m: ModuleMachine, token: number): ModuleMachine {
  * out of date (it persisted that first), or is lost. With a witness, a lost peer may still be
  * alive and ask it for a lease, so the witness must hold our new epoch too. Not tied to the
  * state handler: a stop_prim running meanwhile (an application's shutdown fsync) is released
- * as well. Emitted after the step's Persist and Announce.
+ * as well, but only on the peer's own word when the loss came during the stop (stoppedFence).
+ * Emitted after the step's Persist and Announce.
  */
 export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
   if (m.fenceWanted === null || peerStillBelievesComplete(m) || peerNotYetToldAlone(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
+  if (!servingState(m.state) && !stoppedFence(m)) return m;
   fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
   return { ...m, fenceWanted: null };
+}
+
+/**
+ * A node no longer serving (its application stopping) took no new epoch when its session was
+ * lost, so the epoch rules above cannot tell whether the peer may take over without the
+ * stopping application's last writes (after a hand-over or a stop it will, at once, with the
+ * copy it holds). Only the peer's announced "copy out of date" says it cannot; or, without a
+ * witness, its loss once the new epoch is durable (bumpWhileStopping). With a witness a lost
+ * peer may be granted the lease: the held calls fail when the engine stops
+ * (HAKIT_E_MIRROR_STOPPED), nothing acknowledged is lost. Found by the cluster simulation once
+ * its PRIM engine shipped through stop_prim.
+ */
+function stoppedFence(m: ModuleMachine): boolean {
+  const pa = peerAnn(m);
+  return pa === null ? !m.policy.hasWitness && !m.epochBumpPending : !pa.copyComplete;
 }
 
 /** A start script failed: stop what was started, back to WAIT (or STOP past maxloop). */

@@ -351,6 +351,44 @@ describe('restarts and farms', () => {
     expect(announcementOf(d.m).peerUnreplicatedSeen).toBe(false); // its own view of n2: a SECOND
   });
 
+  it.each([['stop'], ['swap']] as const)('the fence during a %s: a session lost while stop_prim runs holds the shutdown fsyncs until the peer marked its copy out of date', (kind) => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    const sec = (copyComplete: boolean) => [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete, lastRole: 'SECOND', peerUnreplicatedSeen: true })];
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: sec(true) });
+    d.send({ type: 'ReplicationSynced' });
+    expect(d.m.state).toBe('PRIM');
+    d.send({ type: 'Command', command: { kind } });
+    expect(d.m.app).toBe(true); // stop_prim runs; the machine no longer hears its engine
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    // The engine lost its session: the application's last writes go on without n2.
+    const fx = d.send({ type: 'FenceWanted', token: 4 });
+    expect(fence(fx)).toEqual([]); // before: released at once, and n2 took over without them
+    expect(fx).toContainEqual({ type: 'Persist', record: expect.objectContaining({ lastRole: 'ALONE', copyComplete: true }) });
+    expect(announcementOf(d.m)).toMatchObject({ serving: true, lastRole: 'ALONE' });
+    expect(fence(d.send({ type: 'PeerView', peers: sec(true) }))).toEqual([]);
+    expect(fence(d.send({ type: 'PeerView', peers: sec(false) }))).toEqual([{ type: 'ReplicationFence', token: 4 }]);
+  });
+
+  it('the fence during a stop: a lost peer releases it without a witness once the new epoch is durable, never with one (the held calls fail when the engine stops)', () => {
+    for (const hasWitness of [false, true]) {
+      const d = driver('n1', { hasWitness }, { epoch: 3, copyComplete: true, lastRole: 'PRIM', wasStarted: true });
+      d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch: 3, copyComplete: true, lastRole: 'SECOND' })] });
+      d.send({ type: 'Booted', leftover: { state: 'PRIM', status: 'Ready', capture_kept: false } });
+      expect(d.m.app).toBe(true); // stop_prim of the old application runs
+      const held = d.send({ type: 'FenceWanted', token: 1 });
+      expect(held.filter((e) => e.type === 'ReplicationFence')).toEqual([]);
+      expect(d.m.persisted.epoch).toBe(3); // the peer still believes its copy complete: no move yet
+      const fx = d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+      expect(fx.filter((e) => e.type === 'ReplicationFence')).toEqual(hasWitness ? [] : [{ type: 'ReplicationFence', token: 1 }]);
+      if (hasWitness) continue;
+      // Else n2, back with its epoch-3 copy after this node stopped, would take over without them.
+      expect(d.m.persisted).toMatchObject({ epoch: 4, lastRole: 'ALONE', copyComplete: true });
+      expect(fx.findIndex((e) => e.type === 'Persist')).toBeLessThan(fx.findIndex((e) => e.type === 'ReplicationFence'));
+    }
+  });
+
   it('the fence after a hakitd restart that kept the capture: the new engine starts ALONE, no loss was reported', () => {
     const d = driver('n1', {}, { epoch: 5, copyComplete: true, lastRole: 'PRIM', wasStarted: true });
     const sec = (copyComplete: boolean) => [peer('n2', { state: 'SECOND', status: 'Ready', epoch: 5, copyComplete, lastRole: 'SECOND' })];
