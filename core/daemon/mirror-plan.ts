@@ -74,6 +74,8 @@ export function planMirror(name: string, config: DeepReadonlyUserConfig, cluster
       bandwidth_bytes_per_s: rfs.bandwidth_bytes_per_s,
       writeback: rfs.writeback,
       sync_secondary: rfs.sync_secondary,
+      ack_timeout_ms: rfs.ack_timeout_ms,
+      block_size_bytes: rfs.block_size_bytes,
       protection: rfs.encrypt ? 'encrypt' : 'auth',
       mode: rfs.replicated.some((r) => r.capture === 'watch') ? 'watch' : rfs.capture,
     },

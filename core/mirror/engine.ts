@@ -59,6 +59,11 @@ export interface MirrorModuleSpec {
   readonly watch_max_hints?: number;
   /** The peer node's addresses: the receiver accepts connections from these only. */
   readonly peers?: readonly string[];
+  /** `<rfs acktimeout>`: PRIM gives the session up when SECOND acknowledges nothing this long
+   *  with ops in flight, or is silent this long (absent: the link's default, 5 s). */
+  readonly ack_timeout_ms?: number;
+  /** `<rfs blocksize>`: the block size of a re-integration's signature comparison (absent: 64 KiB). */
+  readonly block_size_bytes?: number;
 }
 
 export type CaptureMode = 'sync' | 'watch';
@@ -238,6 +243,7 @@ export async function startMirrorPrim(spec: MirrorModuleSpec, peer: { host: stri
   const sender = new MirrorSender({
     module: spec.module, real_dir: realRoot(spec), state_dir: spec.work_dir, key: spec.key, protection: spec.protection, async: spec.async, sync_secondary: spec.sync_secondary === true, peer,
     rules: rulesOf(spec), bandwidth_bytes_per_s: spec.bandwidth_bytes_per_s || undefined, ...(takeover_copy ? { takeover_copy } : {}),
+    ack_timeout_ms: spec.ack_timeout_ms, block_size_bytes: spec.block_size_bytes,
     fence: opts.fence ?? 'module',
   });
   const prim = new MirrorPrim(spec, sender);

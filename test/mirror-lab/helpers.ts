@@ -36,6 +36,8 @@ export interface MirrorLabOptions {
   /** A second LAN (`hb`, lab LAN 1) carrying heartbeats only, the module's too: cutting LAN 0
    *  then cuts the replication link while both nodes still see each other. */
   readonly heartbeatLan?: boolean;
+  /** Attributes added to the example's `<rfs>` (e.g. `acktimeout="2s"`). */
+  readonly rfsAttrs?: string;
 }
 
 /** Calls `f` with each whole line the stream prints (a child's stdout). */
@@ -70,9 +72,10 @@ export class MirrorLab {
     return `<cluster name="tm">\n  <lan name="default" replication="on">\n${nodes(0)}\n  </lan>\n${hb}</cluster>\n`;
   }
 
-  /** The example's userconfig with this lab's VIP (and its heartbeats on `hb` too). */
+  /** The example's userconfig with this lab's VIP (and its heartbeats on `hb` too, and `rfsAttrs`). */
   private userconfig(): string {
-    const text = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8').replace(/(<macro name="VIRTUAL_IP" value=")[^"]*"/, `$1${this.vip}"`);
+    const example = fs.readFileSync(path.join(EXAMPLE, 'conf/userconfig.xml'), 'utf8').replace(/(<macro name="VIRTUAL_IP" value=")[^"]*"/, `$1${this.vip}"`);
+    const text = this.opts.rfsAttrs === undefined ? example : example.replace(/<rfs /, `<rfs ${this.opts.rfsAttrs} `);
     return this.opts.heartbeatLan ? text.replace(/(<heartbeat name="default"[^>]*\/>)/, '$1<heartbeat name="hb"/>') : text;
   }
 

@@ -8,6 +8,7 @@
 //   - node2 therefore does not take over with its older copy: the swap gives way and node1,
 //     the only complete copy, serves again;
 //   - the LAN healed, node2 is re-integrated and every acknowledged record is on both nodes.
+// The module sets <rfs acktimeout="2s">: the pause is bounded by it, not by the 5 s default.
 // Before the fix, the fence was released at once: node2 took over without the records whose
 // fsync had returned after the cut.
 import { DATA_DIR, MirrorLab, MODULE, NODE, PAD, until } from './helpers';
@@ -17,17 +18,20 @@ const MODULE_BIN = `/var/lib/hakit/modules/${MODULE}/bin`;
 const SHUTDOWN_LOG = `${DATA_DIR}/shutdown.log`;
 /** Node-local, outside the replicated directory: one line per record whose fsync returned. */
 const ACKS = '/var/log/hakit/shutdown-acks.log';
-/** The shutdown writes last longer than PRIM's link takes to give its session up (5 s ack
+/** The shutdown writes last longer than PRIM's link takes to give its session up (its ack
  *  timeout, then the resume window) plus the fence's heartbeats. */
 const SHUTDOWN_RECORDS = 120;
 const SHUTDOWN_PERIOD_MS = 100;
+/** `<rfs acktimeout>` of this lab: shorter than the link's default (5 s), so the pause below
+ *  shows the option reaches the engine. */
+const ACK_TIMEOUT_MS = 2_000;
 
 let m: MirrorLab | undefined;
 
 jest.setTimeout(10 * 60_000);
 
 beforeAll(async () => {
-  m = await MirrorLab.withDaemons(LAB, { heartbeatLan: true });
+  m = await MirrorLab.withDaemons(LAB, { heartbeatLan: true, rfsAttrs: `acktimeout="${ACK_TIMEOUT_MS / 1000}s"` });
   // node1's stop_prim: the application's shutdown writes first, then the example's stop.
   const writer = `const fs = require('fs');
 let i = 0;
@@ -101,7 +105,9 @@ it('swap with the replication LAN cut during stop_prim: the shutdown fsyncs retu
   // The cut took effect during the stop: the fsyncs were held (PRIM's link gave its session
   // up, then the fence's heartbeats), then went on returning once the fence held.
   const held_ms = Math.max(...acked_at_ms.slice(1).map((t, i) => t - acked_at_ms[i]!));
-  expect(held_ms).toBeGreaterThan(2_000);
+  expect(held_ms).toBeGreaterThan(ACK_TIMEOUT_MS);
+  // <rfs acktimeout> took effect: with the default 5 s ack timeout the pause alone would be longer.
+  expect(held_ms).toBeLessThan(5_000);
   expect(afterCut).toBeGreaterThan(0);
   expect(acked_at_ms[acked_at_ms.length - 1]!).toBeGreaterThan(t_cut + held_ms);
 

@@ -42,7 +42,7 @@ test('rfs options and notreplicated with a leading ! (replicate only those)', ()
   const c = okConfig(mirrorXml(`<rfs async="second" mode="watch" bandwidth="10M" blocksize="128K" sync_secondary="on">
     <replicated dir="/srv/a/"><notreplicated path="cache"/><notreplicated regexpath="!\\.db$"/></replicated>
     <replicated dir="/srv/b" mode="sync"/></rfs>`));
-  expect(c.rfs).toMatchObject({ async: 'second', capture: 'watch', bandwidth_bytes_per_s: 10 * 1024 ** 2, block_size_bytes: 128 * 1024, sync_secondary: true, ack_timeout_ms: 30_000 });
+  expect(c.rfs).toMatchObject({ async: 'second', capture: 'watch', bandwidth_bytes_per_s: 10 * 1024 ** 2, block_size_bytes: 128 * 1024, sync_secondary: true, ack_timeout_ms: 5_000 });
   expect(c.rfs?.replicated[0]).toEqual({ dir: '/srv/a', capture: 'watch', excluded: [{ path: 'cache', regexpath: null, invert: false }, { path: null, regexpath: '\\.db$', invert: true }] });
   expect(c.rfs?.replicated[1]?.capture).toBe('sync');
   expect(c.rfs?.encrypt).toBe(false); // frames authenticated, not encrypted, unless asked
