@@ -166,7 +166,7 @@ export interface Started {
   readonly tls: TlsMaterial;
 }
 
-export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module']; whatif?: ApiBackend['whatif'] } = {}): Promise<Started> {
+export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; cluster_key?: Buffer; module_env?: NodeJS.ProcessEnv; push_module?: ApiServerOptions['push_module']; whatif?: ApiBackend['whatif']; peer_client?: ApiServerOptions['peer_client'] } = {}): Promise<Started> {
   const daemon = new FakeDaemon();
   const log_dir = tempDir('hakit-api-log-');
   fs.mkdirSync(path.join(log_dir, 'modules'), { recursive: true });
@@ -197,6 +197,7 @@ export async function startFakeApi(fx: TlsFixture, opts: { poll_ms?: number; clu
     // A private module store: the Configuration routes never touch this machine's /var/lib/hakit.
     module_env: opts.module_env ?? { HAKIT_CONF_DIR: fx.conf_dir, HAKIT_STATE_DIR: tempDir('hakit-api-state-') },
     push_module: opts.push_module,
+    ...(opts.peer_client ? { peer_client: opts.peer_client } : {}),
   });
   const { port } = await server.start();
   openServers++;
