@@ -284,6 +284,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
 
   /** Stops replication: unacknowledged ops become dirty, the journal is closed cleanly. */
   async stop(): Promise<void> {
+    // A clean stop (the capture is gone: no new op) first lets SECOND acknowledge what is
+    // queued or in flight, for at most the ack timeout (a SECOND silent that long is lost
+    // anyway). Else the application's last writes, never synced but written before a clean
+    // stop_prim, were dropped with the link while SECOND's copy stayed "complete": a swap's
+    // new PRIM then lacked them (test/mirror/clean-stop.test.ts).
+    if (!this.stopped && this.phase !== 'alone') await this.drainedWithin(this.cfg.ack_timeout_ms);
     this.stopped = true;
     for (const t of this.timers) t.stop();
     this.timers = [];
@@ -923,6 +929,14 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     const w = this.roomWaiters;
     this.roomWaiters = [];
     for (const r of w) r();
+  }
+
+  /** drained(), or after `bound_ms`, whichever comes first. */
+  private async drainedWithin(bound_ms: number): Promise<void> {
+    let timer: unknown;
+    const late = new Promise<void>((resolve) => { timer = this.clock.setTimer(resolve, bound_ms); });
+    await Promise.race([this.drained(), late]);
+    this.clock.clearTimer(timer);
   }
 
   /** Resolves when every op queued so far is acknowledged (or made dirty). */
