@@ -128,6 +128,10 @@ export class MirrorPrim extends EventEmitter<{ status: [MirrorStatus]; problem: 
    *  ALONE writes (core/mirror/pure/link.ts, the fence); held sync calls return. */
   fenced(): void { this.sender.fenced(); }
 
+  /** The module layer: the fence cannot hold (this node stops while the peer may take over
+   *  without its ALONE writes); held sync calls fail, and later ones at once. */
+  refuseFence(message: string): void { this.sender.refuseFence(message); }
+
   /** The module layer: SECOND is lost by the heartbeats (the link gives up its session now). */
   peerLost(): void { this.sender.peerLost(); }
 

@@ -24,7 +24,7 @@ import { realPathOf } from './tree-walk';
 import { Reintegrator, type ReintegrationMode, type ReintegrationPort } from './reintegrator';
 import { REAL_CLOCK, type Clock } from '../module/runner/clock';
 import { fsyncSyncsSecond, syncWaitsUnasked, type SecondMode } from './pure/second-mode';
-import { LINK_DEFAULTS, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
+import { LINK_DEFAULTS, drainSeq, fenceRefusal, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState, type SenderStatus } from './pure/link';
 import { ActivityRecord } from './activity-record';
 import { EMPTY_CAP_BUCKET, capChunkBytes, capTake, type CapBucket } from './pure/bandwidth-cap';
 import { COOL_IDLE_MS, chooseReintegration, coolingPlan, syncLikelySoon, under, type ActivitySummary, type HotFile } from './pure/activity';
@@ -249,6 +249,11 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     this.step({ kind: 'fenced' });
   }
 
+  /** The module layer: the fence cannot hold; held sync calls fail, later ones at once. */
+  refuseFence(message: string): void {
+    this.step({ kind: 'fence_refused', code: 'HAKIT_E_MIRROR_FENCE_REFUSED', message });
+  }
+
   /** The module layer: SECOND is lost by the heartbeats. */
   peerLost(): void {
     this.step({ kind: 'peer_lost' });
@@ -260,9 +265,12 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
   /** The journal is emptied now (its disk refused a record) until mendJournal rewrites it. */
   get journalProblem(): HakitError | undefined { return this.journal.problem; }
 
-  /** Resolves once the fence holds (at once when it does); rejects if the sender stops first. */
+  /** Resolves once the fence holds (at once when it does); rejects if the sender stops first
+   *  or the module layer refused the fence (at once while that refusal stands). */
   private whenFenced(): Promise<void> {
     if (isFenced(this.ls)) return Promise.resolve();
+    const refused = fenceRefusal(this.ls);
+    if (refused) return Promise.reject(new HakitError(refused.code, refused.message, this.opts.module));
     return new Promise((ok, fail) => this.held.push({ ok, fail }));
   }
 

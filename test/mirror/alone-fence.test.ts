@@ -80,3 +80,25 @@ test('sync calls made while SECOND may still believe its copy complete wait for 
   await later.done;
   for (const k of KINDS) expect(fs.readFileSync(path.join(d1, `${k}.dat`), 'utf8').startsWith(`fenced-${k}`)).toBe(true);
 }, 60000);
+
+test('a refused fence (the module layer knows it cannot hold): held sync calls fail with EIO at once, later ones too, until it holds', async () => {
+  // A new session, in sync, then lost again: the fence is wanted anew.
+  await pair.startSecond();
+  await until('PRIM in sync again', async () => (await pair.prim.call('phase', {}) as { phase?: string }).phase === 'in_sync', 20_000);
+  const from = pair.prim.events.length;
+  process.kill(pair.second.pid, 'SIGKILL');
+  await pair.prim.waitEvent((e) => e.event === 'fence_wanted', 10_000, from);
+  const held = start('fsync', path.join(d1, 'refused.dat'));
+  await until('the helper wrote', () => held.lines.has('written'), 10_000);
+  await sleep(300);
+  expect(held.lines.has('synced')).toBe(false);
+  const t0 = Date.now();
+  await pair.prim.call('refuse_fence', { reason: 'the peer serves (ALONE)' });
+  await expect(held.done).rejects.toThrow(/exited 1: .*(Input\/output error|Errno 5)/s);
+  expect(Date.now() - t0).toBeLessThan(3000);
+  // Later sync calls fail at once while the refusal stands...
+  await expect(start('fdatasync', path.join(d1, 'refused-later.dat')).done).rejects.toThrow(/Errno 5|Input\/output error/);
+  // ...and return once the fence holds after all.
+  await pair.prim.call('fenced', {});
+  await start('fsync', path.join(d1, 'fenced-later.dat')).done;
+}, 60000);

@@ -92,6 +92,9 @@ interface SimNode {
    *  the machine answered the newest FenceWanted, token `fenceToken`. */
   fenced: boolean;
   fenceToken: number;
+  /** The newest FenceWanted is not answered yet (granted or refused): sync calls made without
+   *  SECOND are held, and an application stopping meanwhile waits in its shutdown fsync. */
+  fencePending: boolean;
   /** What the node's dead daemon announced last (its run-dir record), for the next boot to adopt. */
   leftover: LeftoverState | undefined;
   /** Several arbitrators: each request's answers so far (the node holds a ticket on a majority). */
@@ -131,6 +134,10 @@ const MAX_EVENTS_PER_INSTANT = 10_000;
 const REPL_CHECK_MS = 50;
 const SYNC_MIN_MS = 100;
 const SYNC_MAX_MS = 1500;
+/** stop_prim's timeout as the fence-held application meets it (the default, 120 s, is far
+ *  beyond the liveness bound, so a hang fails the run either way). */
+const STOP_PRIM_HELD_LIMIT_MS = 120_000;
+const HELD_RECHECK_MS = 50;
 
 export class World {
   readonly rng: Prng;
@@ -187,6 +194,7 @@ export class World {
         version: 0,
         fenced: false,
         fenceToken: 0,
+        fencePending: false,
         leftover: undefined,
         tallies: new Map(),
       };
@@ -281,6 +289,7 @@ export class World {
     n.vip = false;
     n.replRole = 'off';
     n.fenced = false;
+    n.fencePending = false;
     n.scriptRun = null;
     n.timers.clear();
   }
@@ -403,6 +412,7 @@ export class World {
       case 'script': {
         const n = this.node(e.node);
         if (!n.alive || n.incarnation !== e.inc || n.scriptRun !== e.run_id) return;
+        if (this.heldByFence(n, e)) return;
         n.scriptRun = null;
         const stopOk = e.code === 0 || e.script === 'stop_prim' || e.script === 'stop_both';
         if ((e.script === 'stop_prim' || e.script === 'stop_both') && stopOk) n.app = e.code === 0 ? false : n.app;
@@ -543,6 +553,12 @@ export class World {
         return;
       case 'ReplicationFence':
         if (e.token === n.fenceToken) n.fenced = true;
+        if (e.token === n.fenceToken) n.fencePending = false;
+        return;
+      case 'ReplicationFenceRefused':
+        // The held sync calls fail: nothing is acknowledged (n.fenced stays false), and a
+        // stopping application waits no more.
+        if (e.token === n.fenceToken) n.fencePending = false;
         return;
       case 'Announce': {
         const a = e.announcement;
@@ -605,6 +621,9 @@ export class World {
 
   // ------------------------------------------------------------------ ground truth
 
+  /** stop_prim runs whose end the fence put off (heldByFence), since when. */
+  private readonly heldSince = new Map<string, number>();
+
   /** Ever a cut between two nodes (without a witness, both sides may then write: histories diverge). */
   everCut = false;
 
@@ -645,9 +664,30 @@ export class World {
     }
   }
 
+  /**
+   * stop_prim of a PRIM whose engine ships through it ends only once its application's shutdown
+   * fsync returns or fails: the session is synced, or the machine answered the fence (granted
+   * or refused). Until then the script's end is put off, up to its timeout
+   * (STOP_PRIM_HELD_LIMIT_MS): a fence nobody answers shows as a module that does not converge.
+   * Found by review: held calls with no way out kept stop_prim, and the VIP, until its timeout.
+   */
+  private heldByFence(n: SimNode, e: Extract<SimEvent, { k: 'script' }>): boolean {
+    // A forced stop kills the application, and its held call with it.
+    if (e.script !== 'stop_prim' || n.replRole !== 'draining' || !n.fencePending || e.timedOut || n.machine?.job?.forceTried === true) return false;
+    const s = this.session;
+    if (s !== null && s.sender === n.id && s.synced) return false;
+    const key = `${n.id}/${n.incarnation}/${e.run_id}`;
+    const since = this.heldSince.get(key) ?? this.now;
+    this.heldSince.set(key, since);
+    const next = this.now - since < STOP_PRIM_HELD_LIMIT_MS ? e : { ...e, code: null, timedOut: true };
+    this.q.push(this.now + HELD_RECHECK_MS, next);
+    return true;
+  }
+
   /** The PRIM engine holds sync calls until the machine answers this (replication-mirror.ts). */
   private wantFence(n: SimNode): void {
     n.fenced = false;
+    n.fencePending = true;
     const token = ++n.fenceToken;
     this.q.push(this.now, { k: 'fence-wanted', node: n.id, inc: n.incarnation, token });
   }

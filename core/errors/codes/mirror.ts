@@ -14,6 +14,7 @@ export const MIRROR_CODES = {
   HAKIT_E_MIRROR_FUSE: 'the FUSE capture met trouble that is no application error (a reply the kernel refused, a failed read of /dev/fuse); logged, the mount goes on',
   HAKIT_E_MIRROR_WATCH: 'the watch-mode capture hit a watcher error or overflow and rescans the tree',
   HAKIT_E_MIRROR_STOPPED: 'the mirror engine was stopped while an operation was pending',
+  HAKIT_E_MIRROR_FENCE_REFUSED: 'a sync call made while the application stopped, after the replication link had left the SECOND behind, failed (EIO): the peer may take over, or already serves, without what it covers, so it cannot be acknowledged (docs/mirror.md, "The ALONE fence")',
   HAKIT_E_MIRROR_FENCE_WAIT: 'the PRIM has held its applications\' sync calls for a long time because the peer still announces a complete copy while the PRIM writes without it (docs/mirror.md, "The ALONE fence"); they return once the peer marks its copy out of date or is declared lost',
   HAKIT_E_MIRROR_BUSY: 'the replication receiver refused a connection: a handshake from that address is already in progress, or the peer holds the most connections allowed',
   HAKIT_E_MIRROR_NOT_PEER: 'the replication receiver closed a connection from an address that is not one of the peer node\'s cluster.xml addresses',

@@ -34,6 +34,10 @@
 //   timer-driven events it asked for with effect `timer` (resume_due)
 //   fenced                        the module layer knows SECOND cannot take over with what
 //                                 it lacks (it marked its copy out of date, or is lost)
+//   fence_refused {code, message} the module layer knows the fence cannot hold (this node
+//                                 stops while the peer may take over, or serves, without what
+//                                 it lacks): held sync calls fail, and later ones at once, until
+//                                 the fence holds or the link leaves SECOND behind again
 //   peer_lost                     the module layer lost SECOND by the heartbeats: give the
 //                                 session up now instead of at the ack timeout
 //
@@ -60,7 +64,7 @@
 //   status {status}   report (SenderStatus)
 //   fence_wanted      the link has left SECOND behind: ask the module layer for `fenced`
 //   release_held {error?}   the fence holds: sync calls held for it return now (error: the
-//                     link stopped first; they fail)
+//                     link stopped first, or the fence was refused; they fail)
 //
 // Acknowledged: SECOND applies ops strictly in seq order and acknowledges cumulatively, so an
 // ACK of seq n completes every op with seq <= n. An fsync-class op (fsync, fdatasync, O_SYNC /
@@ -179,6 +183,9 @@ export interface LinkState {
   last_connect_failure: string | undefined;
   /** SECOND cannot take over with a copy lacking what PRIM wrote without it (see the head). */
   fenced: boolean;
+  /** The module layer refused the fence (fence_refused): sync calls fail with this until the
+   *  fence holds or the link leaves SECOND behind again. */
+  fence_refusal: { readonly code: ErrorCode; readonly message: string } | undefined;
   /** The id of this session's STATE syncing frame until SECOND answers it. */
   syncing_req: number | undefined;
 }
@@ -219,6 +226,8 @@ export type LinkEvent =
   | { readonly kind: 'pass_again'; readonly gen: number; readonly mode?: ReintegrationChoice }
   /** The module layer: SECOND's copy is marked out of date, or SECOND is lost. */
   | { readonly kind: 'fenced' }
+  /** The module layer: the fence cannot hold (see the head). */
+  | { readonly kind: 'fence_refused'; readonly code: ErrorCode; readonly message: string }
   /** The module layer: SECOND is lost by the heartbeats. */
   | { readonly kind: 'peer_lost' };
 
@@ -254,7 +263,7 @@ export function initialLinkState(opts: { readonly peer: string }): LinkState {
     route: 'alone', conn: 'none', linking: false, stopped: false, gen: 0, peer: opts.peer, session: '',
     next_seq: 1, next_req: 1, done_seq: 0, lazy_seq: 0, queue: [], queued_op_bytes: 0, inflight: [], inflight_bytes: 0,
     times: INITIAL_LINK_TIMES, resume_deadline_ms: 0, lost: undefined, last_connect_failure: undefined,
-    fenced: false, syncing_req: undefined,
+    fenced: false, fence_refusal: undefined, syncing_req: undefined,
   };
 }
 
@@ -465,6 +474,11 @@ export function linkStep(s: LinkState, e: LinkEvent, now_ms: number, cfg: LinkCo
     case 'fenced':
       if (!s.stopped) fence(s, fx);
       break;
+    case 'fence_refused':
+      if (s.stopped || s.fenced) break;
+      s.fence_refusal = { code: e.code, message: e.message };
+      fx.push({ kind: 'release_held', error: s.fence_refusal });
+      break;
     case 'peer_lost': {
       if (s.stopped || (s.route === 'alone' && s.conn !== 'resuming')) break;
       const message = 'SECOND lost by the heartbeats';
@@ -502,6 +516,12 @@ export function isFenced(s: LinkState): boolean {
   return s.fenced;
 }
 
+/** The module layer's refusal of the fence, while it stands: a sync call that would wait for
+ *  the fence fails with it at once. */
+export function fenceRefusal(s: LinkState): { readonly code: ErrorCode; readonly message: string } | undefined {
+  return s.fenced ? undefined : s.fence_refusal;
+}
+
 /** Is link generation `gen` still the attached, sending one? */
 export function isCurrent(s: LinkState, gen: number): boolean {
   return gen === s.gen && s.conn === 'up' && !s.stopped;
@@ -523,6 +543,7 @@ export function inFlight(s: LinkState): { ops: number; bytes: number } {
 function fence(s: LinkState, fx: LinkEffect[]): void {
   if (s.fenced) return;
   s.fenced = true;
+  s.fence_refusal = undefined;
   fx.push({ kind: 'release_held' });
 }
 
@@ -537,6 +558,7 @@ function fence(s: LinkState, fx: LinkEffect[]): void {
  */
 function leaveBehind(s: LinkState, now_ms: number, cfg: LinkConfig, fx: LinkEffect[]): void {
   s.fenced = false;
+  s.fence_refusal = undefined;
   s.syncing_req = queueFrame(s, 'STATE', { session: s.session, first_seq: s.next_seq, state: 'syncing' });
   pump(s, now_ms, cfg, fx);
 }
@@ -616,7 +638,10 @@ function goAlone(s: LinkState, reason: string, code: ErrorCode | undefined, rewr
   const wasAlone = s.route === 'alone' && s.conn !== 'resuming';
   // From here PRIM writes without SECOND: see the fence at the head.
   const unfence = !wasAlone && !s.stopped;
-  if (unfence) s.fenced = false;
+  if (unfence) {
+    s.fenced = false;
+    s.fence_refusal = undefined;
+  }
   s.syncing_req = undefined;
   s.gen++;
   s.route = 'alone';

@@ -8,7 +8,7 @@ import { initMachine, type Fx, type ModuleMachine } from './machine-state';
 import { adopt } from './adopt';
 import { approvalCommand, onApprovalTimer } from './approval';
 import { farmCommand, farmMembersOf, farmStart, farmStop, onFarmFailure, settleFarm } from '../../farm/pure/machine';
-import { absorbPeerView, bumpWhileStopping, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, outdatedByNewerEpoch, peerUnreplicated, settleMirror, startModule, stopModule, type CommandOutcome } from './mirror';
+import { absorbPeerView, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, outdatedByNewerEpoch, peerUnreplicated, settleMirror, settleStoppingFence, startModule, stopModule, type CommandOutcome } from './mirror';
 import type { CommandEvent, ModuleAnnouncement, ModuleEvent, PersistedModuleState, StepResult } from './types';
 import type { ModulePolicy } from './policy';
 
@@ -31,10 +31,10 @@ export function step(m: ModuleMachine, event: ModuleEvent, now_ms: number): Step
     cur = settle(cur, fx, now_ms);
     if (cur === before) break;
   }
-  if (m.policy.mode === 'mirror') cur = bumpWhileStopping(cur, fx);
+  if (m.policy.mode === 'mirror') cur = settleStoppingFence(cur, fx);
   cur = maintainLease(cur, fx, now_ms);
   cur = announce(cur, fx);
-  cur = grantFence(cur, fx);
+  cur = grantFence(cur, fx, now_ms);
   return { state: cur, effects: fx };
 }
 
@@ -67,7 +67,7 @@ function absorb(m: ModuleMachine, fx: Fx, event: ModuleEvent, now_ms: number): M
     case 'ReplicationLost':
       return mirror ? onReplicationEvent(m, fx, 'lost') : m;
     case 'FenceWanted':
-      return mirror ? onFenceWanted(m, fx, event.token) : m;
+      return mirror ? onFenceWanted(m, event.token) : m;
     case 'ResourceChanged': {
       const others = m.resourcesDown.filter((r) => r !== event.resource);
       return { ...m, resourcesDown: event.state === 'down' ? [...others, event.resource] : others };

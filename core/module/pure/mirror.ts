@@ -438,19 +438,9 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
   return m;
 }
 
-/**
- * The PRIM engine asks for the fence (grantFence answers). While the application still stops
- * here (a stop, a hand-over, a lost lease or a yield: the machine stopped listening to its
- * engine, which ships the application's last writes until stop_prim ends), the engine's loss
- * of its session was never reported: those writes now go on without SECOND. This copy is the
- * newer one from here (lastRole ALONE, persisted before the announcement): the peer reads it
- * as "mark your copy out of date", which the fence then waits for. Without a witness the
- * epoch moves too, as for a serving node (bumpWhileStopping).
- */
-export function onFenceWanted(m: ModuleMachine, fx: Fx, token: number): ModuleMachine {
-  if (!stopping(m) || !m.persisted.copyComplete) return { ...m, fenceWanted: token };
-  const cur = m.persisted.lastRole === 'ALONE' ? m : persist(m, fx, { lastRole: 'ALONE' });
-  return { ...cur, fenceWanted: token, epochBumpPending: cur.epochBumpPending || !cur.policy.hasWitness };
+/** The PRIM engine asks for the fence (grantFence answers; settleStoppingFence while stopping). */
+export function onFenceWanted(m: ModuleMachine, token: number): ModuleMachine {
+  return { ...m, fenceWanted: token };
 }
 
 /** The application runs here but the node no longer serves: its stop_prim runs. */
@@ -459,14 +449,26 @@ function stopping(m: ModuleMachine): boolean {
 }
 
 /**
- * Without a witness, a stopping node that left SECOND behind takes its new epoch once the
- * peer can no longer take over with its old copy, as a serving node does (bumpWhenPeerOutdated,
- * which the state handlers run only when no script runs): else a peer lost during the stop and
- * back later would take over without the writes the fence released meanwhile (found by the
- * cluster simulation, crashes only, no witness).
+ * While the application still stops here (a stop, a hand-over, a lost lease: the machine
+ * stopped listening to its engine, which ships the application's last writes until stop_prim
+ * ends) with the fence asked for, those writes go on without SECOND, and no loss may have been
+ * reported. A complete copy here is the newer one from now on: lastRole ALONE, persisted before
+ * the announcement, which the peer reads as "mark your copy out of date" (the fence then waits
+ * for that). Also when the fence was asked for before the stop: a stale view of the peer as
+ * in sync may have set lastRole back to PRIM meanwhile, and a peer never told would never mark
+ * its copy (found by the cluster simulation with stop_prim waiting on held calls). Without a
+ * witness the epoch moves too, as a serving node's does (bumpWhenPeerOutdated, which the state
+ * handlers run only when no script runs): else a peer lost during the stop and back later
+ * would take over without the writes the fence released meanwhile. Only for a complete copy:
+ * a yielding node's copy is given up, and its epoch must not pass the winner's.
  */
-export function bumpWhileStopping(m: ModuleMachine, fx: Fx): ModuleMachine {
-  return stopping(m) ? bumpWhenPeerOutdated(m, fx) : m;
+export function settleStoppingFence(m: ModuleMachine, fx: Fx): ModuleMachine {
+  if (!stopping(m) || !m.persisted.copyComplete) return m;
+  let cur = m;
+  if (cur.fenceWanted !== null && cur.persisted.lastRole !== 'ALONE') {
+    cur = { ...persist(cur, fx, { lastRole: 'ALONE' }), epochBumpPending: cur.epochBumpPending || !cur.policy.hasWitness };
+  }
+  return bumpWhenPeerOutdated(cur, fx);
 }
 
 /**
@@ -475,11 +477,22 @@ export function bumpWhileStopping(m: ModuleMachine, fx: Fx): ModuleMachine {
  * out of date (it persisted that first), or is lost. With a witness, a lost peer may still be
  * alive and ask it for a lease, so the witness must hold our new epoch too. Not tied to the
  * state handler: a stop_prim running meanwhile (an application's shutdown fsync) is released
- * as well, but only on the peer's own word when the loss came during the stop (stoppedFence).
- * Emitted after the step's Persist and Announce.
+ * as well, but only on the peer's own word when the loss came during the stop (stoppedFence),
+ * and refused when that word cannot come (fenceCannotHold). Emitted after the step's Persist
+ * and Announce. Once the engine has stopped (the application ended), the token is moot.
  */
-export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
-  if (m.fenceWanted === null || peerStillBelievesComplete(m) || peerNotYetToldAlone(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
+export function grantFence(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
+  if (m.fenceWanted === null) return m;
+  if (!m.app && !servingState(m.state)) return { ...m, fenceWanted: null };
+  if (!servingState(m.state)) {
+    const why = fenceCannotHold(m, now_ms);
+    if (why !== null) {
+      fx.push({ type: 'Log', level: 'warn', code: 'HAKIT_E_MIRROR_FENCE_REFUSED', msg: `${m.policy.module}: the application's sync calls made since the replication link left the peer behind fail: ${why}` });
+      fx.push({ type: 'ReplicationFenceRefused', token: m.fenceWanted, reason: why });
+      return { ...m, fenceWanted: null };
+    }
+  }
+  if (peerStillBelievesComplete(m) || peerNotYetToldAlone(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
   if (!servingState(m.state) && !stoppedFence(m)) return m;
   fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
   return { ...m, fenceWanted: null };
@@ -490,14 +503,32 @@ export function grantFence(m: ModuleMachine, fx: Fx): ModuleMachine {
  * lost, so the epoch rules above cannot tell whether the peer may take over without the
  * stopping application's last writes (after a hand-over or a stop it will, at once, with the
  * copy it holds). Only the peer's announced "copy out of date" says it cannot; or, without a
- * witness, its loss once the new epoch is durable (bumpWhileStopping). With a witness a lost
- * peer may be granted the lease: the held calls fail when the engine stops
- * (HAKIT_E_MIRROR_STOPPED), nothing acknowledged is lost. Found by the cluster simulation once
- * its PRIM engine shipped through stop_prim.
+ * witness, its loss once the new epoch is durable (settleStoppingFence). Found by the cluster
+ * simulation once its PRIM engine shipped through stop_prim.
  */
 function stoppedFence(m: ModuleMachine): boolean {
   const pa = peerAnn(m);
   return pa === null ? !m.policy.hasWitness && !m.epochBumpPending : !pa.copyComplete;
+}
+
+/**
+ * Why a stopping node's fence can never hold, or null while the peer may still mark its copy
+ * out of date. Held calls would otherwise hold the application's stop (and the VIP, removed
+ * after it) until stop_prim's timeout: this node's copy is given up (a split-brain yield); the
+ * peer serves or holds a newer copy (what this node writes now is not its history); or, with a
+ * witness, the peer may be granted the lease: it is lost, or this node's own lease ended (the
+ * peer may not hear us: a one-way cut; found by the cluster simulation, where the peer served
+ * while the application here still waited). A failed sync call is no lost acknowledged write:
+ * the application was told.
+ */
+function fenceCannotHold(m: ModuleMachine, now_ms: number): string | null {
+  const pa = peerAnn(m);
+  if (!m.persisted.copyComplete) return 'this node\'s copy is out of date (it yields to the peer)';
+  if (m.policy.hasWitness && !leaseValid(m, now_ms)) return 'this node\'s witness lease ended: the peer may be granted it';
+  if (pa === null) return m.policy.hasWitness ? 'the peer is lost and may be granted the witness lease' : null;
+  if (pa.serving && servingState(pa.state)) return `the peer serves (${pa.state})`;
+  if (pa.epoch > m.persisted.epoch) return `the peer holds a newer copy (epoch ${pa.epoch})`;
+  return null;
 }
 
 /** A start script failed: stop what was started, back to WAIT (or STOP past maxloop). */

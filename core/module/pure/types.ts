@@ -200,6 +200,10 @@ export type ModuleEffect =
   | { readonly type: 'ReplicationPeerLost' }
   /** The fence asked for by FenceWanted `token` holds: the PRIM's held sync calls may return. */
   | { readonly type: 'ReplicationFence'; readonly token: number }
+  /** The fence asked for by FenceWanted `token` cannot hold (docs/mirror.md, "The ALONE fence":
+   *  this node stops while the peer may take over, or serves, without what it lacks): the
+   *  PRIM's held sync calls fail now, and later ones at once, instead of holding stop_prim. */
+  | { readonly type: 'ReplicationFenceRefused'; readonly token: number; readonly reason: string }
   /** What the heartbeats carry for this module from now on. */
   | { readonly type: 'Announce'; readonly announcement: ModuleAnnouncement }
   | { readonly type: 'SetTimer'; readonly id: TimerId; readonly at_ms: number }

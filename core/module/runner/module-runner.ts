@@ -176,6 +176,9 @@ export class ModuleRunner<S> {
       case 'ReplicationFence':
         this.d.replication.fenced?.(fx.token);
         return;
+      case 'ReplicationFenceRefused':
+        this.d.replication.fenceRefused?.(fx.token, fx.reason);
+        return;
       case 'ReplicationPeerLost':
         this.d.replication.peerLost?.();
         return;

@@ -18,10 +18,12 @@ export interface ReplicationPort {
    * Mirror PRIM, the fence (docs/mirror.md): `want` is called whenever the engine holds sync
    * calls until SECOND can no longer take over without them (set once, by the runner, for the
    * port's whole life: the fence is wanted also while replication reporting is off, e.g.
-   * during stop_prim); `fenced(token)` answers the `want` of that token.
+   * during stop_prim); `fenced(token)` answers the `want` of that token, or
+   * `fenceRefused(token, reason)` when the fence cannot hold (held sync calls fail).
    */
   onFenceWanted?(want: (token: number) => void): void;
   fenced?(token: number): void;
+  fenceRefused?(token: number, reason: string): void;
   /** Mirror PRIM: the peer is lost by the heartbeats; the link gives up its session at once. */
   peerLost?(): void;
 }

@@ -181,6 +181,15 @@ export class MirrorReplication implements ReplicationPort, MirrorControl {
     this.prim.fenced();
   }
 
+  /** The machine's refusal (the fence cannot hold): held sync calls fail, later ones at once. */
+  fenceRefused(token: number, reason: string): void {
+    if (token !== this.fenceToken || !this.prim) return;
+    this.d.log.warn({ token, code: 'HAKIT_E_MIRROR_FENCE_REFUSED' }, `mirror: the fence cannot hold (${reason}): held sync calls fail`);
+    clearTimeout(this.fenceWarn);
+    this.fenceWaitSince_ms = null; // nothing waits any more: they failed
+    this.prim.refuseFence(reason);
+  }
+
   /** How long sync calls have waited for the fence; null when they need not (the link may fence by itself). */
   private fenceWait(): number | null {
     if (!this.prim?.needsFence) this.fenceWaitSince_ms = null;

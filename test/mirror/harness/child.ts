@@ -86,6 +86,9 @@ async function handle(c: Cmd): Promise<unknown> {
     case 'fenced': // the test plays the module layer (started with fence 'module')
       if (prim) prim.fenced(); else sender!.fenced();
       return { needs_fence: (prim?.sender ?? sender)?.needsFence };
+    case 'refuse_fence': // the module layer's refusal: the fence cannot hold
+      if (prim) prim.refuseFence(String(a['reason'] ?? 'test')); else sender!.refuseFence(String(a['reason'] ?? 'test'));
+      return { needs_fence: (prim?.sender ?? sender)?.needsFence };
     case 'stop':
       await prim?.stop();
       await second?.stop();

@@ -1,7 +1,7 @@
 // The replication link as a pure machine (core/mirror/pure/link.ts): events in, effects out,
 // time as an input. No channel, no journal: the test plays the runner.
 import fc from 'fast-check';
-import { acksUnasked, cloneLinkState, drainSeq, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
+import { acksUnasked, cloneLinkState, drainSeq, fenceRefusal, hasRoom, initialLinkState, isCurrent, isFenced, linkStep, phaseName, LINK_DEFAULTS, type LinkConfig, type LinkEffect, type LinkEvent, type LinkState } from '../../../core/mirror/pure/link';
 import { opWeightBytes, type MirrorOp } from '../../../core/mirror/pure/ops';
 
 const CFG: LinkConfig = { ...LINK_DEFAULTS, max_inflight_bytes: 1000 };
@@ -284,6 +284,28 @@ test('internal error: link dropped, ops pending without a journal rewrite, ALONE
   expect(fx.map((x) => x.kind)).toEqual(['drop_channel', 'fail_requests', 'go_alone', 'status', 'fence_wanted']);
   expect(of(fx, 'go_alone')[0]!.rewrite_journal).toBe(false);
   expect(of(fx, 'status')[0]!.status).toEqual({ state: 'alone', reason: 'ENOSPC', code: 'HAKIT_E_MIRROR_JOURNAL' });
+});
+
+test('a refused fence: held calls fail with its code, later ones fail at once; the fence holding, or a new loss, ends the refusal', () => {
+  const d = new Driver();
+  d.feed({ kind: 'start' });
+  const refused = { kind: 'fence_refused', code: 'HAKIT_E_MIRROR_FENCE_REFUSED', message: 'the peer serves (ALONE)' } as const;
+  expect(d.feed(refused)).toEqual([{ kind: 'release_held', error: { code: 'HAKIT_E_MIRROR_FENCE_REFUSED', message: 'the peer serves (ALONE)' } }]);
+  expect(fenceRefusal(d.s)).toEqual({ code: 'HAKIT_E_MIRROR_FENCE_REFUSED', message: 'the peer serves (ALONE)' });
+  expect(isFenced(d.s)).toBe(false);
+  // Granted after all (the peer marked its copy out of date): sync calls return again.
+  expect(d.feed({ kind: 'fenced' })).toEqual([{ kind: 'release_held' }]);
+  expect(fenceRefusal(d.s)).toBeUndefined();
+  expect(d.feed(refused)).toEqual([]); // too late: the fence holds
+  // A new session lost again: a new fence is wanted, the old refusal no longer stands.
+  d.feed({ kind: 'connected', session: 's1', mode: 'journal' });
+  d.feed({ kind: 'in_sync', gen: d.s.gen });
+  d.feed({ kind: 'closed', need_full: false });
+  d.feed({ kind: 'resume_due', gen: d.s.gen }, CFG.resume_window_ms);
+  expect(isFenced(d.s)).toBe(false);
+  expect(fenceRefusal(d.s)).toBeUndefined();
+  d.feed({ kind: 'stop' });
+  expect(d.feed(refused)).toEqual([]); // stopped: held calls already failed
 });
 
 test('the fence: wanted at start and whenever the link leaves SECOND behind; held until the module layer, an ACK of a new session, or in_sync', () => {

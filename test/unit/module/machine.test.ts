@@ -371,22 +371,81 @@ describe('restarts and farms', () => {
     expect(fence(d.send({ type: 'PeerView', peers: sec(false) }))).toEqual([{ type: 'ReplicationFence', token: 4 }]);
   });
 
-  it('the fence during a stop: a lost peer releases it without a witness once the new epoch is durable, never with one (the held calls fail when the engine stops)', () => {
+  /** n1 PRIM in sync with n2 (a witness granting every request when `hasWitness`), then the
+   *  operator's stop: stop_prim runs, the machine no longer hears its engine. */
+  function stoppingPrim(hasWitness: boolean) {
+    const d = driver('n1', { hasWitness }, { epoch: 3, copyComplete: true, lastRole: 'ALONE' });
+    const send = (ev: Parameters<typeof d.send>[0], advance_ms = 0): ModuleEffect[] => {
+      const fx = d.send(ev, advance_ms);
+      const req = fx.find((e) => e.type === 'WitnessRequest');
+      if (req?.type === 'WitnessRequest') fx.push(...d.send({ type: 'WitnessReply', request_id: req.request_id, granted: true, lease_ms: 60_000, epoch: req.bump ? req.epoch + 1 : req.epoch }));
+      return fx;
+    };
+    send({ type: 'Command', command: { kind: 'start' } });
+    d.settle();
+    send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+    send({ type: 'TimerFired', id: 'peer-wait' }, 3_000);
+    d.settle();
+    expect(d.m.state).toBe('ALONE');
+    const epoch = d.m.persisted.epoch;
+    send({ type: 'ReplicationConnected' });
+    send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND', peerUnreplicatedSeen: true })] });
+    send({ type: 'ReplicationSynced' });
+    expect(d.m.state).toBe('PRIM');
+    send({ type: 'Command', command: { kind: 'stop' } });
+    expect(d.m.app).toBe(true);
+    return { d, send, epoch };
+  }
+  const fenceFx = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence' || e.type === 'ReplicationFenceRefused');
+
+  it('the fence during a stop, the peer then lost: released without a witness once the new epoch is durable; refused at once with one (the peer may be granted the lease)', () => {
     for (const hasWitness of [false, true]) {
-      const d = driver('n1', { hasWitness }, { epoch: 3, copyComplete: true, lastRole: 'PRIM', wasStarted: true });
-      d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch: 3, copyComplete: true, lastRole: 'SECOND' })] });
-      d.send({ type: 'Booted', leftover: { state: 'PRIM', status: 'Ready', capture_kept: false } });
-      expect(d.m.app).toBe(true); // stop_prim of the old application runs
-      const held = d.send({ type: 'FenceWanted', token: 1 });
-      expect(held.filter((e) => e.type === 'ReplicationFence')).toEqual([]);
-      expect(d.m.persisted.epoch).toBe(3); // the peer still believes its copy complete: no move yet
-      const fx = d.send({ type: 'PeerView', peers: [peer('n2', null, false)] });
-      expect(fx.filter((e) => e.type === 'ReplicationFence')).toEqual(hasWitness ? [] : [{ type: 'ReplicationFence', token: 1 }]);
-      if (hasWitness) continue;
-      // Else n2, back with its epoch-3 copy after this node stopped, would take over without them.
-      expect(d.m.persisted).toMatchObject({ epoch: 4, lastRole: 'ALONE', copyComplete: true });
+      const { d, send, epoch } = stoppingPrim(hasWitness);
+      expect(fenceFx(send({ type: 'FenceWanted', token: 1 }))).toEqual([]);
+      expect(d.m.persisted.epoch).toBe(epoch); // the peer still believes its copy complete: no move yet
+      const fx = send({ type: 'PeerView', peers: [peer('n2', null, false)] });
+      if (hasWitness) {
+        expect(fenceFx(fx)).toEqual([{ type: 'ReplicationFenceRefused', token: 1, reason: 'the peer is lost and may be granted the witness lease' }]);
+        continue;
+      }
+      expect(fenceFx(fx)).toEqual([{ type: 'ReplicationFence', token: 1 }]);
+      // Else n2, back with its older copy after this node stopped, would take over without them.
+      expect(d.m.persisted).toMatchObject({ epoch: epoch + 1, lastRole: 'ALONE', copyComplete: true });
       expect(fx.findIndex((e) => e.type === 'Persist')).toBeLessThan(fx.findIndex((e) => e.type === 'ReplicationFence'));
     }
+  });
+
+  it('the fence during a stop is refused when it can never hold: the peer serves, or this copy is given up; the token is dropped once the application stopped', () => {
+    const serving = stoppingPrim(false);
+    serving.send({ type: 'FenceWanted', token: 2 });
+    const fx = serving.send({ type: 'PeerView', peers: [peer('n2', { state: 'ALONE', status: 'Ready', serving: true, epoch: serving.epoch + 1, copyComplete: true, lastRole: 'ALONE', replicating: false })] });
+    expect(fenceFx(fx)).toEqual([{ type: 'ReplicationFenceRefused', token: 2, reason: 'the peer serves (ALONE)' }]);
+    expect(fx).toContainEqual(expect.objectContaining({ type: 'Log', code: 'HAKIT_E_MIRROR_FENCE_REFUSED' }));
+    // A split-brain yield: this node's copy is given up; the winner never marks its own copy.
+    const y = alonePrim();
+    const epoch = y.m.persisted.epoch;
+    y.send({ type: 'ReplicationConnected' });
+    y.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND' })] });
+    y.send({ type: 'ReplicationSynced' });
+    y.send({ type: 'ReplicationLost', reason: 'test' });
+    expect(fenceFx(y.send({ type: 'FenceWanted', token: 3 }))).toEqual([]);
+    const won = y.send({ type: 'PeerView', peers: [peer('n2', { state: 'ALONE', status: 'Ready', serving: true, started: true, epoch: epoch + 5, copyComplete: true, lastRole: 'ALONE', replicating: false, peerUnreplicatedSeen: true })] });
+    expect(y.m.persisted.copyComplete).toBe(false);
+    expect(fenceFx(won)).toEqual([{ type: 'ReplicationFenceRefused', token: 3, reason: expect.stringMatching(/copy is out of date/) }]);
+    expect(y.m.persisted.epoch).toBe(epoch); // a given-up copy takes no new epoch
+    // A token still unanswered when stop_prim ends is moot (the engine stopped with it).
+    const late = stoppingPrim(false);
+    late.send({ type: 'FenceWanted', token: 4 });
+    late.d.settle();
+    expect(late.d.m.app).toBe(false);
+    expect(late.d.m.fenceWanted).toBeNull();
+  });
+
+  it('with a witness, a stop for a lost lease refuses the fence at once: a peer that cannot hear this node may be granted it', () => {
+    const { d, send } = stoppingPrim(true);
+    d.now += 120_000; // the lease ended long ago (this node was cut from the witness)
+    const fx = send({ type: 'FenceWanted', token: 5 });
+    expect(fenceFx(fx)).toEqual([{ type: 'ReplicationFenceRefused', token: 5, reason: expect.stringMatching(/lease ended/) }]);
   });
 
   it('the fence after a hakitd restart that kept the capture: the new engine starts ALONE, no loss was reported', () => {
