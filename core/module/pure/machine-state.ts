@@ -82,6 +82,10 @@ export interface ModuleMachine {
   readonly replication: 'off' | 'sender' | 'receiver';
   /** SECOND: the mirror engine reported the copy equal to the PRIM's. */
   readonly synced: boolean;
+  /** SECOND: a session made this copy complete since the node last became SECOND. Only then
+   *  may it take over: a copy complete as of before a restart may lack what the PRIM wrote
+   *  after it declared this node lost (mirror.ts stepSecond). */
+  readonly followed: boolean;
   /** Serving node: its replication session is up (ReplicationConnected until ReplicationLost
    *  or the replication stops); announced as `replicating`. */
   readonly sessionUp: boolean;
@@ -131,6 +135,7 @@ export function initMachine(node: NodeId, policy: ModulePolicy, persisted: Persi
     forced: false,
     replication: 'off',
     synced: false,
+    followed: false,
     sessionUp: false,
     takeoverPending: false,
     wantsPrim: false,

@@ -95,7 +95,7 @@ function stopReplication(m: ModuleMachine, fx: Fx): ModuleMachine {
 }
 
 function becomeSecond(m: ModuleMachine, fx: Fx, action: string, now_ms: number): ModuleMachine {
-  const cur: ModuleMachine = { ...m, takeoverPending: false, synced: false, wantsPrim: false, primRequested: false, forceRequested: false };
+  const cur: ModuleMachine = { ...m, takeoverPending: false, synced: false, followed: false, wantsPrim: false, primRequested: false, forceRequested: false };
   return become(cur, fx, 'SECOND', action, ['start_second', 'repl-receiver'], now_ms);
 }
 
@@ -320,7 +320,7 @@ export function absorbPeerView(m0: ModuleMachine, fx: Fx): ModuleMachine {
   // the session is live after all once the peer announces one (from its 'connected', after
   // this node's receiver took the new connection, which ended the old session here).
   if (pa !== null && m.state === 'SECOND' && m.synced && !m.persisted.copyComplete && pa.serving && pa.replicating === true) {
-    return persist(m, fx, { copyComplete: true, epoch: pa.epoch, lastRole: 'SECOND', tookOver: false });
+    return { ...persist(m, fx, { copyComplete: true, epoch: pa.epoch, lastRole: 'SECOND', tookOver: false }), followed: true };
   }
   if (pa !== null && m.state === 'SECOND' && m.synced && pa.serving && pa.replicating !== false && pa.epoch > m.persisted.epoch) {
     // In sync over a live session: every write of the primary's new epoch reaches us too.
@@ -365,11 +365,15 @@ function stepSecond(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
     const wants = cur.synced && complete && pa.state === 'PRIM' && (cur.wantsPrim || cur.policy.defaultprim === cur.node);
     return { ...cur, takeoverPending: false, wantsPrim: wants, status: settledStatus(cur) };
   }
-  const canTake = complete && (pa === null || pa.epoch <= cur.persisted.epoch);
+  // A copy no session completed since this node became SECOND is complete only as of before
+  // (a restart): the PRIM may have declared this node lost meanwhile and written without it,
+  // under a new epoch whose announcement never got here (found by the cluster simulation,
+  // crashes only, no witness: the PRIM died right after).
+  const canTake = complete && cur.followed && (pa === null || pa.epoch <= cur.persisted.epoch);
   const allowed = failoverOn(cur) || (pa !== null && pa.handover);
   if (pa !== null && pa.state === 'SECOND') return toWait(cur, fx, 'peer lost or left SECOND', false, now_ms);
   if (!canTake || !allowed) {
-    const why = !canTake ? 'peer lost, copy incomplete' : 'failover off';
+    const why = canTake ? 'failover off' : complete && !cur.followed ? 'peer lost, copy not brought up to date since this node rejoined' : 'peer lost, copy incomplete';
     return toWait(cur, fx, why, canTake, now_ms);
   }
   // Manual failover: the loss of the peer may be a cut between sites; wait in WAIT for approval.
@@ -420,7 +424,7 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     // (absorbPeerView); meanwhile this node is a SECOND with an incomplete copy.
     if (pa.serving && pa.replicating === false) return { ...persist(m, fx, { lastRole: 'SECOND', tookOver: false }), synced: true };
     const cur = persist(m, fx, { copyComplete: true, epoch: pa.epoch, lastRole: 'SECOND', tookOver: false });
-    return { ...cur, synced: true };
+    return { ...cur, synced: true, followed: true };
   }
   if (servingState(m.state) && kind === 'connected') {
     // From now on the SECOND may become in sync at any moment, before we hear of it: this

@@ -29,7 +29,7 @@ export const MIRROR_TABLE: readonly TransitionRow[] = [
   { from: 'ALONE', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_prim', 'vip-', 'poststop'] },
   { from: 'PRIM', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_prim', 'vip-', 'poststop'] },
   { from: 'SECOND', to: 'ALONE', triggers: ['failover: peer lost', 'failover: peer stopped', 'swap'], scripts: ['stop_second', 'vip+', 'start_prim'] },
-  { from: 'SECOND', to: 'WAIT', triggers: ['peer lost, copy incomplete', 'failover off', 'peer lost, manual failover (waits for approval)', 'witness refused', 'start_second failed'], scripts: ['stop_second'] },
+  { from: 'SECOND', to: 'WAIT', triggers: ['peer lost, copy incomplete', 'peer lost, copy not brought up to date since this node rejoined', 'failover off', 'peer lost, manual failover (waits for approval)', 'witness refused', 'start_second failed'], scripts: ['stop_second'] },
   { from: 'SECOND', to: 'STOP', triggers: ['stop', 'stopstart', 'maxloop'], scripts: ['stop_second', 'poststop'] },
 ];
 

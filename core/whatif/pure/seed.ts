@@ -44,6 +44,9 @@ export function seedMachine(node: string, policy: ModulePolicy, a: ModuleAnnounc
     vip: serving || (farmUp && policy.mode === 'farm'),
     replication: policy.mode !== 'mirror' ? 'off' : a.state === 'PRIM' ? 'sender' : a.state === 'SECOND' ? 'receiver' : 'off',
     synced: a.state === 'SECOND' && a.status === 'Ready' && a.copyComplete,
+    // A complete SECOND got there through a session, nearly always this one (the announcement
+    // cannot tell one that rejoined after a restart and was not brought up to date yet).
+    followed: a.state === 'SECOND' && a.copyComplete,
     sessionUp: a.state === 'PRIM' && a.replicating !== false,
     wantsPrim: a.wantsPrim,
     startedAt_ms: o.now_ms - STARTED_LONG_AGO_MS,

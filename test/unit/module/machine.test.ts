@@ -234,6 +234,19 @@ describe('failover', () => {
     expect(d.m.persisted).toEqual(expect.objectContaining({ epoch: 2, tookOver: true, lastRole: 'ALONE' }));
   });
 
+  it('a SECOND that rejoined after a restart takes over only once a session brought its copy up to date', () => {
+    // Complete as of before its crash; it sees its PRIM (a stale announcement: the PRIM has
+    // since declared it lost and written under a new epoch) and becomes SECOND, no session yet.
+    const d = waiting('n2', { lastRole: 'SECOND', epoch: 8, copyComplete: true });
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 8, copyComplete: true, lastRole: 'PRIM' })] });
+    d.settle();
+    expect(d.m.state).toBe('SECOND');
+    d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
+    d.settle();
+    expect(d.m.state).toBe('WAIT');
+    expect(d.effects).toContainEqual(expect.objectContaining({ type: 'Log', msg: expect.stringMatching(/SECOND -> WAIT \(peer lost, copy not brought up to date since this node rejoined\)/) }));
+  });
+
   it('failover off: the survivor waits', () => {
     const d = second({ failover: false });
     d.send({ type: 'PeerView', peers: [peer('n1', null, false)] });
