@@ -163,9 +163,9 @@ one();`;
     if (w.child.exitCode === null) w.child.kill('SIGKILL');
   }
 
-  /** The record numbers of `prefix` (letters, digits, dashes) in the host's records file. */
-  async recordsOf(host: string, prefix: string): Promise<Set<number>> {
-    const text = (await this.sh(host, `grep -a "^${prefix}" ${RECORDS} || true`)).out;
+  /** The record numbers of `prefix` (letters, digits, dashes) in the host's records file (or `file`). */
+  async recordsOf(host: string, prefix: string, file = RECORDS): Promise<Set<number>> {
+    const text = (await this.sh(host, `grep -a "^${prefix}" ${file} || true`)).out;
     const re = new RegExp(`^${prefix}(\\d+)-${PAD}$`); // prefixes are letters, digits and dashes
     return new Set(text.split('\n').map((l) => re.exec(l)).filter((x) => x !== null).map((x) => Number(x[1])));
   }
@@ -185,6 +185,22 @@ one();`;
       () => this.bothLogs(),
     );
     return roles!;
+  }
+
+  /** Starts the module on both nodes, node1 PRIM (operator `prim`) and node2 SECOND (`second`),
+   *  and waits until node1 is PRIM and node2 an in-sync SECOND, both Ready. */
+  async startPrimOnNode1(fail: () => Promise<string>): Promise<void> {
+    for (const h of ['node1', 'node2']) expect((await this.hakit(h, ['start', '-m', MODULE])).code).toBe(0);
+    expect((await this.hakit('node1', ['prim', '-m', MODULE])).out).toMatch(/accepted|ALONE|PRIM/);
+    await until('node1 serves', async () => (await this.is('node1', 'ALONE')) || (await this.is('node1', 'PRIM')), 30_000, fail);
+    expect((await this.hakit('node2', ['second', '-m', MODULE])).out).toMatch(/accepted|SECOND/);
+    expect(await this.primAndSecond()).toEqual(['node1', 'node2']);
+  }
+
+  /** Both nodes' `state --json` and module log tails, for a failure message. */
+  async failureReport(): Promise<string> {
+    const states = await Promise.all(['node1', 'node2'].map(async (h) => `${h}: ${(await this.hakit(h, ['state', '-m', MODULE, '--json'], 5000)).out}`));
+    return `${states.join('\n')}\n${await this.bothLogs()}`;
   }
 
   /** A lab with hakitd started on both nodes, once both answer. */

@@ -64,23 +64,10 @@ afterAll(async () => {
   await m?.down();
 }, 120_000);
 
-const fail = async (): Promise<string> => {
-  const states = await Promise.all(['node1', 'node2'].map(async (h) => `${h}: ${(await m!.hakit(h, ['state', '-m', MODULE, '--json'], 5000)).out}`));
-  return `${states.join('\n')}\n${await m!.bothLogs()}`;
-};
-
-async function shutdownRecords(host: string): Promise<Set<number>> {
-  const text = (await m!.sh(host, `grep -a "^sd-" ${SHUTDOWN_LOG} || true`)).out;
-  const re = new RegExp(`^sd-(\\d+)-${PAD}$`);
-  return new Set(text.split('\n').map((l) => re.exec(l)).filter((x) => x !== null).map((x) => Number(x[1])));
-}
+const fail = (): Promise<string> => m!.failureReport();
 
 it('swap with the replication LAN cut during stop_prim: the shutdown fsyncs return only once node2 marked its copy out of date; node2 does not take over; nothing acknowledged lost', async () => {
-  for (const h of ['node1', 'node2']) expect((await m!.hakit(h, ['start', '-m', MODULE])).code).toBe(0);
-  expect((await m!.hakit('node1', ['prim', '-m', MODULE])).out).toMatch(/accepted|ALONE|PRIM/);
-  await until('node1 serves', async () => (await m!.is('node1', 'ALONE')) || (await m!.is('node1', 'PRIM')), 30_000, fail);
-  expect((await m!.hakit('node2', ['second', '-m', MODULE])).out).toMatch(/accepted|SECOND/);
-  expect(await m!.primAndSecond()).toEqual(['node1', 'node2']);
+  await m!.startPrimOnNode1(fail);
 
   expect((await m!.hakit('node1', ['swap', '-m', MODULE, '--no-wait'])).code).toBe(0);
   await until('the shutdown writes began', async () => /^ack /m.test((await m!.sh('node1', `cat ${ACKS} 2>/dev/null || true`)).out), 10_000, fail);
@@ -114,7 +101,7 @@ it('swap with the replication LAN cut during stop_prim: the shutdown fsyncs retu
   await m!.lab.heal();
   expect(await m!.primAndSecond()).toEqual(['node1', 'node2']);
   for (const h of ['node1', 'node2']) {
-    const have = await shutdownRecords(h);
+    const have = await m!.recordsOf(h, 'sd-', SHUTDOWN_LOG);
     expect({ host: h, missing: acked.filter((n) => !have.has(n)) }).toEqual({ host: h, missing: [] });
   }
   expect((await m!.hakit('node1', ['rfsverify', '-m', MODULE])).code).toBe(0);

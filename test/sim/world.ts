@@ -552,8 +552,10 @@ export class World {
         n.replRole = n.replRole === 'sender' && n.app ? 'draining' : 'off';
         return;
       case 'ReplicationFence':
-        if (e.token === n.fenceToken) n.fenced = true;
-        if (e.token === n.fenceToken) n.fencePending = false;
+        if (e.token === n.fenceToken) {
+          n.fenced = true;
+          n.fencePending = false;
+        }
         return;
       case 'ReplicationFenceRefused':
         // The held sync calls fail: nothing is acknowledged (n.fenced stays false), and a

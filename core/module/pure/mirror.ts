@@ -487,17 +487,16 @@ export function settleStoppingFence(m: ModuleMachine, fx: Fx): ModuleMachine {
  */
 export function grantFence(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
   if (m.fenceWanted === null) return m;
-  if (!m.app && !servingState(m.state)) return { ...m, fenceWanted: null };
-  if (!servingState(m.state)) {
-    const why = fenceCannotHold(m, now_ms);
-    if (why !== null) {
-      fx.push({ type: 'Log', level: 'warn', code: 'HAKIT_E_MIRROR_FENCE_REFUSED', msg: `${m.policy.module}: the application's sync calls made since the replication link left the peer behind fail: ${why}` });
-      fx.push({ type: 'ReplicationFenceRefused', token: m.fenceWanted, reason: why });
-      return { ...m, fenceWanted: null };
-    }
+  const serving = servingState(m.state);
+  if (!serving && !m.app) return { ...m, fenceWanted: null };
+  const why = serving ? null : fenceCannotHold(m, now_ms);
+  if (why !== null) {
+    fx.push({ type: 'Log', level: 'warn', code: 'HAKIT_E_MIRROR_FENCE_REFUSED', msg: `${m.policy.module}: the application's sync calls made since the replication link left the peer behind fail: ${why}` });
+    fx.push({ type: 'ReplicationFenceRefused', token: m.fenceWanted, reason: why });
+    return { ...m, fenceWanted: null };
   }
   if (peerStillBelievesComplete(m) || peerNotYetToldAlone(m) || (m.policy.hasWitness && m.epochBumpPending)) return m;
-  if (!servingState(m.state) && !stoppedFence(m)) return m;
+  if (!serving && !stoppedFence(m)) return m;
   fx.push({ type: 'ReplicationFence', token: m.fenceWanted });
   return { ...m, fenceWanted: null };
 }
