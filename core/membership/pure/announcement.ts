@@ -54,4 +54,17 @@ export interface ModuleAnnouncement {
    * Absent from older peers.
    */
   readonly peerUnreplicatedSeen?: boolean;
+  /**
+   * Mirror: the node's persisted count of replication sessions (PersistedModuleState.sessions).
+   * Absent from older peers.
+   */
+  readonly sessions?: number;
+  /**
+   * Mirror, with `peerUnreplicatedSeen` true: the peer's `sessions` in that view. Its PRIM
+   * takes the view as news of its session's end only when the count is its own current one:
+   * a view from before its last session (one that showed it ALONE before the session came
+   * up) may be followed by an in_sync of that session (found by the cluster simulation).
+   * Absent from older peers, and when `peerUnreplicatedSeen` is false.
+   */
+  readonly peerUnreplicatedSession?: number;
 }

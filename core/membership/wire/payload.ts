@@ -14,6 +14,7 @@ const ROLES = new Set(['none', 'ALONE', 'PRIM', 'SECOND']);
 const BOOLEAN_FIELDS = ['serving', 'copyComplete', 'tookOver', 'handover', 'wantsPrim', 'started'] as const;
 /** Added later: older peers do not send them. */
 const OPTIONAL_BOOLEAN_FIELDS = ['replicating', 'peerUnreplicatedSeen'] as const;
+const OPTIONAL_COUNT_FIELDS = ['sessions', 'peerUnreplicatedSession'] as const;
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -28,6 +29,7 @@ function parseAnnouncement(a: unknown): ModuleAnnouncement | undefined {
   if (!isCount(a['epoch'])) return undefined;
   for (const f of BOOLEAN_FIELDS) if (typeof a[f] !== 'boolean') return undefined;
   for (const f of OPTIONAL_BOOLEAN_FIELDS) if (a[f] !== undefined && typeof a[f] !== 'boolean') return undefined;
+  for (const f of OPTIONAL_COUNT_FIELDS) if (a[f] !== undefined && !isCount(a[f])) return undefined;
   // Unknown extra fields of a newer peer are kept: additive changes stay compatible.
   return a as unknown as ModuleAnnouncement;
 }

@@ -8,7 +8,7 @@ import { initMachine, type Fx, type ModuleMachine } from './machine-state';
 import { adopt } from './adopt';
 import { approvalCommand, onApprovalTimer } from './approval';
 import { farmCommand, farmMembersOf, farmStart, farmStop, onFarmFailure, settleFarm } from '../../farm/pure/machine';
-import { absorbPeerView, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, outdatedByNewerEpoch, peerUnreplicated, settleMirror, settleStoppingFence, startModule, stopModule, type CommandOutcome } from './mirror';
+import { absorbPeerView, failoverOn, grantFence, mirrorCommand, onFenceWanted, onMirrorFailure, onReplicationEvent, outdatedByNewerEpoch, peerUnreplicated, settleMirror, settleStoppingFence, startModule, stopModule, unreplicatedSession, type CommandOutcome } from './mirror';
 import type { CommandEvent, ModuleAnnouncement, ModuleEvent, PersistedModuleState, StepResult } from './types';
 import type { ModulePolicy } from './policy';
 
@@ -146,7 +146,7 @@ export function announcementOf(m: ModuleMachine): ModuleAnnouncement {
     handover: m.handover,
     wantsPrim: m.wantsPrim,
     started: m.state !== 'STOP' || m.job !== null,
-    ...(m.policy.mode === 'mirror' ? { replicating: m.sessionUp, peerUnreplicatedSeen: peerUnreplicated(m) } : {}),
+    ...(m.policy.mode === 'mirror' ? { replicating: m.sessionUp, peerUnreplicatedSeen: peerUnreplicated(m), sessions: p.sessions, ...unreplicatedSession(m) } : {}),
   };
 }
 

@@ -31,15 +31,28 @@ export function peerUnreplicated(m: ModuleMachine): boolean {
   return pa !== null && pa.serving && pa.replicating === false;
 }
 
+/** The echo of the serving peer's session count, announced with `peerUnreplicatedSeen`. */
+export function unreplicatedSession(m: ModuleMachine): { peerUnreplicatedSession?: number } {
+  const pa = peerAnn(m);
+  return pa !== null && peerUnreplicated(m) && pa.sessions !== undefined ? { peerUnreplicatedSession: pa.sessions } : {};
+}
+
 /**
  * This serving node has no session, and its peer announces its copy incomplete, but not yet
- * from a view of us without one: that announcement may predate an in_sync of our given-up
- * session still on its way to it (found by the data-path simulation). A peer of an older
- * version (no `peerUnreplicatedSeen`) is taken at its word, as before.
+ * from a view of us without one since our last session: that announcement may predate an
+ * in_sync of our given-up session still on its way to it (found by the data-path
+ * simulation). A view of us without a session from before that session came up says nothing
+ * of its end: the echoed session count tells them apart (found by the cluster simulation: a
+ * SECOND's daemon died right after its in_sync, before announcing it; a stopping PRIM
+ * released its shutdown fsyncs on the older view, and the SECOND, its copy complete, took
+ * over without them). A peer of an older version (no `peerUnreplicatedSeen`, or no count) is
+ * taken at its word, as before.
  */
 function peerNotYetToldAlone(m: ModuleMachine): boolean {
   const pa = peerAnn(m);
-  return !m.sessionUp && pa !== null && pa.peerUnreplicatedSeen === false;
+  if (m.sessionUp || pa === null) return false;
+  if (pa.peerUnreplicatedSeen === false) return true;
+  return pa.peerUnreplicatedSeen === true && pa.peerUnreplicatedSession !== undefined && pa.peerUnreplicatedSession !== m.persisted.sessions;
 }
 
 /** The peer's announcement when it is reachable and announces this module. */
@@ -157,6 +170,7 @@ export function mirrorCommand(m: ModuleMachine, fx: Fx, cmd: OperatorCommand, no
       if (pa === null || !servingState(pa.state)) return refuse('HAKIT_E_PEER_NOT_PRIMARY', `the peer is ${pa?.state ?? 'unreachable'}`);
       return ok({ ...m, secondAllowed: true });
     case 'swap':
+      if (m.state === 'PRIM' && !m.sessionUp) return refuse('HAKIT_E_SWAP_NOT_READY', 'the replication session is down: the peer\'s copy may lack the latest writes');
       if (m.state === 'PRIM' && pa?.state === 'SECOND' && pa.status === 'Ready' && pa.copyComplete) {
         return ok({ ...stopServing(m, fx, 'swap', now_ms), handover: true });
       }
@@ -277,7 +291,10 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
       cur = { ...cur, replication: 'sender' };
     }
     if (cur.state === 'ALONE') cur = becomeQuiet(cur, fx, 'PRIM', 'peer became SECOND', cur.status);
-    const inSync = pa.copyComplete && pa.status === 'Ready' && pa.epoch === cur.persisted.epoch;
+    // In sync only over a live session: a view of the peer as Ready may predate the session's
+    // loss, and setting lastRole back to PRIM then would hide the loss from the peer (it marks
+    // its copy out of date on our ALONE, which the fence waits for).
+    const inSync = cur.sessionUp && pa.copyComplete && pa.status === 'Ready' && pa.epoch === cur.persisted.epoch;
     if (inSync) cur = persist(cur, fx, { lastRole: 'PRIM', tookOver: false });
     cur = bumpWhenPeerOutdated(cur, fx);
     if (inSync && pa.wantsPrim) return { ...stopServing(cur, fx, cur.policy.defaultprim === peerView(cur)?.node ? 'defaultprim' : 'swap', now_ms), handover: true };
@@ -430,7 +447,8 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     // From now on the SECOND may become in sync at any moment, before we hear of it: this
     // node alone no longer knows it holds the only complete copy. The SECOND persisted its
     // copy as incomplete when the session started, so a pending epoch bump is moot now.
-    return { ...persist(m, fx, { lastRole: 'PRIM' }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m), sessionUp: true };
+    // Counted before it is announced (peerNotYetToldAlone).
+    return { ...persist(m, fx, { lastRole: 'PRIM', sessions: m.persisted.sessions + 1 }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m), sessionUp: true };
   }
   if (servingState(m.state) && kind === 'lost') {
     // Writes go on without the SECOND (which may have been in sync a moment ago, even if its
@@ -458,9 +476,9 @@ function stopping(m: ModuleMachine): boolean {
  * ends) with the fence asked for, those writes go on without SECOND, and no loss may have been
  * reported. A complete copy here is the newer one from now on: lastRole ALONE, persisted before
  * the announcement, which the peer reads as "mark your copy out of date" (the fence then waits
- * for that). Also when the fence was asked for before the stop: a stale view of the peer as
- * in sync may have set lastRole back to PRIM meanwhile, and a peer never told would never mark
- * its copy (found by the cluster simulation with stop_prim waiting on held calls). Without a
+ * for that). Also when the fence was asked for before the stop: whatever set lastRole last,
+ * a peer never told would never mark its copy (found by the cluster simulation with stop_prim
+ * waiting on held calls, when a stale view could still set it back to PRIM). Without a
  * witness the epoch moves too, as a serving node's does (bumpWhenPeerOutdated, which the state
  * handlers run only when no script runs): else a peer lost during the stop and back later
  * would take over without the writes the fence released meanwhile. Only for a complete copy:

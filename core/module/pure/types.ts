@@ -41,6 +41,14 @@ export interface PersistedModuleState {
   readonly boot: boolean;
   /** The module was running (not STOP by operator) when this was written. */
   readonly wasStarted: boolean;
+  /**
+   * Mirror: replication sessions this node's PRIM engine reported connected, ever (announced as
+   * `sessions`). A SECOND echoes the count of the view that showed this node serving without a
+   * session, which tells this node that view came after its last session (mirror.ts
+   * peerNotYetToldAlone). Durable so that the count never repeats across restarts; records of
+   * an older version lack it (read as 0).
+   */
+  readonly sessions: number;
 }
 
 export const INITIAL_PERSISTED: PersistedModuleState = {
@@ -51,6 +59,7 @@ export const INITIAL_PERSISTED: PersistedModuleState = {
   failover: null,
   boot: false,
   wasStarted: false,
+  sessions: 0,
 };
 
 // ---------------------------------------------------------------- operator commands

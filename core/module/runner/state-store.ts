@@ -32,7 +32,8 @@ function validRecord(r: unknown): r is PersistedModuleState {
     typeof o['tookOver'] === 'boolean' &&
     (o['failover'] === null || typeof o['failover'] === 'boolean') &&
     typeof o['boot'] === 'boolean' &&
-    typeof o['wasStarted'] === 'boolean'
+    typeof o['wasStarted'] === 'boolean' &&
+    (o['sessions'] === undefined || (typeof o['sessions'] === 'number' && Number.isSafeInteger(o['sessions']) && o['sessions'] >= 0))
   );
 }
 
@@ -62,7 +63,8 @@ export class FileStateStore implements StateStore {
     try {
       const parsed = JSON.parse(text) as { format?: unknown; record?: unknown };
       if (parsed.format !== STATE_RECORD_FORMAT || !validRecord(parsed.record)) throw new Error('unexpected shape');
-      return parsed.record;
+      // A record of an older version has no session count: 0 (INITIAL_PERSISTED's).
+      return { ...INITIAL_PERSISTED, ...parsed.record };
     } catch (e) {
       return this.setAside(module, file, e instanceof Error ? e.message : String(e));
     }

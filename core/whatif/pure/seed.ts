@@ -22,6 +22,7 @@ function persistedOf(policy: ModulePolicy, a: ModuleAnnouncement, failover: bool
     failover: failover === null || failover === policy.failover ? null : failover,
     boot: false,
     wasStarted: a.started,
+    sessions: a.sessions ?? 0,
   };
 }
 

@@ -73,6 +73,15 @@ describe('durable state record', () => {
     const rec = { ...INITIAL_PERSISTED, epoch: 4, copyComplete: true, lastRole: 'PRIM' as const, boot: true };
     store.write('web', rec);
     expect(new FileStateStore(dir, log).read('web')).toEqual(rec);
+    // A record of an older version has no session count: read as 0; a wrong one is corrupt.
+    const { sessions: _none, ...older } = { ...rec, sessions: 7 };
+    fs.writeFileSync(path.join(dir, 'web.state.json'), JSON.stringify({ format: 1, record: older }));
+    expect(store.read('web')).toEqual({ ...rec, sessions: 0 });
+    store.write('web', { ...rec, sessions: 7 });
+    expect(store.read('web').sessions).toBe(7);
+    fs.writeFileSync(path.join(dir, 'web.state.json'), JSON.stringify({ format: 1, record: { ...rec, sessions: -1 } }));
+    expect(store.read('web')).toEqual(INITIAL_PERSISTED);
+    expect(log.lines[0]).toMatchObject({ level: 'error' });
     fs.writeFileSync(path.join(dir, 'web.state.json'), '{"format":1,"record":{"epoch":"x"}}');
     expect(store.read('web')).toEqual(INITIAL_PERSISTED);
     expect(fs.readdirSync(dir).some((f) => f.startsWith('web.state.json.corrupt-'))).toBe(true);

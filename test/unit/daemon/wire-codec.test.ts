@@ -150,6 +150,13 @@ describe('heartbeat payload shape', () => {
     // replicating and peerUnreplicatedSeen are optional (older peers lack them) but booleans when present.
     expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] })).toEqual({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] });
     expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: 1 }] })).toBeUndefined();
+    // The session counts likewise: absent, or counts.
+    const counted = { ...ann, sessions: 3, peerUnreplicatedSeen: true, peerUnreplicatedSession: 2 };
+    expect(parseHeartbeatPayload({ version: 1, modules: [counted] })).toEqual({ version: 1, modules: [counted] });
+    for (const bad of [-1, 1.5, '3', null]) {
+      expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, sessions: bad }] })).toBeUndefined();
+      expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, peerUnreplicatedSession: bad }] })).toBeUndefined();
+    }
   });
   it('fuzz: never throws on any JSON', () => {
     fc.assert(fc.property(fc.jsonValue(), (j) => (parseHeartbeatPayload(j), true)), { numRuns: 1000 });

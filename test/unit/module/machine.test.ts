@@ -331,8 +331,14 @@ describe('restarts and farms', () => {
     d.send({ type: 'ReplicationSynced' });
     d.send({ type: 'ReplicationLost', reason: 'test' });
     expect(fence(d.send({ type: 'FenceWanted', token: 2 }))).toEqual([]);
-    // The peer still announces a complete copy: held.
+    // The peer still announces a complete copy: held. That view predates the loss: this node
+    // goes on announcing ALONE (the peer's cue to mark its copy), and refuses a swap.
     expect(fence(d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND' })] }))).toEqual([]);
+    expect(announcementOf(d.m)).toMatchObject({ replicating: false, lastRole: 'ALONE' });
+    expect(d.m.persisted.lastRole).toBe('ALONE');
+    const swap = d.send({ type: 'Command', command: { kind: 'swap' }, request_id: 's1' });
+    expect(swap).toContainEqual(expect.objectContaining({ type: 'Refuse', code: 'HAKIT_E_SWAP_NOT_READY' }));
+    expect(d.m.state).toBe('PRIM');
     // It marked its copy out of date: released, after the new epoch is persisted.
     const fx = d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: false, lastRole: 'SECOND' })] });
     expect(fence(fx)).toEqual([{ type: 'ReplicationFence', token: 2 }]);
@@ -382,6 +388,35 @@ describe('restarts and farms', () => {
     expect(announcementOf(d.m)).toMatchObject({ serving: true, lastRole: 'ALONE' });
     expect(fence(d.send({ type: 'PeerView', peers: sec(true) }))).toEqual([]);
     expect(fence(d.send({ type: 'PeerView', peers: sec(false) }))).toEqual([{ type: 'ReplicationFence', token: 4 }]);
+  });
+
+  it('the fence counts "copy out of date" only from a view of this node without a session since its last session (the echoed session count)', () => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    const before = d.m.persisted.sessions;
+    // n2 saw n1 ALONE (no session yet) and re-integrates: its announcement echoes that count.
+    const sec = (copyComplete: boolean, echo: number) => [peer('n2', { state: 'SECOND', status: 'Transient', epoch, copyComplete, lastRole: 'SECOND', peerUnreplicatedSeen: true, peerUnreplicatedSession: echo })];
+    d.send({ type: 'PeerView', peers: sec(false, before) });
+    d.send({ type: 'ReplicationConnected' });
+    expect(d.m.persisted.sessions).toBe(before + 1); // durable before it is announced
+    expect(announcementOf(d.m)).toMatchObject({ replicating: true, sessions: before + 1 });
+    d.send({ type: 'ReplicationSynced' });
+    // The operator stops n1. n2 handled the in_sync (its copy complete) and its daemon died
+    // before announcing it: n1's newest view of n2 is still the one from before the session.
+    d.send({ type: 'Command', command: { kind: 'stop' } });
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    expect(fence(d.send({ type: 'FenceWanted', token: 9 }))).toEqual([]); // before: released, n2 took over without them
+    // A view of n1 without a session since that session (the echo is n1's count): released.
+    expect(fence(d.send({ type: 'PeerView', peers: sec(false, before + 1) }))).toEqual([{ type: 'ReplicationFence', token: 9 }]);
+  });
+
+  it('a SECOND echoes its serving peer\'s session count while it sees the peer without a session, and only then', () => {
+    const d = driver('n2', {}, { epoch: 3, copyComplete: true, lastRole: 'SECOND' });
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 3, copyComplete: true, lastRole: 'PRIM', replicating: true, sessions: 4 })] });
+    expect(announcementOf(d.m)).toMatchObject({ peerUnreplicatedSeen: false, sessions: 0 });
+    expect(announcementOf(d.m).peerUnreplicatedSession).toBeUndefined();
+    d.send({ type: 'PeerView', peers: [peer('n1', { state: 'PRIM', status: 'Ready', serving: true, epoch: 3, copyComplete: true, lastRole: 'ALONE', replicating: false, sessions: 4 })] });
+    expect(announcementOf(d.m)).toMatchObject({ peerUnreplicatedSeen: true, peerUnreplicatedSession: 4 });
   });
 
   /** n1 PRIM in sync with n2 (a witness granting every request when `hasWitness`), then the
@@ -468,7 +503,8 @@ describe('restarts and farms', () => {
     d.send({ type: 'Booted', leftover: { state: 'PRIM', status: 'Ready', capture_kept: true } });
     d.settle();
     expect(d.m.state).toBe('PRIM');
-    expect(d.m.persisted.lastRole).toBe('PRIM');
+    // The view of the SECOND as in sync predates the restart: no session yet, the record stays ALONE.
+    expect(d.m.persisted.lastRole).toBe('ALONE');
     const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
     expect(fence(d.send({ type: 'FenceWanted', token: 1 }))).toEqual([]);
     expect(d.m.epochBumpPending).toBe(true); // as after a reported loss: the epoch moves once the peer knows
