@@ -1,11 +1,13 @@
 // The aggregated cluster view (GET /state) with a peer that stops answering (a cut of the
 // command LAN): the first view waits AGGREGATE_TIMEOUT_MS for it, the next ones only
 // AGGREGATE_RETRY_TIMEOUT_MS (the console's refreshes and first paint stay quick), and any
-// answer from it, even a late one, makes views wait in full again.
+// answer from it, even a late one, makes views wait in full again. The cluster timeline shares
+// the mark.
 import { API_BASE } from '../../core/api/contract/version';
 import type { ClusterState } from '../../core/api/contract/pure/types';
+import type { TransitionPage } from '../../core/api/contract/pure/insight-types';
 import type { PeerAnswer, PeerClient } from '../../core/api/server/backend';
-import { AGGREGATE_RETRY_TIMEOUT_MS, AGGREGATE_TIMEOUT_MS } from '../../core/api/server/handlers';
+import { AGGREGATE_RETRY_TIMEOUT_MS, AGGREGATE_TIMEOUT_MS } from '../../core/api/server/silent-peers';
 import { apiKeyAdd, createFirstAdmin } from '../../core/api/users/store';
 import { call, makeTls, startFakeApi, type Started } from './helpers';
 
@@ -52,6 +54,12 @@ test('a silent peer is waited for in full once, then briefly until it answers ag
   expect(again.n2?.error?.message).toMatch(/silent since \d{4}-\d\d-\d\dT/);
   expect(again.took_ms).toBeLessThan(AGGREGATE_TIMEOUT_MS / 2);
   expect(again.took_ms).toBeGreaterThanOrEqual(AGGREGATE_RETRY_TIMEOUT_MS - 50);
+  // The cluster timeline shares the mark: it waits briefly too.
+  const t0 = performance.now();
+  const tl = await call(s.port, s.tls.ca, 'GET', `${API_BASE}/transitions`, { headers: { authorization: `Bearer ${key}` }, timeout_ms: 10_000 });
+  expect(tl.status).toBe(200);
+  expect((tl.body as TransitionPage).missing).toEqual([expect.objectContaining({ node: 'n2', message: expect.stringMatching(/silent since .*no answer within 500 ms/) })]);
+  expect(performance.now() - t0).toBeLessThan(AGGREGATE_TIMEOUT_MS / 2);
 
   // Back, but slower than the short wait: that view still says unreachable, its late answer
   // clears the mark, and the next view waits in full and shows it.

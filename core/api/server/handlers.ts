@@ -27,6 +27,7 @@ import type { Authenticated, SessionStore } from './auth';
 import type { ApiBackend, PeerClient } from './backend';
 import { makeConfigHandlers, type ConfigHandlerDeps } from './config-handlers';
 import { makeInsightHandlers } from './insight-handlers';
+import { SilentPeers } from './silent-peers';
 
 export interface RouteContext {
   readonly route: RouteSpec;
@@ -66,12 +67,6 @@ export interface HandlerDeps {
 }
 
 export const DEFAULT_LOG_LINES = 200;
-/** How long the aggregated views wait for each peer. */
-export const AGGREGATE_TIMEOUT_MS = 3_000;
-/** A peer that did not answer an aggregated view is waited for this long only, until it answers
- *  one (even late): during a cut of the command LAN every console refresh (and its first
- *  paint) would otherwise take AGGREGATE_TIMEOUT_MS. */
-export const AGGREGATE_RETRY_TIMEOUT_MS = 500;
 
 const ok = (body: unknown): Outcome => ({ kind: 'ok', body });
 
@@ -81,19 +76,10 @@ function who(p: Principal | null): { user: string; role: string; from_node: stri
   return { user: p.user, role: p.role, from_node: null };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new HakitError('HAKIT_E_API_NODE_UNREACHABLE', `no answer within ${ms} ms`, what)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
-
 export function makeHandlers(d: HandlerDeps): Handlers {
   const me = d.backend.node;
   let buckets: ReadonlyMap<string, Bucket> = new Map();
-  /** Peers whose last aggregated answer failed, and since when (ms). */
-  const silentSince = new Map<string, number>();
+  const silent = new SilentPeers(d.now_ms);
 
   const isPeer = (node: string): boolean => node !== me && d.backend.nodes().some((n) => n.name === node);
 
@@ -225,20 +211,13 @@ export function makeHandlers(d: HandlerDeps): Handlers {
           try {
             if (n.name === me) return await localState();
             if (!d.peers || p.kind === 'node') throw new HakitError('HAKIT_E_API_NODE_UNREACHABLE', 'not asked', `node ${n.name}`);
-            const since = silentSince.get(n.name);
-            const wait_ms = since === undefined ? AGGREGATE_TIMEOUT_MS : AGGREGATE_RETRY_TIMEOUT_MS;
-            const what = since === undefined ? `node ${n.name}` : `node ${n.name}, silent since ${new Date(since).toISOString()}`;
-            const asked = d.peers.request(n.name, 'GET', `/api/v1/nodes/${n.name}/state`, undefined, p.user, p.role ?? 'monitor');
-            // Any answer, even late or an error, shows the peer is back: the next view waits in full.
-            asked.then(() => silentSince.delete(n.name), () => undefined);
-            const a = await withTimeout(asked, wait_ms, what);
+            const a = await silent.wait(n.name, d.peers.request(n.name, 'GET', `/api/v1/nodes/${n.name}/state`, undefined, p.user, p.role ?? 'monitor'));
             if (a.status !== 200) {
               const e = (a.body as { error?: { code?: string; message?: string } } | null)?.error;
               return unreachableNode(n.name, { code: e?.code ?? 'HAKIT_E_API_NODE_UNREACHABLE', message: e?.message ?? `status ${a.status}` });
             }
             return a.body as NodeState;
           } catch (e) {
-            if (n.name !== me && d.peers && p.kind !== 'node' && !silentSince.has(n.name)) silentSince.set(n.name, d.now_ms());
             return unreachableNode(n.name, isHakitError(e) ? { code: e.code, message: e.message } : { code: 'HAKIT_E_API_NODE_UNREACHABLE', message: String(e) });
           }
         }),
@@ -341,6 +320,7 @@ export function makeHandlers(d: HandlerDeps): Handlers {
     ...makeInsightHandlers({
       backend: d.backend,
       peers: d.peers,
+      silent,
       now_ms: d.now_ms,
       onNode,
       clusterState: async (ctx) => ((await (h['state'] as Handler)(ctx)) as { body: ClusterState }).body,

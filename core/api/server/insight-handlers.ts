@@ -15,18 +15,19 @@ import { logLine } from '../pure/map';
 import { logLineTail } from '../log-tail';
 import type { Principal } from '../pure/authz';
 import type { ApiBackend, PeerClient } from './backend';
+import type { SilentPeers } from './silent-peers';
 import type { Handler, Outcome, RouteContext } from './handlers';
 
 /** Module log lines read per module for the timeline, unless the caller says `lines`. */
 export const TRANSITION_SCAN_LINES = 5_000;
 /** Events a timeline answer holds at most (the newest). */
 export const TRANSITION_MAX_EVENTS = 1_000;
-/** How long the cluster timeline waits for each peer. */
-const PEER_TIMEOUT_MS = 3_000;
 
 export interface InsightHandlerDeps {
   readonly backend: ApiBackend;
   readonly peers: PeerClient | null;
+  /** The waits for peers, shared with the cluster state: a peer silent there is silent here. */
+  readonly silent: SilentPeers;
   readonly now_ms: () => number;
   readonly onNode: (local: (ctx: RouteContext) => Promise<Outcome>) => Handler;
   /** The `state` route's own aggregation (every node). */
@@ -71,20 +72,12 @@ export function makeInsightHandlers(d: InsightHandlerDeps): Record<string, Handl
 
   const peerTransitions = async (node: string, p: Principal, lines: number): Promise<TransitionPage> => {
     if (!d.peers || p.kind === 'node') throw new HakitError('HAKIT_E_API_NODE_UNREACHABLE', 'not asked', `node ${node}`);
-    let t: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new HakitError('HAKIT_E_API_NODE_UNREACHABLE', `no answer within ${PEER_TIMEOUT_MS} ms`, `node ${node}`)), PEER_TIMEOUT_MS);
-    });
-    try {
-      const a = await Promise.race([d.peers.request(node, 'GET', `/api/v1/nodes/${node}/transitions?lines=${lines}`, undefined, p.user, p.role ?? 'monitor'), timeout]);
-      if (a.status !== 200) {
-        const e = (a.body as { error?: { code?: string; message?: string } } | null)?.error;
-        throw new HakitError('HAKIT_E_API_NODE_UNREACHABLE', e?.message ?? `status ${a.status}`, `node ${node}`);
-      }
-      return a.body as TransitionPage;
-    } finally {
-      clearTimeout(t);
+    const a = await d.silent.wait(node, d.peers.request(node, 'GET', `/api/v1/nodes/${node}/transitions?lines=${lines}`, undefined, p.user, p.role ?? 'monitor'));
+    if (a.status !== 200) {
+      const e = (a.body as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new HakitError('HAKIT_E_API_NODE_UNREACHABLE', e?.message ?? `status ${a.status}`, `node ${node}`);
     }
+    return a.body as TransitionPage;
   };
 
   return {
