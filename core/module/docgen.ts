@@ -115,6 +115,9 @@ ${table(FARM_TABLE)}
 - **Split brain without a witness**: both sides serve during the cut; on reconnection the side
   that was SECOND before the cut yields: it logs \`HAKIT_E_SPLIT_BRAIN\`, stops, marks its copy
   incomplete and comes back as SECOND (full resync; its writes during the cut are discarded).
+  The winner decides once, on its first view of both serving; a view of the peer serving that
+  arrives while their replication session is up is older than the session (the peer yielded
+  and connected as SECOND) and changes nothing.
 - **defaultprim**: a SECOND that is the defaultprim node and in sync asks its PRIM to hand
   over (\`wantsPrim\`); \`swap\` on the SECOND does the same, \`swap\` on the PRIM starts it.
 - **maxloop**: a failing start script counts as an automatic restart; more than \`maxloop\`

@@ -271,6 +271,12 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
   }
   const pa = peerAnn(cur);
   if (pa !== null && pa.serving && servingState(pa.state) && pa.started) {
+    // A live session means the peer runs its receiver, as a SECOND: a view of it serving is
+    // older than the session (it yielded since). Deciding on it would use this node's record
+    // as the session changed it (lastRole PRIM), not as the peer compared it when it yielded:
+    // both nodes yielded, and the module waited for an operator (found by the cluster
+    // simulation, no witness, seed 9404).
+    if (cur.sessionUp) return { ...cur, status: settledStatus(cur) };
     const loser = splitBrainLoser(me(cur), peerCandidate(cur, pa), cur.policy.defaultprim);
     if (loser === cur.node) {
       fx.push({ type: 'Log', level: 'error', code: 'HAKIT_E_SPLIT_BRAIN', msg: `${cur.policy.module}: SPLIT BRAIN healed: both nodes served; this node yields (stopstart + full resync), its writes since the cut are discarded` });

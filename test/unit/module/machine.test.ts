@@ -318,6 +318,21 @@ describe('restarts and farms', () => {
     return d;
   }
 
+  it('split brain: the winner keeps serving when its session with the yielded peer comes up before a view of it as SECOND', () => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    // n2 served too, with the same epoch (no witness); n1 keeps the VIP (the smaller name), n2 yields.
+    const n2Alone = [peer('n2', { state: 'ALONE', status: 'Ready', serving: true, epoch, copyComplete: true, lastRole: 'ALONE', tookOver: false, replicating: false })];
+    const seen = d.send({ type: 'PeerView', peers: n2Alone });
+    expect(seen).toContainEqual(expect.objectContaining({ code: 'HAKIT_E_SPLIT_BRAIN', msg: expect.stringMatching(/the peer yields/) }));
+    // n2, now SECOND, connects before n1 hears it say so: the session (lastRole PRIM here)
+    // must not turn the older view into a loss for n1.
+    const fx = d.send({ type: 'ReplicationConnected' });
+    expect(fx).not.toContainEqual(expect.objectContaining({ code: 'HAKIT_E_SPLIT_BRAIN' }));
+    expect(d.m.state).toBe('ALONE');
+    expect(d.m.persisted.copyComplete).toBe(true);
+  });
+
   it('the fence: held sync calls of an ALONE PRIM are released only once the peer cannot take over without them', () => {
     const d = alonePrim();
     expect(d.m.state).toBe('ALONE');
