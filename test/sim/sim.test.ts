@@ -33,6 +33,17 @@ describe('deterministic simulation', () => {
     });
   }
 
+  // Seeds that found a bug beyond the ranges above (each failed before its fix).
+  const FOUND: readonly { readonly why: string; readonly run: RunOptions }[] = [
+    { why: 'a stopping PRIM released its fence on a view from before its session', run: { mode: 'mirror', witness: true, faults: 'crash', faults_ms: 40_000, profile: 'default', seed: 6309 } },
+    { why: 'both nodes yielded after a split brain', run: { mode: 'mirror', witness: false, faults: 'all', faults_ms: 40_000, profile: 'default', seed: 9404 } },
+  ];
+  it.each(FOUND)('seed $run.seed: $why', ({ run }) => {
+    const r = runSeed(run);
+    expect(r.violations).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+
   it('replays a seed exactly', () => {
     const run: RunOptions = { mode: 'mirror', witness: true, faults: 'all', faults_ms: 20_000, profile: 'default', seed: 42 };
     expect(runSeed(run).trace).toEqual(runSeed(run).trace);
