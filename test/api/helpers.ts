@@ -65,6 +65,9 @@ export class FakeDaemon {
   reloads = 0;
   /** Manual failover (docs/geo.md): set to make m1 wait for approval (WAIT/Approval); approve/deny act on it. */
   approval: ModuleStatus['approval'] = null;
+  /** Heartbeats: false makes n2 lost on every LAN, silent that long (ms). */
+  peerHeard = true;
+  peerSilent_ms = 0;
   /** The module's switches, as the failover/boot commands and monitor-switch set them. */
   failover = true;
   boot = false;
@@ -95,7 +98,8 @@ export class FakeDaemon {
 
   status(m: string): ModuleStatus {
     if (this.approval) return { module: m, mode: 'mirror', state: 'WAIT', status: 'Approval', epoch: 3, copyComplete: true, failover: this.failover, boot: this.boot, peers: [{ node: 'n2', reachable: false, lansUp: [], state: null, status: null }], last_error: null, approval: { ...this.approval } };
-    return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: this.failover, boot: this.boot, peers: [{ node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND', status: 'Ready' }], last_error: null };
+    const n2 = this.peerHeard ? { node: 'n2', reachable: true, lansUp: [0, 1], state: 'SECOND' as const, status: 'Ready' as const } : { node: 'n2', reachable: false, lansUp: [], state: 'SECOND' as const, status: 'Ready' as const, silent_ms: this.peerSilent_ms };
+    return { module: m, mode: 'mirror', state: this.state, status: 'Ready', epoch: 3, copyComplete: true, failover: this.failover, boot: this.boot, peers: [n2], last_error: null };
   }
 
   target(node: string): ControlTarget {

@@ -27,7 +27,7 @@ import type { Authenticated, SessionStore } from './auth';
 import type { ApiBackend, PeerClient } from './backend';
 import { makeConfigHandlers, type ConfigHandlerDeps } from './config-handlers';
 import { makeInsightHandlers } from './insight-handlers';
-import { SilentPeers } from './silent-peers';
+import { lostByHeartbeats, SilentPeers } from './silent-peers';
 
 export interface RouteContext {
   readonly route: RouteSpec;
@@ -121,8 +121,9 @@ export function makeHandlers(d: HandlerDeps): Handlers {
     }
   };
 
-  const localState = async (): Promise<NodeState> => {
-    const st = nodeState((await d.backend.call('state', {})) as StateResult);
+  /** This node's state; `raw`: its daemon's `state` answer when the caller already has it. */
+  const localState = async (raw?: StateResult): Promise<NodeState> => {
+    const st = nodeState(raw ?? ((await d.backend.call('state', {})) as StateResult));
     const monitors = new Map<string, MonitorStatus>();
     for (const m of st.modules) {
       try {
@@ -206,10 +207,18 @@ export function makeHandlers(d: HandlerDeps): Handlers {
 
     state: async (ctx) => {
       const p = ctx.principal as Principal;
+      // The heartbeats' view first: a peer they lost is waited for briefly from the first view.
+      let raw: StateResult | undefined;
+      try {
+        raw = (await d.backend.call('state', {})) as StateResult;
+        silent.heardLost(lostByHeartbeats(raw));
+      } catch {
+        // Shown as this node's error below (localState asks again).
+      }
       const nodes = await Promise.all(
         d.backend.nodes().map(async (n): Promise<NodeState> => {
           try {
-            if (n.name === me) return await localState();
+            if (n.name === me) return await localState(raw);
             if (!d.peers || p.kind === 'node') throw new HakitError('HAKIT_E_API_NODE_UNREACHABLE', 'not asked', `node ${n.name}`);
             const a = await silent.wait(n.name, d.peers.request(n.name, 'GET', `/api/v1/nodes/${n.name}/state`, undefined, p.user, p.role ?? 'monitor'));
             if (a.status !== 200) {

@@ -1,7 +1,9 @@
 // How long an aggregated view (the cluster state, the cluster timeline) waits for a peer's
 // answer. A peer whose last answer failed is waited for briefly only, until any answer from
 // it arrives, even a late one: during a cut of the command LAN every console refresh (and its
-// first paint) would otherwise take the full wait, once per view that asks peers.
+// first paint) would otherwise take the full wait, once per view that asks peers. A peer the
+// heartbeats say is lost (a power cut) gets the brief wait from the first view on.
+import type { StateResult } from '../../control/api';
 import { HakitError } from '../../errors/catalogue';
 
 /** How long an aggregated view waits for each peer. */
@@ -24,6 +26,17 @@ export class SilentPeers {
 
   constructor(private readonly now_ms: () => number) {}
 
+  /**
+   * The heartbeats lost these peers on every LAN, `silent_ms` ago (null: not heard since this
+   * daemon started): waited for briefly, as if they had failed to answer. Marked again on
+   * every view while the heartbeats say so, even after a late answer cleared the mark: a peer
+   * whose API still answers within the brief wait is shown all the same.
+   */
+  heardLost(peers: ReadonlyMap<string, number | null>): void {
+    const now = this.now_ms();
+    for (const [node, silent_ms] of peers) if (!this.since.has(node)) this.since.set(node, silent_ms === null ? now : now - silent_ms);
+  }
+
   /** `asked` bounded by the wait this peer gets now; a failure marks it silent. */
   async wait<T>(node: string, asked: Promise<T>): Promise<T> {
     const since = this.since.get(node);
@@ -38,4 +51,22 @@ export class SilentPeers {
       throw e;
     }
   }
+}
+
+/**
+ * The peers this node's heartbeats lost on every LAN, and for how long (ms; null: not heard
+ * since hakitd started), from its `state`: a peer counts as lost when every module that
+ * names it says so (a node without modules tells nothing).
+ */
+export function lostByHeartbeats(st: StateResult): Map<string, number | null> {
+  const lost = new Map<string, number | null>();
+  const heard = new Set<string>();
+  for (const m of st.modules) {
+    for (const p of m.peers) {
+      if (p.reachable) heard.add(p.node);
+      else lost.set(p.node, p.silent_ms ?? null);
+    }
+  }
+  for (const node of heard) lost.delete(node);
+  return lost;
 }
