@@ -61,6 +61,16 @@ export function peerAnn(m: ModuleMachine): ModuleAnnouncement | null {
   return pv !== null && pv.reachable && pv.module !== null ? pv.module : null;
 }
 
+/**
+ * The peer, a SECOND, holds every write this PRIM made: a live session (a view of it as Ready
+ * may predate the session's loss), its copy complete and Ready, and this node's epoch (an
+ * older one means it has not yet taken a bump). Gates both a handover (`swap`, a SECOND's
+ * `wantsPrim`) and recording lastRole PRIM.
+ */
+function peerInSync(m: ModuleMachine, pa: ModuleAnnouncement): boolean {
+  return m.sessionUp && pa.state === 'SECOND' && pa.copyComplete && pa.status === 'Ready' && pa.epoch === m.persisted.epoch;
+}
+
 function me(m: ModuleMachine): Candidate {
   const p = m.persisted;
   return { node: m.node, epoch: p.epoch, copyComplete: p.copyComplete, lastRole: p.lastRole, tookOver: p.tookOver };
@@ -171,8 +181,9 @@ export function mirrorCommand(m: ModuleMachine, fx: Fx, cmd: OperatorCommand, no
       return ok({ ...m, secondAllowed: true });
     case 'swap':
       if (m.state === 'PRIM' && !m.sessionUp) return refuse('HAKIT_E_SWAP_NOT_READY', 'the replication session is down: the peer\'s copy may lack the latest writes');
-      if (m.state === 'PRIM' && pa?.state === 'SECOND' && pa.status === 'Ready' && pa.copyComplete) {
-        return ok({ ...stopServing(m, fx, 'swap', now_ms), handover: true });
+      if (m.state === 'PRIM' && pa !== null && peerInSync(m, pa)) return ok({ ...stopServing(m, fx, 'swap', now_ms), handover: true });
+      if (m.state === 'PRIM' && pa?.state === 'SECOND' && pa.epoch !== m.persisted.epoch) {
+        return refuse('HAKIT_E_SWAP_NOT_READY', `the peer has not yet taken this node's epoch ${m.persisted.epoch} (it announces ${pa.epoch})`);
       }
       if (m.state === 'SECOND' && m.synced && pa?.state === 'PRIM') return ok({ ...m, wantsPrim: true });
       return refuse('HAKIT_E_SWAP_NOT_READY', `this node is ${m.state}/${m.status}, the peer is ${pa ? `${pa.state}/${pa.status}` : 'unreachable'}`);
@@ -297,10 +308,10 @@ function stepServing(m: ModuleMachine, fx: Fx, now_ms: number): ModuleMachine {
       cur = { ...cur, replication: 'sender' };
     }
     if (cur.state === 'ALONE') cur = becomeQuiet(cur, fx, 'PRIM', 'peer became SECOND', cur.status);
-    // In sync only over a live session: a view of the peer as Ready may predate the session's
-    // loss, and setting lastRole back to PRIM then would hide the loss from the peer (it marks
-    // its copy out of date on our ALONE, which the fence waits for).
-    const inSync = cur.sessionUp && pa.copyComplete && pa.status === 'Ready' && pa.epoch === cur.persisted.epoch;
+    // In sync only over a live session: setting lastRole back to PRIM on an older view would
+    // hide the session's loss from the peer (it marks its copy out of date on our ALONE, which
+    // the fence waits for).
+    const inSync = peerInSync(cur, pa);
     if (inSync) cur = persist(cur, fx, { lastRole: 'PRIM', tookOver: false });
     cur = bumpWhenPeerOutdated(cur, fx);
     if (inSync && pa.wantsPrim) return { ...stopServing(cur, fx, cur.policy.defaultprim === peerView(cur)?.node ? 'defaultprim' : 'swap', now_ms), handover: true };

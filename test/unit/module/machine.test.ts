@@ -385,6 +385,25 @@ describe('restarts and farms', () => {
     expect(announcementOf(d.m).peerUnreplicatedSeen).toBe(false); // its own view of n2: a SECOND
   });
 
+  it('swap hands over only to a SECOND in sync: a live session, its copy complete and Ready, at this node\'s epoch', () => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    const sec = (e: number) => [peer('n2', { state: 'SECOND', status: 'Ready', epoch: e, copyComplete: true, lastRole: 'SECOND' })];
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: sec(epoch) });
+    d.send({ type: 'ReplicationSynced' });
+    expect(d.m.state).toBe('PRIM');
+    // A view of n2 from before it took this node's epoch: not yet in sync.
+    d.send({ type: 'PeerView', peers: sec(epoch - 1) });
+    const early = d.send({ type: 'Command', command: { kind: 'swap' }, request_id: 's0' });
+    expect(early).toContainEqual(expect.objectContaining({ type: 'Refuse', code: 'HAKIT_E_SWAP_NOT_READY', message: expect.stringMatching(new RegExp(`epoch ${epoch} \\(it announces ${epoch - 1}\\)`)) }));
+    expect(d.m.app).toBe(true);
+    d.send({ type: 'PeerView', peers: sec(epoch) });
+    const swap = d.send({ type: 'Command', command: { kind: 'swap' }, request_id: 's1' });
+    expect(swap).not.toContainEqual(expect.objectContaining({ type: 'Refuse' }));
+    expect(d.m.handover).toBe(true);
+  });
+
   it.each([['stop'], ['swap']] as const)('the fence during a %s: a session lost while stop_prim runs holds the shutdown fsyncs until the peer marked its copy out of date', (kind) => {
     const d = alonePrim();
     const epoch = d.m.persisted.epoch;
