@@ -1,4 +1,4 @@
-// The deterministic simulation as a test: 1900 seeded schedules over nine configurations.
+// The deterministic simulation as a test: 2200 seeded schedules over eleven configurations.
 // Safety invariants are checked after every simulated event; liveness requires convergence
 // within LIVENESS_BOUND_MS after the faults stop. A failure prints the replay command.
 import { LIVENESS_BOUND_MS, replayCommand, runSeed, type RunOptions } from './run';
@@ -15,6 +15,9 @@ const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonl
   { name: 'mirror, arbitrator, manual failover, all faults', seeds: 200, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
   { name: 'mirror, no arbitrator, manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: false, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
   { name: 'mirror, 3 arbitrators (majority), manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual', arbitrators: 3 } },
+  // The PRIM hears in_sync up to 100 ms after the SECOND marked its copy complete.
+  { name: 'mirror, witness, all faults, in_sync heard late by the PRIM', seeds: 150, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', syncedAck_ms: 100 } },
+  { name: 'mirror, no witness, crashes, in_sync heard late by the PRIM', seeds: 150, opts: { mode: 'mirror', witness: false, faults: 'crash', faults_ms: 40_000, profile: 'default', syncedAck_ms: 100 } },
 ];
 
 describe('deterministic simulation', () => {

@@ -57,6 +57,13 @@ export interface WorldOptions {
   readonly policy?: Partial<ModulePolicy>;
   /** Arbitrators with a majority rule (docs/geo.md); default 1 (the witness alone). */
   readonly arbitrators?: number;
+  /**
+   * The PRIM hears that its session is in sync 1..this many ms after SECOND marked its copy
+   * complete (the real link: STATE in_sync, SECOND persists, ACK, PRIM rewrites its journal);
+   * a session lost meanwhile never tells the PRIM. 0 or absent: both hear it at once (the
+   * schedules the pinned seeds were found with).
+   */
+  readonly syncedAck_ms?: number;
 }
 
 interface Arbitrator {
@@ -109,6 +116,8 @@ type SimEvent =
   | { k: 'witness-in'; input: WitnessInput; inc: number; arb: number }
   | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number; arb: number }
   | { k: 'synced'; session: number }
+  /** The PRIM's side of in_sync (WorldOptions.syncedAck_ms). */
+  | { k: 'synced-ack'; session: number }
   /** The PRIM runner starts reporting again (StartReplication sender): it tells a session still up. */
   | { k: 'report'; node: NodeId; inc: number }
   | { k: 'restart'; node: NodeId }
@@ -120,6 +129,9 @@ interface Session {
   readonly id: number;
   readonly sender: NodeId;
   readonly receiver: NodeId;
+  /** SECOND marked its copy complete (in_sync reached it). */
+  receiverSynced: boolean;
+  /** The PRIM heard in_sync: its sync calls return on SECOND's ACKs. */
   synced: boolean;
 }
 
@@ -141,6 +153,8 @@ const HELD_RECHECK_MS = 50;
 
 export class World {
   readonly rng: Prng;
+  /** The in_sync ACK's delays: a stream of their own, so that schedules without it replay as before. */
+  private readonly ackRng: Prng;
   readonly opts: WorldOptions;
   readonly policy: ModulePolicy;
   readonly nodes = new Map<NodeId, SimNode>();
@@ -163,6 +177,7 @@ export class World {
   constructor(opts: WorldOptions) {
     this.opts = opts;
     this.rng = new Prng(opts.seed);
+    this.ackRng = new Prng(opts.seed + 0x5eed);
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     const profile = HEARTBEAT_PROFILES[opts.profile];
     this.policy = defaultPolicy(MODULE, opts.mode, this.ids, {
@@ -443,6 +458,8 @@ export class World {
       }
       case 'synced':
         return this.onSynced(e.session);
+      case 'synced-ack':
+        return this.onSyncedAck(e.session);
       case 'report': {
         const n = this.node(e.node);
         const s = this.session;
@@ -658,8 +675,14 @@ export class World {
       const m = n.machine;
       if (!n.alive || !n.app || m === null || (m.state !== 'ALONE' && m.state !== 'PRIM' && n.replRole !== 'draining')) continue;
       const s = this.session;
-      const viaSecond = s !== null && s.sender === n.id && s.synced;
-      if (!viaSecond && !n.fenced) continue;
+      const mine = s !== null && s.sender === n.id;
+      // Once the pass is done (in_sync sent), every op ships live and a sync call returns on
+      // SECOND's ACK (core/mirror/sender.ts sync): also before the PRIM hears in_sync, and
+      // not on a fence granted earlier (that one covered the pass's pending ranges only).
+      const gap = mine && s.receiverSynced && !s.synced;
+      const viaSecond = mine && (s.synced || (gap && this.node(s.receiver).alive && this.linkUp(n.id, s.receiver, 0) && this.linkUp(s.receiver, n.id, 0)));
+      const ownFence = n.fenced && !gap;
+      if (!viaSecond && !ownFence) continue;
       n.version += 1;
       this.globalMax = Math.max(this.globalMax, n.version);
       if (viaSecond) this.node(s.receiver).version = n.version;
@@ -714,7 +737,7 @@ export class World {
     }
     if (sender === undefined || receiver === undefined || !ok(sender, receiver)) return;
     const id = this.nextSession++;
-    this.session = { id, sender: sender.id, receiver: receiver.id, synced: false };
+    this.session = { id, sender: sender.id, receiver: receiver.id, receiverSynced: false, synced: false };
     this.tell(sender, { type: 'ReplicationConnected' });
     this.tell(receiver, { type: 'ReplicationConnected' });
     this.q.push(this.now + this.rng.int(SYNC_MIN_MS, SYNC_MAX_MS), { k: 'synced', session: id });
@@ -728,12 +751,28 @@ export class World {
   private onSynced(id: number): void {
     const s = this.session;
     if (s === null || s.id !== id) return;
-    s.synced = true;
+    s.receiverSynced = true;
     const snd = this.node(s.sender);
     const rcv = this.node(s.receiver);
     rcv.version = snd.version;
-    snd.fenced = true; // in sync: the link fences (core/mirror/pure/link.ts)
     this.tell(rcv, { type: 'ReplicationSynced' });
+    const ack_ms = this.opts.syncedAck_ms ?? 0;
+    if (ack_ms > 0) this.q.push(this.now + this.ackRng.int(1, ack_ms), { k: 'synced-ack', session: id });
+    else this.primSynced(s);
+  }
+
+  /** SECOND's ACK of in_sync reaches the PRIM: only over the session it was sent on, alive. */
+  private onSyncedAck(id: number): void {
+    const s = this.session;
+    if (s === null || s.id !== id) return;
+    if (!this.node(s.sender).alive || !this.node(s.receiver).alive || !this.linkUp(s.receiver, s.sender, 0)) return;
+    this.primSynced(s);
+  }
+
+  private primSynced(s: Session): void {
+    const snd = this.node(s.sender);
+    s.synced = true;
+    snd.fenced = true; // in sync: the link fences (core/mirror/pure/link.ts)
     this.tell(snd, { type: 'ReplicationSynced' });
   }
 
