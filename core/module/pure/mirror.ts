@@ -465,7 +465,12 @@ export function onReplicationEvent(m: ModuleMachine, fx: Fx, kind: 'connected' |
     // node alone no longer knows it holds the only complete copy. The SECOND persisted its
     // copy as incomplete when the session started, so a pending epoch bump is moot now.
     // Counted before it is announced (peerNotYetToldAlone).
-    return { ...persist(m, fx, { lastRole: 'PRIM', sessions: m.persisted.sessions + 1 }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m), sessionUp: true };
+    // A fence asked for before this session is no longer ours to answer: the link hears
+    // `connected` at the SECOND's WELCOME, before the SECOND handled STATE syncing, so its copy
+    // may still be complete without the held writes, and this session just cleared what held
+    // the fence (the pending bump, the peer's view without a session). The link fences itself
+    // once the SECOND answers STATE syncing, or asks again if the session is lost first.
+    return { ...persist(m, fx, { lastRole: 'PRIM', sessions: m.persisted.sessions + 1 }), epochBumpPending: m.policy.hasWitness && bumpInFlight(m), sessionUp: true, fenceWanted: null };
   }
   if (servingState(m.state) && kind === 'lost') {
     // Writes go on without the SECOND (which may have been in sync a moment ago, even if its

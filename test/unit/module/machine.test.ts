@@ -365,6 +365,29 @@ describe('restarts and farms', () => {
     expect(types(lost)).toContain('ReplicationPeerLost');
   });
 
+  it('the fence: a new session does not answer a fence asked for before it (the link fences itself once the SECOND marked its copy incomplete)', () => {
+    const d = alonePrim();
+    const epoch = d.m.persisted.epoch;
+    const fence = (fx: readonly ModuleEffect[]) => fx.filter((e) => e.type === 'ReplicationFence');
+    const complete = [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: true, lastRole: 'SECOND' })];
+    d.send({ type: 'ReplicationConnected' });
+    d.send({ type: 'PeerView', peers: complete });
+    d.send({ type: 'ReplicationSynced' });
+    // The session is lost; the sync calls made since wait: n2 still announces a complete copy.
+    d.send({ type: 'ReplicationLost', reason: 'test' });
+    expect(fence(d.send({ type: 'FenceWanted', token: 5 }))).toEqual([]);
+    // The link connects again before n2 heard of the loss. The PRIM hears `connected` at
+    // WELCOME, before n2 handled STATE syncing: its copy is still complete and lacks the held
+    // writes. Before: the session cleared the pending bump and the fence was released here.
+    expect(fence(d.send({ type: 'ReplicationConnected' }))).toEqual([]);
+    expect(fence(d.send({ type: 'PeerView', peers: complete }))).toEqual([]);
+    expect(d.m.fenceWanted).toBeNull();
+    // Lost again before n2 answered: the link asks anew, and that one is answered by the rules.
+    d.send({ type: 'ReplicationLost', reason: 'test' });
+    expect(fence(d.send({ type: 'FenceWanted', token: 6 }))).toEqual([]);
+    expect(fence(d.send({ type: 'PeerView', peers: [peer('n2', { state: 'SECOND', status: 'Ready', epoch, copyComplete: false, lastRole: 'SECOND' })] }))).toEqual([{ type: 'ReplicationFence', token: 6 }]);
+  });
+
   it('the fence waits for a "copy out of date" announced from a view of this PRIM without a session: an older one may predate an in_sync on its way', () => {
     const d = alonePrim();
     const epoch = d.m.persisted.epoch;
