@@ -24,7 +24,7 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   receiverStart: ['fixed', 'boot'],
   bug: Object.keys(BUG_SWITCHES),
 };
-const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'syncedAckMs', 'datapathFaultsMs', 'fenceMs'] as const;
+const NUMBERS = ['seed', 'seeds', 'from', 'faultsMs', 'arbitrators', 'linkDelayMs', 'datapathFaultsMs', 'fenceMs'] as const;
 
 /** `--sync-secondary` for the option key `syncSecondary`. */
 function flag(key: string): string {
@@ -69,7 +69,7 @@ function run(argv: readonly string[]): number {
     .option('--faults <kind>', 'all | crash (crashes and commands only)', 'all')
     .option('--failover <mode>', 'auto | manual (survivors wait for approval; docs/geo.md)', 'auto')
     .option('--arbitrators <n>', 'arbitrators with a majority rule (with --witness on; docs/geo.md)', '1')
-    .option('--synced-ack-ms <ms>', 'the PRIM hears in_sync 1..ms after SECOND marked its copy complete (0: at once)', '0')
+    .option('--link-delay-ms <ms>', 'the SECOND hears a session start, the PRIM its in_sync, 1..ms after the other side (0: both at once)', '0')
     .option('--verbose', 'print the trace')
     .option('--datapath <on|off|only>', 'also run the data-path simulation (test/sim/datapath/) for the same seeds; only: just it (default: on with --seeds, off with --seed)')
     .option('--datapath-faults-ms <ms>', 'data path: simulated time of the fault phase', '20000')
@@ -84,7 +84,7 @@ function run(argv: readonly string[]): number {
     .option('--bug <name>', `data path, test only: ${Object.keys(BUG_SWITCHES).join(' | ')} (the checker must catch it)`)
     .exitOverride();
   p.parse([...argv], { from: 'user' });
-  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; syncedAckMs: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string }>();
+  const o = p.opts<{ seed?: string; seeds: string; from: string; mode: string; witness: string; faultsMs: string; profile: string; faults: string; failover: string; arbitrators: string; linkDelayMs: string; verbose?: boolean; datapath?: string; datapathFaultsMs: string; datapathFaults: string; fence: string; fenceMs: string; welcome: string; journal: string; syncSecondary: string; async: string; receiverStart: string; bug?: string }>();
   checkOptions(o);
   const base = {
     mode: o.mode as ModuleMode,
@@ -94,7 +94,7 @@ function run(argv: readonly string[]): number {
     faults: o.faults === 'crash' ? ('crash' as const) : ('all' as const),
     failover: o.failover === 'manual' ? ('manual' as const) : ('auto' as const),
     arbitrators: Math.max(1, Number(o.arbitrators)),
-    syncedAck_ms: Number(o.syncedAckMs),
+    linkDelay_ms: Number(o.linkDelayMs),
   };
   const seeds = o.seed !== undefined ? [Number(o.seed)] : Array.from({ length: Number(o.seeds) }, (_, i) => Number(o.from) + i);
   // A replayed cluster seed (--seed) replays only that, unless the data path is asked for.
@@ -112,7 +112,7 @@ function run(argv: readonly string[]): number {
       console.log(`  replay: ${replayCommand(run)}`);
     }
   }
-  if (datapath !== 'only') console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}, failover ${base.failover}, ${base.arbitrators} arbitrator${base.arbitrators > 1 ? 's' : ''}${base.syncedAck_ms > 0 ? `, in_sync ACK ≤ ${base.syncedAck_ms} ms` : ''}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
+  if (datapath !== 'only') console.log(`${seeds.length - failed}/${seeds.length} seeds passed (${base.mode}, witness ${base.witness ? 'on' : 'off'}, failover ${base.failover}, ${base.arbitrators} arbitrator${base.arbitrators > 1 ? 's' : ''}${base.linkDelay_ms > 0 ? `, link delay ≤ ${base.linkDelay_ms} ms` : ''}); slowest convergence ${worst} ms (bound ${LIVENESS_BOUND_MS} ms); ${Date.now() - started} ms`);
   if (datapath !== 'off') failed += runDatapath(seeds, o);
   return failed === 0 ? 0 : 1;
 }

@@ -24,8 +24,8 @@ export interface RunOptions {
   readonly failover?: 'auto' | 'manual';
   /** Arbitrators with a majority rule (docs/geo.md); default 1. */
   readonly arbitrators?: number;
-  /** The PRIM hears in_sync up to this long after SECOND (WorldOptions.syncedAck_ms); default 0. */
-  readonly syncedAck_ms?: number;
+  /** The replication link's delay between the nodes' views of a session (WorldOptions.linkDelay_ms); default 0. */
+  readonly linkDelay_ms?: number;
   readonly verbose?: boolean;
 }
 
@@ -46,13 +46,13 @@ export interface RunResult {
 }
 
 export function replayCommand(o: RunOptions): string {
-  const manual = `${o.failover === 'manual' ? ' --failover manual' : ''}${(o.arbitrators ?? 1) > 1 ? ` --arbitrators ${o.arbitrators}` : ''}${(o.syncedAck_ms ?? 0) > 0 ? ` --synced-ack-ms ${o.syncedAck_ms}` : ''}`;
+  const manual = `${o.failover === 'manual' ? ' --failover manual' : ''}${(o.arbitrators ?? 1) > 1 ? ` --arbitrators ${o.arbitrators}` : ''}${(o.linkDelay_ms ?? 0) > 0 ? ` --link-delay-ms ${o.linkDelay_ms}` : ''}`;
   return `npm run sim -- --seed ${o.seed} --mode ${o.mode} --witness ${o.witness ? 'on' : 'off'} --faults-ms ${o.faults_ms} --faults ${o.faults} --profile ${o.profile}${manual} --verbose`;
 }
 
 export function runSeed(o: RunOptions): RunResult {
   const manual = o.failover === 'manual' ? { policy: { failover_mode: 'manual' as const, approval_timer_ms: approvalTimerOf(o.seed) } } : {};
-  const w = new World({ seed: o.seed, mode: o.mode, nodes: o.mode === 'mirror' ? 2 : 3, witness: o.witness, lans: 2, profile: o.profile, maxDrift: 0.005, arbitrators: o.arbitrators ?? 1, syncedAck_ms: o.syncedAck_ms ?? 0, ...manual });
+  const w = new World({ seed: o.seed, mode: o.mode, nodes: o.mode === 'mirror' ? 2 : 3, witness: o.witness, lans: 2, profile: o.profile, maxDrift: 0.005, arbitrators: o.arbitrators ?? 1, linkDelay_ms: o.linkDelay_ms ?? 0, ...manual });
   w.verbose = o.verbose ?? false;
   const violations = (): Violation[] => [...w.violations];
   setup(w, o.mode);

@@ -15,9 +15,9 @@ const CONFIGS: readonly { readonly name: string; readonly seeds: number; readonl
   { name: 'mirror, arbitrator, manual failover, all faults', seeds: 200, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
   { name: 'mirror, no arbitrator, manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: false, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual' } },
   { name: 'mirror, 3 arbitrators (majority), manual failover, all faults', seeds: 100, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', failover: 'manual', arbitrators: 3 } },
-  // The PRIM hears in_sync up to 100 ms after the SECOND marked its copy complete.
-  { name: 'mirror, witness, all faults, in_sync heard late by the PRIM', seeds: 150, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', syncedAck_ms: 100 } },
-  { name: 'mirror, no witness, crashes, in_sync heard late by the PRIM', seeds: 150, opts: { mode: 'mirror', witness: false, faults: 'crash', faults_ms: 40_000, profile: 'default', syncedAck_ms: 100 } },
+  // Each node hears a session's start and in_sync up to 100 ms after the other (WorldOptions.linkDelay_ms).
+  { name: 'mirror, witness, all faults, replication link delay ≤ 100 ms', seeds: 150, opts: { mode: 'mirror', witness: true, faults: 'all', faults_ms: 40_000, profile: 'default', linkDelay_ms: 100 } },
+  { name: 'mirror, no witness, crashes, replication link delay ≤ 100 ms', seeds: 150, opts: { mode: 'mirror', witness: false, faults: 'crash', faults_ms: 40_000, profile: 'default', linkDelay_ms: 100 } },
 ];
 
 describe('deterministic simulation', () => {

@@ -58,12 +58,14 @@ export interface WorldOptions {
   /** Arbitrators with a majority rule (docs/geo.md); default 1 (the witness alone). */
   readonly arbitrators?: number;
   /**
-   * The PRIM hears that its session is in sync 1..this many ms after SECOND marked its copy
-   * complete (the real link: STATE in_sync, SECOND persists, ACK, PRIM rewrites its journal);
-   * a session lost meanwhile never tells the PRIM. 0 or absent: both hear it at once (the
-   * schedules the pinned seeds were found with).
+   * The replication link's frames in flight, 1..this many ms each: the SECOND hears a session
+   * start after the PRIM (the real PRIM hears `connected` at WELCOME, the SECOND marks its copy
+   * incomplete at the STATE syncing behind it), and the PRIM hears in_sync after the SECOND
+   * marked its copy complete (STATE in_sync, SECOND persists, ACK, PRIM rewrites its journal).
+   * A session lost meanwhile never tells the late side. 0 or absent: both hear each at once
+   * (the schedules the pinned seeds were found with).
    */
-  readonly syncedAck_ms?: number;
+  readonly linkDelay_ms?: number;
 }
 
 interface Arbitrator {
@@ -116,8 +118,9 @@ type SimEvent =
   | { k: 'witness-in'; input: WitnessInput; inc: number; arb: number }
   | { k: 'witness-out'; to: NodeId; reply: WitnessReply; inc: number; arb: number }
   | { k: 'synced'; session: number }
-  /** The PRIM's side of in_sync (WorldOptions.syncedAck_ms). */
+  /** The PRIM's side of in_sync, the SECOND's side of a session start (WorldOptions.linkDelay_ms). */
   | { k: 'synced-ack'; session: number }
+  | { k: 'session-start'; session: number }
   /** The PRIM runner starts reporting again (StartReplication sender): it tells a session still up. */
   | { k: 'report'; node: NodeId; inc: number }
   | { k: 'restart'; node: NodeId }
@@ -129,6 +132,8 @@ interface Session {
   readonly id: number;
   readonly sender: NodeId;
   readonly receiver: NodeId;
+  /** SECOND heard the session start (STATE syncing): its copy is marked incomplete. */
+  receiverStarted: boolean;
   /** SECOND marked its copy complete (in_sync reached it). */
   receiverSynced: boolean;
   /** The PRIM heard in_sync: its sync calls return on SECOND's ACKs. */
@@ -460,6 +465,8 @@ export class World {
         return this.onSynced(e.session);
       case 'synced-ack':
         return this.onSyncedAck(e.session);
+      case 'session-start':
+        return this.onSessionStart(e.session);
       case 'report': {
         const n = this.node(e.node);
         const s = this.session;
@@ -737,9 +744,11 @@ export class World {
     }
     if (sender === undefined || receiver === undefined || !ok(sender, receiver)) return;
     const id = this.nextSession++;
-    this.session = { id, sender: sender.id, receiver: receiver.id, receiverSynced: false, synced: false };
+    const delay_ms = this.opts.linkDelay_ms ?? 0;
+    this.session = { id, sender: sender.id, receiver: receiver.id, receiverStarted: delay_ms === 0, receiverSynced: false, synced: false };
     this.tell(sender, { type: 'ReplicationConnected' });
-    this.tell(receiver, { type: 'ReplicationConnected' });
+    if (delay_ms === 0) this.tell(receiver, { type: 'ReplicationConnected' });
+    else this.q.push(this.now + this.ackRng.int(1, delay_ms), { k: 'session-start', session: id });
     this.q.push(this.now + this.rng.int(SYNC_MIN_MS, SYNC_MAX_MS), { k: 'synced', session: id });
   }
 
@@ -748,15 +757,29 @@ export class World {
     if (n.replRole === 'sender' || n.replRole === 'receiver') this.feed(n, ev);
   }
 
+  /** STATE syncing reaches the SECOND: only over the session it was sent on, alive. */
+  private onSessionStart(id: number): void {
+    const s = this.session;
+    if (s === null || s.id !== id) return;
+    if (!this.node(s.sender).alive || !this.node(s.receiver).alive || !this.linkUp(s.sender, s.receiver, 0)) return;
+    s.receiverStarted = true;
+    this.tell(this.node(s.receiver), { type: 'ReplicationConnected' });
+  }
+
   private onSynced(id: number): void {
     const s = this.session;
     if (s === null || s.id !== id) return;
+    // The pass ends behind STATE syncing: not before the SECOND heard the session start.
+    if (!s.receiverStarted) {
+      this.q.push(this.now + REPL_CHECK_MS, { k: 'synced', session: id });
+      return;
+    }
     s.receiverSynced = true;
     const snd = this.node(s.sender);
     const rcv = this.node(s.receiver);
     rcv.version = snd.version;
     this.tell(rcv, { type: 'ReplicationSynced' });
-    const ack_ms = this.opts.syncedAck_ms ?? 0;
+    const ack_ms = this.opts.linkDelay_ms ?? 0;
     if (ack_ms > 0) this.q.push(this.now + this.ackRng.int(1, ack_ms), { k: 'synced-ack', session: id });
     else this.primSynced(s);
   }
