@@ -108,6 +108,8 @@ function prefixed(rep: Replicator, n: number): Replicator {
     write: (op, local, sync, hold) => rep.write({ ...op, path: fix(op.path) }, local, sync, hold),
     sync: (p, local) => rep.sync(fix(p), local),
     unknownChange: () => rep.unknownChange?.(),
+    carryPending: (from, to) => rep.carryPending?.(fix(from), fix(to)) ?? Promise.resolve(),
+    hasPending: (p) => rep.hasPending?.(fix(p)) ?? false,
   };
 }
 

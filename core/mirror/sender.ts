@@ -885,6 +885,21 @@ export class MirrorSender extends EventEmitter<SenderEvents> implements Reintegr
     await this.ship(op);
   }
 
+  /**
+   * `from` is about to lose its name while `to` names the same file (a hard link): its
+   * pending ranges and compare mark become `to`'s too, journaled when ALONE, so that the
+   * removal of `from` drops nothing SECOND's `to` lacks. A pass running takes them.
+   */
+  async carryPending(from: string, to: string): Promise<void> {
+    const ranges = this.pending.carry(from, to);
+    if (ranges.length > 0 && this.phase === 'alone') await this.journal.append(ranges.map((r) => ({ t: 'dirty' as const, path: to, start: r.start, end: r.end })));
+  }
+
+  /** Is anything pending for `path` (dirty ranges, or a comparison)? */
+  hasPending(path: string): boolean {
+    return this.pending.hasDirty(path) || this.pending.needsCompare(path);
+  }
+
   /** A change no op describes was made on PRIM (written through a hard link whose other
    *  name we cannot tell): the next re-integration compares every file; one starts now when
    *  in sync. */

@@ -60,6 +60,17 @@ export async function listTree(root: string, rules: ExcludeRules, opts: { hashes
   return out;
 }
 
+/** A hard-linked file's identity, `dev:ino` read exactly (an inode number may pass 2^53, where
+ *  a JS number would make two files look alike); undefined if it went away meanwhile. */
+async function inodeOf(root: string, rel: string): Promise<string | undefined> {
+  try {
+    const st = await fs.lstat(realPathOf(root, rel), { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 async function statEntry(root: string, rel: string, rules: ExcludeRules, opts: { hashes?: boolean }): Promise<ManifestEntry | undefined> {
   let st;
   try {
@@ -69,7 +80,7 @@ async function statEntry(root: string, rel: string, rules: ExcludeRules, opts: {
   }
   const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : undefined;
   if (!type || isExcluded(rules, rel, type === 'd')) return undefined;
-  const base = { path: rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'f' ? st.size : 0, mtime_ms: Math.floor(st.mtimeMs) } as const;
+  const base = { path: rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'f' ? st.size : 0, mtime_ms: Math.floor(st.mtimeMs), ...(type === 'f' && st.nlink > 1 ? { link: await inodeOf(root, rel) } : {}) } as const;
   if (type === 'l') return { ...base, target: await fs.readlink(realPathOf(root, rel)) };
   if (type === 'f' && opts.hashes) {
     try {

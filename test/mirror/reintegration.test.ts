@@ -97,6 +97,57 @@ test('a file replaced directly in the real directory is found by verify and repa
   expect(fs.readFileSync(path.join(d2, 'kept.txt'), 'utf8')).toBe('replaced under the bind mount\n');
 }, 60000);
 
+test('fullsync keeps hard links: SECOND holds one file under both names, and a write through one name shows under the other', async () => {
+  // Made behind the mirror's back (as a restore from backup would), so that only a full
+  // comparison can bring them to SECOND.
+  fs.writeFileSync(path.join(d1, 'hl-a.txt'), 'one\n');
+  fs.linkSync(path.join(d1, 'hl-a.txt'), path.join(d1, 'hl-b.txt'));
+  let from = pair.prim.events.length;
+  await pair.prim.call('fullsync');
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  const a = fs.statSync(path.join(d2, 'hl-a.txt'));
+  expect(fs.statSync(path.join(d2, 'hl-b.txt')).ino).toBe(a.ino); // before: two separate copies
+  expect(a.nlink).toBe(2);
+  // Through the mount, synced: SECOND holds it under both names once the sync returns.
+  app(`printf 'two\\n' >> ${d1}/hl-b.txt && sync ${d1}/hl-b.txt`);
+  expect(fs.readFileSync(path.join(d2, 'hl-a.txt'), 'utf8')).toBe('one\ntwo\n');
+  // A second comparison finds both names linked already: nothing to ship, nothing relinked.
+  const before = Number((await pair.prim.call('phase')).shipped_bytes);
+  from = pair.prim.events.length;
+  await pair.prim.call('fullsync');
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  expect(Number((await pair.prim.call('phase')).shipped_bytes) - before).toBe(0);
+  expect(fs.statSync(path.join(d2, 'hl-b.txt')).ino).toBe(a.ino);
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
+}, 60000);
+
+test('ALONE, a write through one name of a linked file, then that name removed: the journal pass brings the write to the other name', async () => {
+  let from = pair.prim.events.length;
+  pair.second.kill9();
+  app(`echo x > ${d1}/wake2.txt`);
+  await pair.prim.waitStatus('prim', 'alone', 10000, from);
+  // Also two linked files made through the mount: written through the first name and through
+  // the second, each then removed.
+  app(`printf 'three\\n' >> ${d1}/hl-a.txt && sync ${d1}/hl-a.txt && rm ${d1}/hl-a.txt`);
+  // And one whose first name is renamed over. Before: the write, pending under the name
+  // removed, was dropped with it, and SECOND's other name stayed empty.
+  app(`for x in c e g; do echo 1 > ${d1}/hl-$x; ln ${d1}/hl-$x ${d1}/hl-$x-2; cat ${d1}/hl-$x-2 > /dev/null; done`);
+  app(`echo 2 >> ${d1}/hl-c && sync ${d1}/hl-c && rm ${d1}/hl-c && echo 2 >> ${d1}/hl-e-2 && sync ${d1}/hl-e-2 && rm ${d1}/hl-e-2`);
+  app(`echo 2 >> ${d1}/hl-g && sync ${d1}/hl-g && echo z > ${d1}/hl-z && mv ${d1}/hl-z ${d1}/hl-g`);
+  from = pair.prim.events.length;
+  await pair.startSecond();
+  await pair.prim.waitStatus('prim', 'in_sync', 30000, from);
+  const syncing = pair.prim.events.slice(from).find((e) => (e.status as { state?: string } | undefined)?.state === 'syncing');
+  expect((syncing?.status as { mode?: string }).mode).toBe('journal');
+  expect(fs.existsSync(path.join(d2, 'hl-a.txt'))).toBe(false);
+  expect(fs.readFileSync(path.join(d2, 'hl-b.txt'), 'utf8')).toBe('one\ntwo\nthree\n');
+  expect(fs.readFileSync(path.join(d2, 'hl-c-2'), 'utf8')).toBe('1\n2\n');
+  expect(fs.readFileSync(path.join(d2, 'hl-e'), 'utf8')).toBe('1\n2\n');
+  expect(fs.readFileSync(path.join(d2, 'hl-g-2'), 'utf8')).toBe('1\n2\n');
+  expect(fs.readFileSync(path.join(d2, 'hl-g'), 'utf8')).toBe('z\n');
+  expect((await pair.prim.call('verify')).diff).toEqual([]);
+}, 60000);
+
 test('module stopped mid-re-integration: the next start resumes from the journal and completes', async () => {
   const BIG_MIB = 24;
   let from = pair.prim.events.length;

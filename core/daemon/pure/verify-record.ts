@@ -40,7 +40,7 @@ export function verifyFailed(started_ms: number, ended_ms: number, error: { read
   return { at: new Date(ended_ms).toISOString(), duration_ms: Math.max(0, ended_ms - started_ms), outcome: 'failed', files_compared: null, bytes_compared: null, differences: null, first_differences: [], error: { code: error.code, message: error.message } };
 }
 
-const REASONS: ReadonlySet<string> = new Set(['missing_on_second', 'extra_on_second', 'type', 'content', 'target']);
+const REASONS: ReadonlySet<string> = new Set(['missing_on_second', 'extra_on_second', 'type', 'content', 'target', 'link']);
 const count = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
 /** A record read back from disk, or null when it is not one (hand-edited, another version): shown as "no verify yet". */

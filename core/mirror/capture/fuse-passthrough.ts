@@ -34,6 +34,10 @@ export interface Replicator {
   sync(path: string, local: () => Promise<void>): Promise<void>;
   /** A change no op can describe was made (see `afterDetached`): compare everything. */
   unknownChange?(): void;
+  /** `from` loses its name, `to` names the same file: see MirrorSender.carryPending. */
+  carryPending?(from: string, to: string): Promise<void>;
+  /** See MirrorSender.hasPending. */
+  hasPending?(path: string): boolean;
 }
 
 /** Flags the kernel handles itself; passing them to the real open would double-apply them. */
@@ -158,6 +162,23 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     clean.touch('/');
     const st = await p<fs.Stats>((c) => fs.fstat(fd, c)).catch(() => undefined);
     if (st && st.nlink > 0) rep.unknownChange?.();
+  };
+
+  /**
+   * `path` is about to lose its name (unlink, renamed over). A write through it that SECOND
+   * has yet to get is pending under this name only, and would be dropped with it while the
+   * file lives on under another (a hard link). `other`: another name of the file the session
+   * has seen; the pending state is carried to it. Without one, a file that still has links
+   * we never saw, with something pending: true, the caller then owes a full comparison.
+   */
+  const keepPendingOf = async (path: string, other: string | undefined): Promise<boolean> => {
+    if (!rep.hasPending?.(path)) return false;
+    if (other !== undefined) {
+      await rep.carryPending?.(path, other);
+      return false;
+    }
+    const st = await fs.promises.lstat(real(path)).catch(() => undefined);
+    return st !== undefined && st.isFile() && st.nlink > 1;
   };
 
   const ops: FsOps = {
@@ -323,9 +344,14 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
     },
 
     rmdir: (path) => rep.perform({ kind: 'rmdir', path }, () => fs.promises.rmdir(real(path)), QUEUED),
-    unlink: (path) => rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path)), QUEUED),
+    async unlink(path: string, other?: string): Promise<void> {
+      const left = await keepPendingOf(path, other);
+      await rep.perform({ kind: 'unlink', path }, () => fs.promises.unlink(real(path)), QUEUED);
+      if (left) rep.unknownChange?.();
+    },
 
-    async rename(from: string, to: string, flags: number): Promise<void> {
+    async rename(from: string, to: string, flags: number, otherOfTo?: string): Promise<void> {
+      const left = otherOfTo === from ? false : await keepPendingOf(to, otherOfTo);
       clean.moved(from, to);
       await rep.perform({ kind: 'rename', from, to }, async () => {
         // RENAME_NOREPLACE (mv -n, renameat2): we are the only writer of the real
@@ -336,6 +362,7 @@ export function passthroughOps(real_dir: string, rep: Replicator): FsOps {
         }
         await fs.promises.rename(real(from), real(to));
       }, QUEUED);
+      if (left) rep.unknownChange?.();
     },
 
     link: (from, to) => { clean.touch(to, Infinity); clean.touch(from); return rep.perform({ kind: 'link', from, to }, () => fs.promises.link(real(from), real(to)), QUEUED); },

@@ -31,10 +31,12 @@ export interface FsOps {
   readlink(path: string): Promise<string>;
   mknod(path: string, mode: number, rdev: number, caller: Caller): Promise<void>;
   mkdir(path: string, mode: number, caller: Caller): Promise<void>;
-  unlink(path: string): Promise<void>;
+  /** `other`: another name of the same file the session has seen (a hard link), if any. */
+  unlink(path: string, other?: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   symlink(target: string, path: string, caller: Caller): Promise<void>;
-  rename(from: string, to: string, flags: number): Promise<void>;
+  /** `otherOfTo`: another name of the file at `to` the session has seen, if any. */
+  rename(from: string, to: string, flags: number, otherOfTo?: string): Promise<void>;
   link(from: string, to: string): Promise<void>;
   /** Returns a local descriptor, handed back to read/write/fsync/release. */
   open(path: string, flags: number): Promise<number>;

@@ -662,9 +662,9 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
       case Op.UNLINK:
       case Op.RMDIR: {
         const nm = name(B);
-        const rm = h.opcode === Op.UNLINK ? ops.unlink.bind(ops) : ops.rmdir.bind(ops);
+        const unlink = h.opcode === Op.UNLINK;
         this.answer(h, () => this.exclusive(() => [this.child(h.nodeid, nm)] as const, async ([path]) => {
-          await rm(path);
+          await (unlink ? ops.unlink(path, this.nodes.otherNameOf(path)) : ops.rmdir(path));
           this.detach(path);
           return undefined;
         }));
@@ -680,7 +680,7 @@ export class FuseSession extends EventEmitter<FuseSessionEvents> {
         this.answer(h, async () => {
           if (flags & ~RENAME_NOREPLACE) fail(ERRNO.EINVAL); // EXCHANGE and WHITEOUT are not replicated
           return this.exclusive(() => [this.child(h.nodeid, from.value), this.child(newdir, to)] as const, async ([a, b]) => {
-            await ops.rename(a, b, flags);
+            await ops.rename(a, b, flags, this.nodes.otherNameOf(b));
             this.renamed(a, b);
             return undefined;
           });

@@ -62,6 +62,19 @@ export class PendingSet {
   markCompare(path: string): void { this.compare.add(path); }
 
   /**
+   * `from` is about to lose its name (unlink, renamed over) while `to` names the same file (a
+   * hard link): what is pending for `from` is pending for `to` too, or its removal would drop
+   * it (SECOND's copy of `to` would then lack writes made through `from`). Returns the dirty
+   * ranges carried (the caller journals them).
+   */
+  carry(from: string, to: string): readonly ByteRange[] {
+    if (this.compare.has(from)) this.compare.add(to);
+    const ranges = this.dirty.get(from)?.list() ?? [];
+    for (const r of ranges) this.markDirty(to, r.start, r.end);
+    return ranges;
+  }
+
+  /**
    * Records an op that SECOND has not received (ALONE, or lost in flight). Writes become
    * dirty ranges; other ops are kept in order and also adjust the dirty map.
    */

@@ -93,6 +93,14 @@ export class NodeTable {
     return this.byId.get(id)?.path;
   }
 
+  /** Another name of the file at `path` (a hard link the session has seen), if any. */
+  otherNameOf(path: string): string | undefined {
+    const id = this.byPath.get(path);
+    if (id === undefined) return undefined;
+    for (const n of this.byId.get(id)?.names ?? []) if (n !== path) return n;
+    return undefined;
+  }
+
   /** Every name of node `id` (hard links); [] when detached or unknown. */
   namesOf(id: number): string[] {
     return [...(this.byId.get(id)?.names ?? [])];
