@@ -153,7 +153,7 @@ export class Reintegrator {
       // Names come from the listings; content is compared only where it may differ
       // (pure/activity.ts); PRIM's own dirty ranges since it took over ship as in journal mode.
       const also = new Set(s.pending.keepOnlyDirty());
-      compare = activityCompare(plan.compare, local, remote, new Set(s.sessionActivity?.hot ?? []), also);
+      compare = activityCompare(plan.compare, local, remote, new Set(s.sessionActivity?.hot ?? []), also, plan.otherNames);
     } else {
       s.pending.clear(); // the comparison supersedes whatever the journal said
     }

@@ -67,9 +67,11 @@ export function chooseReintegration(f: SessionFacts): ReintegrationChoice {
 /**
  * Activity mode, content half: of the regular files both listings hold (`candidates`, the
  * full plan's compare list), those that may differ: missing on SECOND, a different size, hot
- * in the returning node's record, or still to compare from an earlier pass (`also`).
+ * in the returning node's record, or still to compare from an earlier pass (`also`), under
+ * any of its names (`otherNames`: a hard-linked file is compared under its first name only,
+ * and may have been written and recorded under another).
  */
-export function activityCompare(candidates: readonly string[], local: readonly ManifestEntry[], remote: readonly ManifestEntry[], hot: ReadonlySet<string>, also: ReadonlySet<string>): string[] {
+export function activityCompare(candidates: readonly string[], local: readonly ManifestEntry[], remote: readonly ManifestEntry[], hot: ReadonlySet<string>, also: ReadonlySet<string>, otherNames: ReadonlyMap<string, readonly string[]> = new Map()): string[] {
   const L = new Map(local.map((e) => [e.path, e] as const));
   const R = new Map(remote.map((e) => [e.path, e] as const));
   return candidates.filter((p) => {
@@ -77,7 +79,7 @@ export function activityCompare(candidates: readonly string[], local: readonly M
     const r = R.get(p);
     if (!r || r.type !== 'f' || !l) return true;
     if (l.size !== r.size) return true;
-    return also.has(p) || isCovered(hot, p);
+    return [p, ...(otherNames.get(p) ?? [])].some((n) => also.has(n) || isCovered(hot, n));
   });
 }
 

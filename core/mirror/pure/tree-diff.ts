@@ -25,6 +25,9 @@ export interface TreePlan {
   readonly ops: MirrorOp[];
   /** Regular files to compare by block signature, in path order. */
   readonly compare: string[];
+  /** The other names of each hard-linked file to compare (its head): they are not compared
+   *  themselves, so what says one of them changed says the head may differ. */
+  readonly otherNames: ReadonlyMap<string, readonly string[]>;
 }
 
 function parentOf(path: string): string {
@@ -95,6 +98,8 @@ export function planTree(local: readonly ManifestEntry[], remote: readonly Manif
   }
 
   const compare: string[] = [];
+  const otherNames = new Map<string, readonly string[]>();
+  for (const names of localLinks.values()) otherNames.set(names[0]!, names.slice(1));
   const localPaths = [...L.keys()].sort();
   for (const p of localPaths) {
     const l = L.get(p)!;
@@ -115,7 +120,7 @@ export function planTree(local: readonly ManifestEntry[], remote: readonly Manif
     if (r && r.mode !== l.mode) ops.push({ kind: 'chmod', path: p, mode: l.mode });
     if (!r || r.uid !== l.uid || r.gid !== l.gid) ops.push({ kind: 'chown', path: p, uid: l.uid, gid: l.gid });
   }
-  return { ops, compare };
+  return { ops, compare, otherNames };
 }
 
 export interface TreeDifference {

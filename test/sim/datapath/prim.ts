@@ -821,7 +821,7 @@ export class PrimSide {
           // reintegrator.ts: names from the listings; content compared only where it may
           // differ; PRIM's own dirty ranges since it took over ship as in journal mode.
           const also = new Set(this.pending.keepOnlyDirty());
-          compare = activityCompare(plan.compare, local, remote, new Set(this.sessionActivity?.hot ?? []), also);
+          compare = activityCompare(plan.compare, local, remote, new Set(this.sessionActivity?.hot ?? []), also, plan.otherNames);
           this.hooks.log(`prim: activity pass compares ${compare.length} of ${plan.compare.length} files (${compare.join(' ')})`);
         } else {
           this.pending.clear();

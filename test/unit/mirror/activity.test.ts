@@ -40,6 +40,14 @@ describe('activity record decisions', () => {
     expect(got).toEqual(['/hot', '/grown', '/new', '/left', '/d/in-hot-dir']);
   });
 
+  it('compares a hard-linked file (under its first name) when another of its names is hot or left', () => {
+    const local = [f('/a', 10), f('/b', 10), f('/c', 10), f('/e', 10)];
+    const remote = [f('/a', 10), f('/b', 10), f('/c', 10), f('/e', 10)];
+    const otherNames = new Map([['/a', ['/z/hot-name']], ['/c', ['/left-name']], ['/e', ['/cold']]]);
+    const got = activityCompare(['/a', '/c', '/e'], local, remote, new Set(['/z']), new Set(['/left-name']), otherNames);
+    expect(got).toEqual(['/a', '/c']);
+  });
+
   it('cools only files idle for a whole tick; those a sync covered at once, the others after a sync', () => {
     const files = new Map<string, HotFile>([
       ['/busy', { write_gen: 5, synced_gen: 5, seen_gen: 4 }],

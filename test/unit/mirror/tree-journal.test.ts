@@ -37,7 +37,7 @@ describe('planTree: hard links', () => {
 
   it('SECOND linked alike (its own inode numbers): nothing to do but compare the head', () => {
     const plan = planTree([f('/a', { link: '1:7' }), f('/b', { link: '1:7' })], [f('/a', { link: '9:3' }), f('/b', { link: '9:3' })], NO_EXCLUDES);
-    expect(plan).toEqual({ ops: [], compare: ['/a'] });
+    expect(plan).toEqual({ ops: [], compare: ['/a'], otherNames: new Map([['/a', ['/b']]]) });
   });
 
   it('SECOND with separate copies (an older full comparison): the other names are removed and linked', () => {
@@ -86,14 +86,14 @@ describe('planTree: hard links', () => {
     const bad = { ...f('/b'), link: 5 } as unknown as ManifestEntry;
     expect(names(planTree([f('/a', { link: 'x' }), f('/b', { link: 'x' })], [f('/a', { link: 5 as unknown as string }), bad], NO_EXCLUDES).ops)).toEqual(names([{ kind: 'remove', path: '/b' }, { kind: 'link', from: '/a', to: '/b' }]));
     const rules = compileExcludes(['\\.tmp$']);
-    expect(planTree([f('/a.tmp', { link: 'x' }), f('/b', { link: 'x' })], [f('/b')], rules)).toEqual({ ops: [], compare: ['/b'] });
+    expect(planTree([f('/a.tmp', { link: 'x' }), f('/b', { link: 'x' })], [f('/b')], rules)).toEqual({ ops: [], compare: ['/b'], otherNames: new Map() });
   });
 });
 
 test('excluded entries are neither created, removed nor compared', () => {
   const rules = compileExcludes(['\\.tmp$']);
   const plan = planTree([f('/x.tmp')], [f('/y.tmp')], rules);
-  expect(plan).toEqual({ ops: [], compare: [] });
+  expect(plan).toEqual({ ops: [], compare: [], otherNames: new Map() });
   expect(diffTrees([f('/x.tmp', { hash: '1' })], [], rules)).toEqual([]);
   expect(diffTrees([f('/a', { hash: '1' })], [f('/a', { hash: '2' })], NO_EXCLUDES)).toEqual([{ path: '/a', reason: 'content' }]);
 });
