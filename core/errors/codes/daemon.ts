@@ -19,6 +19,7 @@ export const DAEMON_CODES = {
   HAKIT_E_WIRE_PAYLOAD_TOO_BIG: 'a heartbeat payload does not fit in one packet',
   HAKIT_E_TRANSPORT_BIND: 'a heartbeat socket cannot bind to its LAN address',
   HAKIT_E_WIRE_INCOMPATIBLE: 'a peer speaks no heartbeat wire version in common with this node (an upgrade skipped a release): its heartbeats are ignored until one of the two is upgraded',
+  HAKIT_E_WIRE_DROPPED: 'heartbeat packets were dropped (bad MAC, replayed or stale, malformed or oversized, wrong LAN or source, unsupported version): counts per reason, LAN and source since the last such line, at most one line per 10 s',
   HAKIT_E_SCRIPT_SPAWN: 'a module script cannot be started',
   HAKIT_E_VIP_COMMAND: 'an ip/arping command for a virtual IP failed',
   HAKIT_E_VIP_BAD_ADDRESS: 'a virtual IP, prefix or interface name is not valid',
@@ -26,4 +27,5 @@ export const DAEMON_CODES = {
   HAKIT_E_FENCE_LEASE_LOST: 'a lease (farm buckets, VIP) was not renewed in time and may have expired: ownership dropped and taken again through the peers',
   HAKIT_E_ACTION_TIMEOUT: 'an operator action (start, stop, prim, second, swap) did not reach its final state within --timeout',
   HAKIT_E_PERSIST: 'the module state record cannot be written durably',
+  HAKIT_E_STATE_RECORD_UNREADABLE: 'a module state record cannot be read or is malformed: it is set aside (NAME.state.json.corrupt-<ms>) and the module starts from the initial record (its copy not known complete)',
 } as const satisfies Record<string, string>;

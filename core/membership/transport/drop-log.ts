@@ -33,6 +33,6 @@ export class DropLog {
     this.last_line_at_ms = now_ms;
     const drops = Object.fromEntries(this.pending);
     this.pending = new Map();
-    this.log.warn({ drops, interval_ms: this.interval_ms }, 'dropped heartbeat packets (counts since the last such line)');
+    this.log.warn({ code: 'HAKIT_E_WIRE_DROPPED', drops, interval_ms: this.interval_ms }, 'HAKIT_E_WIRE_DROPPED: dropped heartbeat packets (counts since the last such line)');
   }
 }

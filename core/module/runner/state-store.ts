@@ -33,7 +33,9 @@ function validRecord(r: unknown): r is PersistedModuleState {
     (o['failover'] === null || typeof o['failover'] === 'boolean') &&
     typeof o['boot'] === 'boolean' &&
     typeof o['wasStarted'] === 'boolean' &&
-    (o['sessions'] === undefined || (typeof o['sessions'] === 'number' && Number.isSafeInteger(o['sessions']) && o['sessions'] >= 0))
+    // Below the largest safe integer: the next session's count (+1) must be one too, or every
+    // heartbeat announcing it would be refused by the peers.
+    (o['sessions'] === undefined || (typeof o['sessions'] === 'number' && Number.isSafeInteger(o['sessions']) && o['sessions'] >= 0 && o['sessions'] < Number.MAX_SAFE_INTEGER))
   );
 }
 
@@ -77,7 +79,7 @@ export class FileStateStore implements StateStore {
     } catch {
       // Leave it; the next write replaces it.
     }
-    this.log.error({ module, file, aside, why }, 'module state record unreadable: set aside, starting from the initial record (copy not known complete)');
+    this.log.error({ code: 'HAKIT_E_STATE_RECORD_UNREADABLE', module, file, aside, why }, 'HAKIT_E_STATE_RECORD_UNREADABLE: module state record unreadable: set aside, starting from the initial record (copy not known complete)');
     return INITIAL_PERSISTED;
   }
 

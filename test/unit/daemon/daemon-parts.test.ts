@@ -81,7 +81,10 @@ describe('durable state record', () => {
     expect(store.read('web').sessions).toBe(7);
     fs.writeFileSync(path.join(dir, 'web.state.json'), JSON.stringify({ format: 1, record: { ...rec, sessions: -1 } }));
     expect(store.read('web')).toEqual(INITIAL_PERSISTED);
-    expect(log.lines[0]).toMatchObject({ level: 'error' });
+    expect(log.lines[0]).toMatchObject({ level: 'error', obj: { code: 'HAKIT_E_STATE_RECORD_UNREADABLE' } });
+    // The next session's count must stay a safe integer (the peers refuse any other).
+    fs.writeFileSync(path.join(dir, 'web.state.json'), JSON.stringify({ format: 1, record: { ...rec, sessions: Number.MAX_SAFE_INTEGER } }));
+    expect(store.read('web')).toEqual(INITIAL_PERSISTED);
     fs.writeFileSync(path.join(dir, 'web.state.json'), '{"format":1,"record":{"epoch":"x"}}');
     expect(store.read('web')).toEqual(INITIAL_PERSISTED);
     expect(fs.readdirSync(dir).some((f) => f.startsWith('web.state.json.corrupt-'))).toBe(true);

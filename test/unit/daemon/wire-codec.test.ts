@@ -225,7 +225,7 @@ describe('drop log', () => {
     expect(lines).toHaveLength(1);
     d.tick(30_001);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatchObject({ drops: { 'bad_mac lan=0 from=198.18.0.9:1': 99 } });
+    expect(lines[1]).toMatchObject({ code: 'HAKIT_E_WIRE_DROPPED', drops: { 'bad_mac lan=0 from=198.18.0.9:1': 99 } });
     d.tick(50_000);
     expect(lines).toHaveLength(2); // nothing pending: no line
   });
