@@ -158,8 +158,8 @@ const HELD_RECHECK_MS = 50;
 
 export class World {
   readonly rng: Prng;
-  /** The in_sync ACK's delays: a stream of their own, so that schedules without it replay as before. */
-  private readonly ackRng: Prng;
+  /** The replication link's delays (WorldOptions.linkDelay_ms): a stream of their own, so that schedules without them replay as before. */
+  private readonly linkRng: Prng;
   readonly opts: WorldOptions;
   readonly policy: ModulePolicy;
   readonly nodes = new Map<NodeId, SimNode>();
@@ -182,7 +182,7 @@ export class World {
   constructor(opts: WorldOptions) {
     this.opts = opts;
     this.rng = new Prng(opts.seed);
-    this.ackRng = new Prng(opts.seed + 0x5eed);
+    this.linkRng = new Prng(opts.seed + 0x5eed);
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     const profile = HEARTBEAT_PROFILES[opts.profile];
     this.policy = defaultPolicy(MODULE, opts.mode, this.ids, {
@@ -748,7 +748,7 @@ export class World {
     this.session = { id, sender: sender.id, receiver: receiver.id, receiverStarted: delay_ms === 0, receiverSynced: false, synced: false };
     this.tell(sender, { type: 'ReplicationConnected' });
     if (delay_ms === 0) this.tell(receiver, { type: 'ReplicationConnected' });
-    else this.q.push(this.now + this.ackRng.int(1, delay_ms), { k: 'session-start', session: id });
+    else this.q.push(this.now + this.linkRng.int(1, delay_ms), { k: 'session-start', session: id });
     this.q.push(this.now + this.rng.int(SYNC_MIN_MS, SYNC_MAX_MS), { k: 'synced', session: id });
   }
 
@@ -780,7 +780,7 @@ export class World {
     rcv.version = snd.version;
     this.tell(rcv, { type: 'ReplicationSynced' });
     const ack_ms = this.opts.linkDelay_ms ?? 0;
-    if (ack_ms > 0) this.q.push(this.now + this.ackRng.int(1, ack_ms), { k: 'synced-ack', session: id });
+    if (ack_ms > 0) this.q.push(this.now + this.linkRng.int(1, ack_ms), { k: 'synced-ack', session: id });
     else this.primSynced(s);
   }
 
