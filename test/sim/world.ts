@@ -757,11 +757,18 @@ export class World {
     if (n.replRole === 'sender' || n.replRole === 'receiver') this.feed(n, ev);
   }
 
-  /** STATE syncing reaches the SECOND: only over the session it was sent on, alive. */
-  private onSessionStart(id: number): void {
+  /** Session `id` if a frame sent on it now reaches its `to` side: still current, both ends alive, LAN 0 up that way. */
+  private frameArrives(id: number, to: 'sender' | 'receiver'): Session | null {
     const s = this.session;
-    if (s === null || s.id !== id) return;
-    if (!this.node(s.sender).alive || !this.node(s.receiver).alive || !this.linkUp(s.sender, s.receiver, 0)) return;
+    if (s === null || s.id !== id || !this.node(s.sender).alive || !this.node(s.receiver).alive) return null;
+    const [a, b] = to === 'receiver' ? [s.sender, s.receiver] : [s.receiver, s.sender];
+    return this.linkUp(a, b, 0) ? s : null;
+  }
+
+  /** STATE syncing reaches the SECOND. */
+  private onSessionStart(id: number): void {
+    const s = this.frameArrives(id, 'receiver');
+    if (s === null) return;
     s.receiverStarted = true;
     this.tell(this.node(s.receiver), { type: 'ReplicationConnected' });
   }
@@ -784,12 +791,10 @@ export class World {
     else this.primSynced(s);
   }
 
-  /** SECOND's ACK of in_sync reaches the PRIM: only over the session it was sent on, alive. */
+  /** SECOND's ACK of in_sync reaches the PRIM. */
   private onSyncedAck(id: number): void {
-    const s = this.session;
-    if (s === null || s.id !== id) return;
-    if (!this.node(s.sender).alive || !this.node(s.receiver).alive || !this.linkUp(s.receiver, s.sender, 0)) return;
-    this.primSynced(s);
+    const s = this.frameArrives(id, 'sender');
+    if (s !== null) this.primSynced(s);
   }
 
   private primSynced(s: Session): void {
