@@ -2,7 +2,6 @@
 // is there, on the control socket's own dispatch, and records the control socket's changing
 // commands in the audit log. Without TLS material the API is not served (one clear log line,
 // HAKIT_E_API_NO_TLS); the daemon runs on. It never falls back to HTTP.
-import path from 'node:path';
 import type { DeepReadonlyClusterConfig } from '../config/pure/types-frozen';
 import type { ControlRequest } from '../control/protocol';
 import type { LogSink } from '../log/sink';
@@ -81,8 +80,6 @@ export async function startApiHost(d: ApiHostDeps): Promise<ApiServer | null> {
     log: d.log,
     product_version: readPackageVersion(),
     heartbeat_drops: d.heartbeat_drops,
-    // dist/core/daemon -> dist/webconsole, where `npm run build` puts the console.
-    console_dir: path.resolve(__dirname, '..', '..', 'webconsole'),
     module_env: { ...process.env, HAKIT_CONF_DIR: d.conf_dir, ...(d.state_dir !== undefined ? { HAKIT_STATE_DIR: d.state_dir } : {}) },
   });
   try {

@@ -6,7 +6,7 @@ import { ROUTES, METRICS_PATH, type RouteSpec } from '../../core/api/contract/ro
 import { roleAllows, type Role } from '../../core/api/contract/pure/roles';
 import { API_BASE } from '../../core/api/contract/version';
 import { SESSION_IDLE_TIMEOUT_MS } from '../../core/api/pure/sessions';
-import { apiKeyAdd, createFirstAdmin, userAdd } from '../../core/api/users/store';
+import { apiKeyAdd, createFirstAdmin, readUsers, userAdd } from '../../core/api/users/store';
 import { call, codeOf, makeTls, startFakeApi, type Started } from './helpers';
 
 interface Sample {
@@ -94,11 +94,13 @@ const CALLERS: Caller[] = [
 ];
 
 let s: Started;
+let conf_dir = '';
 const keys: Partial<Record<Role, string>> = {};
 const AUTH_CODES = new Set(['HAKIT_E_AUTH_REQUIRED', 'HAKIT_E_AUTH_EXPIRED', 'HAKIT_E_AUTH_FORBIDDEN', 'HAKIT_E_AUTH_CSRF', 'HAKIT_E_AUTH_NODE']);
 
 beforeAll(async () => {
   const fx = await makeTls();
+  conf_dir = fx.conf_dir;
   await createFirstAdmin(fx.conf_dir);
   await userAdd(fx.conf_dir, 'mon', 'monitor', MON_PW);
   await userAdd(fx.conf_dir, 'ctl', 'control', 'control-password-1');
@@ -124,7 +126,9 @@ function headersFor(c: Caller): Record<string, string> {
     case 'apikey':
       return { authorization: `Bearer ${keys[c.role as Role]}` };
     default: {
-      const { token, record } = s.server.sessions.create(sessionUser(c.role as Role), c.role as Role);
+      const u = readUsers(conf_dir).users.find((x) => x.name === sessionUser(c.role as Role));
+      if (!u) throw new Error(`no user ${sessionUser(c.role as Role)}`);
+      const { token, record } = s.server.sessions.create(u);
       if (c.kind === 'expired') s.server.sessions.age(SESSION_IDLE_TIMEOUT_MS + 1000);
       return { cookie: `hakit_session=${token}`, 'x-csrf-token': c.kind === 'badcsrf' ? 'f'.repeat(64) : record.csrf };
     }

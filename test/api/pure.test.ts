@@ -7,7 +7,7 @@ import { ROUTES, COMMAND_ACCESS } from '../../core/api/contract/routes';
 import { buildOpenApi } from '../../core/api/contract/openapi';
 import { authorize } from '../../core/api/pure/authz';
 import { checkSession, csrfOk, sameToken, sessionTokenOf, SESSION_IDLE_TIMEOUT_MS, SESSION_MAX_AGE_MS, sessionCookie } from '../../core/api/pure/sessions';
-import { loginDelayMs, recordFailure, recordSuccess, LOGIN_BURST, LOGIN_REFILL_MS } from '../../core/api/pure/login-limiter';
+import { attemptSucceeded, loginDelayMs, takeAttempt, LOGIN_BURST, LOGIN_REFILL_MS } from '../../core/api/pure/login-limiter';
 import { addUser, deleteUser, EMPTY_USERS_DOC, newerDoc, parseUsersDoc, setUser } from '../../core/api/pure/users-doc';
 import { renderMetrics, escapeLabelValue } from '../../core/api/pure/metrics-text';
 import { buildMetrics } from '../../core/api/pure/metrics-build';
@@ -91,7 +91,7 @@ describe('schema validation', () => {
 });
 
 describe('sessions and CSRF', () => {
-  const rec = { user: 'u', role: 'admin' as const, csrf: 'a'.repeat(64), created_ms: 0, last_seen_ms: 0 };
+  const rec = { user: 'u', role: 'admin' as const, csrf: 'a'.repeat(64), password_fp: 'f'.repeat(64), created_ms: 0, last_seen_ms: 0 };
   test('idle timeout and maximum age', () => {
     expect(checkSession(rec, SESSION_IDLE_TIMEOUT_MS).ok).toBe(true);
     expect(checkSession(rec, SESSION_IDLE_TIMEOUT_MS + 1)).toEqual({ ok: false, why: 'expired' });
@@ -117,17 +117,19 @@ describe('sessions and CSRF', () => {
 });
 
 describe('login limiter', () => {
-  test(`${LOGIN_BURST} failures, then wait; success clears the user's bucket`, () => {
-    let b = new Map() as ReturnType<typeof recordFailure>;
+  test(`${LOGIN_BURST} attempts, then wait; success clears the user's bucket and gives the address its token back`, () => {
+    let b = new Map() as ReturnType<typeof takeAttempt>;
     const keys = ['ip:1', 'user:u'];
     for (let i = 0; i < LOGIN_BURST; i++) {
       expect(loginDelayMs(b, keys, 0)).toBe(0);
-      b = recordFailure(b, keys, 0);
+      b = takeAttempt(b, keys, 0);
     }
     expect(loginDelayMs(b, keys, 0)).toBe(LOGIN_REFILL_MS);
     expect(loginDelayMs(b, keys, LOGIN_REFILL_MS)).toBe(0);
-    b = recordSuccess(b, 'user:u');
+    b = attemptSucceeded(b, 'user:u', 'ip:1', 0);
     expect(loginDelayMs(b, ['user:u'], 0)).toBe(0);
+    expect(loginDelayMs(b, ['ip:1'], 0)).toBe(0);
+    b = takeAttempt(b, keys, 0);
     expect(loginDelayMs(b, ['ip:1'], 0)).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,9 @@
-// Login rate limiting (pure): a token bucket per client address and one per user name. A failed
-// login takes a token from both; when either is empty the login is refused (429) before the
-// password is even hashed, so guessing costs the attacker time and the node no CPU.
+// Login rate limiting (pure): a token bucket per client address and one per user name. Every
+// login attempt takes a token from both *before* its password is hashed, so attempts sent at
+// once count as many (taken after the hash, a burst of parallel guesses all passed the check
+// while the first ones were still hashing); a success gives the address's token back and
+// clears the user's bucket. When either is empty the login is refused (429) before the
+// password is hashed, so guessing costs the attacker time and the node no CPU.
 export const LOGIN_BURST = 5;
 /** One more attempt allowed every this many ms. */
 export const LOGIN_REFILL_MS = 12_000;
@@ -28,7 +31,8 @@ export function loginDelayMs(buckets: Buckets, keys: readonly string[], now_ms: 
   return wait;
 }
 
-export function recordFailure(buckets: Buckets, keys: readonly string[], now_ms: number): Map<string, Bucket> {
+/** An attempt starts: one token from each key's bucket. */
+export function takeAttempt(buckets: Buckets, keys: readonly string[], now_ms: number): Map<string, Bucket> {
   const next = new Map(buckets);
   for (const k of keys) next.set(k, { tokens: Math.max(0, level(buckets.get(k), now_ms) - 1), at_ms: now_ms });
   if (next.size > MAX_LIMITER_KEYS) {
@@ -39,8 +43,11 @@ export function recordFailure(buckets: Buckets, keys: readonly string[], now_ms:
   return next;
 }
 
-export function recordSuccess(buckets: Buckets, user_key: string): Map<string, Bucket> {
+/** The attempt succeeded: the user's bucket is cleared, the address gets its token back. */
+export function attemptSucceeded(buckets: Buckets, user_key: string, ip_key: string, now_ms: number): Map<string, Bucket> {
   const next = new Map(buckets);
   next.delete(user_key);
+  const ip = buckets.get(ip_key);
+  if (ip) next.set(ip_key, { tokens: Math.min(LOGIN_BURST, level(ip, now_ms) + 1), at_ms: now_ms });
   return next;
 }

@@ -6,8 +6,11 @@ import type { Role } from '../contract/pure/roles';
 
 export const SESSION_IDLE_TIMEOUT_MS = 15 * 60_000;
 export const SESSION_MAX_AGE_MS = 12 * 3600_000;
-/** Sessions held at once per node; the oldest is dropped beyond it (bounded memory). */
+/** Sessions held at once per node; beyond it expired ones go, then the least recently used (bounded memory). */
 export const MAX_SESSIONS = 1024;
+/** Sessions one user holds at once on a node; a new one ends that user's least recently used.
+ *  So no account (the lowest role included) can push other users' sessions out by logging in. */
+export const MAX_SESSIONS_PER_USER = 16;
 export const SESSION_COOKIE = 'hakit_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
@@ -15,6 +18,9 @@ export interface SessionRecord {
   readonly user: string;
   readonly role: Role;
   readonly csrf: string;
+  /** SHA-256 of the user's password hash at login: a new password (set here, from the CLI or on
+   *  another node, the users file being shared) ends the sessions made with the old one. */
+  readonly password_fp: string;
   readonly created_ms: number;
   readonly last_seen_ms: number;
 }

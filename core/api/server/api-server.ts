@@ -51,8 +51,6 @@ export interface ApiServerOptions {
   readonly peer_client?: PeerClient;
   /** Subscribe to the peers' events (off in single-node tests). */
   readonly relay_peers?: boolean;
-  /** The console's built assets (served at / when they hold index.html). */
-  readonly console_dir?: string;
   /** The module store's HAKIT_CONF_DIR/HAKIT_STATE_DIR (Configuration routes); default: process.env with conf_dir. */
   readonly module_env?: NodeJS.ProcessEnv;
   /** Replaces the push of packages to peers' config services (tests). */
@@ -136,7 +134,6 @@ export class ApiServer {
       home: () => homePage(o.backend.node, o.backend.cluster_name),
       metrics: () => this.metricsText(),
       count: (status) => this.answers.set(status, (this.answers.get(status) ?? 0) + 1),
-      console_dir: o.console_dir,
     });
     const server = https.createServer(
       {

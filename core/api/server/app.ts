@@ -2,8 +2,6 @@
 // authorization decision (pure/authz.ts), schema validation (contract/schema.ts) and the
 // route handlers (handlers.ts). Every route of contract/routes.ts is mounted here, and only
 // those; anything else under /api is a coded 404.
-import fs from 'node:fs';
-import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HakitError } from '../../errors/catalogue';
 import { API_BASE } from '../contract/version';
@@ -12,12 +10,15 @@ import { coerceQuery, validate, type JsonSchema } from '../contract/pure/schema'
 import type { ModuleCommandKind } from '../contract/pure/types';
 import { authorize, type Principal } from '../pure/authz';
 import { authenticate, type AuthDeps, type Authenticated } from './auth';
+import { H_NODE } from './node-auth';
 import { errorBodyOf } from './http-errors';
 import { consoleStatic } from './console-static';
 import type { Handlers, RouteContext } from './handlers';
 
 /** Bodies are small JSON objects; anything bigger is refused before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Large bodies (module packages, RouteSpec.max_body_bytes) read at once; more wait their turn (503). */
+export const MAX_BIG_BODIES_IN_FLIGHT = 2;
 
 interface RawReq extends Request {
   raw_body?: Buffer;
@@ -66,8 +67,6 @@ export interface AppDeps {
   readonly metrics: () => Promise<string>;
   /** Counts answers by status, for /metrics. */
   readonly count: (status: number) => void;
-  /** Folder of the console's built assets (served at /); absent: the home page. */
-  readonly console_dir?: string;
 }
 
 export function buildApp(d: AppDeps): express.Express {
@@ -93,12 +92,33 @@ export function buildApp(d: AppDeps): express.Express {
       },
     });
   const defaultParser = jsonParser(MAX_BODY_BYTES);
-  const bigBodies = ROUTES.filter((r) => r.max_body_bytes !== undefined).map((r) => ({ method: r.method, path: pathRegex(API_BASE + r.path), limit: r.max_body_bytes as number, parser: jsonParser(r.max_body_bytes as number) }));
-  const limitOf = (req: Request): { limit: number; parser: express.RequestHandler } => bigBodies.find((b) => b.method === req.method && b.path.test(req.path)) ?? { limit: MAX_BODY_BYTES, parser: defaultParser };
-  app.use((req, res, next) => limitOf(req).parser(req, res, next));
+  const bigBodies = ROUTES.filter((r) => r.max_body_bytes !== undefined).map((r) => ({ route: r, path: pathRegex(API_BASE + r.path), limit: r.max_body_bytes as number, parser: jsonParser(r.max_body_bytes as number) }));
+  const bigRouteOf = (req: Request) => bigBodies.find((b) => b.route.method === req.method && b.path.test(req.path));
+  const limitOf = (req: Request): number => bigRouteOf(req)?.limit ?? MAX_BODY_BYTES;
+  let big_bodies_in_flight = 0;
+  app.use((req, res, next) => {
+    const big = bigRouteOf(req);
+    if (!big) return defaultParser(req, res, next);
+    // A large body is read only for a caller who may send it, and only a few at once: the
+    // caller is known from the headers (a session or an API key with the route's role; a
+    // peer node's signature covers the body, so its check waits for it and the count of
+    // large bodies in flight bounds what forged node headers can make us hold).
+    const refusal = bigBodyRefusal(d.auth, big.route, req);
+    if (refusal) return send(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+    if (big_bodies_in_flight >= MAX_BIG_BODIES_IN_FLIGHT) return fail(res, new HakitError('HAKIT_E_API_TOO_BUSY', `${MAX_BIG_BODIES_IN_FLIGHT} module packages are being received; send this one again later`, 'API request'));
+    big_bodies_in_flight++;
+    let released = false;
+    const release = (): void => {
+      if (!released) big_bodies_in_flight--;
+      released = true;
+    };
+    res.on('finish', release);
+    res.on('close', release);
+    big.parser(req, res, next);
+  });
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const t = (err as { type?: string }).type;
-    if (t === 'entity.too.large') return fail(res, new HakitError('HAKIT_E_API_BODY_TOO_BIG', `bodies of ${req.method} ${req.path.slice(0, 200)} are at most ${limitOf(req).limit} bytes`, 'API request'));
+    if (t === 'entity.too.large') return fail(res, new HakitError('HAKIT_E_API_BODY_TOO_BIG', `bodies of ${req.method} ${req.path.slice(0, 200)} are at most ${limitOf(req)} bytes`, 'API request'));
     if (t === 'entity.parse.failed') return fail(res, new HakitError('HAKIT_E_API_BAD_JSON', 'the body is not valid JSON', 'API request'));
     if (t === 'encoding.unsupported' || t === 'charset.unsupported') return fail(res, new HakitError('HAKIT_E_API_MEDIA_TYPE', 'bodies are UTF-8 JSON', 'API request'));
     if (t === 'request.aborted' || t === 'stream.not.readable') return fail(res, new HakitError('HAKIT_E_API_BAD_REQUEST', 'the body was cut short', 'API request'));
@@ -111,8 +131,6 @@ export function buildApp(d: AppDeps): express.Express {
 
   // The web console when built (npm run build); else the home page below.
   app.use(consoleStatic());
-  // The web console's built assets, when present (webconsole/ is built into dist/webconsole).
-  if (d.console_dir && fs.existsSync(path.join(d.console_dir, 'index.html'))) app.use(express.static(d.console_dir, { index: 'index.html', dotfiles: 'deny', redirect: false }));
   app.get('/', (_req, res) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     res.send(d.home());
@@ -140,6 +158,17 @@ export function buildApp(d: AppDeps): express.Express {
     fail(res, err);
   });
   return app;
+}
+
+/** Why a caller may not send a large body to this route, from the headers alone (null: it may). */
+function bigBodyRefusal(auth: AuthDeps, route: RouteSpec, req: Request): { status: number; code: string; message: string } | null {
+  const node = req.headers[H_NODE];
+  if (node !== undefined) {
+    if (typeof node === 'string' && auth.cluster_key && auth.isPeer(node)) return null;
+    return { status: 401, code: 'HAKIT_E_AUTH_NODE', message: 'the inter-node signature is missing, wrong or stale' };
+  }
+  const v = authorize(route.access, authenticate(auth, req.method, req.originalUrl, req.headers, undefined).who, req.method);
+  return v.ok ? null : v;
 }
 
 /** An express path (`/a/:x/b`) as a regular expression on req.path. */

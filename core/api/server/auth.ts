@@ -3,11 +3,10 @@
 // from the users file, re-read when it changes on disk.
 import crypto from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Role } from '../contract/pure/roles';
 import { isRole } from '../contract/pure/roles';
 import type { AuthnFailure, Principal } from '../pure/authz';
-import { checkSession, csrfOk, CSRF_HEADER, MAX_SESSIONS, sessionTokenOf, type SessionRecord } from '../pure/sessions';
-import type { UsersDoc } from '../pure/users-doc';
+import { checkSession, csrfOk, CSRF_HEADER, MAX_SESSIONS, MAX_SESSIONS_PER_USER, sessionTokenOf, type SessionRecord } from '../pure/sessions';
+import type { UserEntry, UsersDoc } from '../pure/users-doc';
 import { sha256Hex } from '../users/password';
 import { H_NODE, H_NONCE, H_ROLE, H_SIG, H_TS, H_USER, type NonceCache, bodySha256, verifySigned } from './node-auth';
 
@@ -16,10 +15,17 @@ export class SessionStore {
 
   constructor(private readonly now_ms: () => number) {}
 
-  create(user: string, role: Role): { token: string; record: SessionRecord } {
+  /** A session for this user, bound to the password hash it logged in with. */
+  create(u: Pick<UserEntry, 'name' | 'role' | 'hash'>): { token: string; record: SessionRecord } {
     const token = crypto.randomBytes(32).toString('hex');
     const now = this.now_ms();
-    const record: SessionRecord = { user, role, csrf: crypto.randomBytes(32).toString('hex'), created_ms: now, last_seen_ms: now };
+    const record: SessionRecord = { user: u.name, role: u.role, csrf: crypto.randomBytes(32).toString('hex'), password_fp: passwordFingerprint(u.hash), created_ms: now, last_seen_ms: now };
+    // Map order is "least recently used first" (use() re-inserts).
+    const mine = [...this.sessions].filter(([, s]) => s.user === u.name);
+    if (mine.length >= MAX_SESSIONS_PER_USER) this.sessions.delete((mine[0] as [string, SessionRecord])[0]);
+    if (this.sessions.size >= MAX_SESSIONS) {
+      for (const [t, s] of this.sessions) if (!checkSession(s, now).ok) this.sessions.delete(t);
+    }
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
     this.sessions.set(token, record);
     return { token, record };
@@ -36,6 +42,19 @@ export class SessionStore {
     this.sessions.delete(token);
     this.sessions.set(token, c.session);
     return { ok: true, record: c.session };
+  }
+
+  /** The session of a token if still live, without restarting its idle clock (an open event
+   *  connection is no activity of its user). */
+  peek(token: string): SessionRecord | undefined {
+    const s = this.sessions.get(token);
+    return s && checkSession(s, this.now_ms()).ok ? s : undefined;
+  }
+
+  /** The user changed their own password in this session: it goes on with the new one. */
+  rebind(token: string, hash: string): void {
+    const s = this.sessions.get(token);
+    if (s) this.sessions.set(token, { ...s, password_fp: passwordFingerprint(hash) });
   }
 
   end(token: string): void {
@@ -98,12 +117,34 @@ export function authenticate(d: AuthDeps, method: string, url: string, h: Incomi
   if (token === undefined) return { who: 'none' };
   const s = d.sessions.use(token);
   if (!s.ok) return { who: s.why === 'expired' ? 'expired' : 'none' };
-  // A user deleted or demoted since login loses the session at once.
-  const u = d.users().users.find((x) => x.name === s.record.user);
+  // A user deleted, or given a new password, since login loses the session at once.
+  const u = sessionUser(d, s.record);
   if (!u) {
     d.sessions.end(token);
     return { who: 'none' };
   }
-  const role = u.role;
-  return { who: { kind: 'session', user: s.record.user, role, csrf_ok: csrfOk(method, s.record, header(h, CSRF_HEADER)) }, token, session: s.record };
+  return { who: { kind: 'session', user: s.record.user, role: u.role, csrf_ok: csrfOk(method, s.record, header(h, CSRF_HEADER)) }, token, session: s.record };
+}
+
+function passwordFingerprint(hash: string): string {
+  return sha256Hex(hash);
+}
+
+/** The session's user, if it still exists with the password the session was made with. */
+function sessionUser(d: AuthDeps, s: SessionRecord): UserEntry | undefined {
+  const u = d.users().users.find((x) => x.name === s.user);
+  return u !== undefined && passwordFingerprint(u.hash) === s.password_fp ? u : undefined;
+}
+
+/** What a long-lived connection (socket.io) was authenticated with, checked again while it lasts. */
+export type Credential = { readonly kind: 'session'; readonly token: string } | { readonly kind: 'apikey'; readonly sha256: string } | { readonly kind: 'node' };
+
+/** The credential still holds: the session neither ended, expired nor lost its user or
+ *  password; the API key not revoked. A peer node's connection was checked at its handshake
+ *  (its signature is single-use) and holds while the connection does. */
+export function credentialHolds(d: AuthDeps, c: Credential): boolean {
+  if (c.kind === 'node') return true;
+  if (c.kind === 'apikey') return d.users().apikeys.some((k) => k.sha256 === c.sha256);
+  const s = d.sessions.peek(c.token);
+  return s !== undefined && sessionUser(d, s) !== undefined;
 }

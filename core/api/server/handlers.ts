@@ -15,7 +15,7 @@ import type { Role } from '../contract/pure/roles';
 import type { AuditRecord, ClusterInfo, ClusterState, CommandOutcome, LogPage, ModuleCommandKind, NodeState, ResourceChange, SessionInfo } from '../contract/pure/types';
 import { API_VERSION } from '../contract/version';
 import type { Principal } from '../pure/authz';
-import { loginDelayMs, recordFailure, recordSuccess, type Bucket } from '../pure/login-limiter';
+import { attemptSucceeded, loginDelayMs, takeAttempt, type Bucket } from '../pure/login-limiter';
 import { logLine, moduleResources, nodeState, replicationStatus, unreachableNode, withMonitorSwitches } from '../pure/map';
 import { clearedCookie, SESSION_IDLE_TIMEOUT_MS, sessionCookie } from '../pure/sessions';
 import type { UsersDoc } from '../pure/users-doc';
@@ -164,15 +164,15 @@ export function makeHandlers(d: HandlerDeps): Handlers {
         record(false, 'HAKIT_E_AUTH_RATE_LIMITED');
         throw new HakitError('HAKIT_E_AUTH_RATE_LIMITED', `too many failed logins; retry in ${Math.ceil(wait_ms / 1000)} s`, 'login');
       }
+      buckets = takeAttempt(buckets, keys, d.now_ms());
       const u = d.users().users.find((x) => x.name === user);
       const good = await verifyPassword(password, u?.hash);
       if (!good || !u) {
-        buckets = recordFailure(buckets, keys, d.now_ms());
         record(false, 'HAKIT_E_AUTH_BAD_LOGIN');
         throw new HakitError('HAKIT_E_AUTH_BAD_LOGIN', 'wrong user name or password', 'login');
       }
-      buckets = recordSuccess(buckets, `user:${user}`);
-      const s = d.sessions.create(u.name, u.role);
+      buckets = attemptSucceeded(buckets, `user:${user}`, `ip:${ctx.ip}`, d.now_ms());
+      const s = d.sessions.create(u);
       ctx.res.setHeader('Set-Cookie', sessionCookie(s.token));
       record(true, null);
       return ok(sessionInfo(u.name, u.role, s.record.csrf));
@@ -195,7 +195,10 @@ export function makeHandlers(d: HandlerDeps): Handlers {
       if (p.kind !== 'session') throw new HakitError('HAKIT_E_AUTH_FORBIDDEN', 'only a logged-in user changes their own password', 'API');
       const u = d.users().users.find((x) => x.name === p.user);
       if (!u || !(await verifyPassword(ctx.body['old_password'] as string, u.hash))) throw new HakitError('HAKIT_E_AUTH_BAD_LOGIN', 'the old password is wrong', 'password');
-      await userPasswd(d.conf_dir, p.user, ctx.body['new_password'] as string);
+      const doc = await userPasswd(d.conf_dir, p.user, ctx.body['new_password'] as string);
+      // This session goes on with the new password; the user's other sessions end (auth.ts).
+      const changed = doc.users.find((x) => x.name === p.user);
+      if (changed && ctx.auth.token) d.sessions.rebind(ctx.auth.token, changed.hash);
       d.usersChanged();
       return ok({});
     }),

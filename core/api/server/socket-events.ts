@@ -9,7 +9,8 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../contract/eve
 import type { LogLine } from '../contract/pure/types';
 import { EVENTS_PATH } from '../contract/version';
 import type { AuthnFailure, Principal } from '../pure/authz';
-import { authenticate, type AuthDeps } from './auth';
+import { sha256Hex } from '../users/password';
+import { authenticate, credentialHolds, type AuthDeps, type Credential } from './auth';
 import type { EventHub, HubEvent } from './event-hub';
 import { LogTailer } from './log-tailer';
 import { H_NODE, H_NONCE, H_ROLE, H_SIG, H_TS, H_USER } from './node-auth';
@@ -18,6 +19,13 @@ import { H_NODE, H_NONCE, H_ROLE, H_SIG, H_TS, H_USER } from './node-auth';
 export const MAX_EVENT_CLIENTS = 256;
 /** A client that cannot keep up is dropped once this many bytes wait for it. */
 export const MAX_EVENT_BUFFER_BYTES = 4 * 1024 * 1024;
+/** How often a connection's credential and buffer are looked at again. */
+export const CREDENTIAL_CHECK_MS = 1_000;
+
+interface SocketData {
+  readonly who: Principal;
+  readonly cred: Credential;
+}
 
 type Io = Server<ClientToServerEvents, ServerToClientEvents>;
 
@@ -30,17 +38,20 @@ export interface SocketEventsDeps {
   readonly relay: { setLogInterest(on: boolean): void } | null;
 }
 
-function principalOfHandshake(d: SocketEventsDeps, s: Socket): Principal | AuthnFailure {
+/** Who opens the connection, and the credential that is checked again while it lasts. */
+function principalOfHandshake(d: SocketEventsDeps, s: Socket): { who: Principal | AuthnFailure; cred: Credential } {
   const a = (s.handshake.auth ?? {}) as Record<string, unknown>;
   const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
   if (str('node') !== undefined) {
     const headers = { [H_NODE]: str('node'), [H_TS]: str('ts'), [H_NONCE]: str('nonce'), [H_USER]: '-', [H_ROLE]: '', [H_SIG]: str('sig') };
-    return authenticate(d.auth, 'SOCKET', EVENTS_PATH, headers, undefined).who;
+    return { who: authenticate(d.auth, 'SOCKET', EVENTS_PATH, headers, undefined).who, cred: { kind: 'node' } };
   }
   const token = str('token');
   const headers = { ...s.handshake.headers, authorization: token !== undefined ? `Bearer ${token}` : undefined };
   // A GET-like check: the CSRF token guards state changes, and events change nothing.
-  return authenticate(d.auth, 'GET', EVENTS_PATH, headers, undefined).who;
+  const r = authenticate(d.auth, 'GET', EVENTS_PATH, headers, undefined);
+  const cred: Credential = token !== undefined ? { kind: 'apikey', sha256: sha256Hex(token) } : { kind: 'session', token: r.token ?? '' };
+  return { who: r.who, cred };
 }
 
 export class SocketEvents {
@@ -55,9 +66,9 @@ export class SocketEvents {
     this.tailer = new LogTailer(d.log_dir, d.node, (l) => this.localLog(l));
     this.io.use((s, next) => {
       if (this.io.engine.clientsCount > MAX_EVENT_CLIENTS) return next(Object.assign(new Error('HAKIT_E_API_TOO_BUSY'), { data: { code: 'HAKIT_E_API_TOO_BUSY' } }));
-      const who = principalOfHandshake(d, s);
+      const { who, cred } = principalOfHandshake(d, s);
       if (typeof who === 'string') return next(Object.assign(new Error(who === 'expired' ? 'HAKIT_E_AUTH_EXPIRED' : 'HAKIT_E_AUTH_REQUIRED'), { data: { code: who === 'expired' ? 'HAKIT_E_AUTH_EXPIRED' : 'HAKIT_E_AUTH_REQUIRED' } }));
-      (s.data as { who?: Principal }).who = who;
+      Object.assign(s.data as object, { who, cred } satisfies SocketData);
       next();
     });
     this.io.on('connection', (s) => this.accept(s));
@@ -65,7 +76,7 @@ export class SocketEvents {
   }
 
   private accept(s: Socket<ClientToServerEvents, ServerToClientEvents>): void {
-    const who = (s.data as { who: Principal }).who;
+    const { who, cred } = s.data as SocketData;
     const isNode = who.kind === 'node';
     void s.join(isNode ? 'nodes' : 'clients');
     s.on('logs:subscribe', () => {
@@ -83,11 +94,14 @@ export class SocketEvents {
       this.logClients.delete(s.id);
       this.logInterest();
     });
-    // A slow reader is cut off rather than buffered without end.
+    // A slow reader is cut off rather than buffered without end; a connection whose session
+    // ended (logout, expiry, a new password, the user deleted) or whose API key was revoked is
+    // closed within CREDENTIAL_CHECK_MS, as REST calls with it are refused at once.
     const check = setInterval(() => {
+      if (!credentialHolds(this.d.auth, cred)) return s.disconnect(true);
       const ws = s.conn as unknown as { writeBuffer?: unknown[]; transport?: { socket?: { bufferedAmount?: number } } };
       if ((ws.transport?.socket?.bufferedAmount ?? 0) > MAX_EVENT_BUFFER_BYTES || (ws.writeBuffer?.length ?? 0) > 10_000) s.disconnect(true);
-    }, 1_000);
+    }, CREDENTIAL_CHECK_MS);
     check.unref();
     s.on('disconnect', () => clearInterval(check));
   }

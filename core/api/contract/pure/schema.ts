@@ -75,7 +75,8 @@ export function validate(schema: JsonSchema, value: unknown): SchemaIssue[] {
 /** A query string's values are strings: integers are converted first, then validated. */
 export function coerceQuery(schema: JsonSchema, q: Readonly<Record<string, unknown>>): Record<string, unknown> {
   if (schema.type !== 'object') return { ...q };
-  const out: Record<string, unknown> = {};
+  // No prototype: a key named __proto__ is a field like any other (and refused as unknown).
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(q)) {
     const p = schema.properties[k];
     if (p?.type === 'integer' && typeof v === 'string' && /^-?\d{1,15}$/.test(v)) out[k] = Number(v);
