@@ -1,7 +1,10 @@
 // Open descriptors of the SECOND's copy, by replicated path, so that a stream of writes to
 // one file does not reopen it each time. Bounded (LRU); any namespace change under a path
 // closes its descriptors because the name may now mean another file. Every open checks the
-// path with CopyRoots and never follows a symlink in the last component.
+// path with CopyRoots and never follows a symlink in the last component, never blocks (a
+// FIFO without a reader would hold the event loop: O_NONBLOCK, which regular files ignore)
+// and keeps only a regular file: PRIM replicates no FIFO, socket or device, so one found in
+// the copy (left from before the mirror, say) is not written through; a create replaces it.
 // Opens, writes, truncates and closes are synchronous: the receiver applies one op at a
 // time, and a hop through libuv's thread pool (~100 µs on a loaded 2-core node) per call
 // bounded small-op workloads; these calls hit the page cache and take µs. Only the syncs
@@ -11,6 +14,16 @@ import fs from 'node:fs';
 import { type CopyRoots, O_NOFOLLOW } from './copy-roots';
 
 export const MAX_CACHED_FDS = 64;
+
+/** The errno-like code of a path that is there but not a regular file. */
+export const NOT_REGULAR = 'ENOTREG';
+
+/** Errors of opening a path to sync it that say no file of it is left there to make durable. */
+export const GONE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', NOT_REGULAR]);
+
+function notRegular(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${path} is not a regular file in this copy (a FIFO, socket or device): not written through`), { code: NOT_REGULAR });
+}
 
 /** A callback-style fs call as a promise (one thread-pool hop). */
 export function viaPool<T>(f: (cb: (err: NodeJS.ErrnoException | null, v?: T) => void) => void): Promise<T> {
@@ -22,9 +35,17 @@ export class FdCache {
 
   constructor(private readonly roots: CopyRoots) {}
 
-  /** Opens `path` of the copy (checked, last component not followed). */
+  /** Opens `path` of the copy (checked, last component not followed), a regular file only. */
   private openChecked(path: string, flags: number, mode?: number): number {
-    return fs.openSync(this.roots.resolveSync(path, `copy ${path}`), flags | O_NOFOLLOW, mode);
+    const fd = fs.openSync(this.roots.resolveSync(path, `copy ${path}`), flags | O_NOFOLLOW | fs.constants.O_NONBLOCK, mode);
+    let regular = false;
+    try {
+      regular = fs.fstatSync(fd).isFile();
+    } finally {
+      if (!regular) fs.closeSync(fd);
+    }
+    if (!regular) throw notRegular(path);
+    return fd;
   }
 
   private get(path: string): number {
@@ -52,7 +73,16 @@ export class FdCache {
    * find it open instead of checking the path and opening it again.
    */
   create(path: string, mode: number): void {
-    const fd = this.openChecked(path, fs.constants.O_CREAT | fs.constants.O_WRONLY, mode);
+    let fd: number;
+    try {
+      fd = this.openChecked(path, fs.constants.O_CREAT | fs.constants.O_WRONLY, mode);
+    } catch (e) {
+      // A FIFO or socket (ENXIO without a reader) or a device where PRIM creates a file.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENXIO' && code !== NOT_REGULAR) throw e;
+      fs.unlinkSync(this.roots.resolveSync(path, `copy ${path}`));
+      fd = this.openChecked(path, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, mode);
+    }
     try {
       fs.fchmodSync(fd, mode);
     } catch (e) {
@@ -135,8 +165,9 @@ export class FdCache {
       // No such file at this point of the stream: an op before this fsync renamed or removed
       // it (PRIM's syncs of files it has recorded hot name the path they were written under,
       // and the stream is PRIM's history in order). There is nothing of it to make durable;
-      // the directories changed since the last fsync are synced beside this call.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // the directories changed since the last fsync are synced beside this call. Likewise
+      // when the name is now a symlink (ELOOP), under a file (ENOTDIR) or not a regular file.
+      if (GONE_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return;
       throw e;
     }
     try {

@@ -15,7 +15,7 @@ import { acceptChannel, type Channel } from './stream/channel';
 import { FrameFlag, FrameType, type Frame, type FrameProtection } from './stream/frame';
 import { listTree, signFile } from './tree-walk';
 import { readJson, writeJsonDurable } from './state-file';
-import { FdCache, viaPool } from './fd-cache';
+import { FdCache, GONE_CODES, NOT_REGULAR, viaPool } from './fd-cache';
 import { currentBootId } from './journal';
 import { CopyRoots, O_NOFOLLOW } from './copy-roots';
 import { manifestChunks, signatureChunks } from './response-chunks';
@@ -219,12 +219,14 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     if (s) await new Promise<void>((r) => s.close(() => r()));
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.fds.syncAll().catch(() => undefined);
-    // Without sync_secondary, acknowledged writes (files no longer open, directory entries)
-    // may be in the page cache only: a clean stop (before a takeover too) makes them durable.
-    if (!this.syncsAtFsync) await syncFileSystem(this.opts.dir);
+    // What was acknowledged may be in the page cache only (without sync_secondary: writes and
+    // directory entries; with it: writes no sync call covered yet, files a pass wrote whose
+    // descriptors the cache closed): a clean stop (before a takeover too) makes it durable,
+    // and is recorded clean only if that worked (a clean copy is trusted after a reboot).
+    const durable = await syncFileSystem(this.opts.dir);
     this.fds.closeAll();
     this.timing?.stop();
-    this.record = { ...this.record, clean: true };
+    this.record = { ...this.record, clean: durable };
     await writeJsonDurable(this.recordFile, this.record);
   }
 
@@ -599,7 +601,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
   /** SECOND cannot apply (or persist): the copy is incomplete until a full comparison. */
   private async onFailure(w: Work | undefined, e: unknown): Promise<void> {
     const what = w?.kind === 'op' ? `${w.op.kind} ${'path' in w.op ? w.op.path : w.op.from}` : 'receiver state';
-    const detail = isHakitError(e) ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    // An errno by its name (Node's message names this node's absolute path); ours by its text.
+    const errno = (e as NodeJS.ErrnoException).code;
+    const detail = isHakitError(e) || errno === undefined || errno === NOT_REGULAR ? (e as Error).message : errno;
     const code = isHakitError(e) && e.code === 'HAKIT_E_MIRROR_BAD_PATH' ? 'HAKIT_E_MIRROR_BAD_PATH' : 'HAKIT_E_MIRROR_APPLY';
     const err = new HakitError(code, `${what}: ${detail}`, `${this.opts.module}${w?.kind === 'op' ? ` seq ${w.seq}` : ''}`);
     this.failingCh = this.channel;
@@ -657,6 +661,13 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
       if (body.state === 'in_sync') {
         await this.fds.syncAll();
         await this.syncDirtyDirs(); // the namespace a complete copy claims, durable too
+        // With sync_secondary a complete copy stays complete across a reboot, so everything
+        // the pass wrote must be on disk first, also files whose descriptors the cache has
+        // closed since (it keeps MAX_CACHED_FDS) and truncates made through a passing one.
+        if (this.syncsAtFsync && !(await syncFileSystem(this.opts.dir))) {
+          this.fail(ch, new HakitError('HAKIT_E_MIRROR_APPLY', 'the copy could not be synced to disk (syncfs failed or took over 30 s): it stays incomplete', ch.where));
+          return;
+        }
         // Forced: after a resumed session the flag is unchanged but its owner must hear it.
         await this.setComplete(true, true);
       }
@@ -741,8 +752,9 @@ export class MirrorReceiver extends EventEmitter<ReceiverEvents> {
     try {
       fd = fsSync.openSync(this.roots.resolveSync(d, where, { allowRoot: true }), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | O_NOFOLLOW);
     } catch (e) {
-      // A directory removed since: nothing of it is left to make durable.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // A directory removed since, or its name now a symlink or a file: nothing of it is left
+      // to make durable (its entries went with it; the new ones are the parent's change).
+      if (GONE_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return;
       throw e;
     }
     try {

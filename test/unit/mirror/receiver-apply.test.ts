@@ -5,58 +5,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MirrorReceiver, type ReceiverOptions } from '../../../core/mirror/receiver';
+import { MirrorReceiver } from '../../../core/mirror/receiver';
 import { ReceiverTiming } from '../../../core/mirror/receiver-timing';
-import { connectChannel, type Channel } from '../../../core/mirror/stream/channel';
+import { connectChannel } from '../../../core/mirror/stream/channel';
 import { FrameFlag, FrameType, type Frame } from '../../../core/mirror/stream/frame';
-import { encodeOpParts } from '../../../core/mirror/pure/op-codec';
 import { type MirrorOp } from '../../../core/mirror/pure/ops';
-
-const KEY = Buffer.alloc(32, 9);
-const MODULE = 'apply';
-const ACK_WAIT_MS = 10_000;
-
-class Client {
-  private seq = 0;
-  readonly acks: number[] = [];
-  private waiters: Array<{ seq: number; done: () => void }> = [];
-  constructor(private readonly ch: Channel) {
-    ch.on('frame', (f: Frame) => {
-      if (f.type !== FrameType.ACK) return;
-      this.acks.push(f.seq);
-      this.waiters = this.waiters.filter((w) => (f.seq >= w.seq ? (w.done(), false) : true));
-    });
-  }
-  static async open(port: number): Promise<Client> {
-    const ch = await connectChannel('127.0.0.1', port, { key: KEY, module: MODULE });
-    const welcome = await new Promise<Frame>((resolve) => ch.once('frame', resolve));
-    expect(welcome.type).toBe(FrameType.WELCOME);
-    return new Client(ch);
-  }
-  /** Queues ops in one go (one socket write each, no await between: one burst). */
-  send(ops: readonly MirrorOp[], flags: (i: number) => number = () => 0): number {
-    ops.forEach((op, i) => this.ch.send(FrameType.OP, ++this.seq, encodeOpParts(op), flags(i)));
-    return this.seq;
-  }
-  ack(seq: number): Promise<void> {
-    if (this.acks.some((a) => a >= seq)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no ACK of ${seq}; got ${this.acks.join(',')}`)), ACK_WAIT_MS);
-      this.waiters.push({ seq, done: () => { clearTimeout(t); resolve(); } });
-    });
-  }
-  close(): void { this.ch.close(); }
-}
-
-/** A receiver on loopback over a fresh temporary directory (`base`: copy/0 and state). */
-async function startReceiver(prefix: string, extra: Partial<ReceiverOptions>, timing?: ReceiverTiming): Promise<{ base: string; receiver: MirrorReceiver }> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  fs.mkdirSync(path.join(base, 'copy', '0'), { recursive: true });
-  fs.mkdirSync(path.join(base, 'state'));
-  const receiver = new MirrorReceiver({ module: MODULE, dir: path.join(base, 'copy'), state_dir: path.join(base, 'state'), key: KEY, host: '127.0.0.1', port: 0, async: 'none', roots: 1, ...extra }, timing);
-  await receiver.start();
-  return { base, receiver };
-}
+import { ReceiverClient as Client, startReceiver, TEST_KEY as KEY, TEST_MODULE as MODULE } from './receiver-client';
 
 describe('receiver apply loop (async="none")', () => {
   let base: string;
