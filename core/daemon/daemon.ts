@@ -336,7 +336,9 @@ export class Daemon<S> {
     for (const h of [...this.hosted]) {
       const name = h.loaded.plan.name;
       const next = byName.get(name);
-      if (next !== undefined && JSON.stringify(next.config) === JSON.stringify(h.loaded.config)) {
+      // Another release is a change even with the same config: its scripts may differ, and a
+      // hosted module runs the scripts of the release it was loaded from (module-loader.ts).
+      if (next !== undefined && next.dir === h.loaded.dir && JSON.stringify(next.config) === JSON.stringify(h.loaded.config)) {
         byName.delete(name);
         continue;
       }

@@ -22,7 +22,9 @@ export function loadCluster(conf_dir: string): DeepReadonlyClusterConfig {
 export interface LoadedModule {
   readonly plan: ModulePlan;
   readonly config: DeepReadonlyUserConfig;
-  /** `<state>/modules/NAME`, holding conf/ and bin/. */
+  /** The release `<state>/modules/NAME` pointed to when loaded (its real path), holding conf/
+   *  and bin/: the scripts run are those of the config loaded, even once another release is
+   *  installed (applied when the module stops, by its old release's stop scripts). */
   readonly dir: string;
 }
 
@@ -42,7 +44,15 @@ export function loadModules(modules_dir: string, cluster: DeepReadonlyClusterCon
       not_loaded.push({ module: name, reason: `more than ${MAX_MODULES} modules installed` });
       continue;
     }
-    const dir = path.join(modules_dir, name);
+    let dir: string;
+    try {
+      dir = fs.realpathSync(path.join(modules_dir, name));
+    } catch (e) {
+      // Uninstalled (or its link broken) between the listing and now.
+      log.error({ module: name, err: (e as NodeJS.ErrnoException).code ?? String(e) }, 'module not loaded: its folder cannot be resolved');
+      not_loaded.push({ module: name, reason: `its folder cannot be resolved (${(e as NodeJS.ErrnoException).code ?? String(e)})` });
+      continue;
+    }
     const file = path.join(dir, 'conf', 'userconfig.xml');
     const shown = `${name}/conf/userconfig.xml`;
     const r = loadUserConfig(file, shown);

@@ -218,6 +218,14 @@ function prune(name: string, env: Env): void {
   }
 }
 
+/** A module is uninstalled only when its hakitd runs it nowhere here (`state`: its state there,
+ *  null when hakitd is not running or does not host it): its stop scripts leave with its
+ *  release, so nothing could stop the application any more (SafeKit, too, uninstalls only a
+ *  stopped module). */
+export function checkUninstallable(name: string, state: string | null): void {
+  if (state !== null && state !== 'STOP') throw new HakitError('HAKIT_E_MOD_RUNNING', `module ${name} is ${state} on this node: stop it first (hakit stop -m ${name}), then uninstall it`, 'module uninstall');
+}
+
 export function uninstallModule(name: string, env: Env = process.env): { backup: string } {
   checkModuleName(name);
   if (currentRelease(name, env) === null) throw new HakitError('HAKIT_E_MOD_NOT_INSTALLED', `module ${name} is not installed`, 'module uninstall');

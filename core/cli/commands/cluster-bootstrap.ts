@@ -7,7 +7,7 @@ import { HakitError, isHakitError } from '../../errors/catalogue';
 import { confDir, runDir, stateDir } from '../../config/paths';
 import { controlRequest } from '../../control/client';
 import { CONTROL_SOCKET_NAME } from '../../control/paths';
-import type { ReloadReport } from '../../control/api';
+import type { ReloadReport, StateResult } from '../../control/api';
 import { RealCommandRunner } from '../../net/command-runner';
 import { DEFAULT_CONFIG_PORT, initCluster, joinCluster, newToken, shortHostname } from '../../cluster/bootstrap';
 import { DEFAULT_TOKEN_TTL_MS, parseTtl } from '../../cluster/pure/join-token';
@@ -30,6 +30,17 @@ export async function reloadLocal(): Promise<ReloadReport | null> {
       process.stderr.write('hakit: hakitd is not running here: start it (systemctl start hakitd) and it applies the configuration\n');
       return null;
     }
+    throw e;
+  }
+}
+
+/** The module's state in this node's hakitd (null: hakitd is not running, or does not host it). */
+export async function localModuleState(module: string): Promise<string | null> {
+  try {
+    const r = (await controlRequest(path.join(runDir(), CONTROL_SOCKET_NAME), 'state', {})) as StateResult;
+    return r.modules.find((m) => m.module === module)?.state ?? null;
+  } catch (e) {
+    if (isHakitError(e) && e.code === 'HAKIT_E_DAEMON_UNREACHABLE') return null;
     throw e;
   }
 }

@@ -3,13 +3,13 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { HakitError } from '../../errors/catalogue';
 import { moduleDir } from '../../config/paths';
-import { checkModuleName, installedCluster, installModule, listInstalled, packageInstalled, rollbackModule, uninstallModule, validateModule } from '../../../modules/store/module-store';
+import { checkModuleName, checkUninstallable, installedCluster, installModule, listInstalled, packageInstalled, rollbackModule, uninstallModule, validateModule } from '../../../modules/store/module-store';
 import { packModule } from '../../../modules/safe/pack';
 import { prepareSafe } from '../../../modules/safe/with-macros';
 import { reportIssues } from '../../config/cli-report';
 import { pushModule } from '../../cluster/push';
 import { nodeOfThisHost } from '../../cluster/this-node';
-import { reloadLocal } from './cluster-bootstrap';
+import { localModuleState, reloadLocal } from './cluster-bootstrap';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -73,6 +73,7 @@ export function registerModuleCommands(program: Command): void {
     .requiredOption('-m, --module <NAME>', 'module to remove')
     .action((opts: { module: string }) =>
       reportIssues(async () => {
+        checkUninstallable(opts.module, await localModuleState(opts.module));
         const r = uninstallModule(opts.module);
         out(`uninstalled ${opts.module}; backup in ${r.backup}`);
         await reloadLocal();

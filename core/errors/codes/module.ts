@@ -8,6 +8,7 @@ export const MODULE_CODES = {
   HAKIT_E_MOD_SCRIPT_MISSING: 'a script the config needs is missing from bin/',
   HAKIT_E_MOD_SCRIPT_NOT_EXEC: 'a script in bin/ is not executable',
   HAKIT_E_MOD_IO: 'a file operation on the module store failed',
+  HAKIT_E_MOD_RUNNING: 'the module runs on this node (not STOP): stop it before uninstalling it',
   HAKIT_E_MOD_BUSY: 'another install or rollback of the module held the module store too long',
   HAKIT_E_SAFE_READ: 'the package file cannot be read or is larger than the limit',
   HAKIT_E_SAFE_NOT_ZIP: 'the package is not a readable zip file',

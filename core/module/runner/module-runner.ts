@@ -10,6 +10,7 @@ import type { LogSink } from '../../log/sink';
 import type { NodeId, PeerModuleView } from '../../membership/pure/types';
 import type { VipManager, VipSpec } from '../../net/types';
 import type { ProcessRunner } from '../../scripts/types';
+import { REQUIRED_SCRIPTS } from '../../config/pure/types';
 import type {
   ModuleAnnouncement,
   ModuleEffect,
@@ -33,6 +34,8 @@ export const COMMAND_REPLY_TIMEOUT_MS = 10_000;
 export const ARP_BURST_COUNT = 3;
 /** Exit code reported for a script that exists but cannot be executed (shell convention). */
 export const SCRIPT_NOT_EXECUTABLE_CODE = 126;
+/** Exit code of a required script that is not there (a shell's "command not found"). */
+export const MISSING_SCRIPT_EXIT_CODE = 127;
 
 export type StepFn<S> = (state: S, event: ModuleEvent, now_ms: number) => StepResult<S>;
 
@@ -222,7 +225,15 @@ export class ModuleRunner<S> {
     const exited = (code: number | null, timedOut: boolean): void =>
       this.track(this.afterScript(fx.script).then(() => this.deliver({ type: 'ScriptExited', run_id: fx.run_id, script: fx.script, code, timedOut })));
     if (!fs.existsSync(file)) {
-      // Optional scripts may be absent (config validation checks the required ones).
+      // Optional scripts may be absent (config validation checks the required ones). A
+      // required one gone since (its release removed under the running module, a file
+      // deleted by hand) fails as a shell's missing command does: a stop that ran nothing
+      // must not pass for one that stopped the application.
+      if (REQUIRED_SCRIPTS[this.d.mode].includes(fx.script)) {
+        this.d.log.error({ script: fx.script, path: file, code: 'HAKIT_E_MOD_SCRIPT_MISSING' }, `${fx.script} is missing from ${this.d.bin_dir}: counted as failed (exit 127)`);
+        setImmediate(() => exited(MISSING_SCRIPT_EXIT_CODE, false));
+        return;
+      }
       this.d.log.debug({ script: fx.script }, 'script absent: nothing to run');
       setImmediate(() => exited(0, false));
       return;

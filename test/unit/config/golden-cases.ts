@@ -10,7 +10,7 @@ import { isHakitError } from '../../../core/errors/catalogue';
 import { checkModuleDir } from '../../../modules/safe/check-module';
 import { packModule } from '../../../modules/safe/pack';
 import { unpackSafe } from '../../../modules/safe/unpack';
-import { checkModuleName, installModule, rollbackModule, uninstallModule } from '../../../modules/store/module-store';
+import { checkModuleName, checkUninstallable, installModule, rollbackModule, uninstallModule } from '../../../modules/store/module-store';
 import { releasesDir } from '../../../core/config/paths';
 import { goodEntries, rawZip, SCRIPT, USERCONFIG_OK, type RawEntry } from '../modules/raw-zip';
 import { CLUSTER_XML, cluster, farmXml, mirrorXml, okConfig } from './fixtures';
@@ -132,6 +132,7 @@ export const CASES: Record<string, Case> = {
   },
   HAKIT_E_MOD_NAME: () => caught(() => checkModuleName('9lives')),
   HAKIT_E_MOD_NOT_INSTALLED: () => caught(() => uninstallModule('ghost')),
+  HAKIT_E_MOD_RUNNING: () => caught(() => checkUninstallable('mod', 'ALONE')),
   HAKIT_E_MOD_NO_HISTORY: async (tmp) => {
     withCluster(tmp);
     await installModule(writeSafe(tmp, goodEntries()), undefined);

@@ -46,6 +46,7 @@ export const GOLDEN: Record<string, string> = {
   HAKIT_E_CLUSTER_INSTALL: "HAKIT_E_CLUSTER_INSTALL: <tmp>/file/etc/cluster.xml: cannot install: ENOTDIR",
   HAKIT_E_MOD_NAME: "HAKIT_E_MOD_NAME: module: \"9lives\" is not a module name: character 1 (\"9\") must be a letter (a letter, then letters, digits or _; at most 32)",
   HAKIT_E_MOD_NOT_INSTALLED: "HAKIT_E_MOD_NOT_INSTALLED: module uninstall: module ghost is not installed",
+  HAKIT_E_MOD_RUNNING: "HAKIT_E_MOD_RUNNING: module uninstall: module mod is ALONE on this node: stop it first (hakit stop -m mod), then uninstall it",
   HAKIT_E_MOD_NO_HISTORY: "HAKIT_E_MOD_NO_HISTORY: module rollback: module mod has no earlier applied config",
   HAKIT_E_MOD_NO_USERCONFIG: "HAKIT_E_MOD_NO_USERCONFIG: mod: conf/userconfig.xml is missing",
   HAKIT_E_MOD_LAYOUT: "HAKIT_E_MOD_LAYOUT: mod: README is not conf/ or bin/ (a module holds only those)",

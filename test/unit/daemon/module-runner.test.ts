@@ -14,6 +14,8 @@ import { INITIAL_PERSISTED, type ModuleAnnouncement, type ModuleEffect, type Mod
 
 interface S {
   readonly trace: string[];
+  /** Exit codes of the scripts, in order. */
+  readonly codes?: (number | null)[];
 }
 
 const ann = (state: ModuleAnnouncement['state'], status: ModuleAnnouncement['status']): ModuleAnnouncement => ({
@@ -25,6 +27,7 @@ const env = { HAKIT_MODULE: 'web', HAKIT_NODE: 'n1', HAKIT_FROM_STATE: 'WAIT', H
 /** A scripted machine: prim → persist, VIP, start_prim; exit → announce ALONE and a timer. */
 const step: StepFn<S> = (s, e, now) => {
   const trace = [...s.trace, e.type === 'Command' ? `Command:${e.command.kind}` : e.type];
+  const codes = e.type === 'ScriptExited' ? [...(s.codes ?? []), e.code] : s.codes;
   const fx: ModuleEffect[] = [];
   if (e.type === 'Command' && e.command.kind === 'prim') {
     fx.push({ type: 'Persist', record: { ...INITIAL_PERSISTED, epoch: 1, copyComplete: true, lastRole: 'ALONE' } });
@@ -41,10 +44,10 @@ const step: StepFn<S> = (s, e, now) => {
     fx.push({ type: 'Announce', announcement: ann('ALONE', 'Ready') });
     fx.push({ type: 'SetTimer', id: 'restart-delay', at_ms: now + 30 });
   }
-  return { state: { trace }, effects: fx };
+  return { state: { trace, ...(codes ? { codes } : {}) }, effects: fx };
 };
 
-function setup(over: { binDir?: string } = {}) {
+function setup(over: { binDir?: string; mode?: 'mirror' | 'farm' } = {}) {
   const scripts = new FakeProcessRunner();
   const vips = new FakeVipManager();
   const store = new MemoryStateStore();
@@ -67,7 +70,7 @@ function setup(over: { binDir?: string } = {}) {
     return origRun(r);
   };
   const runner = new ModuleRunner<S>({
-    module: 'web', node: 'n1', mode: 'mirror', initial: { trace: [] }, step,
+    module: 'web', node: 'n1', mode: over.mode ?? 'mirror', initial: { trace: [] }, step,
     bin_dir: over.binDir ?? binDir, user_vars: { APP: 'x' }, scripts, vips,
     vip_specs: [{ address: '198.18.9.9', prefix_len: 24, ifname: 'eth0' }],
     store, replication: new NothingToReplicate(), witness: new NoWitness(), clock: REAL_CLOCK, log,
@@ -141,7 +144,8 @@ it('a Persist that fails stops the module before anything is announced', async (
 });
 
 it('coalesces peer views queued while busy and reports an absent optional script as exit 0', async () => {
-  const t = setup({ binDir: path.join(os.tmpdir(), 'hd-no-such-bin') });
+  // start_prim is optional in farm mode (start_both is its required one).
+  const t = setup({ binDir: path.join(os.tmpdir(), 'hd-no-such-bin'), mode: 'farm' });
   const accepted = t.runner.command({ kind: 'prim' }); // busy: awaiting the VIP
   const views: ModuleEvent[] = Array.from({ length: 50 }, (_, i) => ({ type: 'PeerView', peers: [{ node: 'n2', reachable: i % 2 === 0, lansUp: [], module: null }] }));
   for (const v of views) t.runner.deliver(v);
@@ -150,6 +154,17 @@ it('coalesces peer views queued while busy and reports an absent optional script
   expect(t.runner.machineState().trace.filter((x) => x === 'PeerView')).toHaveLength(1);
   expect(t.runner.status().peers[0]).toMatchObject({ node: 'n2', reachable: false });
   expect(t.scripts.requests).toHaveLength(0);
+  expect(t.runner.machineState().codes).toEqual([0]);
+  await t.runner.dispose();
+});
+
+it('reports a required script that is missing (its release removed under the module) as failed, exit 127, coded', async () => {
+  const t = setup({ binDir: path.join(os.tmpdir(), 'hd-no-such-bin'), mode: 'mirror' });
+  await t.runner.command({ kind: 'prim' });
+  await until(() => t.runner.machineState().trace.includes('ScriptExited'));
+  expect(t.runner.machineState().codes).toEqual([127]);
+  expect(t.scripts.requests).toHaveLength(0);
+  expect(t.log.lines.some((l) => l.level === 'error' && (l.obj as { code?: string }).code === 'HAKIT_E_MOD_SCRIPT_MISSING')).toBe(true);
   await t.runner.dispose();
 });
 

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../../core/cli/main';
+import { ControlServer } from '../../../core/control/server';
+import { CONTROL_SOCKET_NAME } from '../../../core/control/paths';
+import { RecordingLog } from '../../../core/log/sink';
 import { CLUSTER_XML } from '../config/fixtures';
 
 const examples = path.resolve(__dirname, '../../../modules/examples');
@@ -85,6 +88,31 @@ test('module package/install/list/validate/rollback/uninstall', async () => {
   expect(out).toMatch(/^uninstalled mirror_http; backup in .*backup\/mirror_http-/);
   expect(await run('module', 'uninstall', '-m', 'mirror_http')).toBe(1);
   expect(err).toBe('hakit: HAKIT_E_MOD_NOT_INSTALLED: module uninstall: module mirror_http is not installed\n');
+});
+
+test('uninstall refuses a module that runs on this node: its stop scripts go with it', async () => {
+  process.env['HAKIT_RUN_DIR'] = path.join(tmp, 'run');
+  let state = 'ALONE';
+  const server = new ControlServer(path.join(tmp, 'run', CONTROL_SOCKET_NAME), async (req) => {
+    if (req.cmd === 'state') return { node: 'node1', modules: [{ module: 'mirror_http', state }], not_loaded: [] };
+    return { started: false, nodes_added: [], nodes_removed: [], modules_added: [], modules_removed: ['mirror_http'], modules_reloaded: [], modules_pending: [] };
+  }, new RecordingLog());
+  await server.start();
+  try {
+    expect(await run('cluster', 'config', path.join(tmp, 'cluster.xml'))).toBe(0);
+    const safe = path.join(tmp, 'mirror_http.safe');
+    expect(await run('module', 'package', '--dir', path.join(examples, 'mirror_http'), safe)).toBe(0);
+    expect(await run('module', 'install', safe)).toBe(0);
+    expect(await run('module', 'uninstall', '-m', 'mirror_http')).toBe(1);
+    expect(err).toBe('hakit: HAKIT_E_MOD_RUNNING: module uninstall: module mirror_http is ALONE on this node: stop it first (hakit stop -m mirror_http), then uninstall it\n');
+    expect(fs.existsSync(path.join(tmp, 'state', 'modules', 'mirror_http'))).toBe(true);
+    state = 'STOP';
+    expect(await run('module', 'uninstall', '-m', 'mirror_http')).toBe(0);
+    expect(fs.existsSync(path.join(tmp, 'state', 'modules', 'mirror_http'))).toBe(false);
+  } finally {
+    await server.close();
+    delete process.env['HAKIT_RUN_DIR'];
+  }
 });
 
 test('bad arguments exit 2', async () => {
