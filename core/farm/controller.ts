@@ -7,8 +7,15 @@
 //          application is up;
 //   stop:  buckets given away (leave) -> stop_both -> SetVip(false): VIP removed -> tables
 //          removed once the module settled in STOP/WAIT.
-// A failed nft call leaves the kernel as it was (FilterBackend contract); the controller then
-// stops changing the filter and shows the coded error until the module is stopped.
+// A failed nft call leaves the kernel as it was (FilterBackend contract) and its coded error
+// shows in the status. With a lease the controller does not freeze: a frozen node would stop
+// renewing, its buckets would expire within the lease while it still announced them as held
+// (peers waiting for them forever) and it would never own its share again. It retries with a
+// bounded backoff; once the kernel surely holds nothing (mayHoldUntil) it announces so. When
+// the tables vanished (HAKIT_E_FILTER_NOT_LOADED: `nft flush ruleset`, a reload of
+// nftables.service) it reloads the filter closed at once and goes on. Without a lease (unit
+// tests only) buckets never expire, nothing can be said about them, and a failure freezes the
+// filter until the module stops, as before.
 // Fencing by expiry (docs/adr/0005-fencing-by-expiry.md): every owned bucket is an nft element
 // with a timeout; a timer renews them every lease/3. When this daemon dies or its event loop
 // stalls, the timer stops and the buckets expire before the peers take them over. The peers
@@ -24,7 +31,8 @@ import type { VipChange, VipManager, VipSpec } from '../net/types';
 import type { FilterBackend } from '../../filters/nft/backend';
 import type { ValidFarmFilter } from '../../filters/pure/types';
 import { BUCKET_COUNT } from '../../filters/buckets';
-import { leaseLost, ownershipPlan } from './pure/ownership';
+import { NFT_COMMAND_TIMEOUT_MS } from '../../filters/pure/limits';
+import { filterRetryDelay, leaseLost, mayHoldUntil, ownershipPlan } from './pure/ownership';
 import { farmPeer, farmShare, peersReleased, type FarmPeer, type FarmShare, type FarmWire } from './pure/share';
 
 /** Longest a stopping node waits for the survivors to take its buckets before it stops anyway. */
@@ -74,6 +82,8 @@ export interface FarmLease {
   readonly listen_ms: number;
   /** After a lost lease, how long buckets stay given up (the peers' heartbeat timeout). */
   readonly hold_ms: number;
+  /** How long the backend lets one nft command run (default NFT_COMMAND_TIMEOUT_MS). */
+  readonly nft_timeout_ms?: number;
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -105,6 +115,12 @@ export class FarmController {
   private holdUntil_ms = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private readonly lease: FarmLease | null;
+  /** Monotonic ms when the last setOwned call with elements started, whatever its outcome (mayHoldUntil). */
+  private lastSetStart_ms = Number.NEGATIVE_INFINITY;
+  /** Failed calls in a row; 0 while the filter works. */
+  private failures = 0;
+  /** While failing: no new attempt before then (Infinity: frozen). */
+  private retryAt_ms = 0;
 
   constructor(private readonly d: FarmControllerDeps) {
     this.lease = d.lease ?? null;
@@ -121,7 +137,7 @@ export class FarmController {
     try {
       await this.d.backend.remove(this.d.module);
     } catch (e) {
-      this.noteError(e, 'cannot remove the farm filter left by a previous daemon');
+      this.failed(e, 'cannot remove the farm filter left by a previous daemon');
     }
   }
 
@@ -218,7 +234,8 @@ export class FarmController {
     const lease = this.lease;
     if (!lease) return;
     const now = this.d.now_ms();
-    if (this.owned.length > 0 || this.applied !== null) {
+    // Logged once per loss: while nft keeps failing, every renewal tick finds the lease lost again.
+    if (now >= this.holdUntil_ms && (this.owned.length > 0 || this.applied !== null)) {
       this.d.log.error({ code: 'HAKIT_E_FENCE_LEASE_LOST', why, hold_ms: lease.hold_ms }, 'farm: bucket lease lost; buckets given up until the peers\' views are fresh');
     }
     this.holdUntil_ms = Math.max(this.holdUntil_ms, now + lease.hold_ms);
@@ -249,6 +266,8 @@ export class FarmController {
   /** Applies `owned` (also a renewal when unchanged) and records when the lease started. */
   private async applyOwned(owned: readonly number[]): Promise<void> {
     const started = this.d.now_ms();
+    // Only a call that adds elements can leave buckets in the kernel, even if it fails.
+    if (owned.length > 0) this.lastSetStart_ms = started;
     const r = await this.d.backend.setOwned(this.d.filter, owned);
     this.leaseStart_ms = started;
     if (!sameList(r.owned, this.owned)) {
@@ -289,7 +308,7 @@ export class FarmController {
   private async reconcile(): Promise<void> {
     const settledOut = (this.state === 'STOP' || this.state === 'WAIT') && this.subStatus === 'NotReady';
     if (settledOut && !this.vipWanted) return this.teardown();
-    if (this.error !== null) return;
+    if (this.error !== null && !this.mayRetry()) return;
     try {
       if (!this.loaded) {
         const r = await this.d.backend.load(this.d.filter, []);
@@ -297,7 +316,7 @@ export class FarmController {
         this.owned = r.owned;
         this.d.log.info({ table: this.d.filter.table, dev: this.d.filter.interface, vmac: this.d.filter.virtual_mac }, 'farm: filter loaded, closed');
       }
-      if (settledOut) return; // the machine's SetVip(true) arrived before its announcement
+      if (settledOut) return this.recovered(); // the machine's SetVip(true) arrived before its announcement
       this.checkLease();
       const now = this.d.now_ms();
       const listening = this.lease !== null && now - this.started_ms < this.lease.listen_ms;
@@ -306,12 +325,56 @@ export class FarmController {
       if (share.error !== null && share.error !== this.share?.error) this.d.log.error({ code: 'HAKIT_E_FILTER_MEMBERS', err: share.error }, 'farm: member list cannot own buckets');
       this.share = share;
       const plan = ownershipPlan({ self: this.d.node, now_ms: now, share, owned: this.owned, leaseStart_ms: this.leaseStart_ms, holdUntil_ms: this.holdUntil_ms, lease: this.lease });
-      if (plan.apply) await this.applyOwned(plan.want);
+      // A retry always calls nft, even when the set looks right: it is the test that nft works again.
+      if (plan.apply || this.error !== null) await this.applyOwned(plan.want);
       // Announced only once the kernel holds no bucket outside this list's share.
       this.setApplied(plan.applied);
+      this.recovered();
     } catch (e) {
-      this.noteError(e, 'farm: filter change failed; previous ruleset kept, filter frozen until the module stops');
+      this.failed(e, this.lease ? 'farm: filter change failed; previous ruleset kept, retrying' : 'farm: filter change failed; previous ruleset kept, filter frozen until the module stops');
     }
+  }
+
+  /**
+   * While failing: whether to try again now. On every renewal tick (which kicks a reconcile)
+   * it also withdraws the announcement once the kernel surely holds nothing: a stale `applied`
+   * would make the peers count this node's buckets held, so nobody would ever take them
+   * (announcing none early is not safe either: a failed call may have committed).
+   */
+  private mayRetry(): boolean {
+    const now = this.d.now_ms();
+    if (this.lease && now >= mayHoldUntil(this.lastSetStart_ms, this.lease.lease_ms, this.lease.nft_timeout_ms ?? NFT_COMMAND_TIMEOUT_MS)) {
+      if (this.owned.length > 0) this.d.log.warn({ code: this.error?.code }, 'farm: filter still failing; this node\'s buckets have expired, it holds none');
+      this.owned = [];
+      this.setApplied(null);
+    }
+    return now >= this.retryAt_ms;
+  }
+
+  private failed(e: unknown, what: string): void {
+    this.noteError(e, what);
+    this.failures++;
+    const now = this.d.now_ms();
+    const notLoaded = isHakitError(e) && e.code === 'HAKIT_E_FILTER_NOT_LOADED';
+    if (notLoaded) {
+      // The tables are gone, and with them every bucket (the update was refused as a whole):
+      // this node holds nothing, and has no ARP rewrite either, so reload the filter closed at
+      // once (the first time in a row; a repeat waits like any failure).
+      this.loaded = false;
+      this.owned = [];
+      this.setApplied(null);
+    }
+    if (notLoaded && this.failures === 1) this.retryAt_ms = now;
+    else this.retryAt_ms = this.lease ? now + filterRetryDelay(this.failures, this.lease.renew_ms) : Number.POSITIVE_INFINITY;
+    if (this.retryAt_ms <= now) this.again = true;
+  }
+
+  /** A reconcile went through: the filter works (again). */
+  private recovered(): void {
+    if (this.error !== null) this.d.log.info({ code: this.error.code, failures: this.failures }, 'farm: filter works again');
+    this.error = null;
+    this.failures = 0;
+    this.retryAt_ms = 0;
   }
 
   /**
@@ -375,6 +438,8 @@ export class FarmController {
         this.d.log.info({ table: this.d.filter.table }, 'farm: filter removed');
       }
       this.error = null;
+      this.failures = 0;
+      this.retryAt_ms = 0;
       this.share = null;
       this.setApplied(null);
       if (this.leaving) this.setLeaving(false);

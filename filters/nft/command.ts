@@ -2,6 +2,7 @@
 // namespace (`ip netns exec NAME`); the daemon, already in its namespace, uses no prefix.
 import { spawn } from 'node:child_process';
 import { HakitError } from '../../core/errors/catalogue';
+import { NFT_COMMAND_TIMEOUT_MS } from '../pure/limits';
 
 export interface CommandResult {
   readonly code: number;
@@ -12,7 +13,7 @@ export interface CommandResult {
 export type CommandRunner = (argv: readonly string[], stdin?: string) => Promise<CommandResult>;
 
 /** nft answers in milliseconds; a hung nft (netlink lock) must not hang the module runner. */
-export const COMMAND_TIMEOUT_MS = 10_000;
+export const COMMAND_TIMEOUT_MS = NFT_COMMAND_TIMEOUT_MS;
 /** Output kept from one command (a full ruleset listing is a few KiB). */
 export const COMMAND_OUTPUT_MAX_BYTES = 4 * 1024 * 1024;
 

@@ -18,6 +18,7 @@ export class FakeFilterBackend implements FilterBackend {
   /** Interfaces that exist on this fake node. */
   readonly interfaces: Set<string>;
   private pendingFailure: ErrorCode | undefined;
+  private persistentFailure: ErrorCode | undefined;
 
   constructor(interfaces: readonly string[] = ['eth0']) {
     this.interfaces = new Set(interfaces);
@@ -25,6 +26,11 @@ export class FakeFilterBackend implements FilterBackend {
 
   failNext(code: ErrorCode = 'HAKIT_E_FILTER_NFT_FAILED'): void {
     this.pendingFailure = code;
+  }
+
+  /** Every call fails with `code` (a broken nft) until failAll(null). */
+  failAll(code: ErrorCode | null): void {
+    this.persistentFailure = code ?? undefined;
   }
 
   async load(filter: ValidFarmFilter, owned: readonly number[]): Promise<FilterApplyReport> {
@@ -62,7 +68,7 @@ export class FakeFilterBackend implements FilterBackend {
   }
 
   private maybeFail(module: string): void {
-    const code = this.pendingFailure;
+    const code = this.pendingFailure ?? this.persistentFailure;
     if (code === undefined) return;
     this.pendingFailure = undefined;
     throw new HakitError(code, 'injected failure, previous ruleset kept', `module ${module}`);

@@ -27,5 +27,11 @@ export const ARP_OUTPUT_PRIORITY = 0;
 export const LEASE_MIN_MS = 50;
 export const LEASE_MAX_MS = 3_600_000;
 
+/**
+ * A hung nft (netlink lock) is killed after this long. A killed nft may still have committed its
+ * transaction just before, so whoever bounds what the kernel holds counts it in.
+ */
+export const NFT_COMMAND_TIMEOUT_MS = 10_000;
+
 export const TABLE_PREFIX = 'hakit_';
 export const OWNED_SET = 'owned';

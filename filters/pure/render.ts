@@ -4,11 +4,12 @@
 // Packet path on every node (all nodes hold the VIP; the LAN floods VIP frames to all):
 //  1. netdev ingress (before conntrack): VIP frames arrive with the multicast virtual MAC, so
 //     they are marked as addressed to this host; everything else (ARP, IPv6, other IPs) passes.
-//  2. ip prerouting at -150 (after conntrack): a packet of a flow this node already tracks is
-//     accepted, whoever owns its bucket now: established connections survive a rebalance.
-//     A packet that would start a flow is accepted only if it is a TCP SYN (or UDP) whose
-//     bucket is in @owned. Dropped packets never confirm a conntrack entry, so non-owners keep
-//     no state for flows they do not serve.
+//  2. ip prerouting at -150 (after conntrack): a TCP packet of a connection this node already
+//     tracks is accepted, whoever owns its bucket now: established connections survive a
+//     rebalance. A new TCP connection is accepted only from a SYN whose bucket is in @owned.
+//     UDP and ICMP echo always follow @owned, tracked or not (see the prerouting chain below).
+//     Dropped packets never confirm a conntrack entry, so non-owners keep no state for flows
+//     they do not serve.
 //  3. arp output: ARP sent with the VIP as sender carries the virtual MAC instead of ours.
 import { HakitError } from '../../core/errors/catalogue';
 import { ARP_OUTPUT_PRIORITY, BUCKET_COUNT, NETDEV_INGRESS_PRIORITY, OWNED_SET, PREROUTING_PRIORITY, TABLE_PREFIX } from './limits';
@@ -103,7 +104,16 @@ export function renderFilterScript(filter: ValidFarmFilter, owned: readonly numb
     `    type filter hook prerouting priority ${PREROUTING_PRIORITY}; policy accept;`,
     `    iifname != "${filter.interface}" accept`,
     `    ip daddr != ${addressSet(filter.vips)} accept`,
-    `    ct state established,related accept`,
+    // Only TCP keeps a flow on its old owner: a TCP connection has one server socket, and the
+    // new owner drops its mid-stream packets (next rule), so exactly one node answers it. UDP
+    // and ICMP echo have no such lock: a conntrack entry (ASSURED UDP lives 120 s, refreshed by
+    // every packet) would keep the old owner answering a flow the new owner answers too, also
+    // after the old node's hakitd died and its buckets expired (fencing by expiry,
+    // docs/adr/0005-fencing-by-expiry.md). So those always follow @owned.
+    `    meta l4proto tcp ct state established,related accept`,
+    // ICMP errors about a flow this node tracks (fragmentation needed, unreachable): conntrack
+    // marks only such errors `related`, never an echo request.
+    `    meta l4proto icmp ct state related accept`,
     `    meta l4proto tcp tcp flags & (fin|syn|rst|ack) != syn drop`,
     ...filter.groups.flatMap((g) => groupLines(filter, g)).map((l) => `    ${l}`),
     // jhash mod 1 is always 0: "is bucket 0 owned here", for VIP traffic no rule matched.

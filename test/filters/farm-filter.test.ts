@@ -3,7 +3,7 @@
 import { bucketOwners, bucketsOf, type BucketMember } from '../../filters/buckets';
 import { NftFilterBackend, type FilterBackend } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
-import { farmLabUp, PORT_ON_ADDR, PORT_ON_PORT, PORT_UDP, PORT_UNLISTED, type ClientDriver, type FarmLab } from './netns-fixture';
+import { farmLabUp, PORT_ON_ADDR, PORT_ON_PORT, PORT_UDP, PORT_UDP_VIP, PORT_UNLISTED, type ClientDriver, type FarmLab } from './netns-fixture';
 import { spreadFalseFailureBound } from './spread-stats';
 
 interface BurstResult {
@@ -52,6 +52,7 @@ function config(vip: string): ValidFarmFilter {
           { proto: 'tcp', ports: [PORT_ON_PORT], balance: 'on_port' },
           { proto: 'tcp', ports: [PORT_ON_ADDR], balance: 'on_addr' },
           { proto: 'udp', ports: [PORT_UDP], balance: 'on_port' },
+          { proto: 'udp', ports: [PORT_UDP_VIP], balance: 'on_port' },
         ],
       },
     ],
@@ -164,6 +165,32 @@ test('UDP: every request gets exactly one answer, from every node', async () => 
   expect(r.none).toBe(0);
   expect(r.dup).toBe(0);
   expect(Object.keys(r.counts).sort()).toEqual(['node1', 'node2', 'node3']);
+}, 60_000);
+
+test('UDP: a long-lived flow follows its bucket when it moves; its old owner stops answering although it still tracks the flow', async () => {
+  // One socket, so one source port and one bucket for the whole test. The server answers from
+  // the VIP, so the first owner's conntrack entry for the flow is established (it saw the
+  // reply) and stays alive: every request refreshes it.
+  const { flow } = await client.request<{ flow: number; port: number }>({ op: 'udpFlowOpen' });
+  const ask = async (): Promise<string[]> => (await client.request<{ answers: string[] }>({ op: 'udpFlowAsk', flow, port: PORT_UDP_VIP, wait_ms: 300 })).answers;
+  try {
+    const first = await ask();
+    expect(first).toHaveLength(1);
+    const oldOwner = first[0]!;
+    expect(await ask()).toEqual([oldOwner]);
+    // The old owner's buckets go to the others while it stays alive (the same as its set
+    // expiring after its hakitd died): from now on only the new owner may answer the flow.
+    await applyOwnership(MEMBERS.filter((m) => m.id !== oldOwner));
+    const after: string[][] = [];
+    for (let i = 0; i < 3; i++) after.push(await ask());
+    const newOwner = after[0]![0];
+    expect(newOwner).toBeDefined();
+    expect(newOwner).not.toBe(oldOwner);
+    expect(after).toEqual([[newOwner], [newOwner], [newOwner]]);
+  } finally {
+    await client.request({ op: 'udpFlowClose', flow });
+    await applyOwnership(MEMBERS);
+  }
 }, 60_000);
 
 test('traffic matching no rule is served by the owner of bucket 0 only', async () => {

@@ -18,6 +18,12 @@ export const PORT_SHORT = 8083;
 /** A port no rule names: served by the owner of bucket 0 only. */
 export const PORT_UNLISTED = 9090;
 export const PORT_UDP = 5353;
+/**
+ * A UDP server bound to the VIP itself, so it answers from the VIP like a real service bound to
+ * its address. (The PORT_UDP server is bound to 0.0.0.0 and answers from the node's own address:
+ * conntrack then never sees a reply to the client's flow to the VIP, which stays "new".)
+ */
+export const PORT_UDP_VIP = 5354;
 /** Spare-address slots (lab.spareAddr(LAN, n)): the VIP, then groups of client addresses. */
 const VIP_SLOT = 0;
 const PER_IP_SLOT = 10;
@@ -35,9 +41,9 @@ const EXEC_TIMEOUT_MS = 10_000;
 const CHILD_EXIT_WAIT_MS = 2_000;
 
 // Each node: TCP servers answering their name on connect and on every chunk, one that answers
-// and closes, an HTTP keep-alive server and a UDP server. argv[1] is the node name.
+// and closes, an HTTP keep-alive server and two UDP servers. argv[1] is the node name, argv[2] the VIP.
 const SERVER_JS = `
-const net = require('net'), dgram = require('dgram'), http = require('http'); const name = process.argv[1];
+const net = require('net'), dgram = require('dgram'), http = require('http'); const name = process.argv[1], vip = process.argv[2];
 for (const port of [${PORT_ON_PORT}, ${PORT_ON_ADDR}, ${PORT_UNLISTED}]) {
   net.createServer((s) => { s.setNoDelay(true); s.on('error', () => {}); s.on('data', () => s.write(name + '\\n')); s.write(name + '\\n'); })
     .listen({ port, host: '0.0.0.0', backlog: 4096 });
@@ -47,6 +53,7 @@ const body = Buffer.from(name + '\\n');
 const h = http.createServer((q, r) => { r.writeHead(200, { 'content-length': body.length }); r.end(body); });
 h.keepAliveTimeout = 60000; h.listen({ port: ${PORT_HTTP}, host: '0.0.0.0', backlog: 4096 });
 const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(${PORT_UDP});
+const uv = dgram.createSocket('udp4'); uv.on('error', () => {}); uv.on('message', (m, r) => uv.send(name, r.port, r.address)); uv.bind(${PORT_UDP_VIP}, vip);
 setTimeout(() => process.stdout.write('ready\\n'), 50);
 `;
 
@@ -92,7 +99,16 @@ async function udp({ port, count, concurrency }) { const counts = {}; let none =
   async function worker() { while (next < count) { next++; const got = await udpOnce(port, 300);
     if (got.length === 0) none++; else { if (got.length > 1) dup++; bump(counts, got[0]); } } }
   await Promise.all(Array.from({ length: concurrency }, worker)); return { counts, none, dup }; }
-function closeAll() { for (const c of held) c.s.destroy(); held.length = 0; return {}; }
+// A long-lived UDP socket: its source port (hence its bucket and its conntrack entry on the
+// nodes) stays the same for every request, unlike udp() above, which opens a fresh socket each.
+const flows = new Map(); let nextFlow = 1;
+function udpFlowOpen() { return new Promise((resolve) => { const s = dgram.createSocket('udp4'); const flow = { s, got: [] };
+  s.on('message', (m) => flow.got.push(m.toString())); s.bind(0, () => { const id = nextFlow++; flows.set(id, flow); resolve({ flow: id, port: s.address().port }); }); }); }
+// Sends one request on the flow and returns every answer that came back within wait_ms.
+function udpFlowAsk({ flow, port, wait_ms }) { const f = flows.get(flow); f.got = []; f.s.send('q', port, VIP);
+  return new Promise((resolve) => setTimeout(() => resolve({ answers: [...f.got].sort() }), wait_ms)); }
+function udpFlowClose({ flow }) { const f = flows.get(flow); if (f) { f.s.close(); flows.delete(flow); } return {}; }
+function closeAll() { for (const c of held) c.s.destroy(); held.length = 0; for (const f of flows.values()) f.s.close(); flows.clear(); return {}; }
 // Keep-alive HTTP requests/s: 'connections' sockets, each sending requests back to back.
 async function httpLoad({ host, port, connections, duration_ms }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -135,7 +151,7 @@ async function watch({ port, interval_ms, duration_ms, ok_ms, ports }) {
   await Promise.all(pending);
   return { attempts: attempts.sort((a, b) => a[0] - b[0]) };
 }
-const ops = { burst, open, probe, udp, closeAll, httpLoad, connLoad, mapPorts, watch };
+const ops = { burst, open, probe, udp, udpFlowOpen, udpFlowAsk, udpFlowClose, closeAll, httpLoad, connLoad, mapPorts, watch };
 rl.on('line', async (line) => { const cmd = JSON.parse(line); let result;
   try { result = await ops[cmd.op](cmd); } catch (e) { result = { thrown: String(e) }; }
   process.stdout.write(JSON.stringify({ id: cmd.id, result }) + '\\n'); });
@@ -291,7 +307,7 @@ export async function farmLabUp(name: string, nodeCount: number): Promise<FarmLa
       old.kill('SIGKILL');
       await exited(old, CHILD_EXIT_WAIT_MS);
     }
-    servers.set(node, await spawnReady(node, [process.execPath, '-e', SERVER_JS, node]));
+    servers.set(node, await spawnReady(node, [process.execPath, '-e', SERVER_JS, node, vip]));
   };
 
   return {

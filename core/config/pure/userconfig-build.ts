@@ -170,6 +170,7 @@ function buildFarm(el: CheckedElement | undefined, ctx: Ctx): UserConfig['farm']
 function buildVip(el: CheckedElement | undefined, mode: ServiceMode, ctx: Ctx): VipConfig | null {
   if (!el) return null;
   const allAddrs: string[] = [];
+  const addrEls = new Map<string, CheckedElement>();
   const interfaces: VipConfig['interfaces'] = [];
   for (const intf of kids(kid(el, 'interface_list'), 'interface')) {
     const holder = kid(intf, 'real_interface') ?? kid(intf, 'virtual_interface');
@@ -181,6 +182,7 @@ function buildVip(el: CheckedElement | undefined, mode: ServiceMode, ctx: Ctx): 
       const addr = str(a, 'addr').toLowerCase();
       if (allAddrs.includes(addr)) ctx.issues.push({ code: 'HAKIT_E_CONF_DUPLICATE', where: whereOf(ctx.file, a, 'addr', addr), message: 'virtual address given twice' });
       allAddrs.push(addr);
+      addrEls.set(addr, a);
       ctx.lines[`vip/${addr}`] = a.line;
       const family: 4 | 6 = addr.includes(':') ? 6 : 4;
       const prefixlen = optNum(a, 'prefixlen');
@@ -203,6 +205,21 @@ function buildVip(el: CheckedElement | undefined, mode: ServiceMode, ctx: Ctx): 
   }
   if (mode === 'farm' && rules.length === 0) {
     ctx.issues.push({ code: 'HAKIT_E_CONF_FARM_NO_RULE', where: whereOf(ctx.file, el), message: 'a farm VIP needs at least one load-balancing <rule proto port filter> (in <vip> or <loadbalancing_list><group>)' });
+  } else if (mode === 'farm') {
+    // The farm filter is built from the rules only (core/farm/pure/filter-config.ts), but every
+    // virtual_addr is added on every node: a VIP no rule names would get no ingress filter and
+    // no ARP rewrite, so every node would answer for it, and farm VIPs never expire
+    // (docs/adr/0005-fencing-by-expiry.md). Refused here rather than silently left open.
+    const covered = new Set(rules.flatMap((r) => r.vips));
+    for (const addr of allAddrs) {
+      if (covered.has(addr)) continue;
+      const a = addrEls.get(addr);
+      ctx.issues.push({
+        code: 'HAKIT_E_CONF_FARM_NO_RULE',
+        where: a ? whereOf(ctx.file, a, 'addr', addr) : whereOf(ctx.file, el),
+        message: `virtual_addr ${addr} of this farm module is covered by no load-balancing rule: name it in a <loadbalancing_list><group><cluster><host>, or use <vip><rule> (every VIP)`,
+      });
+    }
   }
   return { interfaces, rules };
 }

@@ -59,3 +59,27 @@ export function leaseLost(i: { readonly now_ms: number; readonly lastRenewTick_m
   if (i.owned > 0 && i.now_ms - i.leaseStart_ms >= i.lease_ms) return `the last renewal started ${Math.round(i.now_ms - i.leaseStart_ms)} ms ago`;
   return null;
 }
+
+/** The longest wait between two attempts while the filter keeps failing (with a lease). */
+export const FILTER_RETRY_MAX_MS = 5_000;
+
+/**
+ * Wait before the next attempt after `failures` failed calls in a row (>= 1): one renewal
+ * interval, doubled per failure, at most FILTER_RETRY_MAX_MS (never below renew_ms). Bounded,
+ * so a node whose nft recovers owns its share again within seconds; growing, so a broken nft
+ * is not hammered every renewal tick.
+ */
+export function filterRetryDelay(failures: number, renew_ms: number): number {
+  return Math.min(renew_ms * 2 ** Math.max(0, failures - 1), Math.max(renew_ms, FILTER_RETRY_MAX_MS));
+}
+
+/**
+ * Until when the kernel may still hold buckets, given when the last setOwned call started
+ * (successful or not). A failed call normally leaves the kernel as it was, but a call killed at
+ * its timeout, or one whose read-back failed, may have committed its elements up to
+ * nft_timeout_ms after it started; each element then lives lease_ms. Past this instant the
+ * node surely holds nothing, whatever the failed calls did.
+ */
+export function mayHoldUntil(lastSetStart_ms: number, lease_ms: number, nft_timeout_ms: number): number {
+  return lastSetStart_ms + nft_timeout_ms + lease_ms;
+}

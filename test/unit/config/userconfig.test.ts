@@ -66,6 +66,21 @@ test('farm: rules in <vip> and in SafeKit <loadbalancing_list>, power, virtual M
   expect(crossCheckCluster(c, cluster(), 'u')).toEqual([]);
 });
 
+test('farm: a virtual_addr that no <group> rule names is refused (it would have no filter on any node)', () => {
+  const vip = (groups: string, extra = '') =>
+    farmXml(`<vip><interface_list><interface name="eth0"><virtual_interface><virtual_addr addr="198.18.0.151"/>
+    <virtual_addr addr="198.18.0.152"/></virtual_interface></interface></interface_list>${extra}
+    <loadbalancing_list>${groups}</loadbalancing_list></vip>`);
+  const group = (hosts: string[]) => `<group name="g${hosts.length}${hosts[0]!.slice(-1)}"><cluster>${hosts.map((h) => `<host name="${h}"/>`).join('')}</cluster><rule port="80"/></group>`;
+  const issues = issuesOf(vip(group(['198.18.0.151'])));
+  expect(issues.map((i) => i.code)).toEqual(['HAKIT_E_CONF_FARM_NO_RULE']);
+  expect(issues[0]!.where).toMatch(/:4 .*198\.18\.0\.152/);
+  expect(issues[0]!.message).toContain('virtual_addr 198.18.0.152');
+  // Covered by a second group, or by the short <vip><rule> form (every VIP): fine.
+  expect(issuesOf(vip(group(['198.18.0.151']) + group(['198.18.0.152'])))).toEqual([]);
+  expect(issuesOf(vip(group(['198.18.0.151']), '<rule proto="udp" port="53"/>'))).toEqual([]);
+});
+
 test('checkers, splitbrain, failover rules and errd', () => {
   const c = okConfig(mirrorXml(`<errd><proc name="node" atleast="1" atmost="2" class="prim"/></errd>
     <check><tcp ident="web"><to addr="198.18.0.150" port="80" rise="2"/></tcp><ping ident="gw" when="both"><to addr="198.18.0.1"/></ping>

@@ -10,6 +10,7 @@ import { FakeVipManager } from '../../../core/net/fake-vip-manager';
 import type { VipSpec } from '../../../core/net/types';
 import { FakeFilterBackend } from '../../../filters/nft/fake-backend';
 import { validateFarmFilter } from '../../../filters/pure/validate';
+import { until } from '../../support/until';
 
 const VIP: VipSpec = { address: '198.18.0.151', prefix_len: 24, ifname: 'eth0' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,5 +74,56 @@ test('before it listened for a timeout, a silent peer may hold any bucket: nothi
   await sleep(500);
   await t.c.whenIdle();
   expect(t.backend.tables.get('web')).toHaveLength(256);
+  await t.c.dispose();
+});
+
+const setOwnedCalls = (b: FakeFilterBackend): number => b.calls.filter((x) => x.op === 'setOwned').length;
+
+test('a failing nft does not freeze the controller: it retries with a growing delay, announces nothing once its buckets surely expired, and owns its share again when nft works', async () => {
+  // nft_timeout_ms: a failed call may have committed up to this long after it started.
+  const t = setup({ lease_ms: 300, renew_ms: 50, listen_ms: 0, hold_ms: 200, nft_timeout_ms: 200 });
+  await t.c.vipPort().ensurePresent(VIP);
+  t.c.localChanged('UP', 'Ready');
+  await t.c.whenIdle();
+  expect(t.c.wire().applied).toEqual(['node1']);
+  const before = setOwnedCalls(t.backend);
+  t.backend.failAll('HAKIT_E_FILTER_NFT_FAILED');
+  await until('the first renewal failed', () => t.c.status().error !== null, 1_000, undefined, 5);
+  // The kernel may still hold the buckets (last call's start + nft timeout + lease): still announced.
+  expect(t.c.wire().applied).toEqual(['node1']);
+  expect(t.c.status().error?.code).toBe('HAKIT_E_FILTER_NFT_FAILED');
+  // Past that bound the node surely holds nothing: announced as none, status owned=[].
+  await until('applied withdrawn', () => t.c.wire().applied === null, 2_000, () => JSON.stringify(t.c.wire()), 10);
+  expect(t.c.status().owned).toEqual([]);
+  expect(t.c.status().share).toBe('0/256');
+  // Retried (not frozen), but fewer times than the renewal ticks (backoff).
+  const attempts = setOwnedCalls(t.backend) - before;
+  await sleep(1_000); // longer than the 5th delay (800 ms)
+  const later = setOwnedCalls(t.backend) - before;
+  expect(later).toBeGreaterThan(attempts);
+  expect(later).toBeLessThan(15); // one attempt per 50 ms tick would be about 35
+  t.backend.failAll(null);
+  await until('share owned again', () => t.backend.tables.get('web')?.length === 256 && t.c.wire().applied?.[0] === 'node1', 8_000, () => JSON.stringify(t.c.status()), 20);
+  expect(t.c.status().error).toBeNull();
+  expect(t.c.status().owned).toHaveLength(256);
+  await t.c.dispose();
+});
+
+test('the tables vanish (nft flush ruleset): the filter is reloaded closed at once, then the share is owned again', async () => {
+  const t = setup({ lease_ms: 300, renew_ms: 50, listen_ms: 0, hold_ms: 200 });
+  await t.c.vipPort().ensurePresent(VIP);
+  t.c.localChanged('UP', 'Ready');
+  await t.c.whenIdle();
+  const loads = (): number => t.backend.calls.filter((x) => x.op === 'load').length;
+  expect(loads()).toBe(1);
+  t.backend.tables.delete('web'); // `systemctl reload nftables` on Debian: flush ruleset
+  await until('reloaded and owning again', () => t.backend.tables.get('web')?.length === 256, 1_000, () => JSON.stringify(t.backend.calls.slice(-4)), 5);
+  await t.c.whenIdle();
+  expect(loads()).toBe(2);
+  // Reloaded closed first (owning nothing), then the share.
+  const i = t.backend.calls.map((x) => x.op).lastIndexOf('load');
+  expect(t.backend.calls[i]!.owned).toEqual([]);
+  expect(t.c.status().error).toBeNull();
+  expect(t.c.wire().applied).toEqual(['node1']);
   await t.c.dispose();
 });

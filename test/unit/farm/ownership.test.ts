@@ -1,6 +1,6 @@
 // Bucket ownership as an idempotent effect (core/farm/pure/ownership.ts): the plan names the
 // desired owned set; once applied, planning again asks for nothing until a renewal is due.
-import { leaseLost, ownershipPlan, type OwnershipInput } from '../../../core/farm/pure/ownership';
+import { FILTER_RETRY_MAX_MS, filterRetryDelay, leaseLost, mayHoldUntil, ownershipPlan, type OwnershipInput } from '../../../core/farm/pure/ownership';
 import { farmShare } from '../../../core/farm/pure/share';
 
 const powers = { node1: 1, node2: 1 };
@@ -41,5 +41,19 @@ describe('leaseLost', () => {
   test('a slow renewal of a held set loses it; an empty set has nothing to lose', () => {
     expect(leaseLost({ ...ok, leaseStart_ms: 8_200 })).toMatch(/last renewal started 1800 ms ago/);
     expect(leaseLost({ ...ok, leaseStart_ms: 8_200, owned: 0 })).toBeNull();
+  });
+});
+
+describe('after filter failures', () => {
+  test('the retry delay doubles from one renewal interval and stays bounded', () => {
+    expect([1, 2, 3, 4].map((n) => filterRetryDelay(n, 583))).toEqual([583, 1166, 2332, 4664]);
+    expect(filterRetryDelay(5, 583)).toBe(FILTER_RETRY_MAX_MS);
+    expect(filterRetryDelay(1000, 583)).toBe(FILTER_RETRY_MAX_MS);
+    expect(filterRetryDelay(3, 6_000)).toBe(6_000); // never faster than the renewals
+  });
+
+  test('the kernel may hold buckets until the last call with elements could have committed, plus a lease', () => {
+    expect(mayHoldUntil(1_000, 1_750, 10_000)).toBe(12_750);
+    expect(mayHoldUntil(Number.NEGATIVE_INFINITY, 1_750, 10_000)).toBe(Number.NEGATIVE_INFINITY);
   });
 });

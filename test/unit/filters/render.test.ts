@@ -152,7 +152,8 @@ describe('farm filter rendering', () => {
         '    type filter hook prerouting priority -150; policy accept;',
         '    iifname != "eth0" accept',
         '    ip daddr != { 198.18.70.100 } accept',
-        '    ct state established,related accept',
+        '    meta l4proto tcp ct state established,related accept',
+        '    meta l4proto icmp ct state related accept',
         '    meta l4proto tcp tcp flags & (fin|syn|rst|ack) != syn drop',
         '    ip daddr { 198.18.70.100 } tcp dport { 80, 443, 8000-8080 } jhash ip saddr . tcp sport mod 256 seed 0x00001234 @owned accept',
         '    ip daddr { 198.18.70.100 } tcp dport { 80, 443, 8000-8080 } drop',
@@ -165,6 +166,18 @@ describe('farm filter rendering', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('only TCP bypasses @owned through conntrack: UDP and ICMP echo always follow the buckets', () => {
+    const lines = renderFilterScript(valid(), [0]).split('\n').map((l) => l.trim());
+    const ct = lines.filter((l) => l.includes('ct state'));
+    // A tracked UDP flow (or ping) must not stay with its old owner after its bucket moved.
+    expect(ct).toEqual(['meta l4proto tcp ct state established,related accept', 'meta l4proto icmp ct state related accept']);
+    expect(ct.some((l) => /established/.test(l) && !l.startsWith('meta l4proto tcp '))).toBe(false);
+    // The bypass comes before the bucket rules, the ICMP-error rule never names `established`.
+    const firstBucketRule = lines.findIndex((l) => l.includes('@owned'));
+    expect(lines.indexOf(ct[0]!)).toBeLessThan(firstBucketRule);
+    expect(lines.indexOf(ct[1]!)).toBeLessThan(firstBucketRule);
   });
 
   test('an empty owned set renders without elements', () => {
