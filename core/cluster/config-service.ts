@@ -15,7 +15,7 @@ import type { DeepReadonlyClusterConfig } from '../config/pure/types-frozen';
 import type { LogSink } from '../log/sink';
 import { RealCommandRunner } from '../net/command-runner';
 import { listInterfaceAddresses } from '../net/resolve-vip';
-import { installModule } from '../../modules/store/module-store';
+import { checkModuleName, installModule } from '../../modules/store/module-store';
 import type { ReloadReport } from '../control/api';
 import { CA_KEY, issueNodeCert, readCaCert, tlsDir } from '../api/tls';
 import { USERS_FILE } from '../api/users/store';
@@ -126,6 +126,8 @@ export class ConfigService {
   }
 
   private async installModuleBytes(name: string, bytes: Buffer): Promise<{ release: number; reload: ReloadReport }> {
+    // parseMemberRequest checked the name already; it is a path component below, so again.
+    checkModuleName(name);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-push-'));
     try {
       const file = path.join(dir, `${name}.safe`);

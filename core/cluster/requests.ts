@@ -1,6 +1,7 @@
 // The config service's requests and replies, checked field by field: anything else is a
 // coded HAKIT_E_CONFIG_SERVICE_BAD_REQUEST, whoever sent it.
 import { HakitError } from '../errors/catalogue';
+import { moduleNameMessage, moduleNameProblem } from '../config/pure/module-name';
 import type { JoinRequest } from './pure/join-plan';
 
 export type MemberRequest =
@@ -60,8 +61,13 @@ export function parseMemberRequest(raw: unknown): MemberRequest {
       return { op: o['op'] };
     case 'install-cluster-xml':
       return { op: 'install-cluster-xml', text: str(o, 'text', MAX_CLUSTER_XML_CHARS) };
-    case 'install-module':
-      return { op: 'install-module', name: str(o, 'name', 64), safe_b64: str(o, 'safe_b64', 64 * 1024 * 1024) };
+    case 'install-module': {
+      // The name becomes a file name (config-service.ts writes NAME.safe before installing):
+      // check it here, before anything is written, so "../x/victim" never leaves the temp dir.
+      const name = str(o, 'name', 64);
+      if (moduleNameProblem(name) !== null) throw new HakitError('HAKIT_E_MOD_NAME', moduleNameMessage(name), 'config service (install-module)');
+      return { op: 'install-module', name, safe_b64: str(o, 'safe_b64', 64 * 1024 * 1024) };
+    }
     default:
       throw bad(`unknown op ${JSON.stringify(o['op'])} (ping, reload, install-cluster-xml, install-module)`);
   }

@@ -64,6 +64,10 @@ export class RealProcessRunner implements ProcessRunner {
       };
       child.once('error', (e) => finish(this.spawnFailed(req, started_ms, e)));
       child.once('exit', (code, signal) => {
+        // A timed-out script that dies on its SIGTERM leaves the rest of its group (children
+        // that ignore TERM) behind, and finish() below clears the SIGKILL timer: kill the group
+        // now, while its remaining members still hold the group id (it cannot be reused yet).
+        if (timedOut) killGroup(child, 'SIGKILL');
         const r = { script: req.script, code, signal, timedOut, duration_ms: monotonicMs() - started_ms, output_tail: [] };
         // Output already written may still be in the pipe; a background child may hold the
         // pipe open forever, so wait for 'close' only a little. The streams stay open so a

@@ -20,11 +20,19 @@ export function listModuleFiles(dir: string): { rel: string; executable: boolean
     throw new HakitError('HAKIT_E_MOD_IO', `cannot read the module directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, dir);
   }
   if (!top.isDirectory()) throw new HakitError('HAKIT_E_MOD_IO', 'not a directory (a module directory holds conf/ and bin/)', dir);
+  // An unreadable entry (EACCES, removed meanwhile) is a coded error naming it, never a stack.
+  const io = <T>(rel: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new HakitError('HAKIT_E_MOD_IO', `cannot read ${rel || 'the module directory'}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, dir);
+    }
+  };
   const walk = (rel: string): void => {
     const abs = path.join(dir, rel);
-    const st = fs.lstatSync(abs);
+    const st = io(rel, () => fs.lstatSync(abs));
     if (st.isDirectory()) {
-      for (const name of fs.readdirSync(abs).sort()) walk(path.posix.join(rel, name));
+      for (const name of io(rel, () => fs.readdirSync(abs)).sort()) walk(path.posix.join(rel, name));
     } else if (st.isFile()) {
       out.push({ rel, executable: (st.mode & 0o111) !== 0 });
     } else {
@@ -32,7 +40,7 @@ export function listModuleFiles(dir: string): { rel: string; executable: boolean
     }
     if (out.length > SAFE_LIMITS.entries_max) throw new HakitError('HAKIT_E_SAFE_TOO_MANY', `more than ${SAFE_LIMITS.entries_max} files`, dir);
   };
-  for (const top of fs.readdirSync(dir).sort()) {
+  for (const top of io('', () => fs.readdirSync(dir)).sort()) {
     if (!(MODULE_TOP_DIRS as readonly string[]).includes(top)) {
       throw new HakitError('HAKIT_E_MOD_LAYOUT', `${top} is not conf/ or bin/ (a module holds only those)`, dir);
     }

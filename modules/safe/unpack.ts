@@ -38,9 +38,12 @@ export async function unpackSafe(file: string, destDir: string): Promise<Unpacke
         continue;
       }
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
-      const mode = p.executable ? 0o755 : isConf(p.path) ? secret.file_mode : 0o644;
+      // conf/ first: an exec bit in the zip (a config edited on a Windows share, a careless
+      // chmod -R) must not make a userconfig.xml holding passwords world-readable.
+      const conf = isConf(p.path);
+      const mode = conf ? secret.file_mode : p.executable ? 0o755 : 0o644;
       await extract(zip, p.entry, target, mode, path.basename(file));
-      if (isConf(p.path) && !p.executable) applySecretAccess(target, secret);
+      if (conf) applySecretAccess(target, secret);
     }
     return planned.map((p) => ({ path: p.path, dir: p.dir, executable: p.executable, size_bytes: p.entry.uncompressedSize }));
   } finally {

@@ -237,7 +237,7 @@ const elements: Record<string, ElementSpec> = {
     attrs: [
       { name: 'starttimeout', type: dur('s', 1000), default: '300s', doc: 'hakit addition: a start script running longer is killed and counts as failed.' },
       { name: 'nicestoptimeout', type: dur('s', 1000), default: '300s', doc: 'Timeout of stop scripts.' },
-      { name: 'forcestoptimeout', type: dur('s', 1000), default: '300s', doc: 'Timeout of stop scripts called with `-force` after a nice stop failed.' },
+      { name: 'forcestoptimeout', type: dur('s', 1000), default: '300s', doc: 'Timeout of stop scripts called with the argument `force` after a nice stop failed.' },
       { name: 'logging', type: { kind: 'enum', values: ['userlog', 'none'] }, default: 'userlog', doc: '`userlog`: stdout and stderr of scripts go to the module\'s user log.' },
     ],
     children: [{ spec: 'var', min: 0, max: 256 }],

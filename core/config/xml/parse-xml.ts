@@ -16,6 +16,25 @@ interface SaxHooks {
   onopentag: (node: { name: string; attributes: Record<string, string> }) => void;
   ondoctype: (doctype: string) => void;
   startTagPosition: number;
+  /** Characters read so far: at onopentag, just past the start tag's `>`. */
+  position: number;
+  /** The root element has closed (sax sets it and never clears it). */
+  closedRoot: boolean;
+}
+
+// An attribute of a start tag sax has already accepted: name, `=`, a quoted value (a value
+// is consumed whole, so a `x="…"` inside another value is never taken for an attribute).
+const ATTRIBUTE = /\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
+
+/** The first attribute name given twice in a start tag's text, or null. */
+export function duplicateAttribute(startTag: string): string | null {
+  const seen = new Set<string>();
+  for (const m of startTag.matchAll(ATTRIBUTE)) {
+    const name = m[1] as string;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return null;
 }
 
 type RawElement = { '#name': string; $?: Record<string, string>; $$?: RawElement[]; _?: string };
@@ -30,6 +49,12 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
   let depth = 0;
   let count = 0;
   let tooBig = false;
+  // sax keeps the first of two same-named attributes silently and starts a new document at a
+  // second root element (xml2js then returns only the second): both would hide what the file
+  // says, so both are refused, with the line, unless a syntax error came first.
+  let structural: { line: number; message: string } | undefined;
+  let result: unknown;
+  let failure: Error | undefined;
   sax.ondoctype = (body) => {
     doctypes.push({ body, line: lineOf(lineStarts, sax.startTagPosition - 1) });
   };
@@ -38,11 +63,15 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
     root = root ?? node.name;
     if (count > XML_LIMITS.elements_max) tooBig = true;
     // startTagPosition is one past the `<`, counted in UTF-16 code units like `text`.
-    node.attributes[LINE_KEY] = String(lineOf(lineStarts, sax.startTagPosition - 1));
+    const line = lineOf(lineStarts, sax.startTagPosition - 1);
+    if (structural === undefined && failure === undefined) {
+      const dup = duplicateAttribute(text.slice(sax.startTagPosition - 1, sax.position));
+      if (sax.closedRoot) structural = { line, message: `a second root element <${node.name}> (a file holds one root element)` };
+      else if (dup !== null) structural = { line, message: `attribute ${JSON.stringify(dup)} given twice in <${node.name}>` };
+    }
+    node.attributes[LINE_KEY] = String(line);
     openTag(node);
   };
-  let result: unknown;
-  let failure: Error | undefined;
   // Drive sax directly instead of parseString: parseString resets the parser (dropping its
   // error listener) when the root closes, so text after the root would throw unhandled.
   parser.on('end', (value: unknown) => {
@@ -59,6 +88,7 @@ export function parseXml(text: string, file: string): { root: XmlNode } | { issu
   const refused = doctypeRefusal(doctypes, root);
   if (refused !== null) return { issue: { code: 'HAKIT_E_CONF_DOCTYPE', where: refused.line > 0 ? `${file}:${refused.line}` : file, message: refused.message } };
   if (tooBig) return { issue: { code: 'HAKIT_E_CONF_TOO_DEEP', where: file, message: `more than ${XML_LIMITS.elements_max} elements` } };
+  if (structural) return { issue: { code: 'HAKIT_E_CONF_XML', where: `${file}:${structural.line}`, message: structural.message } };
   if (failure) return { issue: { code: 'HAKIT_E_CONF_XML', where: `${file}:${saxLine(failure)}`, message: firstLine(failure.message) } };
   if (result === undefined || result === null || typeof result !== 'object') {
     return { issue: { code: 'HAKIT_E_CONF_XML', where: file, message: 'no root element' } };
