@@ -632,7 +632,8 @@ export class Daemon<S> {
     // Checkers must not restart a module that the shutdown is stopping.
     h.monitor.dispose();
     const t = h.loaded.plan.policy.script_timeout_ms;
-    const bound_ms = Math.min(MAX_SHUTDOWN_PER_MODULE_MS, t.stop_prim + t.stop_second + t.stop_both + t.poststop + SHUTDOWN_SLACK_MS);
+    // One stop script may fail and run again with `force`.
+    const bound_ms = Math.min(MAX_SHUTDOWN_PER_MODULE_MS, t.stop_prim + t.stop_second + t.stop_both + t.poststop + h.loaded.plan.policy.force_stop_timeout_ms + SHUTDOWN_SLACK_MS);
     const settled = (): boolean => {
       const s = h.runner.status();
       return h.runner.isBroken() || (s.state === 'STOP' && s.status !== 'Transient');

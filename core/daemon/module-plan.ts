@@ -81,6 +81,7 @@ export function planModule(name: string, config: DeepReadonlyUserConfig, cluster
     loop_interval_ms: config.service.loop_interval_ms,
     hasWitness: config.splitbrain !== null || (config.service.mode === 'mirror' && cluster.arbitrators.length > 0),
     script_timeout_ms: scriptTimeouts(config),
+    force_stop_timeout_ms: config.user.force_stop_timeout_ms,
     // A module between two sites is timed as a WAN at least (docs/geo.md).
     heartbeat: spansSites(cluster, nodes) ? atLeastProfile(heartbeatProfile(config), HEARTBEAT_PROFILES.wan) : heartbeatProfile(config),
   });

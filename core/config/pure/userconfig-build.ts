@@ -185,6 +185,9 @@ function buildVip(el: CheckedElement | undefined, mode: ServiceMode, ctx: Ctx): 
       addrEls.set(addr, a);
       ctx.lines[`vip/${addr}`] = a.line;
       const family: 4 | 6 = addr.includes(':') ? 6 : 4;
+      // The VIP code (ip -4, gratuitous ARP) and the farm filter (table ip) are IPv4 only: an
+      // IPv6 VIP was accepted here and then never set, the module serving without it.
+      if (family === 6) ctx.issues.push({ code: 'HAKIT_E_CONF_VIP_IPV6', where: whereOf(ctx.file, a, 'addr', addr), message: 'IPv6 virtual addresses are not supported yet: give an IPv4 address' });
       const prefixlen = optNum(a, 'prefixlen');
       if (prefixlen !== null && family === 4 && prefixlen > 32) {
         ctx.issues.push({ code: 'HAKIT_E_CONF_BAD_NUMBER', where: whereOf(ctx.file, a, 'prefixlen', String(prefixlen)), message: 'out of range 1..32 for IPv4' });

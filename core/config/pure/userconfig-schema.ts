@@ -138,7 +138,7 @@ const elements: Record<string, ElementSpec> = {
     name: 'virtual_addr',
     doc: 'A mirror virtual address.',
     attrs: [
-      { name: 'addr', type: { kind: 'ip' }, required: true, doc: 'The virtual IPv4 or IPv6 address.' },
+      { name: 'addr', type: { kind: 'ip' }, required: true, doc: 'The virtual IPv4 address (an IPv6 one is refused: `HAKIT_E_CONF_VIP_IPV6`, not supported yet).' },
       { name: 'prefixlen', type: { kind: 'int', min: 1, max: 128 }, doc: 'hakit addition: prefix length; default: the one of the interface\'s subnet.' },
       { name: 'where', type: { kind: 'enum', values: ['one_side_alias', 'alias'] }, default: 'one_side_alias', doc: '`one_side_alias`: only on PRIM (mirror); `alias`: on every node (only meaningful in a farm).' },
       { name: 'check', type: { kind: 'bool' }, default: 'on', doc: 'Check every `interval` that the address is still set; re-add it if removed by someone else.' },

@@ -31,6 +31,7 @@ export const CONFIG_CODES = {
   HAKIT_E_CONF_MIRROR_NODES: 'a mirror module does not have exactly 2 nodes',
   HAKIT_E_CONF_LIGHT_NODES: 'a light module (one node, local restarts, no failover) does not have exactly 1 node',
   HAKIT_E_CONF_FARM_NODES: 'a farm module has fewer than 2 nodes',
+  HAKIT_E_CONF_VIP_IPV6: 'a virtual address is IPv6, which VIPs do not support yet (IPv4 only)',
   HAKIT_E_CONF_FARM_NO_RULE: 'a farm module has a virtual IP that no load-balancing rule covers (it would have no filter)',
   HAKIT_E_CONF_NO_HEARTBEAT: 'a mirror module names no heartbeat LAN',
   HAKIT_E_CONF_MODE_MISMATCH: 'an element is not allowed with this service mode',

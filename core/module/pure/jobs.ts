@@ -72,7 +72,7 @@ function runScript(m: ModuleMachine, fx: Fx, script: ScriptName, force: boolean,
     run_id,
     script,
     args: force ? ['force'] : [],
-    timeout_ms: m.policy.script_timeout_ms[script],
+    timeout_ms: force ? m.policy.force_stop_timeout_ms : m.policy.script_timeout_ms[script],
     env: { HAKIT_MODULE: m.policy.module, HAKIT_NODE: m.node, HAKIT_FROM_STATE: job.from, HAKIT_TO_STATE: m.state, HAKIT_ACTION: job.action },
   });
   return { ...m, next_run_id: run_id + 1, app: m.app || APP_START.has(script), job: { ...job, run_id, forceTried: force } };

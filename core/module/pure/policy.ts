@@ -33,6 +33,8 @@ export interface ModulePolicy {
   /** Largest relative clock-rate difference between a node and the witness (e.g. 0.01). */
   readonly max_clock_drift_ratio: number;
   readonly script_timeout_ms: Readonly<Record<ScriptName, number>>;
+  /** Timeout of a stop script's second run, with the argument `force` (`<user forcestoptimeout>`). */
+  readonly force_stop_timeout_ms: number;
   /** Run the `transition` script on every state change. */
   readonly transitionScript: boolean;
   /** Farm/light: resources whose `down` sends the module to WAIT until they are back. */
@@ -133,6 +135,7 @@ export function defaultPolicy(module: string, mode: ModuleMode, nodes: readonly 
     witness_stop_margin_ms: witness.stop_margin_ms,
     max_clock_drift_ratio,
     script_timeout_ms: defaultScriptTimeouts(),
+    force_stop_timeout_ms: DEFAULT_SCRIPT_TIMEOUT_MS,
     transitionScript: false,
     waitOnResources: [],
     heartbeat,

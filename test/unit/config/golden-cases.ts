@@ -113,6 +113,7 @@ export const CASES: Record<string, Case> = {
   HAKIT_E_CONF_MODE_MISMATCH: () => uc(farmXml('<rfs><replicated dir="/srv/a"/></rfs>')),
   HAKIT_E_CONF_DIR_NESTED: () => uc(mirrorXml('<rfs>\n<replicated dir="/srv/a"/>\n<replicated dir="/srv/a/b"/>\n</rfs>')),
   HAKIT_E_CONF_DIR_SHARED: () => first(crossCheckModules('mine', okConfig(mirrorXml('<rfs><replicated dir="/srv/a/b"/></rfs>')), otherModule(mirrorXml('<rfs><replicated dir="/srv/a"/></rfs>')), 'userconfig.xml')),
+  HAKIT_E_CONF_VIP_IPV6: () => uc(mirrorXml('<vip><interface_list><interface><real_interface><virtual_addr addr="2001:db8::10"/></real_interface></interface></interface_list></vip>')),
   HAKIT_E_CONF_VIP_SHARED: () => first(crossCheckModules('mine', okConfig(farmXml()), otherModule(farmXml()), 'userconfig.xml')),
   HAKIT_E_CONF_CLUSTER_NO_NODES: () => cl('<cluster name="c">\n<lan name="a"><node name="n1" addr="198.18.0.1"/><node name="n2" addr="198.18.0.2"/></lan>\n<lan name="b"><node name="n1" addr="198.18.1.1"/></lan>\n</cluster>'),
   HAKIT_E_CONF_CLUSTER_ROLES: () => cl('<cluster name="c">\n<lan name="a" command="off"><node name="n1" addr="198.18.0.1"/></lan>\n</cluster>'),

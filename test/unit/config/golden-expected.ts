@@ -37,6 +37,7 @@ export const GOLDEN: Record<string, string> = {
   HAKIT_E_CONF_MODE_MISMATCH: "HAKIT_E_CONF_MODE_MISMATCH: userconfig.xml:3 <rfs>: not allowed in a farm module (only mirror)",
   HAKIT_E_CONF_DIR_NESTED: "HAKIT_E_CONF_DIR_NESTED: userconfig.xml:6 <replicated dir=\"/srv/a/b\">: nested with /srv/a (line 5)",
   HAKIT_E_CONF_DIR_SHARED: "HAKIT_E_CONF_DIR_SHARED: userconfig.xml:4 <replicated dir=\"/srv/a/b\">: overlaps /srv/a, replicated by module other",
+  HAKIT_E_CONF_VIP_IPV6: "HAKIT_E_CONF_VIP_IPV6: userconfig.xml:4 <virtual_addr addr=\"2001:db8::10\">: IPv6 virtual addresses are not supported yet: give an IPv4 address",
   HAKIT_E_CONF_VIP_SHARED: "HAKIT_E_CONF_VIP_SHARED: userconfig.xml:3 <virtual_addr addr=\"198.18.0.151\">: already a virtual IP of module other",
   HAKIT_E_CONF_CLUSTER_NO_NODES: "HAKIT_E_CONF_CLUSTER_NO_NODES: cluster.xml:3 <lan name=\"b\">: node n2 has no address on this LAN (every node needs one on every LAN)",
   HAKIT_E_CONF_CLUSTER_ROLES: "HAKIT_E_CONF_CLUSTER_ROLES: cluster.xml:1 <cluster>: no LAN has command=\"on\"",

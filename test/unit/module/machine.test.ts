@@ -1,6 +1,7 @@
 import { assertTransition, MIRROR_TABLE } from '../../../core/module/pure/table';
 import { isHakitError } from '../../../core/errors/catalogue';
 import { announcementOf, driver, peer, types } from './helpers';
+import { defaultScriptTimeouts } from '../../../core/module/pure/policy';
 import type { ModuleEffect } from '../../../core/module/pure/types';
 
 /** A node in WAIT after `start` and prestart, having listened long enough. */
@@ -126,6 +127,16 @@ describe('first start and effect order', () => {
 });
 
 describe('scripts', () => {
+  it('the force run of a stop script has <user forcestoptimeout>, the nice one nicestoptimeout', () => {
+    const d = waiting('n1', {}, { script_timeout_ms: { ...defaultScriptTimeouts(), stop_prim: 7_000 }, force_stop_timeout_ms: 3_000 });
+    d.send({ type: 'Command', command: { kind: 'prim' } });
+    d.settle();
+    const nice = d.send({ type: 'Command', command: { kind: 'stop' } }).find((e) => e.type === 'RunScript');
+    expect(nice).toMatchObject({ script: 'stop_prim', args: [], timeout_ms: 7_000 });
+    const force = d.exit(1).find((e) => e.type === 'RunScript');
+    expect(force).toMatchObject({ script: 'stop_prim', args: ['force'], timeout_ms: 3_000 });
+  });
+
   it('a failing stop script is called again with force, then the machine gives up and goes on', () => {
     const d = waiting();
     d.send({ type: 'Command', command: { kind: 'prim' } });
