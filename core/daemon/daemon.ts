@@ -91,6 +91,8 @@ export interface TransportParams {
 /** Control command: apply cluster.xml and the installed modules now (`hakit cluster reload`). */
 export const RELOAD_COMMAND = 'reload';
 const CLUSTER_XML = 'cluster.xml';
+/** In the run directory: the conntrack tcp_loose value found before the farm filter set it to 0. */
+const FARM_TCP_LOOSE_FILE = 'farm-tcp-loose';
 
 /** Longest wait for one module to reach STOP at shutdown (its stop scripts' timeouts + slack). */
 export const SHUTDOWN_SLACK_MS = 10_000;
@@ -159,7 +161,7 @@ export class Daemon<S> {
     this.logs = new HakitLogs({ dir: o.log_dir, level: o.log_level, node: o.node });
     this.leftovers = new LeftoverRecords(o.run_dir, this.logs.daemon);
     this.clock = o.clock ?? REAL_CLOCK;
-    this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend(), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms(), fence: () => this.fence });
+    this.farm = new FarmHost({ node: o.node, backend: () => o.filters?.() ?? new NftFilterBackend({ tcp_loose_saved_file: path.join(o.run_dir, FARM_TCP_LOOSE_FILE) }), onWire: () => this.sendPayload(), now_ms: () => this.clock.now_ms(), fence: () => this.fence });
   }
 
   get node(): NodeId {

@@ -1,4 +1,5 @@
 // The real FilterBackend: drives `nft` (and reads/sets one sysctl) in the node's namespace.
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { HakitError } from '../../core/errors/catalogue';
 import { listOwnedArgs, renderFilterScript, renderOwnedUpdate, renderRemoveScript } from '../pure/render';
@@ -20,6 +21,12 @@ export interface NftBackendOptions {
   readonly run?: CommandRunner;
   /** Set TCP_LOOSE_SYSCTL to 0 while a filter is loaded (default true). */
   readonly tcp_loose_off?: boolean;
+  /**
+   * Where the value found before is kept (the run directory: a tmpfs, cleared at boot like the
+   * sysctl), so that a daemon started after one that died with the filter loaded restores the
+   * administrator's value, not the 0 it inherited. Absent: kept in memory only.
+   */
+  readonly tcp_loose_saved_file?: string;
 }
 
 function firstLines(text: string): string {
@@ -31,10 +38,12 @@ export class NftFilterBackend implements FilterBackend {
   private readonly tcpLooseOff: boolean;
   private readonly loaded = new Set<string>();
   private savedTcpLoose: string | undefined;
+  private readonly tcpLooseSavedFile: string | undefined;
 
   constructor(options: NftBackendOptions = {}) {
     this.run = options.run ?? spawnRunner();
     this.tcpLooseOff = options.tcp_loose_off ?? true;
+    this.tcpLooseSavedFile = options.tcp_loose_saved_file;
   }
 
   async load(filter: ValidFarmFilter, owned: readonly number[]): Promise<FilterApplyReport> {
@@ -91,14 +100,48 @@ export class NftFilterBackend implements FilterBackend {
     const current = await this.run(['sysctl', '-n', TCP_LOOSE_SYSCTL]);
     if (current.code !== 0) return;
     const value = current.stdout.trim();
-    if (value === '0') return;
+    if (value === '0') {
+      // 0 already: the administrator's, or left by a daemon that died with a filter loaded,
+      // which then saved the value to put back.
+      this.savedTcpLoose = this.readSavedTcpLoose();
+      return;
+    }
+    this.writeSavedTcpLoose(value);
     const set = await this.run(['sysctl', '-qw', `${TCP_LOOSE_SYSCTL}=0`]);
     if (set.code === 0) this.savedTcpLoose = value;
+    else this.forgetSavedTcpLoose();
   }
 
   private async restoreTcpLoose(): Promise<void> {
     if (this.savedTcpLoose === undefined) return;
     const res = await this.run(['sysctl', '-qw', `${TCP_LOOSE_SYSCTL}=${this.savedTcpLoose}`]);
-    if (res.code === 0) this.savedTcpLoose = undefined;
+    if (res.code === 0) {
+      this.savedTcpLoose = undefined;
+      this.forgetSavedTcpLoose();
+    }
+  }
+
+  private readSavedTcpLoose(): string | undefined {
+    const f = this.tcpLooseSavedFile;
+    if (f === undefined) return undefined;
+    try {
+      const v = fs.readFileSync(f, 'utf8').trim();
+      return /^[0-9]{1,3}$/.test(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeSavedTcpLoose(value: string): void {
+    if (this.tcpLooseSavedFile === undefined) return;
+    try {
+      fs.writeFileSync(this.tcpLooseSavedFile, `${value}\n`, { mode: 0o600 });
+    } catch {
+      // Kept in memory still: only a crash before the restore would lose it.
+    }
+  }
+
+  private forgetSavedTcpLoose(): void {
+    if (this.tcpLooseSavedFile !== undefined) fs.rmSync(this.tcpLooseSavedFile, { force: true });
   }
 }

@@ -1,4 +1,7 @@
 // NftFilterBackend against real nft on one lab node (lab `tfbn`, test/lab): node1's eth0.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isHakitError } from '../../core/errors/catalogue';
 import { NftFilterBackend, spawnRunner, TCP_LOOSE_SYSCTL, type CommandRunner } from '../../filters/nft';
 import { validateFarmFilter, type ValidFarmFilter } from '../../filters/pure';
@@ -106,6 +109,23 @@ test('tcp_loose is 0 while loaded and restored by remove; remove is idempotent',
   await b.remove('hfb');
   expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('1');
   expect((await sh(['nft', 'list', 'ruleset'])).trim()).toBe('');
+});
+
+test('tcp_loose: a daemon started after one that died with the filter loaded restores the value found before it', async () => {
+  const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hakit-loose-')), 'tcp-loose');
+  try {
+    const dead = new NftFilterBackend({ run, tcp_loose_saved_file: saved });
+    await dead.load(filter(), [1]);
+    expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('0');
+    // `dead` is never removed (SIGKILL): the next daemon finds 0 and its record.
+    const next = new NftFilterBackend({ run, tcp_loose_saved_file: saved });
+    await next.load(filter(), [2]);
+    await next.remove('hfb');
+    expect((await sh(['sysctl', '-n', TCP_LOOSE_SYSCTL])).trim()).toBe('1');
+    expect(fs.existsSync(saved)).toBe(false);
+  } finally {
+    fs.rmSync(path.dirname(saved), { recursive: true, force: true });
+  }
 });
 
 // Fencing by expiry (docs/adr/0005-fencing-by-expiry.md) on this kernel: set elements with a
