@@ -519,7 +519,10 @@ export class Daemon<S> {
 
   private sendPayload(): void {
     this.payload_version++;
-    this.transport?.announce({ version: this.payload_version, modules: [...this.announcements.values()].map((a) => this.farm.decorate(a)) });
+    // lost_after_ms: peers whose modules use a faster profile must still wait for the silence
+    // this node's fences (bucket lease, ALONE fence) are sized by before they take over.
+    const lost_after_ms = this.membership?.config.profile.timeout_ms;
+    this.transport?.announce({ version: this.payload_version, modules: [...this.announcements.values()].map((a) => this.farm.decorate(a)), ...(lost_after_ms !== undefined ? { lost_after_ms } : {}) });
   }
 
   private stepMembership(event: MembershipEvent, now_ms: number): void {

@@ -24,6 +24,8 @@ export interface PeerState {
   readonly incarnation: number;
   readonly version: number;
   readonly modules: readonly ModuleAnnouncement[];
+  /** The silence the peer last asked to be waited for before it is lost (HeartbeatPayload). */
+  readonly lost_after_ms?: number;
 }
 
 export interface MembershipState {
@@ -70,6 +72,7 @@ function absorb(state: MembershipState, hb: ReceivedHeartbeat, now_ms: number): 
     incarnation: hb.incarnation,
     version: newer ? hb.payload.version : peer.version,
     modules: newer ? hb.payload.modules : peer.modules,
+    lost_after_ms: newer ? hb.payload.lost_after_ms : peer.lost_after_ms,
   };
 }
 
@@ -80,16 +83,18 @@ export function lansUp(peer: PeerState, timeout_ms: number, now_ms: number): Lan
   });
 }
 
-/** The silence after which this peer counts as lost: its own (another site) or the profile's. */
-export function peerTimeout(config: MembershipConfig, node: NodeId): number {
-  return config.peers.find((p) => p.node === node)?.timeout_ms ?? config.profile.timeout_ms;
+/** The silence after which this peer counts as lost: its own (another site) or the profile's,
+ *  and never less than the peer asked for (its fences are sized by its own profile). */
+export function peerTimeout(config: MembershipConfig, node: NodeId, peer?: PeerState): number {
+  const ours = config.peers.find((p) => p.node === node)?.timeout_ms ?? config.profile.timeout_ms;
+  return Math.max(ours, peer?.lost_after_ms ?? 0);
 }
 
 function refresh(state: MembershipState, now_ms: number): MembershipStep {
   const effects: MembershipEffect[] = [];
   const peers: Record<NodeId, PeerState> = {};
   for (const [node, peer] of Object.entries(state.peers)) {
-    const timeout_ms = peerTimeout(state.config, node);
+    const timeout_ms = peerTimeout(state.config, node, peer);
     const up = lansUp(peer, timeout_ms, now_ms).length > 0;
     if (up !== peer.up) {
       effects.push({ type: up ? 'PeerUp' : 'PeerDown', node });
@@ -121,7 +126,7 @@ export function moduleView(state: MembershipState, module: string, nodes: readon
     view.push({
       node,
       reachable: peer.up,
-      lansUp: lansUp(peer, peerTimeout(state.config, node), now_ms),
+      lansUp: lansUp(peer, peerTimeout(state.config, node, peer), now_ms),
       module: peer.modules.find((a) => a.module === module) ?? null,
     });
   }

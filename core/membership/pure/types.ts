@@ -16,6 +16,13 @@ export interface HeartbeatPayload {
    */
   readonly version: number;
   readonly modules: readonly ModuleAnnouncement[];
+  /**
+   * The silence after which the sender wants to be taken for lost: its own profile's timeout,
+   * which its fences are sized by (a farm bucket lease, the ALONE fence: period + lease +
+   * margin <= timeout). A peer whose own modules use a faster profile waits at least this long
+   * for it, or it would take over what the sender still holds. Absent from older senders.
+   */
+  readonly lost_after_ms?: number;
 }
 
 /** One heartbeat after decoding and authentication (replays already dropped by the wire layer). */

@@ -34,8 +34,13 @@ function parseAnnouncement(a: unknown): ModuleAnnouncement | undefined {
   return a as unknown as ModuleAnnouncement;
 }
 
+/** The longest silence a sender may ask to be waited for (the wan profile's is 5 s). */
+export const MAX_LOST_AFTER_MS = 60_000;
+
 export function parseHeartbeatPayload(json: unknown): HeartbeatPayload | undefined {
   if (!isObj(json) || !isCount(json['version']) || !Array.isArray(json['modules'])) return undefined;
+  const lost_after_ms = json['lost_after_ms'];
+  if (lost_after_ms !== undefined && !(isCount(lost_after_ms) && lost_after_ms > 0 && lost_after_ms <= MAX_LOST_AFTER_MS)) return undefined;
   const raw = json['modules'] as unknown[];
   if (raw.length > MAX_MODULES_PER_HEARTBEAT) return undefined;
   const modules: ModuleAnnouncement[] = [];
@@ -44,5 +49,5 @@ export function parseHeartbeatPayload(json: unknown): HeartbeatPayload | undefin
     if (m === undefined) return undefined;
     modules.push(m);
   }
-  return { version: json['version'], modules };
+  return { version: json['version'], modules, ...(lost_after_ms !== undefined ? { lost_after_ms } : {}) };
 }

@@ -151,6 +151,9 @@ describe('heartbeat payload shape', () => {
     expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] })).toEqual({ version: 1, modules: [{ ...ann, replicating: true, peerUnreplicatedSeen: false }] });
     expect(parseHeartbeatPayload({ version: 1, modules: [{ ...ann, replicating: 1 }] })).toBeUndefined();
     // The session counts likewise: absent, or counts.
+    // The silence the sender asks to be waited for: absent (older senders), or 1..60 000 ms.
+    expect(parseHeartbeatPayload({ version: 1, modules: [], lost_after_ms: 2500 })).toEqual({ version: 1, modules: [], lost_after_ms: 2500 });
+    for (const bad of [0, -1, 1.5, '2500', 60_001]) expect(parseHeartbeatPayload({ version: 1, modules: [], lost_after_ms: bad })).toBeUndefined();
     const counted = { ...ann, sessions: 3, peerUnreplicatedSeen: true, peerUnreplicatedSession: 2 };
     expect(parseHeartbeatPayload({ version: 1, modules: [counted] })).toEqual({ version: 1, modules: [counted] });
     for (const bad of [-1, 1.5, '3', null]) {

@@ -37,6 +37,25 @@ function run(s: MembershipState, steps: [Parameters<typeof membershipStep>[1], n
 }
 
 describe('membership', () => {
+  it('a peer is waited for as long as it asks (its fences follow its own, slower profile), never less than our own timeout', () => {
+    const heard = (version: number, lost_after_ms?: number) => ({ type: 'HeartbeatReceived' as const, heartbeat: { from: 'n2', lan: 0, incarnation: 1, seq: version, payload: { version, modules: [ann('PRIM')], ...(lost_after_ms !== undefined ? { lost_after_ms } : {}) } } });
+    const fast = HEARTBEAT_PROFILES.fast.timeout_ms;
+    const asked = HEARTBEAT_PROFILES.default.timeout_ms;
+    let { s } = run(fresh(HEARTBEAT_PROFILES.fast), [[heard(1, asked), 0]]);
+    let fx: MembershipEffect[];
+    ({ s, fx } = run(s, [[{ type: 'Tick' }, fast + 100]]));
+    expect(fx.filter((e) => e.type === 'PeerDown')).toEqual([]);
+    ({ fx } = run(s, [[{ type: 'Tick' }, asked]]));
+    expect(fx).toContainEqual({ type: 'PeerDown', node: 'n2' });
+    // Asking for less than our own timeout changes nothing; a sender that asks nothing (an older one) gets our own.
+    for (const ask of [100, undefined]) {
+      ({ s, fx } = run(fresh(HEARTBEAT_PROFILES.fast), [[heard(1, ask), 0], [{ type: 'Tick' }, fast - 1]]));
+      expect(fx.filter((e) => e.type === 'PeerDown')).toEqual([]);
+      ({ fx } = run(s, [[{ type: 'Tick' }, fast]]));
+      expect(fx).toContainEqual({ type: 'PeerDown', node: 'n2' });
+    }
+  });
+
   it('a peer is up when heard and lost only when silent on ALL its LANs for the timeout', () => {
     const timeout = HEARTBEAT_PROFILES.default.timeout_ms;
     let { s, fx } = run(fresh(), [[hb(0, 1), 0], [hb(1, 2), 0]]);
