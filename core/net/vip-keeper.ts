@@ -50,6 +50,8 @@ const keyOf = (v: VipSpec): string => `${v.address}@${v.ifname}`;
 
 export class VipKeeper implements VipManager {
   private readonly held = new Map<string, Held>();
+  /** Per VIP, the end of its last queued operation (serial()). */
+  private readonly chains = new Map<string, Promise<void>>();
   private readonly timer: NodeJS.Timeout;
   private ticking = false;
   private lastTick_ms: number;
@@ -65,7 +67,39 @@ export class VipKeeper implements VipManager {
     return this.d.vips.isPresent(vip);
   }
 
-  async ensurePresent(vip: VipSpec): Promise<VipChange> {
+  ensurePresent(vip: VipSpec): Promise<VipChange> {
+    return this.serial(vip, () => this.add(vip));
+  }
+
+  ensureAbsent(vip: VipSpec): Promise<VipChange> {
+    // Not renewed from now on (a renewal queued behind this finds it released); one in flight
+    // ends before the removal starts.
+    this.held.delete(keyOf(vip));
+    return this.serial(vip, () => this.d.vips.ensureAbsent(vip));
+  }
+
+  /**
+   * Runs `f` once every earlier operation on this VIP ended. An add, a renewal and a removal
+   * of one VIP never overlap: a renewal (`ip addr change`, which adds a missing IPv4 address)
+   * that overlapped a removal put the VIP back with a full lifetime on a node that had just
+   * released it, while the peer took it over (found by review); an add held back for a silent
+   * peer finished after the removal that followed it.
+   */
+  private serial<T>(vip: VipSpec, f: () => Promise<T>): Promise<T> {
+    const key = keyOf(vip);
+    const run = (this.chains.get(key) ?? Promise.resolve()).then(f, f);
+    const tail: Promise<void> = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return run;
+  }
+
+  private async add(vip: VipSpec): Promise<VipChange> {
     if (!(await this.d.vips.isPresent(vip))) await this.holdBack(vip);
     const started = this.d.now_ms();
     const change = await this.d.vips.ensurePresent(vip);
@@ -73,11 +107,6 @@ export class VipKeeper implements VipManager {
     if (change === 'unchanged') await this.d.vips.renew(vip);
     this.held.set(keyOf(vip), { vip, renewed_ms: started, readdAfter_ms: null });
     return change;
-  }
-
-  async ensureAbsent(vip: VipSpec): Promise<VipChange> {
-    this.held.delete(keyOf(vip));
-    return this.d.vips.ensureAbsent(vip);
   }
 
   announce(vip: VipSpec, count: number): Promise<void> {
@@ -128,7 +157,7 @@ export class VipKeeper implements VipManager {
     const lifetime_ms = this.d.timing.vip_lifetime_s * 1000;
     const now = this.d.now_ms();
     if (h.readdAfter_ms !== null) {
-      if (now >= h.readdAfter_ms && this.held.get(keyOf(h.vip)) === h) await this.readd(h);
+      if (now >= h.readdAfter_ms) await this.serial(h.vip, async () => (this.held.get(keyOf(h.vip)) === h ? this.readd(h) : undefined));
       return;
     }
     if (stalled || now - h.renewed_ms >= lifetime_ms) {
@@ -136,20 +165,24 @@ export class VipKeeper implements VipManager {
       this.d.log.error({ code: 'HAKIT_E_FENCE_LEASE_LOST', vip: h.vip.address, since_renewal_ms: Math.round(now - h.renewed_ms), readd_in_ms: this.d.timing.timeout_ms }, 'virtual IP lease lost (renewal too late): not renewed, added again after the peers\' timeout');
       return;
     }
-    try {
-      if (await this.d.vips.renew(h.vip)) h.renewed_ms = now;
-      else {
-        h.readdAfter_ms = now + this.d.timing.timeout_ms;
-        this.d.log.error({ code: 'HAKIT_E_FENCE_LEASE_LOST', vip: h.vip.address }, 'virtual IP vanished from the interface before its lease ended: added again after the peers\' timeout');
+    await this.serial(h.vip, async () => {
+      if (this.held.get(keyOf(h.vip)) !== h) return; // released (or added again) meanwhile
+      try {
+        if (await this.d.vips.renew(h.vip)) h.renewed_ms = now;
+        else {
+          h.readdAfter_ms = now + this.d.timing.timeout_ms;
+          this.d.log.error({ code: 'HAKIT_E_FENCE_LEASE_LOST', vip: h.vip.address }, 'virtual IP vanished from the interface before its lease ended: added again after the peers\' timeout');
+        }
+      } catch (e) {
+        this.d.log.warn({ code: e instanceof HakitError ? e.code : 'HAKIT_E_VIP_COMMAND', vip: h.vip.address, err: e instanceof Error ? e.message : String(e) }, 'virtual IP renewal failed; retried at the next tick');
       }
-    } catch (e) {
-      this.d.log.warn({ code: e instanceof HakitError ? e.code : 'HAKIT_E_VIP_COMMAND', vip: h.vip.address, err: e instanceof Error ? e.message : String(e) }, 'virtual IP renewal failed; retried at the next tick');
-    }
+    });
   }
 
+  /** Under serial() of its VIP. */
   private async readd(h: Held): Promise<void> {
     try {
-      await this.ensurePresent(h.vip);
+      await this.add(h.vip);
       this.d.log.warn({ vip: h.vip.address }, 'virtual IP added again after a lost lease');
     } catch (e) {
       h.readdAfter_ms = this.d.now_ms() + this.d.timing.timeout_ms;
