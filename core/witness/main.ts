@@ -12,6 +12,10 @@ import { DEFAULT_WITNESS_PORT } from './protocol';
 import { stateDir } from '../config/paths';
 import { readClusterKey } from '../daemon/cluster-key';
 import { DEFAULT_WITNESS_LEASE_MS, WitnessServer } from './server';
+import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
+
+/** Shortest --lease-ms: below it a lease would end before its grant crossed a LAN. */
+const MIN_LEASE_OPTION_MS = 100;
 import { systemdSession } from '../daemon/systemd/notifier';
 import { startWatchdog } from '../daemon/systemd/watchdog';
 
@@ -29,7 +33,8 @@ interface Opts {
 /** `--node name=addr[,addr...]`, repeatable: the addresses the witness hears each node from. */
 function parseNodes(specs: readonly string[] | undefined): Record<string, string[]> | undefined {
   if (specs === undefined || specs.length === 0) return undefined;
-  const out: Record<string, string[]> = {};
+  // No prototype: a node named "constructor" is a key like any other.
+  const out = Object.create(null) as Record<string, string[]>;
   for (const spec of specs) {
     const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=([0-9A-Fa-f:.,]+)$/.exec(spec);
     if (!m) throw new HakitError('HAKIT_E_USAGE', `--node "${spec}" is not name=address[,address...]`, 'hakit-witness');
@@ -63,13 +68,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   let logs: HakitLogs;
   try {
     const nodes = parseNodes(o.node);
+    const lease_ms = Number(o.leaseMs);
+    // NaN ("5s") made every grant carry lease_ms null, which every node refused: no lease
+    // for anyone, and no error said why.
+    if (!Number.isInteger(lease_ms) || lease_ms < MIN_LEASE_OPTION_MS || lease_ms > MAX_WITNESS_LEASE_MS) {
+      throw new HakitError('HAKIT_E_USAGE', `--lease-ms ${JSON.stringify(o.leaseMs)}: an integer of ms from ${MIN_LEASE_OPTION_MS} to ${MAX_WITNESS_LEASE_MS}`, 'hakit-witness');
+    }
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new HakitError('HAKIT_E_USAGE', `--port ${JSON.stringify(o.port)}: an integer from 1 to 65535`, 'hakit-witness');
     fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
     logs = new HakitLogs({ dir: o.logDir, level: parseLogLevel(o.logLevel), node: 'witness' });
     server = new WitnessServer({
       address: o.address,
-      port: Number(o.port),
+      port,
       key: readClusterKey(o.keyFile),
-      lease_ms: Number(o.leaseMs),
+      lease_ms,
       state_file: path.join(o.stateDir, 'witness.json'),
       floors_file: path.join(o.stateDir, 'witness-floors.json'),
       log: logs.daemon,

@@ -67,7 +67,7 @@ export class WitnessServer {
     this.decoder = new HeartbeatDecoder(o.key, WITNESS_NODE_ID, parseWitnessInput, {
       challenge,
       floors: new FileIncarnationFloors(o.floors_file ?? `${o.state_file.replace(/\.json$/, '')}-floors.json`, o.log),
-      ...(nodes ? { sourceAllowed: (node: string, _lan: number, address: string) => (nodes[node] ?? []).includes(address) } : {}),
+      ...(nodes ? { sourceAllowed: (node: string, _lan: number, address: string) => (Object.hasOwn(nodes, node) ? (nodes[node] ?? []) : []).includes(address) } : {}),
     });
     this.state = this.restore();
   }
@@ -112,7 +112,15 @@ export class WitnessServer {
 
   async start(): Promise<void> {
     const s = dgram.createSocket('udp4');
-    s.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+    s.on('message', (buf, rinfo) => {
+      // One request must never take the witness down for every module (it would again at
+      // each restart, the request being retried): a fault is logged, coded, and dropped.
+      try {
+        this.receive(buf, rinfo);
+      } catch (e) {
+        this.o.log.error({ code: 'HAKIT_E_INTERNAL', err: e instanceof Error ? e.message : String(e), from: rinfo.address }, 'witness: a request failed: dropped');
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       s.once('error', (e) => reject(new HakitError('HAKIT_E_TRANSPORT_BIND', `cannot bind UDP ${this.o.address}:${this.o.port}: ${e.message}`, 'hakit-witness')));
       s.bind({ address: this.o.address, port: this.o.port, exclusive: true }, () => {

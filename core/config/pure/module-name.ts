@@ -25,6 +25,9 @@ export function moduleNameProblem(name: string): string | null {
     if (i > 0 && !NAME_CHAR.test(ch)) return `character ${i + 1} (${shown(ch)}) is not a letter, digit or _`;
   }
   if (chars.length > MODULE_NAME_MAX_CHARS) return `${chars.length} characters, at most ${MODULE_NAME_MAX_CHARS}`;
+  // Names are keys of plain objects in several places (the witness's records, views by
+  // module): one that names a member every object inherits would read that member instead.
+  if (name in Object.prototype) return `${JSON.stringify(name)} is reserved (a member of every JavaScript object)`;
   return null;
 }
 

@@ -68,7 +68,8 @@ export function initWitness(lease_ms: number): WitnessState {
 }
 
 export function witnessStep(state: WitnessState, input: WitnessInput, now_ms: number): { state: WitnessState; reply: WitnessReply | null } {
-  const rec: WitnessModuleRecord = state.modules[input.module] ?? { lease: null, epoch: 0, confirmed: 0 };
+  // Own keys only: a name like "constructor" must not read Object.prototype's member.
+  const rec: WitnessModuleRecord = (Object.hasOwn(state.modules, input.module) ? state.modules[input.module] : undefined) ?? { lease: null, epoch: 0, confirmed: 0 };
   if (input.type === 'Release') {
     if (rec.lease?.holder !== input.node) return { state, reply: null };
     const granted_by = rec.lease.request_id;

@@ -9,6 +9,9 @@ import { WitnessServer } from '../../../core/witness/server';
 import { UdpWitnessClient } from '../../../core/witness/client';
 import { RecordingLog, SILENT_LOG } from '../../../core/log/sink';
 import { witnessAfterRestart } from '../../../core/witness/pure/restart';
+import { initWitness, witnessStep } from '../../../core/witness/pure/witness';
+import { MAX_WITNESS_LEASE_MS } from '../../../core/module/pure/policy';
+import { moduleNameProblem } from '../../../core/config/pure/module-name';
 import { noteRefusal, EMPTY_REFUSALS, REFUSAL_LOG_INTERVAL_MS } from '../../../core/witness/pure/refusals';
 
 const KEY = Buffer.from('geo-arbitrator-key-0123456789abcdef');
@@ -78,7 +81,16 @@ it('refusal lines are rate-limited per reason and sender', () => {
   expect(noteRefusal(s, 'replay', '10.0.0.1', 0).line).toBeNull(); // not a coded ticket refusal
 });
 
-it('after a restart the recorded holder keeps its ticket for a full lease; epochs are kept', () => {
-  const saved = { lease_ms: 5000, modules: { m: { lease: { holder: 'node1', until_ms: 10, request_id: 7 }, epoch: 4, confirmed: 3 }, n: { lease: null, epoch: 2, confirmed: 2 } } };
-  expect(witnessAfterRestart(saved, 1000)).toEqual({ lease_ms: 5000, modules: { m: { lease: { holder: 'node1', until_ms: 6000 }, epoch: 4, confirmed: 3 }, n: { lease: null, epoch: 2, confirmed: 2 } } });
+it('after a restart the recorded holder keeps its ticket for the longest lease any witness grants, whatever this one\'s --lease-ms; epochs are kept', () => {
+  // Restarted with a shorter --lease-ms than the grant was made with: the holder may still count on the longer one.
+  const saved = { lease_ms: 3000, modules: { m: { lease: { holder: 'node1', until_ms: 10, request_id: 7 }, epoch: 4, confirmed: 3 }, n: { lease: null, epoch: 2, confirmed: 2 } } };
+  expect(witnessAfterRestart(saved, 1000)).toEqual({ lease_ms: 3000, modules: { m: { lease: { holder: 'node1', until_ms: 1000 + MAX_WITNESS_LEASE_MS }, epoch: 4, confirmed: 3 }, n: { lease: null, epoch: 2, confirmed: 2 } } });
+});
+
+it('a module named like a member of every JavaScript object is refused by name, and the witness never reads the member', () => {
+  expect(moduleNameProblem('constructor')).toMatch(/reserved/);
+  expect(moduleNameProblem('toString')).toMatch(/reserved/);
+  expect(moduleNameProblem('construct')).toBeNull();
+  const r = witnessStep(initWitness(6000), { type: 'Request', module: 'constructor', node: 'n1', request_id: 1, epoch: 0, force: false, bump: true }, 0);
+  expect(r.reply).toMatchObject({ granted: true, epoch: 1 });
 });
