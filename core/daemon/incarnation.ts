@@ -8,8 +8,8 @@ import { HakitError } from '../errors/catalogue';
 
 export const INCARNATION_FILE = 'incarnation';
 
-export function nextIncarnation(state_dir: string, wall_ms: number = Date.now()): number {
-  const file = path.join(state_dir, INCARNATION_FILE);
+export function nextIncarnation(state_dir: string, wall_ms: number = Date.now(), file_name: string = INCARNATION_FILE): number {
+  const file = path.join(state_dir, file_name);
   let previous = 0;
   try {
     const n = Number(fs.readFileSync(file, 'utf8').trim());

@@ -11,11 +11,14 @@ import { HakitLogs, logDir } from '../log/logs';
 import { DEFAULT_WITNESS_PORT } from './protocol';
 import { stateDir } from '../config/paths';
 import { readClusterKey } from '../daemon/cluster-key';
+import { nextIncarnation } from '../daemon/incarnation';
 import { DEFAULT_WITNESS_LEASE_MS, WitnessServer } from './server';
 import { MAX_WITNESS_LEASE_MS } from '../module/pure/policy';
 
 /** Shortest --lease-ms: below it a lease would end before its grant crossed a LAN. */
 const MIN_LEASE_OPTION_MS = 100;
+/** In the state dir, apart from a hakitd's own `incarnation` (the default state dir is shared). */
+const WITNESS_INCARNATION_FILE = 'witness-incarnation';
 import { systemdSession } from '../daemon/systemd/notifier';
 import { startWatchdog } from '../daemon/systemd/watchdog';
 
@@ -83,6 +86,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       port,
       key: readClusterKey(o.keyFile),
       lease_ms,
+      // Durable and growing: a witness restarted with its clock set back (a VM restored, a bad
+      // RTC) was never heard again, every node dropping its replies as a past life's.
+      incarnation: nextIncarnation(o.stateDir, Date.now(), WITNESS_INCARNATION_FILE),
       state_file: path.join(o.stateDir, 'witness.json'),
       floors_file: path.join(o.stateDir, 'witness-floors.json'),
       log: logs.daemon,

@@ -45,6 +45,12 @@ export interface WitnessServerOptions {
   readonly floors_file?: string;
   /** This life's challenge (tests); default random. */
   readonly challenge?: Buffer;
+  /**
+   * This life's incarnation: it must exceed every earlier one, or the nodes drop its replies
+   * as a past life's (main.ts: nextIncarnation in the state dir). Default: the wall clock,
+   * which a restart with the clock set back breaks.
+   */
+  readonly incarnation?: number;
 }
 
 /** A module's witness record as stored: every field of the pure record but the lease, plus its holder. */
@@ -62,7 +68,7 @@ export class WitnessServer {
   constructor(private readonly o: WitnessServerOptions) {
     this.clock = o.clock ?? REAL_CLOCK;
     const challenge = o.challenge ?? newChallenge();
-    this.encoder = new HeartbeatEncoder(o.key, WITNESS_NODE_ID, Date.now(), challenge);
+    this.encoder = new HeartbeatEncoder(o.key, WITNESS_NODE_ID, o.incarnation ?? Date.now(), challenge);
     const nodes = o.nodes;
     this.decoder = new HeartbeatDecoder(o.key, WITNESS_NODE_ID, parseWitnessInput, {
       challenge,

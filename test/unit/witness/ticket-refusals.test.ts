@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WitnessServer } from '../../../core/witness/server';
+import { nextIncarnation } from '../../../core/daemon/incarnation';
 import { UdpWitnessClient } from '../../../core/witness/client';
 import { RecordingLog, SILENT_LOG } from '../../../core/log/sink';
 import { witnessAfterRestart } from '../../../core/witness/pure/restart';
@@ -94,3 +95,22 @@ it('a module named like a member of every JavaScript object is refused by name, 
   const r = witnessStep(initWitness(6000), { type: 'Request', module: 'constructor', node: 'n1', request_id: 1, epoch: 0, force: false, bump: true }, 0);
   expect(r.reply).toMatchObject({ granted: true, epoch: 1 });
 });
+
+it('a witness restarted with its clock set back is still heard: its incarnation comes from the state dir, not the clock', async () => {
+  const state_file = path.join(dir, 'witness.json');
+  const now = Date.now();
+  let w = new WitnessServer({ address: ADDR, port: PORT, key: KEY, lease_ms: 3000, state_file, log: SILENT_LOG, incarnation: nextIncarnation(dir, now, 'witness-incarnation') });
+  await w.start();
+  const c = await client(700);
+  try {
+    expect((await c.request('m', { request_id: 1, ...ASK })).granted).toBe(true);
+    await w.close();
+    // The restart a minute "earlier" by the clock: the durable counter still grows.
+    w = new WitnessServer({ address: ADDR, port: PORT, key: KEY, lease_ms: 3000, state_file, log: SILENT_LOG, incarnation: nextIncarnation(dir, now - 60_000, 'witness-incarnation') });
+    await w.start();
+    expect((await c.request('m', { request_id: 2, ...ASK })).granted).toBe(true);
+  } finally {
+    await c.close();
+    await w.close();
+  }
+}, 20_000);
