@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HakitError, isHakitError } from '../../core/errors/catalogue';
-import { parseXml } from '../../core/config/xml/parse-xml';
+import { parseXml, startTagAttributes } from '../../core/config/xml/parse-xml';
 import { listModuleFiles, packModule } from './pack';
 import { unpackSafe } from './unpack';
 
@@ -66,17 +66,6 @@ function macroTags(xml: string): MacroTag[] {
   return out;
 }
 
-// One attribute of a start tag: name, `=`, a value in double or single quotes.
-const TAG_ATTRIBUTE = /(\s)([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
-
-/** The attributes of a start tag with the offsets (in the tag) of each `name="value"`. */
-function tagAttributes(tag: string): { name: string; value: string; start: number; end: number }[] {
-  return [...tag.matchAll(TAG_ATTRIBUTE)].map((m) => {
-    const start = (m.index ?? 0) + (m[1] as string).length;
-    return { name: m[2] as string, value: m[3] ?? m[4] ?? '', start, end: (m.index ?? 0) + m[0].length };
-  });
-}
-
 /**
  * Sets each NAME=VALUE on the file's `<macro name="NAME" value="…"/>`, whatever the order or
  * quoting of its attributes; a macro in a comment is not one. An unknown macro, or one defined
@@ -84,21 +73,26 @@ function tagAttributes(tag: string): { name: string; value: string; start: numbe
  */
 export function setMacros(xml: string, macros: readonly string[]): string {
   let out = xml;
+  let parsedOnce = false;
   for (const m of macros) {
     const parts = MACRO_ARG.exec(m);
     if (!parts) throw new HakitError('HAKIT_E_USAGE', `"${m}" is not NAME=VALUE`, '--macro');
     const [, name, value] = parts as unknown as [string, string, string];
     // Only a file the parser accepts is edited: the scan below relies on well-formed XML.
-    const parsed = parseXml(out, 'userconfig.xml');
-    if ('issue' in parsed) throw new HakitError(parsed.issue.code, parsed.issue.message, parsed.issue.where);
-    const found = macroTags(out).filter((t) => tagAttributes(out.slice(t.start, t.end)).some((a) => a.name === 'name' && a.value === name));
+    // Once is enough: an edit only replaces an attribute value with an escaped one.
+    if (!parsedOnce) {
+      const parsed = parseXml(out, 'userconfig.xml');
+      if ('issue' in parsed) throw new HakitError(parsed.issue.code, parsed.issue.message, parsed.issue.where);
+      parsedOnce = true;
+    }
+    const found = macroTags(out).filter((t) => startTagAttributes(out.slice(t.start, t.end)).some((a) => a.name === 'name' && a.value === name));
     const tag = found[0];
     if (tag === undefined) throw new HakitError('HAKIT_E_USAGE', `userconfig.xml has no <macro name="${name}">`, '--macro');
     if (found.length > 1) {
       throw new HakitError('HAKIT_E_CONF_MACRO_DUPLICATE', `userconfig.xml defines <macro name="${name}"> ${found.length} times (lines ${found.map((t) => t.line).join(', ')}); keep one`, '--macro');
     }
     const text = out.slice(tag.start, tag.end);
-    const attr = tagAttributes(text).find((a) => a.name === 'value');
+    const attr = startTagAttributes(text).find((a) => a.name === 'value');
     const set = `value="${escapeAttr(value)}"`;
     // No value attribute yet: add one right after the tag name.
     const edited = attr === undefined ? `<macro ${set}${text.slice('<macro'.length)}` : `${text.slice(0, attr.start)}${set}${text.slice(attr.end)}`;

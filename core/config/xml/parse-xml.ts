@@ -24,13 +24,21 @@ interface SaxHooks {
 
 // An attribute of a start tag sax has already accepted: name, `=`, a quoted value (a value
 // is consumed whole, so a `x="…"` inside another value is never taken for an attribute).
-const ATTRIBUTE = /\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')/g;
+const ATTRIBUTE = /(\s)([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
+/** A start tag's attributes as written, with the offsets (in the tag) of each `name="value"`
+ *  (what an edit of one value keeps the rest of the file by: modules/safe/with-macros.ts). */
+export function startTagAttributes(startTag: string): { name: string; value: string; start: number; end: number }[] {
+  return [...startTag.matchAll(ATTRIBUTE)].map((m) => {
+    const start = (m.index ?? 0) + (m[1] as string).length;
+    return { name: m[2] as string, value: m[3] ?? m[4] ?? '', start, end: (m.index ?? 0) + m[0].length };
+  });
+}
 
 /** The first attribute name given twice in a start tag's text, or null. */
 export function duplicateAttribute(startTag: string): string | null {
   const seen = new Set<string>();
-  for (const m of startTag.matchAll(ATTRIBUTE)) {
-    const name = m[1] as string;
+  for (const { name } of startTagAttributes(startTag)) {
     if (seen.has(name)) return name;
     seen.add(name);
   }

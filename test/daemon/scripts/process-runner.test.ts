@@ -6,6 +6,7 @@ import path from 'node:path';
 import { RealProcessRunner } from '../../../core/scripts/process-runner';
 import { scriptEnv } from '../../../core/scripts/env';
 import { MAX_TAIL_LINES } from '../../../core/scripts/limits';
+import { pidGone } from '../../lab/procs';
 
 let dir = '';
 const runner = new RealProcessRunner();
@@ -18,14 +19,7 @@ function script(name: string, body: string): string {
 }
 
 /** Running (a zombie waiting for its reaper counts as dead). */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
+const alive = (pid: number): boolean => !pidGone(pid);
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-scripts-'));
@@ -107,4 +101,21 @@ it('keeps a bounded tail of output and cuts endless lines', async () => {
   });
   expect(r.output_tail.length).toBe(MAX_TAIL_LINES);
   expect(r.output_tail.every((l) => l.length < 5000)).toBe(true);
+});
+
+// A timed-out script whose leader dies on SIGTERM must not leave TERM-ignoring children
+// behind: the group is SIGKILLed when the leader exits (review finding).
+it('kills a TERM-ignoring child once the timed-out script died on its SIGTERM', async () => {
+  const pidFile = path.join(dir, 'child.pid');
+  // The script itself dies on TERM (default action); its child ignores TERM.
+  const p = script('hang.sh', `sh -c 'trap "" TERM; exec sleep 60' &\necho $! > ${pidFile}\nwhile :; do sleep 1; done`);
+  const r = await runner.run({ script: 'stop_prim', path: p, args: [], env: {}, timeout_ms: 300, kill_grace_ms: 300 });
+  const child = Number(fs.readFileSync(pidFile, 'utf8'));
+  pidsToKill.push(child);
+  expect(r.timedOut).toBe(true);
+  expect(r.signal).toBe('SIGTERM'); // the leader died on TERM, before the grace ran out
+  // Shortly after the result, and past the grace, the child must be gone.
+  const deadline = Date.now() + 1500;
+  while (alive(child) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  expect(alive(child)).toBe(false);
 });

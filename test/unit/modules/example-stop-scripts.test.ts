@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RealProcessRunner } from '../../../core/scripts/process-runner';
 import { scriptEnv } from '../../../core/scripts/env';
+import { pidGone } from '../../lab/procs';
 
 const examples = path.resolve(__dirname, '../../../modules/examples');
 const runner = new RealProcessRunner();
@@ -15,14 +16,7 @@ let tmp = '';
 let app: ChildProcess | undefined;
 
 /** Running (a zombie waiting for its reaper counts as dead). */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
+const alive = (pid: number): boolean => !pidGone(pid);
 
 /** Starts a process that ignores SIGTERM; resolves once the trap is set. */
 async function termIgnoringApp(): Promise<number> {
@@ -58,12 +52,17 @@ describe.each([
       env: scriptEnv({ module, node: 'n1', from_state: 'PRIM', to_state: 'STOP', action: 'stop', module_dir: path.join(examples, module), user_vars: { HAKIT_RUN_DIR: tmp } }),
       timeout_ms: 20_000,
     });
+  /** Writes the module's pid file as its start script does; returns its path. */
+  const writePidFile = (content: string): string => {
+    const pidFile = path.join(tmp, module, pidName);
+    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+    fs.writeFileSync(pidFile, content);
+    return pidFile;
+  };
 
   it('fails and keeps the pid file when the application survives SIGTERM; the force pass kills it', async () => {
     const pid = await termIgnoringApp();
-    const pidFile = path.join(tmp, module, pidName);
-    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    fs.writeFileSync(pidFile, `${pid}\n`);
+    const pidFile = writePidFile(`${pid}\n`);
 
     const nice = await run([]);
     expect(nice.code).toBe(1);
@@ -78,9 +77,7 @@ describe.each([
 
   it('accepts -force too', async () => {
     const pid = await termIgnoringApp();
-    const pidFile = path.join(tmp, module, pidName);
-    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    fs.writeFileSync(pidFile, `${pid}\n`);
+    const pidFile = writePidFile(`${pid}\n`);
     const force = await run(['-force']);
     expect(force.code).toBe(0);
     expect(alive(pid)).toBe(false);
@@ -88,9 +85,7 @@ describe.each([
   });
 
   it('never signals what a corrupt pid file names (0 is the script\'s own group)', async () => {
-    const pidFile = path.join(tmp, module, pidName);
-    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    fs.writeFileSync(pidFile, '0\n');
+    const pidFile = writePidFile('0\n');
     const r = await run([]);
     expect(r).toMatchObject({ code: 0, signal: null });
     expect(fs.existsSync(pidFile)).toBe(false);
